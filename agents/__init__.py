@@ -1,0 +1,8 @@
+"""The agents that ship with hitlbot, by name (factor 10: small and focused)."""
+
+from collections.abc import Mapping
+
+from agents.deploy import AGENT as DEPLOY
+from bot.agent import Agent
+
+AGENTS: Mapping[str, Agent] = {DEPLOY.name: DEPLOY}

@@ -1,0 +1,40 @@
+"""Small focused agents (factor 10): a prompt template, a handful of tools, a policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.tools import BUILTINS, Tool
+
+
+@dataclass(frozen=True)
+class Prefetch:
+    """A call made before the first LLM call, so its result is in context (factor 13)."""
+
+    tool: str
+    """Name of one of the agent's tools."""
+    args: dict[str, Any] = field(default_factory=dict)
+    """Its arguments."""
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One agent: what it is told, what it can do, what it fetches first."""
+
+    name: str
+    """Routing name (`deploy`, `support`)."""
+    description: str
+    """One line for listings."""
+    prompt: Path
+    """Its `prompt.md` template, rendered by `bot.context`."""
+    tools: tuple[Tool[Any], ...]
+    """Its own tools; the built-ins are added by `all_tools`."""
+    prefetch: tuple[Prefetch, ...] = ()
+    """Calls made before the first LLM call."""
+
+    @property
+    def all_tools(self) -> dict[str, Tool[Any]]:
+        """Its tools and the built-in ones, by name."""
+        return {tool.name: tool for tool in (*self.tools, *BUILTINS)}

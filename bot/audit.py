@@ -1,0 +1,44 @@
+"""What the append-only audit stream records: launches, requests, decisions and results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from bot.events import Done, Event, Failed, HumanRequest, HumanResponse, ToolResult, UserMessage
+from bot.thread import Thread
+
+
+def args_digest(args: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of a call's arguments: what exactly was approved."""
+    canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
+    """Audit records for `new` events about to be appended to `before` (pure)."""
+    thread = before.appended(*new)
+    entries: list[dict[str, Any]] = []
+    for event in new:
+        entry: dict[str, Any] = {"at": event.at.isoformat(), "event": event.type}
+        if isinstance(event, UserMessage):
+            entry.update(user=event.user, launch=not before.events)
+        elif isinstance(event, HumanRequest):
+            entry.update(request_id=event.request_id, kind=event.kind, call_id=event.call_id)
+        elif isinstance(event, HumanResponse):
+            entry.update(request_id=event.request_id, user=event.user, approved=event.approved)
+            request = thread.request(event.request_id)
+            call = thread.call(request.call_id) if request and request.call_id else None
+            if request and request.kind == "approval" and call:
+                entry.update(
+                    call_id=call.call_id, tool=call.name, args_sha256=args_digest(call.args)
+                )
+        elif isinstance(event, ToolResult):
+            entry.update(call_id=event.call_id, tool=event.name)
+        elif isinstance(event, Done | Failed):
+            pass
+        else:
+            continue
+        entries.append(entry)
+    return entries

@@ -1,0 +1,220 @@
+"""The `hitlbot` command: run the processes, and launch, inspect and resume threads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+import time
+from typing import Annotated, Any
+
+import httpx
+import typer
+import uvicorn
+
+from bot.config import Settings
+from bot.logs import configure
+
+app = typer.Typer(
+    help="hitlbot: human-in-the-loop agents over Slack and email.", no_args_is_help=True
+)
+
+DEV_TOKEN = "dev"
+"""The API token `hitlbot dev` uses when HITLBOT_API_TOKEN is unset (it listens on loopback)."""
+Url = Annotated[str, typer.Option(envvar="HITLBOT_URL", help="Base URL of the web process.")]
+Token = Annotated[str, typer.Option(envvar="HITLBOT_API_TOKEN", help="API bearer token.")]
+
+
+@app.command()
+def web(host: str = "0.0.0.0", port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
+    """Run the web process (HTTP API, Slack and email webhooks)."""
+    configure()
+    uvicorn.run("bot.web:create_app", factory=True, host=host, port=port, log_config=None)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker: it takes agent steps off the queue."""
+    from bot.runtime import runtime
+    from bot.worker import run_worker
+
+    configure()
+    settings = Settings()
+
+    async def main() -> None:
+        async with runtime(settings) as (deps, broker):
+            await run_worker(deps, broker)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+@app.command()
+def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
+    """Web and worker in one process, on loopback, with a private Redis if REDIS_URL is unset."""
+    from bot.devredis import private_redis
+    from bot.web import create_app
+
+    configure()
+    settings = Settings()
+    with contextlib.ExitStack() as stack:
+        notes = []
+        if not settings.redis_url:
+            settings.redis_url = stack.enter_context(private_redis())
+            notes.append(f"Redis: private server at {settings.redis_url} (gone when you stop)")
+        else:
+            notes.append(f"Redis: {settings.redis_url}")
+        if not settings.api_token:
+            settings.api_token = DEV_TOKEN
+            notes.append(f"API token: {DEV_TOKEN!r} (set HITLBOT_API_TOKEN to choose one)")
+        if settings.anthropic_api_key:
+            notes.append(f"Model: {settings.model}")
+        else:
+            notes.append(
+                "Model: MISSING - set ANTHROPIC_API_KEY; until then threads fail at "
+                "their first model call"
+            )
+        notes.append(
+            "Slack: " + ("on" if settings.slack_bot_token else "off (SLACK_BOT_TOKEN unset)")
+        )
+        typer.echo(f"hitlbot dev: web + worker on http://127.0.0.1:{port}")
+        for note in notes:
+            typer.echo(f"  {note}")
+        typer.echo(
+            f'  Try: hitlbot launch deploy "deploy api 1.4.2 to production"  (docs: http://127.0.0.1:{port}/docs)'
+        )
+        application = create_app(settings, with_worker=True)
+        uvicorn.run(application, host="127.0.0.1", port=port, log_config=None)
+
+
+@app.command()
+def launch(
+    agent: str,
+    message: str,
+    url: Url = "http://127.0.0.1:8000",
+    token: Token = DEV_TOKEN,
+    wait: Annotated[bool, typer.Option(help="Wait until the thread pauses or ends.")] = True,
+    timeout: float = 120.0,
+) -> None:
+    """Start a thread on AGENT with MESSAGE."""
+    reply = _call(
+        "POST", url, token, "/threads", json={"agent": agent, "message": message, "user": _user()}
+    )
+    thread_id = reply["thread_id"]
+    typer.echo(f"launched {thread_id}")
+    if wait:
+        _wait_and_show(url, token, thread_id, timeout)
+
+
+@app.command()
+def threads(
+    status: Annotated[str | None, typer.Option(help="running, waiting_human, ...")] = None,
+    url: Url = "http://127.0.0.1:8000",
+    token: Token = DEV_TOKEN,
+    limit: int = 50,
+) -> None:
+    """List threads, newest first."""
+    params: dict[str, Any] = {"limit": limit, **({"status": status} if status else {})}
+    for row in _call("GET", url, token, "/threads", params=params)["threads"]:
+        typer.echo(f"{row['id']}  {row['agent']:<10} {row['status']}")
+
+
+@app.command()
+def show(thread_id: str, url: Url = "http://127.0.0.1:8000", token: Token = DEV_TOKEN) -> None:
+    """Show a thread as a timeline."""
+    from bot.timeline import timeline
+
+    typer.echo(timeline(_call("GET", url, token, f"/threads/{thread_id}")))
+
+
+@app.command()
+def respond(
+    thread_id: str,
+    approve: Annotated[
+        bool | None, typer.Option("--approve/--reject", help="Decide an approval.")
+    ] = None,
+    answer: Annotated[str | None, typer.Option(help="Answer a question.")] = None,
+    comment: Annotated[str | None, typer.Option(help="Why (a rejection's reason).")] = None,
+    request_id: Annotated[str | None, typer.Option(help="Defaults to the pending request.")] = None,
+    user: Annotated[str | None, typer.Option(help="Who you are (defaults to $USER).")] = None,
+    url: Url = "http://127.0.0.1:8000",
+    token: Token = DEV_TOKEN,
+    wait: bool = True,
+    timeout: float = 120.0,
+) -> None:
+    """Answer the thread's pending request, then wait for it to pause or end again."""
+    if request_id is None:
+        pending = _call("GET", url, token, f"/threads/{thread_id}")["pending_request"]
+        if pending is None:
+            _fail(f"thread {thread_id} is not waiting for anyone")
+        request_id = pending["request_id"]
+    body = {
+        "request_id": request_id,
+        "user": user or _user(),
+        "approved": approve,
+        "answer": answer,
+        "comment": comment,
+    }
+    _call("POST", url, token, f"/threads/{thread_id}/responses", json=body)
+    typer.echo(f"recorded; {thread_id} resumes")
+    if wait:
+        _wait_and_show(url, token, thread_id, timeout)
+
+
+def _wait_and_show(url: str, token: str, thread_id: str, timeout: float) -> None:
+    from bot.timeline import timeline
+
+    deadline = time.monotonic() + timeout
+    view = _call("GET", url, token, f"/threads/{thread_id}")
+    while view["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.3)
+        view = _call("GET", url, token, f"/threads/{thread_id}")
+    typer.echo(timeline(view))
+    if view["status"].startswith("waiting"):
+        flag = (
+            "--approve (or --reject --comment WHY)"
+            if view["status"] == "waiting_approval"
+            else '--answer "..."'
+        )
+        typer.echo(f"\nnext: hitlbot respond {thread_id} {flag}")
+
+
+def _call(method: str, url: str, token: str, path: str, **kwargs: Any) -> Any:
+    try:
+        reply = httpx.request(
+            method,
+            url.rstrip("/") + path,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+            **kwargs,
+        )
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach hitlbot at {url}: {exc} (is `hitlbot dev` running?)")
+    if reply.status_code >= 400:
+        try:
+            detail = reply.json().get("detail")
+        except ValueError:
+            detail = reply.text
+        _fail(f"HTTP {reply.status_code}: {detail}")
+    return reply.json()
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _user() -> str:
+    with contextlib.suppress(Exception):
+        return os.environ.get("USER") or getpass.getuser()
+    return "cli"
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="hitlbot")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Own the context window (factors 2 and 3): the prompt template and the thread as an event log.
+
+Each event renders as one XML-like tag with a YAML-ish body. Under a token budget, resolved
+errors are dropped and then old tool results are shortened, oldest first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import jinja2
+import yaml
+
+from bot.agent import Agent
+from bot.events import (
+    Error,
+    Event,
+    Failed,
+    HumanRequest,
+    HumanResponse,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+)
+from bot.thread import Thread
+
+KEEP_RECENT_RESULTS = 2
+"""The most recent tool results are never compacted: the model is most likely to need them."""
+COMPACT_CHARS = 80
+"""What is left of a compacted result."""
+
+_templates = jinja2.Environment(
+    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+)
+
+
+def render_prompt(agent: Agent, thread: Thread, now: datetime) -> str:
+    """The agent's `prompt.md`, rendered with what it may mention."""
+    template = _templates.from_string(agent.prompt.read_text(encoding="utf-8"))
+    return template.render(
+        agent=agent, tools=list(agent.all_tools.values()), channel=thread.origin.kind, now=now
+    )
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, conservative estimate (about four characters a token)."""
+    return len(text) // 4 + 1
+
+
+def render_events(thread: Thread, budget: int) -> str:
+    """The thread as the model reads it, compacted to fit `budget` tokens where it can."""
+    blocks = [(event, _render(event)) for event in thread.events]
+    blocks = [(event, text) for event, text in blocks if text]
+    if _size(blocks) > budget:
+        resolved = _resolved_errors(thread.events)
+        blocks = [(e, t) for e, t in blocks if not (isinstance(e, Error) and id(e) in resolved)]
+    results = [i for i, (event, _) in enumerate(blocks) if isinstance(event, ToolResult)]
+    for index in results[:-KEEP_RECENT_RESULTS]:
+        if _size(blocks) <= budget:
+            break
+        event = blocks[index][0]
+        assert isinstance(event, ToolResult)
+        blocks[index] = (event, _compacted(event))
+    return "\n".join(text for _, text in blocks)
+
+
+def _size(blocks: list[tuple[Event, str]]) -> int:
+    return sum(estimate_tokens(text) for _, text in blocks)
+
+
+def _render(event: Event) -> str:
+    if isinstance(event, UserMessage):
+        return _tag("user_message", event.text)
+    if isinstance(event, ToolCall):
+        return _tag(event.name, event.args)
+    if isinstance(event, ToolResult):
+        return _tag(f"{event.name}_result", event.result)
+    if isinstance(event, Error):
+        body = {"tool": event.name, "message": event.message} if event.name else event.message
+        return _tag("error", body)
+    if isinstance(event, HumanResponse):
+        return _tag("human_response", _response_body(event))
+    if isinstance(event, HumanRequest) and event.kind == "approval":
+        return _tag("approval_requested", {"call": event.call_id})
+    if isinstance(event, Failed):
+        return _tag("failed", event.reason)
+    return ""  # request_sent and done add nothing the model has not seen
+
+
+def _response_body(event: HumanResponse) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if event.approved is not None:
+        body["approved"] = event.approved
+    if event.answer is not None:
+        body["answer"] = event.answer
+    if event.comment:
+        body["comment"] = event.comment
+    return body
+
+
+def _tag(name: str, body: Any) -> str:
+    return f"<{name}>\n{_yamlish(body)}\n</{name}>"
+
+
+def _yamlish(body: Any) -> str:
+    if isinstance(body, str):
+        return body.strip()
+    if body in ({}, [], None):
+        return "{}" if body == {} else str(body)
+    dumped: str = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+    return dumped.strip()
+
+
+def _compacted(event: ToolResult) -> str:
+    text = _yamlish(event.result).replace("\n", " ")
+    if len(text) > COMPACT_CHARS:
+        text = text[:COMPACT_CHARS] + " …"
+    return f'<{event.name}_result compacted="true">\n{text}\n</{event.name}_result>'
+
+
+def _resolved_errors(events: list[Event]) -> set[int]:
+    """Errors followed later by a successful tool result: the model got past them."""
+    resolved: set[int] = set()
+    pending: list[int] = []
+    for event in events:
+        if isinstance(event, Error):
+            pending.append(id(event))
+        elif isinstance(event, ToolResult):
+            resolved.update(pending)
+            pending.clear()
+    return resolved

@@ -1,0 +1,56 @@
+"""Every Redis key name and TTL, in one place (arq's `constants.py`).
+
+Per-thread keys carry the thread id as a `{hash tag}`, so one thread's keys share a Redis
+Cluster slot and the Lua scripts that touch several of them stay legal there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AUDIT_MAXLEN = 1000
+"""Entries kept in one thread's audit stream (approximate trim)."""
+QUEUE_MAXLEN = 200_000
+"""Step jobs kept in the queue stream (acked ones are trimmed first in practice)."""
+DEDUPE_TTL_S = 24 * 3600
+"""How long a channel remembers an event id it has already taken (Slack retries, mail)."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names under one prefix, so deployments or test runs can share a Redis."""
+
+    prefix: str = "hitlbot"
+
+    def thread(self, thread_id: str) -> str:
+        """Hash: `data` (JSON), `v` (version), `status`, `agent`, `updated`."""
+        return f"{self.prefix}:{{{thread_id}}}:thread"
+
+    def audit(self, thread_id: str) -> str:
+        """Stream: the thread's append-only audit log."""
+        return f"{self.prefix}:{{{thread_id}}}:audit"
+
+    def lease(self, thread_id: str) -> str:
+        """String: token of the worker advancing the thread; expires unless renewed."""
+        return f"{self.prefix}:{{{thread_id}}}:lease"
+
+    def dirty(self, thread_id: str) -> str:
+        """String: set when work arrived while the lease was held; the holder runs again."""
+        return f"{self.prefix}:{{{thread_id}}}:dirty"
+
+    @property
+    def index(self) -> str:
+        """Sorted set of every thread id, scored by creation time (for listing)."""
+        return f"{self.prefix}:threads"
+
+    def deploys(self) -> str:
+        """Hash: deploys made by the `deploy` agent, by call id."""
+        return f"{self.prefix}:deploys"
+
+    def seen(self, namespace: str, item: str) -> str:
+        """String set with NX: an inbound item (Slack event id, Message-ID) already taken."""
+        return f"{self.prefix}:seen:{namespace}:{item}"
+
+    def prefix_pattern(self) -> str:
+        """Glob of every key under this prefix (tests clean up with it)."""
+        return f"{self.prefix}:*"

@@ -1,0 +1,139 @@
+"""The per-thread lease: at most one worker advances a thread at a time.
+
+A worker that finds the lease taken marks the thread dirty instead of waiting; the holder
+sees the mark when it tries to release and runs again. Both sides are one Lua script each,
+so no wake-up is lost between a failed acquire and a release.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import structlog
+from redis.asyncio import Redis
+
+from bot.keys import DEDUPE_TTL_S, Keys
+from bot.store import decode
+from bot.thread import Thread
+
+log = structlog.get_logger(__name__)
+
+# KEYS: lease, dirty, thread. ARGV: token, lease ms. Returns {v, data} when acquired, else 0.
+_ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('DEL', KEYS[2])
+  return redis.call('HMGET', KEYS[3], 'v', 'data')
+end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+return 0
+"""
+# KEYS: lease. ARGV: token, lease ms.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+# KEYS: lease, dirty. ARGV: token. 1: work arrived meanwhile, lease kept; 0: released; -1: lost.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('DEL', KEYS[2]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return 0
+"""
+
+
+class LeaseLost(Exception):
+    """Another worker holds the thread now (this one stalled past its lease)."""
+
+
+class Lease:
+    """One worker's hold on one thread, renewed in the background while held."""
+
+    def __init__(self, leases: Leases, thread_id: str) -> None:
+        self.leases = leases
+        self.thread_id = thread_id
+        self.token = secrets.token_hex(8)
+        self.lost = False
+
+    async def acquire(self) -> tuple[bool, Thread | None]:
+        """Take the lease and load the thread in one round trip; False if someone holds it."""
+        keys = self.leases.keys
+        reply = await self.leases.acquire_script(
+            keys=[
+                keys.lease(self.thread_id),
+                keys.dirty(self.thread_id),
+                keys.thread(self.thread_id),
+            ],
+            args=[self.token, self.leases.lease_ms, DEDUPE_TTL_S],
+        )
+        if reply == 0:
+            return False, None
+        version, data = reply
+        return True, decode(version, data)
+
+    async def release(self) -> bool:
+        """Let go; True means new work arrived meanwhile and the lease is still ours."""
+        keys = self.leases.keys
+        reply = await self.leases.release_script(
+            keys=[keys.lease(self.thread_id), keys.dirty(self.thread_id)],
+            args=[self.token, self.leases.lease_ms],
+        )
+        if reply == -1:
+            self.lost = True
+        return bool(reply == 1)
+
+    async def renew(self) -> bool:
+        """Extend the lease; False if it was lost."""
+        reply = await self.leases.renew_script(
+            keys=[self.leases.keys.lease(self.thread_id)], args=[self.token, self.leases.lease_ms]
+        )
+        self.lost = not reply
+        return not self.lost
+
+    @contextlib.asynccontextmanager
+    async def renewing(
+        self, also: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncIterator[None]:
+        """Renew every third of the lease while the body runs; `also` runs with each renewal."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(self.leases.lease_ms / 3000)
+                try:
+                    if not await self.renew():
+                        log.warning("lease lost", thread_id=self.thread_id)
+                        return
+                    if also is not None:
+                        await also()
+                except Exception as exc:  # a Redis blip must not kill the step; retry next tick
+                    log.warning("lease renewal failed", thread_id=self.thread_id, error=str(exc))
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class Leases:
+    """Factory of leases sharing the scripts and the lease length."""
+
+    def __init__(self, redis: Redis, keys: Keys, lease_s: float) -> None:
+        self.keys = keys
+        self.lease_ms = max(int(lease_s * 1000), 100)
+        self.acquire_script = redis.register_script(_ACQUIRE)
+        self.renew_script = redis.register_script(_RENEW)
+        self.release_script = redis.register_script(_RELEASE)
+
+    def lease(self, thread_id: str) -> Lease:
+        """A new, not yet acquired lease on `thread_id`."""
+        return Lease(self, thread_id)

@@ -1,0 +1,114 @@
+"""The model adapter (factor 1): one Messages API request in, exactly one tool call out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+import anthropic
+from anthropic.types import ToolUseBlock
+
+REASON_FIELD = "reason"
+"""Optional argument added to every tool's schema: the model's one-line reason, for humans."""
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """The tool the model chose and its raw, not yet validated, arguments."""
+
+    name: str
+    args: dict[str, Any]
+
+
+class ModelOutputError(Exception):
+    """The model answered, but not with one tool call; the model sees this as an error."""
+
+
+class LLMUnavailable(Exception):
+    """The API could not answer now (rate limit, overload, timeout): retry later."""
+
+
+class LLMFatal(Exception):
+    """The API refused the request in a way a retry will not fix (auth, bad request)."""
+
+
+class Model(Protocol):
+    """What the loop needs of a model; a scripted stand-in can implement it too."""
+
+    async def next_call(
+        self, *, system: str, context: str, tools: Sequence[dict[str, Any]]
+    ) -> ModelCall:
+        """Choose the next tool call given the system prompt and the rendered thread."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+class AnthropicModel:
+    """Claude through the official async SDK, forced to answer with exactly one tool call."""
+
+    def __init__(self, client: anthropic.AsyncAnthropic, model: str, max_tokens: int) -> None:
+        self.client = client
+        self.model = model
+        self.max_tokens = max_tokens
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+    async def next_call(
+        self, *, system: str, context: str, tools: Sequence[dict[str, Any]]
+    ) -> ModelCall:
+        try:
+            message = await self.client.messages.create(
+                model=self.model,
+                max_tokens=self.max_tokens,
+                system=system,
+                messages=[{"role": "user", "content": context}],
+                tools=cast(Any, [_with_reason(tool) for tool in tools]),
+                tool_choice={"type": "any", "disable_parallel_tool_use": True},
+            )
+        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
+            raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except anthropic.APIStatusError as exc:
+            if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
+                raise LLMUnavailable(f"HTTP {exc.status_code}: {_message(exc)}") from exc
+            raise LLMFatal(f"HTTP {exc.status_code}: {_message(exc)}") from exc
+        calls = [block for block in message.content if isinstance(block, ToolUseBlock)]
+        if len(calls) != 1:
+            raise ModelOutputError(f"expected exactly one tool call, got {len(calls)}")
+        args = calls[0].input if isinstance(calls[0].input, dict) else {}
+        return ModelCall(name=calls[0].name, args=dict(args))
+
+
+class MissingCredentials:
+    """Stands in when no API key is configured, so the thread fails saying exactly that."""
+
+    async def next_call(
+        self, *, system: str, context: str, tools: Sequence[dict[str, Any]]
+    ) -> ModelCall:
+        raise LLMFatal("ANTHROPIC_API_KEY is not set: the model cannot be called")
+
+    async def aclose(self) -> None:
+        pass
+
+
+def _with_reason(tool: dict[str, Any]) -> dict[str, Any]:
+    schema = dict(tool["input_schema"])
+    properties = dict(schema.get("properties", {}))
+    properties[REASON_FIELD] = {
+        "type": "string",
+        "description": "One short sentence: why this call, for the humans who review it.",
+    }
+    return {**tool, "input_schema": {**schema, "properties": properties}}
+
+
+def _message(exc: anthropic.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+    return str(exc.message)

@@ -1,0 +1,131 @@
+"""The imperative shell around the loop: lease the thread, step it, commit each step.
+
+One call of `advance` drives a thread until it needs a human, finishes or fails. Every step's
+events are committed before the next step starts, so a worker killed anywhere loses at most
+the step it was in; a tool call committed as finished is never run again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from bot import metrics
+from bot.deps import Deps
+from bot.events import Event, Failed
+from bot.lease import Lease
+from bot.loop import Action, CallModel, RunTool, Stop, decide, step
+from bot.model import LLMFatal, LLMUnavailable
+from bot.store import Conflict
+from bot.thread import Thread
+
+log = structlog.get_logger(__name__)
+
+Keepalive = Callable[[], Awaitable[None]]
+
+
+async def advance(
+    deps: Deps, thread_id: str, *, attempt: int = 0, keepalive: Keepalive | None = None
+) -> None:
+    """Advance `thread_id` as far as it goes; a no-op if another worker holds it."""
+    lease = deps.leases.lease(thread_id)
+    acquired, thread = await lease.acquire()
+    if not acquired:
+        log.debug("thread busy; its holder will run again", thread_id=thread_id)
+        return
+    try:
+        async with lease.renewing(keepalive):
+            await _drive(deps, lease, thread, attempt)
+    finally:
+        if not lease.lost:
+            await _release_quietly(lease)
+
+
+async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) -> None:
+    while True:
+        if thread is None:
+            log.warning("job for a missing thread", thread_id=lease.thread_id)
+            return
+        agent = deps.agents.get(thread.agent)
+        if agent is None:
+            thread = await _commit(deps, thread, [Failed(reason=f"unknown agent {thread.agent!r}")])
+            continue
+        action = decide(thread, agent, thread.origin.kind in deps.channels)
+        if isinstance(action, Stop):
+            if not await lease.release():
+                return
+            thread = await deps.store.get(thread.id)  # work arrived while we held it
+            continue
+        if lease.lost:
+            return
+        try:
+            with metrics.STEP_SECONDS.labels(type(action).__name__).time():
+                events = await step(thread, agent, action, deps)
+        except LLMUnavailable as exc:
+            if await _retry_later(deps, thread, attempt, str(exc)):
+                return
+            events = [Failed(reason=f"the model is unavailable after retries: {exc}")]
+        except LLMFatal as exc:
+            events = [Failed(reason=f"the model refused the request: {exc}")]
+        thread = await _commit_or_redo(deps, thread, agent, action, events)
+
+
+async def _commit(deps: Deps, thread: Thread, events: list[Event]) -> Thread:
+    thread = await deps.store.commit(thread, events)
+    for event in events:
+        metrics.EVENTS.labels(event.type).inc()
+    return thread
+
+
+async def _commit_or_redo(
+    deps: Deps, thread: Thread, agent: object, action: Action, events: list[Event]
+) -> Thread:
+    """Commit; on a conflict keep the work only if the fresh thread still wants the same action.
+
+    A tool's result is kept (the tool ran; dropping it would run it again); a model's choice
+    is dropped when something new arrived, since it was made without seeing it.
+    """
+    try:
+        return await _commit(deps, thread, events)
+    except Conflict:
+        fresh = await deps.store.get(thread.id)
+        if fresh is None:
+            raise
+        from bot.agent import Agent
+
+        assert isinstance(agent, Agent)
+        again = decide(fresh, agent, fresh.origin.kind in deps.channels)
+        same = again == action and not isinstance(action, CallModel)
+        if same or (isinstance(action, RunTool) and isinstance(events[0], Failed)):
+            return await _commit(deps, fresh, events)
+        log.info("dropped a step made on a stale thread", thread_id=thread.id, action=repr(action))
+        return fresh
+
+
+async def _retry_later(deps: Deps, thread: Thread, attempt: int, reason: str) -> bool:
+    """Queue a later attempt if the schedule allows; False when retries are spent."""
+    delays = deps.settings.retry_delays()
+    if attempt >= len(delays):
+        return False
+    delay = delays[attempt]
+    log.warning(
+        "model unavailable; retrying",
+        thread_id=thread.id,
+        attempt=attempt + 1,
+        delay=delay,
+        reason=reason,
+    )
+    metrics.LLM_RETRIES.inc()
+    await deps.enqueue(thread.id, attempt=attempt + 1, not_before=time.time() + delay)
+    return True
+
+
+async def _release_quietly(lease: Lease) -> None:
+    try:
+        if await lease.release():
+            # Work arrived between our last check and here; let a fresh job pick it up.
+            log.debug("released with pending work", thread_id=lease.thread_id)
+    except Exception as exc:  # the lease expires by itself; never mask the original error
+        log.warning("lease release failed", thread_id=lease.thread_id, error=str(exc))

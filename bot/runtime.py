@@ -1,0 +1,87 @@
+"""Builds the live dependencies from settings, and closes them; nothing connects at import time."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+
+import anthropic
+import httpx
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
+
+from bot.agent import Agent
+from bot.config import Settings
+from bot.deps import Deps
+from bot.keys import Keys
+from bot.lease import Leases
+from bot.model import AnthropicModel, MissingCredentials, Model
+from bot.queue import Kicker, StepBroker, build_broker
+from bot.store import ThreadStore
+
+
+def redis_client(url: str, pool_size: int) -> Redis:
+    """A client on a sized, blocking pool that retries through a Redis restart."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=pool_size,
+        timeout=10,
+        health_check_interval=30,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return Redis(connection_pool=pool)
+
+
+def model_from(settings: Settings) -> Model:
+    """One Anthropic client for the process, or a stand-in that says the key is missing."""
+    if not settings.anthropic_api_key:
+        return MissingCredentials()
+    client = anthropic.AsyncAnthropic(
+        timeout=settings.llm_timeout, max_retries=settings.llm_sdk_retries
+    )
+    return AnthropicModel(client, settings.model, settings.llm_max_tokens)
+
+
+def load_agents() -> Mapping[str, Agent]:
+    """The agents that ship in the `agents` package."""
+    from agents import AGENTS
+
+    return AGENTS
+
+
+@contextlib.asynccontextmanager
+async def runtime(
+    settings: Settings, *, model: Model | None = None
+) -> AsyncIterator[tuple[Deps, StepBroker]]:
+    """Deps and the queue broker for one process; closed on exit."""
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
+    redis = redis_client(settings.redis_url, settings.redis_pool_size)
+    broker = build_broker(
+        settings.redis_url, settings.queue_name, settings.step_lease_s, settings.redis_pool_size
+    )
+    keys = Keys(settings.redis_prefix)
+    http = httpx.AsyncClient(timeout=10)
+    deps = Deps(
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        store=ThreadStore(redis, keys, settings.thread_ttl_s),
+        leases=Leases(redis, keys, settings.step_lease_s),
+        model=model or model_from(settings),
+        enqueue=Kicker(broker),
+        http=http,
+        agents=load_agents(),
+    )
+    try:
+        yield deps, broker
+    finally:
+        await deps.model.aclose()
+        await http.aclose()
+        await broker.shutdown()
+        await redis.aclose(close_connection_pool=True)
+        await broker.connection_pool.disconnect()

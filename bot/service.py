@@ -1,0 +1,162 @@
+"""Launch, resume and continue threads (factor 6): the one path every channel and the API use.
+
+Each operation validates, commits under the thread's version, and enqueues a step; none of
+them waits on the model. Deciding a human request is atomic: of two concurrent answers the
+compare-and-set lets exactly one commit, and the other finds the request already answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+
+from bot import metrics
+from bot.deps import Deps
+from bot.events import HumanResponse, UserMessage
+from bot.store import Conflict
+from bot.thread import Origin, Thread
+
+log = structlog.get_logger(__name__)
+
+COMMIT_ATTEMPTS = 20
+"""Reload-and-retry rounds when a concurrent writer moved the thread on (rare, cheap)."""
+
+
+class ServiceError(Exception):
+    """A request the service refuses; `status` is the HTTP status that fits it."""
+
+    status = 400
+
+
+class NotFound(ServiceError):
+    status = 404
+
+
+class AlreadyAnswered(ServiceError):
+    status = 409
+
+    def __init__(self, response: HumanResponse) -> None:
+        self.response = response
+        verdict = {True: "approved", False: "rejected", None: "answered"}[response.approved]
+        super().__init__(f"already {verdict} by {response.user}")
+
+
+class NotAccepting(ServiceError):
+    status = 409
+
+
+class TooLarge(ServiceError):
+    status = 413
+
+
+class Invalid(ServiceError):
+    status = 422
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A human's response to a request, as received."""
+
+    request_id: str
+    user: str
+    answer: str | None = None
+    approved: bool | None = None
+    comment: str | None = None
+
+
+class Service:
+    """Thread operations shared by the HTTP API, the CLI and the channels."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def launch(self, agent: str, text: str, origin: Origin, user: str | None) -> Thread:
+        """Start a thread on `agent` with a first message; queued for a worker."""
+        if agent not in self.deps.agents:
+            known = ", ".join(sorted(self.deps.agents))
+            raise NotFound(f"unknown agent {agent!r}; known agents: {known}")
+        self._check_text(text)
+        thread = Thread(
+            id=self.deps.ids("th_"),
+            agent=agent,
+            origin=origin,
+            events=[UserMessage(text=text, user=user)],
+            created_at=self.deps.clock(),
+        )
+        thread = await self.deps.store.create(thread)
+        await self.deps.enqueue(thread.id)
+        metrics.LAUNCHES.labels(agent, origin.kind).inc()
+        log.info("launched", thread_id=thread.id, agent=agent, channel=origin.kind)
+        return thread
+
+    async def get(self, thread_id: str) -> Thread:
+        """The thread, or NotFound."""
+        thread = await self.deps.store.get(thread_id)
+        if thread is None:
+            raise NotFound(f"no thread {thread_id!r}")
+        return thread
+
+    async def respond(self, thread_id: str, answer: Answer) -> Thread:
+        """Record a human's answer to a pending request, exactly once, and resume the thread."""
+        for _ in range(COMMIT_ATTEMPTS):
+            thread = await self.get(thread_id)
+            response = self._response(thread, answer)
+            try:
+                thread = await self.deps.store.commit(thread, [response])
+            except Conflict:
+                continue
+            await self.deps.enqueue(thread.id)
+            metrics.RESPONSES.labels("approval" if answer.approved is not None else "answer").inc()
+            return thread
+        raise NotAccepting("the thread is too busy to take the answer now; try again")
+
+    def _response(self, thread: Thread, answer: Answer) -> HumanResponse:
+        request = thread.request(answer.request_id)
+        if request is None:
+            raise NotFound(f"thread {thread.id} has no request {answer.request_id!r}")
+        earlier = thread.response_to(request.request_id)
+        if earlier is not None:
+            raise AlreadyAnswered(earlier)
+        if request.kind == "approval" and answer.approved is None:
+            raise Invalid("this request is an approval: send approved true or false")
+        if request.kind == "question":
+            if answer.approved is not None or not (answer.answer or "").strip():
+                raise Invalid("this request is a question: send a non-empty answer")
+            self._check_text(answer.answer or "")
+        self._check_text(answer.comment or "")
+        return HumanResponse(
+            request_id=request.request_id,
+            user=answer.user,
+            answer=answer.answer if request.kind == "question" else None,
+            approved=answer.approved if request.kind == "approval" else None,
+            comment=answer.comment,
+            at=self.deps.clock(),
+        )
+
+    async def post_message(self, thread_id: str, text: str, user: str | None) -> Thread:
+        """A new message from the human: answers a pending question, or starts the next turn."""
+        self._check_text(text)
+        for _ in range(COMMIT_ATTEMPTS):
+            thread = await self.get(thread_id)
+            pending = thread.pending_request
+            if pending is not None and pending.kind == "question":
+                return await self.respond(
+                    thread_id, Answer(request_id=pending.request_id, user=user or "", answer=text)
+                )
+            if pending is not None:
+                raise NotAccepting("the thread is waiting for an approval decision")
+            try:
+                thread = await self.deps.store.commit(
+                    thread, [UserMessage(text=text, user=user, at=self.deps.clock())]
+                )
+            except Conflict:
+                continue
+            await self.deps.enqueue(thread.id)
+            return thread
+        raise NotAccepting("the thread is too busy to take the message now; try again")
+
+    def _check_text(self, text: str) -> None:
+        limit = self.deps.settings.max_message_chars
+        if len(text) > limit:
+            raise TooLarge(f"message is {len(text)} characters; the limit is {limit}")

@@ -1,0 +1,167 @@
+"""Threads in Redis: load, create, and save under a compare-and-set on their version."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.audit import audit_entries
+from bot.events import Event
+from bot.keys import AUDIT_MAXLEN, Keys
+from bot.thread import Status, Thread
+
+# One round trip: compare the version, write the thread, append its audit entries.
+# KEYS: thread hash, audit stream. ARGV: expected version, data, status, agent, updated,
+# ttl seconds, audit maxlen, audit entries...
+_COMMIT = """
+local current = redis.call('HGET', KEYS[1], 'v') or '0'
+if current ~= ARGV[1] then return {0, current} end
+local version = tostring(tonumber(current) + 1)
+redis.call('HSET', KEYS[1], 'v', version, 'data', ARGV[2], 'status', ARGV[3],
+           'agent', ARGV[4], 'updated', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+for i = 8, #ARGV do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'e', ARGV[i])
+end
+if #ARGV >= 8 then redis.call('EXPIRE', KEYS[2], ARGV[6]) end
+return {1, version}
+"""
+
+
+class Conflict(Exception):
+    """The thread changed since it was loaded; reload and decide again."""
+
+
+class ThreadExists(Exception):
+    """A thread with this id already exists."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a listing shows of one thread."""
+
+    id: str
+    agent: str
+    status: Status
+    updated: float
+
+
+class ThreadStore:
+    """Reads and writes threads; every write is one atomic script call."""
+
+    def __init__(self, redis: Redis, keys: Keys, ttl_s: int) -> None:
+        # redis-py types every reply as a wide union; the shapes here are fixed by the commands.
+        self.redis: Any = redis
+        self.keys = keys
+        self.ttl_s = ttl_s
+        self._commit = redis.register_script(_COMMIT)
+
+    async def get(self, thread_id: str) -> Thread | None:
+        """The stored thread, or None."""
+        version, data = await self.redis.hmget(self.keys.thread(thread_id), ["v", "data"])
+        return decode(version, data)
+
+    async def create(self, thread: Thread) -> Thread:
+        """Store a new thread and list it; raises ThreadExists if the id is taken."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await self._commit_call(pipe, _empty(thread), thread.events)
+            pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
+            (ok, _), _ = await pipe.execute()
+        if not int(ok):
+            raise ThreadExists(thread.id)
+        return thread.model_copy(update={"version": 1})
+
+    async def commit(self, thread: Thread, new: list[Event]) -> Thread:
+        """Append `new` to `thread` if nobody saved it since it was loaded, else Conflict."""
+        ok, version = await self._commit_call(self.redis, thread, new)
+        if not int(ok):
+            raise Conflict(f"thread {thread.id} is at version {version}, not {thread.version}")
+        return thread.appended(*new).model_copy(update={"version": int(version)})
+
+    def _commit_call(self, client: Any, before: Thread, new: list[Event]) -> Any:
+        after = before.appended(*new)
+        audit = [json.dumps(entry) for entry in audit_entries(before, new)]
+        return self._commit(
+            keys=[self.keys.thread(before.id), self.keys.audit(before.id)],
+            args=[
+                str(before.version),
+                after.model_dump_json(exclude={"version"}),
+                after.status,
+                after.agent,
+                repr(time.time()),
+                self.ttl_s,
+                AUDIT_MAXLEN,
+                *audit,
+            ],
+            client=client,
+        )
+
+    async def audit(self, thread_id: str) -> list[dict[str, Any]]:
+        """The thread's audit entries, oldest first."""
+        rows = await self.redis.xrange(self.keys.audit(thread_id))
+        return [json.loads(fields[b"e"]) for _, fields in rows]
+
+    async def list(
+        self, status: Status | None, cursor: str | None, limit: int
+    ) -> tuple[list[Summary], str | None]:
+        """Threads newest first, filtered by status; returns a page and the next cursor."""
+        top, after_id = _parse_cursor(cursor)
+        found: list[Summary] = []
+        scanned, budget = 0, max(limit * 10, 1000)
+        while len(found) < limit and scanned < budget:
+            batch = await self.redis.zrange(
+                self.keys.index,
+                top,
+                "-inf",
+                byscore=True,
+                desc=True,
+                offset=0,
+                num=limit + 50,
+                withscores=True,
+            )
+            batch = [(m.decode(), s) for m, s in batch]
+            if after_id is not None:
+                batch = [(m, s) for m, s in batch if s < float(top) or m < after_id]
+            if not batch:
+                return found, None
+            scanned += len(batch)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for member, _ in batch:
+                    pipe.hmget(self.keys.thread(member), ["agent", "status", "updated"])
+                rows = await pipe.execute()
+            for (member, score), (agent, state, updated) in zip(batch, rows, strict=True):
+                top, after_id = repr(score), member
+                if state is None:
+                    await self.redis.zrem(self.keys.index, member)  # expired thread
+                    continue
+                if status is None or state.decode() == status:
+                    found.append(Summary(member, agent.decode(), state.decode(), float(updated)))
+                    if len(found) == limit:
+                        break
+        return found, f"{top}|{after_id}"
+
+
+def decode(version: bytes | None, data: bytes | None) -> Thread | None:
+    """A thread from its stored hash fields."""
+    if version is None or data is None:
+        return None
+    return Thread.model_validate_json(data).model_copy(update={"version": int(version)})
+
+
+def _empty(thread: Thread) -> Thread:
+    return thread.model_copy(update={"events": [], "version": 0})
+
+
+def _parse_cursor(cursor: str | None) -> tuple[str, str | None]:
+    if not cursor:
+        return "+inf", None
+    score, _, member = cursor.partition("|")
+    try:
+        float(score)
+    except ValueError as exc:
+        raise ValueError("cursor is not one this server gave out") from exc
+    return score, member or None

@@ -1,0 +1,195 @@
+"""A thread: its identity, where it came from, and its events. Everything else is derived."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.events import (
+    Done,
+    Error,
+    Event,
+    Failed,
+    HumanRequest,
+    HumanResponse,
+    RequestSent,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+    utcnow,
+)
+
+Status = Literal["running", "waiting_human", "waiting_approval", "done", "failed"]
+STATUSES: tuple[Status, ...] = ("running", "waiting_human", "waiting_approval", "done", "failed")
+
+
+class ApiOrigin(BaseModel):
+    """Launched through the HTTP API or the CLI: nothing to send anywhere."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["api"] = "api"
+    user: str | None = None
+    """Who launched it, as they said."""
+
+
+class SlackOrigin(BaseModel):
+    """Started in Slack: answers go to this Slack thread."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["slack"] = "slack"
+    team: str | None = None
+    """Workspace id."""
+    channel: str
+    """Channel (or DM) id."""
+    thread_ts: str
+    """`ts` of the Slack thread's parent message."""
+    user: str
+    """Slack user id of the human who started it."""
+
+
+class EmailOrigin(BaseModel):
+    """Started by an inbound email: answers go back to its sender, in the same mail thread."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["email"] = "email"
+    address: str
+    """The human's address; only mail from it resumes the thread."""
+    mailbox: str
+    """The bot address that received the first mail (replies are sent from it)."""
+    subject: str
+    """Subject of the first mail, without `Re:`."""
+
+
+Origin = Annotated[ApiOrigin | SlackOrigin | EmailOrigin, Field(discriminator="kind")]
+
+
+class Thread(BaseModel):
+    """Serialisable state of one conversation with one agent (factors 5 and 12)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    """Thread id; Redis keys carry it as a `{hash tag}`."""
+    agent: str
+    """Name of the agent that runs it."""
+    origin: Origin
+    """Where it started, with what is needed to answer there."""
+    events: list[Event] = Field(default_factory=list)
+    """Everything that happened, in order; the single source of truth."""
+    version: int = 0
+    """Bumped by every committed save; the store compares it to refuse lost updates."""
+    created_at: datetime = Field(default_factory=utcnow)
+    """When it was launched."""
+
+    def appended(self, *events: Event) -> Thread:
+        """A copy with `events` added at the end (the version is the store's to bump)."""
+        return self.model_copy(update={"events": [*self.events, *events]})
+
+    @property
+    def pending_request(self) -> HumanRequest | None:
+        """The human request still waiting for its response, if any."""
+        return pending_request(self.events)
+
+    @property
+    def status(self) -> Status:
+        """Derived from the events, never stored beside them."""
+        return status_of(self.events)
+
+    @property
+    def consecutive_errors(self) -> int:
+        """Errors since the last success or human word (factor 9)."""
+        return consecutive_errors(self.events)
+
+    def request(self, request_id: str) -> HumanRequest | None:
+        """The request with this id, answered or not."""
+        for event in self.events:
+            if isinstance(event, HumanRequest) and event.request_id == request_id:
+                return event
+        return None
+
+    def response_to(self, request_id: str) -> HumanResponse | None:
+        """The response that answered `request_id`, if it was answered."""
+        for event in self.events:
+            if isinstance(event, HumanResponse) and event.request_id == request_id:
+                return event
+        return None
+
+    def call(self, call_id: str) -> ToolCall | None:
+        """The tool call with this id."""
+        for event in self.events:
+            if isinstance(event, ToolCall) and event.call_id == call_id:
+                return event
+        return None
+
+
+def pending_request(events: list[Event]) -> HumanRequest | None:
+    """The last human request if no response has answered it yet."""
+    answered = {e.request_id for e in events if isinstance(e, HumanResponse)}
+    for event in reversed(events):
+        if isinstance(event, HumanRequest):
+            return None if event.request_id in answered else event
+    return None
+
+
+def status_of(events: list[Event]) -> Status:
+    """Where the thread stands, from its events alone."""
+    for event in reversed(events):
+        if isinstance(event, Failed):
+            return "failed"
+        if isinstance(event, Done):
+            return "done"
+        if isinstance(event, UserMessage | HumanResponse):
+            return "running"
+        if isinstance(event, HumanRequest):
+            return "waiting_approval" if event.kind == "approval" else "waiting_human"
+    return "running"
+
+
+def consecutive_errors(events: list[Event]) -> int:
+    """How many model or tool errors came in a row at the end of the thread."""
+    count = 0
+    for event in reversed(events):
+        if isinstance(event, Error) and event.kind != "delivery":
+            count += 1
+        elif isinstance(event, ToolResult | HumanResponse | UserMessage):
+            break
+    return count
+
+
+def open_call(events: list[Event]) -> ToolCall | None:
+    """The last tool call still to run: no result, no error, no rejection, not a control call."""
+    closed: set[str | None] = set()
+    rejected = {
+        e.request_id for e in events if isinstance(e, HumanResponse) and e.approved is False
+    }
+    for event in events:
+        if isinstance(event, ToolResult | Error | Done):
+            closed.add(event.call_id)
+        elif isinstance(event, HumanRequest) and (
+            event.kind == "question" or event.request_id in rejected
+        ):
+            closed.add(event.call_id)
+    for event in reversed(events):
+        if isinstance(event, ToolCall):
+            return None if event.call_id in closed else event
+    return None
+
+
+def undelivered(events: list[Event]) -> list[tuple[str, HumanRequest | Done | Failed]]:
+    """Outbound events (requests, answers, failures) with no `request_sent` yet, oldest first."""
+    sent = {e.ref for e in events if isinstance(e, RequestSent)}
+    out: list[tuple[str, HumanRequest | Done | Failed]] = []
+    for index, event in enumerate(events):
+        if isinstance(event, HumanRequest):
+            ref = event.request_id
+        elif isinstance(event, Done):
+            ref = f"done:{index}"
+        elif isinstance(event, Failed):
+            ref = f"failed:{index}"
+        else:
+            continue
+        if ref not in sent:
+            out.append((ref, event))
+    return out

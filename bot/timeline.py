@@ -1,0 +1,60 @@
+"""A thread as a readable timeline, for `hitlbot show` and `hitlbot launch` (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def timeline(view: dict[str, Any]) -> str:
+    """Lines for a thread as `GET /threads/{id}` returns it."""
+    lines = [f"thread {view['id']}  agent={view['agent']}  status={view['status']}"]
+    for event in view["events"]:
+        lines.append(f"  {event['at'][11:19]}  {_describe(event)}")
+    pending = view.get("pending_request")
+    if pending:
+        lines.append("")
+        lines.append(f"waiting for a human: {pending['kind']} {pending['request_id']}")
+        lines.append(f"  {pending['message']}")
+        if pending.get("tool"):
+            lines.append(f"  tool: {pending['tool']['name']} {_args(pending['tool']['args'])}")
+    if view.get("error"):
+        lines.append(f"failed: {view['error']}")
+    return "\n".join(lines)
+
+
+def _describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per event type
+    kind = event["type"]
+    if kind == "user_message":
+        return f"user {event.get('user') or ''}: {event['text']}"
+    if kind == "tool_call":
+        reason = f"  ({event['reason']})" if event.get("reason") else ""
+        return f"-> {event['name']} {_args(event['args'])}{reason}"
+    if kind == "tool_result":
+        return f"<- {event['name']}: {_short(event['result'])}"
+    if kind == "error":
+        return f"!! {event['kind']} error: {event['message']}"
+    if kind == "human_request":
+        return f"?? {event['kind']} {event['request_id']}: {event['message']}"
+    if kind == "human_response":
+        if event.get("approved") is not None:
+            verdict = "approved" if event["approved"] else "rejected"
+            comment = f": {event['comment']}" if event.get("comment") else ""
+            return f"ok {verdict} by {event['user']}{comment}"
+        return f"ok {event['user']} answered: {event.get('answer')}"
+    if kind == "request_sent":
+        return f"   sent {event['ref']} via {event['channel']}"
+    if kind == "done":
+        return f"== {event['message']}"
+    if kind == "failed":
+        return f"XX failed: {event['reason']}"
+    return str(kind)
+
+
+def _args(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={json.dumps(v)}" for k, v in args.items()) or "()"
+
+
+def _short(value: Any, limit: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,86 @@
+"""Tools are structured outputs (factor 4): a pydantic model of arguments and an async function."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+A = TypeVar("A", bound=BaseModel)
+
+
+class ToolError(Exception):
+    """A tool refused its input or failed in a way the model should read and correct."""
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a running tool may use besides its arguments."""
+
+    call_id: str
+    """Idempotency key: the same for every (re)run of one call."""
+    thread_id: str
+    """The thread the call belongs to."""
+    deps: Deps
+    """Live clients (Redis, HTTP) and settings."""
+
+
+@dataclass(frozen=True)
+class Tool(Generic[A]):
+    """One tool an agent may call."""
+
+    name: str
+    """Name the model calls it by, and the tag it renders as."""
+    description: str
+    """What the model is told about it."""
+    args: type[A]
+    """Pydantic model of its arguments; its JSON schema is what the model sees."""
+    run: Callable[[A, ToolContext], Awaitable[Any]] | None = None
+    """The plain async function; None for the built-in control tools the loop handles."""
+    approval: bool | Callable[[A], bool] = False
+    """Whether a human must approve the call before it runs (a predicate may read the args)."""
+    approvers: tuple[str, ...] = field(default=())
+    """Who may approve, narrowing the channel's default approvers (empty: no narrowing)."""
+
+    def needs_approval(self, args: A) -> bool:
+        """Whether this call pauses for a human decision."""
+        return self.approval(args) if callable(self.approval) else self.approval
+
+    def schema(self) -> dict[str, Any]:
+        """The Messages API tool definition."""
+        schema = self.args.model_json_schema()
+        schema.pop("title", None)
+        return {"name": self.name, "description": self.description, "input_schema": schema}
+
+
+class RequestMoreInformation(BaseModel):
+    """Ask the human who started the thread; the thread pauses until they answer."""
+
+    message: str = Field(description="The question, in plain words.")
+    choices: list[str] = Field(
+        default_factory=list, description="Optional short answers to offer as buttons."
+    )
+
+
+class DoneForNow(BaseModel):
+    """Give the final answer for this turn; the thread ends until the human writes again."""
+
+    message: str = Field(description="The answer for the human.")
+
+
+REQUEST_MORE_INFORMATION: Tool[RequestMoreInformation] = Tool(
+    name="request_more_information",
+    description="Ask the human a question when you cannot proceed without their input.",
+    args=RequestMoreInformation,
+)
+DONE_FOR_NOW: Tool[DoneForNow] = Tool(
+    name="done_for_now",
+    description="Reply to the human with your final answer for now.",
+    args=DoneForNow,
+)
+BUILTINS: tuple[Tool[Any], ...] = (REQUEST_MORE_INFORMATION, DONE_FOR_NOW)

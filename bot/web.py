@@ -1,0 +1,84 @@
+"""The web process: an app factory for uvicorn (`uvicorn --factory bot.web:create_app`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot import api
+from bot.config import Settings
+from bot.model import Model
+from bot.runtime import runtime
+from bot.service import Service, ServiceError
+from bot.worker import run_worker
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY_BYTES = 1_000_000
+"""Largest request body accepted on any route (a mail route may set its own, lower, limit)."""
+
+
+def create_app(
+    settings: Settings | None = None, *, with_worker: bool = False, model: Model | None = None
+) -> FastAPI:
+    """The FastAPI app; `with_worker` also runs a worker in this process (`hitlbot dev`)."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime(settings, model=model) as (deps, broker):
+            await broker.startup()
+            app.state.deps = deps
+            app.state.service = Service(deps)
+            worker = asyncio.create_task(run_worker(deps, broker)) if with_worker else None
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+
+    app = FastAPI(title="hitlbot", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(api.router)
+    app.middleware("http")(_limit_body)
+    app.exception_handler(ServiceError)(_service_error)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness, with a Redis round trip."""
+        try:
+            await request.app.state.deps.redis.ping()
+        except Exception as exc:
+            return JSONResponse({"ok": False, "redis": str(exc)}, status_code=503)
+        return JSONResponse({"ok": True, "redis": "ok"})
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status if isinstance(exc, ServiceError) else 400
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+async def _limit_body(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        return JSONResponse(
+            {"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413
+        )
+    return await call_next(request)

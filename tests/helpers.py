@@ -1,0 +1,35 @@
+"""Small helpers shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+
+async def wait_for(
+    api: httpx.AsyncClient, thread_id: str, *statuses: str, timeout: float = 15
+) -> dict[str, Any]:
+    """Poll the thread until its status is one of `statuses`; fail with its state if not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        reply = await api.get(f"/threads/{thread_id}")
+        reply.raise_for_status()
+        view: dict[str, Any] = reply.json()
+        if view["status"] in statuses:
+            return view
+        if time.monotonic() > deadline:
+            raise AssertionError(f"thread stayed {view['status']}, wanted {statuses}: {view}")
+        await asyncio.sleep(0.02)
+
+
+def types(view: dict[str, Any]) -> list[str]:
+    """The event types of a thread view, in order."""
+    return [event["type"] for event in view["events"]]
+
+
+def tool_results(view: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The results of one tool in a thread view."""
+    return [e for e in view["events"] if e["type"] == "tool_result" and e["name"] == name]
