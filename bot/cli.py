@@ -171,6 +171,8 @@ def _wait_and_show(url: str, token: str, thread_id: str, timeout: float) -> None
         time.sleep(0.3)
         view = _call("GET", url, token, f"/threads/{thread_id}")
     typer.echo(timeline(view))
+    if view["status"] == "failed":
+        raise typer.Exit(1)
     if view["status"].startswith("waiting"):
         flag = (
             "--approve (or --reject --comment WHY)"

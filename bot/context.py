@@ -100,20 +100,20 @@ def _response_body(event: HumanResponse) -> dict[str, Any]:
 
 
 def _tag(name: str, body: Any) -> str:
+    if body in ({}, None, ""):
+        return f"<{name} />"
     return f"<{name}>\n{_yamlish(body)}\n</{name}>"
 
 
 def _yamlish(body: Any) -> str:
     if isinstance(body, str):
         return body.strip()
-    if body in ({}, [], None):
-        return "{}" if body == {} else str(body)
     dumped: str = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
     return dumped.strip()
 
 
 def _compacted(event: ToolResult) -> str:
-    text = _yamlish(event.result).replace("\n", " ")
+    text = " ".join(_yamlish(event.result).split())
     if len(text) > COMPACT_CHARS:
         text = text[:COMPACT_CHARS] + " …"
     return f'<{event.name}_result compacted="true">\n{text}\n</{event.name}_result>'

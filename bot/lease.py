@@ -47,6 +47,11 @@ end
 redis.call('DEL', KEYS[1])
 return 0
 """
+# KEYS: lease. ARGV: token. Lets go whatever is pending (a job for it is queued or waiting).
+_DROP = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class LeaseLost(Exception):
@@ -60,6 +65,7 @@ class Lease:
         self.leases = leases
         self.thread_id = thread_id
         self.token = secrets.token_hex(8)
+        self.held = False
         self.lost = False
 
     async def acquire(self) -> tuple[bool, Thread | None]:
@@ -75,6 +81,7 @@ class Lease:
         )
         if reply == 0:
             return False, None
+        self.held = True
         version, data = reply
         return True, decode(version, data)
 
@@ -87,7 +94,15 @@ class Lease:
         )
         if reply == -1:
             self.lost = True
-        return bool(reply == 1)
+        self.held = reply == 1
+        return self.held
+
+    async def drop(self) -> None:
+        """Let go without looking for new work: for exits where this worker cannot go on."""
+        self.held = False
+        await self.leases.drop_script(
+            keys=[self.leases.keys.lease(self.thread_id)], args=[self.token]
+        )
 
     async def renew(self) -> bool:
         """Extend the lease; False if it was lost."""
@@ -95,6 +110,7 @@ class Lease:
             keys=[self.leases.keys.lease(self.thread_id)], args=[self.token, self.leases.lease_ms]
         )
         self.lost = not reply
+        self.held = self.held and not self.lost
         return not self.lost
 
     @contextlib.asynccontextmanager
@@ -133,6 +149,7 @@ class Leases:
         self.acquire_script = redis.register_script(_ACQUIRE)
         self.renew_script = redis.register_script(_RENEW)
         self.release_script = redis.register_script(_RELEASE)
+        self.drop_script = redis.register_script(_DROP)
 
     def lease(self, thread_id: str) -> Lease:
         """A new, not yet acquired lease on `thread_id`."""

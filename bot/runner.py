@@ -7,16 +7,18 @@ the step it was in; a tool call committed as finished is never run again.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
 import structlog
 
 from bot import metrics
+from bot.agent import Agent
 from bot.deps import Deps
 from bot.events import Event, Failed
 from bot.lease import Lease
-from bot.loop import Action, CallModel, RunTool, Stop, decide, step
+from bot.loop import Action, CallModel, Stop, decide, step
 from bot.model import LLMFatal, LLMUnavailable
 from bot.store import Conflict
 from bot.thread import Thread
@@ -24,23 +26,34 @@ from bot.thread import Thread
 log = structlog.get_logger(__name__)
 
 Keepalive = Callable[[], Awaitable[None]]
+BUSY_POLL_S = 0.1
+"""How often a job waits to retry the lease of a thread another worker holds."""
 
 
 async def advance(
     deps: Deps, thread_id: str, *, attempt: int = 0, keepalive: Keepalive | None = None
 ) -> None:
-    """Advance `thread_id` as far as it goes; a no-op if another worker holds it."""
+    """Advance `thread_id` as far as it goes.
+
+    If another worker holds the thread, it is told to run again (the dirty mark) and this job
+    waits for the lease rather than returning: were the holder dead, returning would drop the
+    only job left for the thread, since this one is acked when it returns.
+    """
     lease = deps.leases.lease(thread_id)
     acquired, thread = await lease.acquire()
-    if not acquired:
-        log.debug("thread busy; its holder will run again", thread_id=thread_id)
-        return
+    last_touch = time.monotonic()
+    while not acquired:
+        await asyncio.sleep(BUSY_POLL_S)
+        if keepalive is not None and time.monotonic() - last_touch > deps.settings.step_lease_s / 3:
+            await keepalive()
+            last_touch = time.monotonic()
+        acquired, thread = await lease.acquire()
     try:
         async with lease.renewing(keepalive):
             await _drive(deps, lease, thread, attempt)
     finally:
-        if not lease.lost:
-            await _release_quietly(lease)
+        if lease.held:
+            await _drop_quietly(lease)
 
 
 async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) -> None:
@@ -59,6 +72,9 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
             thread = await deps.store.get(thread.id)  # work arrived while we held it
             continue
         if lease.lost:
+            log.warning(
+                "lease lost mid-drive; leaving the thread to its new holder", thread_id=thread.id
+            )
             return
         try:
             with metrics.STEP_SECONDS.labels(type(action).__name__).time():
@@ -80,7 +96,7 @@ async def _commit(deps: Deps, thread: Thread, events: list[Event]) -> Thread:
 
 
 async def _commit_or_redo(
-    deps: Deps, thread: Thread, agent: object, action: Action, events: list[Event]
+    deps: Deps, thread: Thread, agent: Agent, action: Action, events: list[Event]
 ) -> Thread:
     """Commit; on a conflict keep the work only if the fresh thread still wants the same action.
 
@@ -93,12 +109,8 @@ async def _commit_or_redo(
         fresh = await deps.store.get(thread.id)
         if fresh is None:
             raise
-        from bot.agent import Agent
-
-        assert isinstance(agent, Agent)
         again = decide(fresh, agent, fresh.origin.kind in deps.channels)
-        same = again == action and not isinstance(action, CallModel)
-        if same or (isinstance(action, RunTool) and isinstance(events[0], Failed)):
+        if again == action and not isinstance(action, CallModel):
             return await _commit(deps, fresh, events)
         log.info("dropped a step made on a stale thread", thread_id=thread.id, action=repr(action))
         return fresh
@@ -122,10 +134,8 @@ async def _retry_later(deps: Deps, thread: Thread, attempt: int, reason: str) ->
     return True
 
 
-async def _release_quietly(lease: Lease) -> None:
+async def _drop_quietly(lease: Lease) -> None:
     try:
-        if await lease.release():
-            # Work arrived between our last check and here; let a fresh job pick it up.
-            log.debug("released with pending work", thread_id=lease.thread_id)
+        await lease.drop()
     except Exception as exc:  # the lease expires by itself; never mask the original error
         log.warning("lease release failed", thread_id=lease.thread_id, error=str(exc))

@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.devredis import free_port, private_redis
+from bot.logs import configure
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.web import create_app
 
@@ -42,6 +43,7 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
+configure(level="INFO", json=False)  # to stderr, where pytest captures it per test
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +127,9 @@ async def serve(app: Any) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def api(settings: Settings, anthropic_stub: AnthropicStub) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    settings: Settings, anthropic_stub: AnthropicStub
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the real app (web and an in-process worker) over a real socket."""
     async with serve(create_app(settings, with_worker=True)) as url:
         headers = {"Authorization": "Bearer test-token"}

@@ -25,7 +25,9 @@ async def test_question_then_approval_then_done(
     api: httpx.AsyncClient, anthropic_stub: AnthropicStub, settings: Settings, redis_client: Redis
 ) -> None:
     stub = anthropic_stub
-    stub.reply_tool("request_more_information", {"message": "Which version?", "choices": ["1.4.1", "1.4.2"]})
+    stub.reply_tool(
+        "request_more_information", {"message": "Which version?", "choices": ["1.4.1", "1.4.2"]}
+    )
     thread_id = await launch(api, "deploy api to production")
 
     view = await wait_for(api, thread_id, "waiting_human")
@@ -34,7 +36,10 @@ async def test_question_then_approval_then_done(
     # The prefetched service list reached the model before its first call.
     first_context = stub.requests[0].body["messages"][0]["content"]
     assert "<list_services_result>" in first_context and "- api" in first_context
-    assert stub.requests[0].body["tool_choice"] == {"type": "any", "disable_parallel_tool_use": True}
+    assert stub.requests[0].body["tool_choice"] == {
+        "type": "any",
+        "disable_parallel_tool_use": True,
+    }
 
     stub.reply_tool(
         "deploy_service",
@@ -52,7 +57,10 @@ async def test_question_then_approval_then_done(
         "args": {"service": "api", "version": "1.4.2", "environment": "production"},
         "reason": "asked",
     }
-    assert "<human_response>\nanswer: 1.4.2\n</human_response>" in stub.requests[1].body["messages"][0]["content"]
+    assert (
+        "<human_response>\nanswer: 1.4.2\n</human_response>"
+        in stub.requests[1].body["messages"][0]["content"]
+    )
     assert not tool_results(view, "deploy_service")  # nothing ran before the decision
 
     stub.reply_tool("done_for_now", {"message": "api 1.4.2 is live in production"})
@@ -71,9 +79,13 @@ async def test_question_then_approval_then_done(
     assert len(stub.requests) == 3  # exactly one Messages request per model step
 
 
-async def test_rejection_reaches_the_model(api: httpx.AsyncClient, anthropic_stub: AnthropicStub) -> None:
+async def test_rejection_reaches_the_model(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub
+) -> None:
     stub = anthropic_stub
-    stub.reply_tool("deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"})
+    stub.reply_tool(
+        "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
+    )
     thread_id = await launch(api)
     view = await wait_for(api, thread_id, "waiting_approval")
     stub.reply_tool("done_for_now", {"message": "Not deployed: rejected."})
@@ -90,11 +102,18 @@ async def test_rejection_reaches_the_model(api: httpx.AsyncClient, anthropic_stu
     view = await wait_for(api, thread_id, "done")
     assert not tool_results(view, "deploy_service")
     context = stub.requests[-1].body["messages"][0]["content"]
-    assert "<human_response>\napproved: false\ncomment: freeze until Monday\n</human_response>" in context
+    assert (
+        "<human_response>\napproved: false\ncomment: freeze until Monday\n</human_response>"
+        in context
+    )
 
 
-async def test_staging_runs_without_approval(api: httpx.AsyncClient, anthropic_stub: AnthropicStub) -> None:
-    anthropic_stub.reply_tool("deploy_service", {"service": "web", "version": "2.1.0", "environment": "staging"})
+async def test_staging_runs_without_approval(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub
+) -> None:
+    anthropic_stub.reply_tool(
+        "deploy_service", {"service": "web", "version": "2.1.0", "environment": "staging"}
+    )
     anthropic_stub.reply_tool("done_for_now", {"message": "web 2.1.0 is on staging"})
     thread_id = await launch(api, "web 2.1.0 to staging")
     view = await wait_for(api, thread_id, "done")
@@ -105,7 +124,9 @@ async def test_staging_runs_without_approval(api: httpx.AsyncClient, anthropic_s
 async def test_concurrent_decisions_only_one_wins(
     api: httpx.AsyncClient, anthropic_stub: AnthropicStub
 ) -> None:
-    anthropic_stub.reply_tool("deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"})
+    anthropic_stub.reply_tool(
+        "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
+    )
     anthropic_stub.reply_tool("done_for_now", {"message": "done"})
     thread_id = await launch(api)
     view = await wait_for(api, thread_id, "waiting_approval")
@@ -129,7 +150,9 @@ async def test_concurrent_decisions_only_one_wins(
     assert len(tool_results(view, "deploy_service")) == (1 if response["approved"] else 0)
 
 
-async def test_three_errors_ask_a_human(api: httpx.AsyncClient, anthropic_stub: AnthropicStub) -> None:
+async def test_three_errors_ask_a_human(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub
+) -> None:
     anthropic_stub.reply_tool("deploy_service", {"service": "api"})  # missing arguments
     anthropic_stub.reply_tool("no_such_tool", {})
     anthropic_stub.reply_tool("list_versions", {"service": "nope"})  # runs, fails
@@ -154,7 +177,9 @@ async def test_model_outage_fails_the_thread_with_the_reason(
     assert len(anthropic_stub.requests) == 3
 
 
-async def test_model_recovers_within_retries(api: httpx.AsyncClient, anthropic_stub: AnthropicStub) -> None:
+async def test_model_recovers_within_retries(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub
+) -> None:
     anthropic_stub.fail(429, times=2)
     anthropic_stub.reply_tool("done_for_now", {"message": "here"})
     thread_id = await launch(api, "what can you deploy?")
@@ -162,7 +187,9 @@ async def test_model_recovers_within_retries(api: httpx.AsyncClient, anthropic_s
     assert view["events"][-1]["message"] == "here"
 
 
-async def test_new_message_starts_the_next_turn(api: httpx.AsyncClient, anthropic_stub: AnthropicStub) -> None:
+async def test_new_message_starts_the_next_turn(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub
+) -> None:
     anthropic_stub.reply_tool("done_for_now", {"message": "first"})
     thread_id = await launch(api, "hi")
     await wait_for(api, thread_id, "done")
@@ -173,7 +200,9 @@ async def test_new_message_starts_the_next_turn(api: httpx.AsyncClient, anthropi
     assert [e["message"] for e in view["events"] if e["type"] == "done"] == ["first", "second"]
 
 
-async def test_listing_filters_by_status(api: httpx.AsyncClient, anthropic_stub: AnthropicStub) -> None:
+async def test_listing_filters_by_status(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub
+) -> None:
     anthropic_stub.reply_tool("done_for_now", {"message": "ok"})
     done_id = await launch(api, "hi")
     await wait_for(api, done_id, "done")

@@ -1,0 +1,38 @@
+# Two commands do all the set-up: `make dev` runs the bot, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test lint types pytest web worker clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hitlbot needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,embedded]'
+	touch $(STAMP)
+
+dev: $(STAMP)  ## web + worker in one process, private Redis if REDIS_URL is unset
+	$(BIN)/hitlbot dev
+
+test: lint types pytest  ## the whole suite: lint, types, tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot agents tests
+	$(BIN)/ruff format --check bot agents tests
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)  ## the tests start their own Redis when none listens on 127.0.0.1:6379
+	$(BIN)/pytest
+
+web: $(STAMP)
+	$(BIN)/hitlbot web
+
+worker: $(STAMP)
+	$(BIN)/hitlbot worker
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,201 @@
+"""Bad input: each case gets a clear 4xx and changes nothing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.testing.anthropic_stub import AnthropicStub
+from tests.helpers import wait_for
+
+
+async def snapshot(redis_client: Redis, settings: Settings) -> dict[bytes, bytes]:
+    """Every key of this test with a digest of its value, to prove nothing changed."""
+    keys = [k async for k in redis_client.scan_iter(f"{settings.redis_prefix}:*")]
+    return {key: await redis_client.dump(key) for key in sorted(keys)}
+
+
+@pytest.fixture
+async def waiting(api: httpx.AsyncClient, anthropic_stub: AnthropicStub) -> dict[str, str]:
+    """A thread waiting for approval, and its request id."""
+    anthropic_stub.reply_tool(
+        "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
+    )
+    reply = await api.post("/threads", json={"agent": "deploy", "message": "ship api"})
+    thread_id = reply.json()["thread_id"]
+    view = await wait_for(api, thread_id, "waiting_approval")
+    return {"thread_id": thread_id, "request_id": view["pending_request"]["request_id"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "detail"),
+    [
+        (
+            "POST",
+            "/threads",
+            {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+            422,
+            "JSON decode error",
+        ),
+        (
+            "POST",
+            "/threads",
+            {"json": {"agent": "nope", "message": "hi"}},
+            404,
+            "unknown agent 'nope'",
+        ),
+        ("POST", "/threads", {"json": {"agent": "deploy"}}, 422, "Field required"),
+        (
+            "POST",
+            "/threads",
+            {"json": {"agent": "deploy", "message": ""}},
+            422,
+            "at least 1 character",
+        ),
+        (
+            "POST",
+            "/threads",
+            {"json": {"agent": "deploy", "message": "x" * 20_001}},
+            413,
+            "limit is 20000",
+        ),
+        (
+            "POST",
+            "/threads",
+            {"json": {"agent": "deploy", "message": "hi", "extra": 1}},
+            422,
+            "Extra inputs",
+        ),
+        (
+            "POST",
+            "/threads",
+            {"content": b"x" * 1_000_001, "headers": {"Content-Type": "application/json"}},
+            413,
+            "over 1000000 bytes",
+        ),
+        ("GET", "/threads/th_unknown", {}, 404, "no thread 'th_unknown'"),
+        ("GET", "/threads", {"params": {"status": "sleeping"}}, 422, "Input should be"),
+        ("GET", "/threads", {"params": {"cursor": "garbage|x"}}, 400, "cursor"),
+        ("GET", "/threads", {"params": {"limit": 0}}, 422, "greater than or equal to 1"),
+        (
+            "POST",
+            "/threads/th_unknown/responses",
+            {"json": {"request_id": "r", "user": "u", "approved": True}},
+            404,
+            "no thread",
+        ),
+    ],
+)
+async def test_bad_requests(
+    api: httpx.AsyncClient,
+    redis_client: Redis,
+    settings: Settings,
+    method: str,
+    path: str,
+    kwargs: dict[str, object],
+    status: int,
+    detail: str,
+) -> None:
+    before = await snapshot(redis_client, settings)
+    reply = await api.request(method, path, **kwargs)  # type: ignore[arg-type]
+    assert reply.status_code == status, reply.text
+    assert detail in reply.text
+    assert await snapshot(redis_client, settings) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({"request_id": "th_x.rnope", "user": "bob", "approved": True}, 404, "has no request"),
+        ({"request_id": "", "user": "bob", "approved": True}, 422, "at least 1 character"),
+        ({"user": None, "approved": True}, 422, "valid string"),
+        ({"user": "bob", "answer": "yes please"}, 422, "approval: send approved true or false"),
+        ({"user": "bob", "approved": "maybe"}, 422, "valid boolean"),
+        ({"user": "", "approved": True}, 422, "at least 1 character"),
+        ({"user": "bob", "approved": False, "comment": "x" * 20_001}, 413, "limit is 20000"),
+    ],
+)
+async def test_bad_responses_change_nothing(
+    api: httpx.AsyncClient,
+    redis_client: Redis,
+    settings: Settings,
+    waiting: dict[str, str],
+    body: dict[str, object],
+    status: int,
+    detail: str,
+) -> None:
+    body = {"request_id": waiting["request_id"], **body}
+    before = await snapshot(redis_client, settings)
+    reply = await api.post(f"/threads/{waiting['thread_id']}/responses", json=body)
+    assert reply.status_code == status, reply.text
+    assert detail in reply.text
+    assert await snapshot(redis_client, settings) == before
+    assert (await api.get(f"/threads/{waiting['thread_id']}")).json()[
+        "status"
+    ] == "waiting_approval"
+
+
+async def test_question_answered_with_a_decision_is_refused(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub
+) -> None:
+    anthropic_stub.reply_tool("request_more_information", {"message": "which service?"})
+    thread_id = (await api.post("/threads", json={"agent": "deploy", "message": "ship"})).json()[
+        "thread_id"
+    ]
+    view = await wait_for(api, thread_id, "waiting_human")
+    body = {"request_id": view["pending_request"]["request_id"], "user": "bob", "approved": True}
+    reply = await api.post(f"/threads/{thread_id}/responses", json=body)
+    assert reply.status_code == 422
+    assert "question: send a non-empty answer" in reply.json()["detail"]
+
+
+async def test_answering_twice_is_409_with_who(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub, waiting: dict[str, str]
+) -> None:
+    anthropic_stub.reply_tool("done_for_now", {"message": "ok"})
+    url = f"/threads/{waiting['thread_id']}/responses"
+    first = await api.post(
+        url, json={"request_id": waiting["request_id"], "user": "bob", "approved": False}
+    )
+    assert first.status_code == 202
+    again = await api.post(
+        url, json={"request_id": waiting["request_id"], "user": "eve", "approved": True}
+    )
+    assert again.status_code == 409
+    assert again.json() == {"detail": "already rejected by bob"}
+
+
+async def test_message_while_waiting_for_approval_is_409(
+    api: httpx.AsyncClient, waiting: dict[str, str]
+) -> None:
+    reply = await api.post(f"/threads/{waiting['thread_id']}/messages", json={"message": "hello?"})
+    assert reply.status_code == 409
+    assert "waiting for an approval decision" in reply.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic dGVzdC10b2tlbg=="},
+        {"Authorization": "test-token"},
+    ],
+)
+async def test_token_required(api: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    async with httpx.AsyncClient(base_url=str(api.base_url), headers=headers) as client:
+        for method, path in [("GET", "/threads"), ("POST", "/threads"), ("GET", "/threads/x")]:
+            reply = await client.request(method, path, json={"agent": "deploy", "message": "hi"})
+            assert reply.status_code == 401, (method, path)
+            assert reply.json()["detail"] == "missing or wrong bearer token"
+        assert (await client.get("/threads")).headers["www-authenticate"] == "Bearer"
+
+
+async def test_health_and_metrics_and_docs(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/healthz")).json() == {"ok": True, "redis": "ok"}
+    metrics = await api.get("/metrics")
+    assert "hitlbot_launches" in metrics.text
+    assert "/threads/{thread_id}/responses" in (await api.get("/openapi.json")).text
+    assert (await api.get("/docs")).status_code == 200

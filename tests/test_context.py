@@ -1,0 +1,98 @@
+"""Golden tests: the prompt and the event log exactly as the model reads them."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agents.deploy import AGENT
+from bot.context import render_events, render_prompt
+from bot.events import (
+    Done,
+    Error,
+    HumanRequest,
+    HumanResponse,
+    RequestSent,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+)
+from bot.thread import SlackOrigin, Thread
+
+GOLDEN = Path(__file__).parent / "golden"
+NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+BIG = [{"name": f"service-{i}", "owner": "platform", "versions": ["1.0", "1.1"]} for i in range(40)]
+
+THREAD = Thread(
+    id="th_1",
+    agent="deploy",
+    origin=SlackOrigin(channel="C1", thread_ts="1.0", user="U1"),
+    events=[
+        UserMessage(text="deploy api to production", user="U1"),
+        ToolCall(call_id="c0", name="list_services", args={}),
+        ToolResult(call_id="c0", name="list_services", result=BIG),
+        ToolCall(call_id="c1", name="list_versions", args={"service": "apx"}),
+        Error(kind="tool", call_id="c1", name="list_versions", message="unknown service 'apx'"),
+        ToolCall(call_id="c2", name="list_versions", args={"service": "api"}),
+        ToolResult(call_id="c2", name="list_versions", result=["1.4.1", "1.4.2"]),
+        ToolCall(call_id="c2b", name="list_versions", args={"service": "web"}),
+        ToolResult(call_id="c2b", name="list_versions", result=["2.0.0", "2.1.0"]),
+        ToolCall(call_id="c3", name="request_more_information", args={"message": "Which version?"}),
+        HumanRequest(request_id="th_1.r1", kind="question", message="Which version?", call_id="c3"),
+        RequestSent(ref="th_1.r1", channel="slack"),
+        HumanResponse(request_id="th_1.r1", user="U1", answer="1.4.2"),
+        ToolCall(
+            call_id="c4",
+            name="deploy_service",
+            args={"service": "api", "version": "1.4.2", "environment": "production"},
+            reason="asked by U1",
+        ),
+        HumanRequest(request_id="th_1.r2", kind="approval", message="asked by U1", call_id="c4"),
+        HumanResponse(
+            request_id="th_1.r2", user="U2", approved=False, comment="freeze: after 17:00"
+        ),
+        ToolCall(call_id="c5", name="done_for_now", args={"message": "Not deployed."}),
+        Done(message="Not deployed.", call_id="c5"),
+    ],
+)
+
+
+def check_golden(name: str, text: str) -> None:
+    """Compare with tests/golden/NAME; HITLBOT_UPDATE_GOLDEN=1 rewrites it."""
+    path = GOLDEN / name
+    if os.environ.get("HITLBOT_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_full_log_within_budget() -> None:
+    check_golden("events_full.txt", render_events(THREAD, budget=100_000))
+
+
+def test_compacted_log_over_budget() -> None:
+    text = render_events(THREAD, budget=300)
+    check_golden("events_compacted.txt", text)
+    # The resolved error is gone, the big old result shortened; recent results stay whole.
+    assert "apx" in text and "<error>" not in text
+    assert '<list_services_result compacted="true">' in text
+    assert "<list_versions_result>\n- 1.4.1\n- 1.4.2\n</list_versions_result>" in text
+
+
+def test_unresolved_errors_are_kept() -> None:
+    thread = THREAD.model_copy(update={"events": THREAD.events[:5]})
+    assert (
+        "<error>\ntool: list_versions\nmessage: unknown service 'apx'\n</error>"
+        in render_events(thread, budget=10)
+    )
+
+
+def test_prompt_template() -> None:
+    check_golden("deploy_prompt.md", render_prompt(AGENT, THREAD, NOW))
+
+
+@pytest.mark.parametrize("budget", [50, 500, 5000])
+def test_compaction_never_grows_the_log(budget: int) -> None:
+    assert len(render_events(THREAD, budget)) <= len(render_events(THREAD, 100_000))
