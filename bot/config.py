@@ -20,7 +20,7 @@ class Settings(BaseSettings):
 
     anthropic_api_key: str | None = Field(default=None, alias="ANTHROPIC_API_KEY")
     """Read here only to say plainly when it is missing; the SDK reads it itself."""
-    model: str = Field(default="claude-sonnet-4-5", alias="HITLBOT_MODEL")
+    model: str = Field(default="claude-sonnet-5-5", alias="HITLBOT_MODEL")
     """Claude model id used for every agent step."""
     llm_timeout: float = Field(default=60.0, alias="HITLBOT_LLM_TIMEOUT")
     """Seconds one Messages API request may take."""
@@ -50,11 +50,23 @@ class Settings(BaseSettings):
     """Port of the web process."""
 
     slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    """Bot token (`xoxb-...`); the Slack channel is on when it is set."""
     slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    """Checks the signature of Slack's requests to `POST /slack/events`."""
     slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    """Slack Web API base; tests and offline runs point it at a stand-in."""
     slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    """App-level token (`xapp-...`): receive Slack over Socket Mode instead of the Request URL."""
     slack_approval_channel: str | None = Field(default=None, alias="SLACK_APPROVAL_CHANNEL")
+    """Channel id for approval cards of threads that did not start in Slack."""
     slack_approvers: str = Field(default="", alias="SLACK_APPROVERS")
+    """Comma-separated Slack user ids allowed to approve; empty means nobody can approve in Slack."""
+    slack_routes: str = Field(default="", alias="HITLBOT_SLACK_ROUTES")
+    """Channel-to-agent routing, e.g. `C123=deploy,C456=support`; other channels use the default."""
+    slack_default_agent: str = Field(default="deploy", alias="HITLBOT_SLACK_DEFAULT_AGENT")
+    """Agent for mentions in channels without a route, and for direct messages."""
+    slack_working_reaction: str = Field(default="eyes", alias="HITLBOT_SLACK_WORKING_REACTION")
+    """Reaction put on a person's message while the agent works on it; empty turns it off."""
 
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     smtp_port: int = Field(default=587, alias="SMTP_PORT")
@@ -66,6 +78,10 @@ class Settings(BaseSettings):
 
     deploy_webhook_url: str | None = Field(default=None, alias="DEPLOY_WEBHOOK_URL")
     """Where the `deploy` agent POSTs approved deploys."""
+
+    def slack_approver_ids(self) -> frozenset[str]:
+        """The Slack user ids in `SLACK_APPROVERS`."""
+        return frozenset(part.strip() for part in self.slack_approvers.split(",") if part.strip())
 
     def retry_delays(self) -> list[float]:
         """The thread-level LLM retry schedule, in seconds."""

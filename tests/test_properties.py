@@ -1,0 +1,75 @@
+"""Property tests of the reducer: any event history yields a coherent status and action."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.deploy import AGENT
+from bot.events import (
+    EVENTS,
+    Done,
+    Error,
+    Event,
+    Failed,
+    HumanRequest,
+    HumanResponse,
+    RequestSent,
+    ToolCall,
+    ToolResult,
+    UserMessage,
+)
+from bot.loop import Deliver, RunTool, Stop, decide
+from bot.thread import ApiOrigin, Thread
+
+ids = st.sampled_from(["c1", "c2", "c3"])
+requests = st.sampled_from(["t.r1", "t.r2"])
+event = st.one_of(
+    st.builds(UserMessage, text=st.text(max_size=5)),
+    st.builds(
+        ToolCall,
+        call_id=ids,
+        name=st.sampled_from(["deploy_service", "list_services"]),
+        args=st.just({}),
+    ),
+    st.builds(ToolResult, call_id=ids, name=st.just("list_services"), result=st.just([])),
+    st.builds(
+        Error,
+        kind=st.sampled_from(["validation", "tool"]),
+        message=st.just("x"),
+        call_id=st.none() | ids,
+    ),
+    st.builds(
+        HumanRequest,
+        request_id=requests,
+        kind=st.sampled_from(["question", "approval"]),
+        message=st.just("?"),
+        call_id=ids,
+    ),
+    st.builds(
+        HumanResponse, request_id=requests, user=st.just("u"), approved=st.none() | st.booleans()
+    ),
+    st.builds(RequestSent, ref=requests, channel=st.just("slack")),
+    st.builds(Done, message=st.just("ok")),
+    st.builds(Failed, reason=st.just("boom")),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(event, max_size=12), st.booleans())
+def test_decide_is_total_and_consistent(events: list[Event], delivers: bool) -> None:
+    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events)
+    action = decide(thread, AGENT, delivers)
+    status = thread.status
+    if status.startswith("waiting"):
+        assert thread.pending_request is not None
+    if isinstance(action, Stop):
+        assert action.reason == status != "running"
+    if isinstance(action, RunTool):
+        assert status == "running"
+        assert not any(
+            isinstance(e, ToolResult) and e.call_id == action.call.call_id for e in events
+        )
+    if not delivers:
+        assert not isinstance(action, Deliver)
+    assert EVENTS.validate_json(EVENTS.dump_json(events)) == events
