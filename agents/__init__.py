@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 
 from agents.deploy import AGENT as DEPLOY
+from agents.support import AGENT as SUPPORT
 from bot.agent import Agent
 
-AGENTS: Mapping[str, Agent] = {DEPLOY.name: DEPLOY}
+AGENTS: Mapping[str, Agent] = {agent.name: agent for agent in (DEPLOY, SUPPORT)}

@@ -15,6 +15,11 @@ QUEUE_MAXLEN = 200_000
 DEDUPE_TTL_S = 24 * 3600
 """How long a channel remembers an event id it has already taken (Slack retries, mail)."""
 
+SLACK_MODAL_TTL_S = 3600
+"""How long an opened Reject modal may stay open and still count when submitted."""
+SLACK_WORKING_TTL_S = 6 * 3600
+"""Longest the working indicator of a step is remembered for removal."""
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -47,9 +52,25 @@ class Keys:
         """Hash: deploys made by the `deploy` agent, by call id."""
         return f"{self.prefix}:deploys"
 
+    def refunds(self, order_id: str) -> str:
+        """Hash: refunds of one order made by the `support` agent, by call id."""
+        return f"{self.prefix}:refunds:{order_id}"
+
     def seen(self, namespace: str, item: str) -> str:
         """String set with NX: an inbound item (Slack event id, Message-ID) already taken."""
         return f"{self.prefix}:seen:{namespace}:{item}"
+
+    def slack_thread(self, team: str, channel: str, thread_ts: str) -> str:
+        """String: the hitlbot thread id a Slack thread (team, channel, parent ts) belongs to."""
+        return f"{self.prefix}:slack:thread:{team}:{channel}:{thread_ts}"
+
+    def slack_modal(self, thread_id: str, nonce: str) -> str:
+        """String (JSON): who a Reject modal was opened for, and for which request and card."""
+        return f"{self.prefix}:{{{thread_id}}}:slack:modal:{nonce}"
+
+    def slack_working(self, thread_id: str) -> str:
+        """Set: Slack messages (`channel ts`) showing the working reaction until the next reply."""
+        return f"{self.prefix}:{{{thread_id}}}:slack:working"
 
     def prefix_pattern(self) -> str:
         """Glob of every key under this prefix (tests clean up with it)."""

@@ -130,7 +130,9 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
             )
         ]
     raw = dict(reply.args)
-    reason = raw.pop(REASON_FIELD, None)
+    # A tool with an argument of its own called `reason` keeps it; it doubles as the call's reason.
+    own = REASON_FIELD in tool.args.model_fields
+    reason = raw.get(REASON_FIELD) if own else raw.pop(REASON_FIELD, None)
     try:
         args = tool.args.model_validate(raw)
     except ValidationError as exc:

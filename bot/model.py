@@ -98,6 +98,8 @@ class MissingCredentials:
 def _with_reason(tool: dict[str, Any]) -> dict[str, Any]:
     schema = dict(tool["input_schema"])
     properties = dict(schema.get("properties", {}))
+    if REASON_FIELD in properties:  # the tool has a `reason` of its own; it serves both ends
+        return tool
     properties[REASON_FIELD] = {
         "type": "string",
         "description": "One short sentence: why this call, for the humans who review it.",
