@@ -1,0 +1,163 @@
+"""Button clicks: Approve, Reject (opens the reason modal) and a question's answer buttons.
+
+Each listener acks, decides against the stored thread and commits through `Service` before
+the HTTP answer goes back (so the decision is durable when Slack sees the ack); the Slack
+calls that only show the outcome (card update, modal, ephemeral note) run after it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.service import AlreadyAnswered, Answer, ServiceError
+from bot.slack import inbound
+from bot.slack.blocks import APPROVE, CHOICE, REJECT, reject_modal
+from bot.slack.channel import show_response
+from bot.slack.decisions import Card, Refused, already, card_for, check_approver
+from bot.slack.deps import SlackDeps
+from bot.slack.inbound import Click
+from bot.slack.state import ModalTicket
+from bot.thread import SlackOrigin
+
+Json = dict[str, Any]
+
+
+def register(app: AsyncApp, slack: SlackDeps) -> None:
+    """Listen to the card's and the question's buttons."""
+
+    @app.action(APPROVE)
+    async def on_approve(ack: AsyncAck, body: Json, action: Json) -> None:
+        await ack()
+        click = inbound.click(body, action)
+        if click is not None:
+            await approve(slack, click)
+
+    @app.action(REJECT)
+    async def on_reject(ack: AsyncAck, body: Json, action: Json) -> None:
+        await ack()
+        click = inbound.click(body, action)
+        if click is not None:
+            await open_reject(slack, click)
+
+    @app.action(CHOICE)
+    async def on_choice(ack: AsyncAck, body: Json, action: Json) -> None:
+        await ack()
+        click = inbound.click(body, action)
+        if click is not None:
+            await choose(slack, click)
+
+    @app.action(re.compile(".*"))
+    async def on_other(ack: AsyncAck) -> None:
+        # Slack shows an error on any button whose click is not acknowledged.
+        await ack()
+
+
+async def approve(slack: SlackDeps, click: Click) -> None:
+    """Approve the request on the card, once, if the clicker may."""
+    try:
+        card = await card_for(slack.store, click.value, "approval", click.channel, click.message_ts)
+        check_approver(slack.settings, card.request, click.user)
+    except Refused as refused:
+        _tell(slack, click, str(refused))
+        return
+    answer = Answer(request_id=card.request.request_id, user=click.user, approved=True)
+    await _respond(slack, click, card, answer)
+
+
+async def open_reject(slack: SlackDeps, click: Click) -> None:
+    """Open the reason modal for an approver; its submission is the rejection."""
+    try:
+        card = await card_for(slack.store, click.value, "approval", click.channel, click.message_ts)
+        check_approver(slack.settings, card.request, click.user)
+    except Refused as refused:
+        _tell(slack, click, str(refused))
+        return
+    earlier = card.thread.response_to(card.request.request_id)
+    if earlier is not None:
+        _tell(slack, click, already(earlier))
+        slack.background.spawn(
+            show_response(slack.client, card.thread, earlier.request_id), "chat.update"
+        )
+        return
+    ticket = ModalTicket(
+        request_id=card.request.request_id,
+        user=click.user,
+        nonce=secrets.token_hex(12),
+        channel=click.channel,
+        ts=click.message_ts,
+    )
+    if not await slack.state.open_modal(card.thread.id, ticket):
+        _tell(slack, click, "Could not open the Reject form; click Reject again.")
+        return
+    call = card.thread.call(card.request.call_id) if card.request.call_id else None
+    view = reject_modal(call.name if call else "this call", ticket.private_metadata())
+    slack.background.spawn(_open_view(slack, click, view), "views.open")
+
+
+async def choose(slack: SlackDeps, click: Click) -> None:
+    """Answer a question with the choice its button stands for (read from the stored request)."""
+    match = CHOICE.fullmatch(click.action_id)
+    index = int(match.group(1)) if match else -1
+    try:
+        card = await card_for(slack.store, click.value, "question", click.channel, click.message_ts)
+        if not 0 <= index < len(card.request.choices):
+            raise Refused("That choice is not one this question offers. Nothing was changed.")
+    except Refused as refused:
+        _tell(slack, click, str(refused))
+        return
+    choice = card.request.choices[index]
+    await _respond(slack, click, card, Answer(card.request.request_id, click.user, answer=choice))
+
+
+async def _respond(slack: SlackDeps, click: Click, card: Card, answer: Answer) -> None:
+    """Record the answer; show it on the message, and show the thread works on."""
+    thread_id, request_id = card.thread.id, card.request.request_id
+    # Only a Slack-born thread's deliveries clear the reaction (a card in the approval channel
+    # belongs to an email thread); the marker goes first so a fast reply cannot miss it.
+    working = isinstance(card.thread.origin, SlackOrigin)
+    if working:
+        await slack.working.mark(thread_id, click.channel, click.message_ts)
+    try:
+        thread = await slack.service.respond(thread_id, answer)
+    except ServiceError as exc:
+        if working:
+            await slack.working.unmark(thread_id, click.channel, click.message_ts)
+        if isinstance(exc, AlreadyAnswered):
+            _late(slack, click, thread_id, request_id, exc)
+        else:
+            _tell(slack, click, f"Not recorded: {exc}.")
+        return
+    slack.background.spawn(show_response(slack.client, thread, request_id), "chat.update")
+    if working:
+        slack.background.spawn(
+            slack.working.show(thread_id, click.channel, click.message_ts), "reactions.add"
+        )
+
+
+def _late(
+    slack: SlackDeps, click: Click, thread_id: str, request_id: str, exc: AlreadyAnswered
+) -> None:
+    """Tell a late clicker who decided, and make sure the card shows it (it may predate it)."""
+    _tell(slack, click, already(exc.response))
+
+    async def refresh() -> None:
+        thread = await slack.store.get(thread_id)
+        if thread is not None:
+            await show_response(slack.client, thread, request_id)
+
+    slack.background.spawn(refresh(), "chat.update")
+
+
+async def _open_view(slack: SlackDeps, click: Click, view: Json) -> None:
+    try:
+        await slack.client.views_open(trigger_id=click.trigger_id, view=view)
+    except Exception as exc:  # an expired trigger_id, mostly: say so, the card is unchanged
+        _tell(slack, click, f"Could not open the Reject form ({exc}); click Reject again.")
+
+
+def _tell(slack: SlackDeps, click: Click, text: str) -> None:
+    slack.tell(click.channel, click.user, text, thread_ts=click.thread_ts)

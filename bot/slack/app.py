@@ -1,0 +1,137 @@
+"""The Bolt app of the web process, and everything Slack needs while the process runs.
+
+One `AsyncApp` serves both the Request URL (`POST /slack/events`, see `http`) and Socket Mode,
+so every listener is shared. Listeners run before the response (`process_before_response`):
+they only claim, commit and enqueue, which is fast and makes the work durable before the ack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import structlog
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.config import Settings
+from bot.service import Service
+from bot.slack import actions, messages, modals
+from bot.slack.background import Background
+from bot.slack.deps import SlackDeps
+from bot.slack.routing import Routes
+from bot.slack.socket import SocketMode
+from bot.slack.state import SlackState
+from bot.slack.working import Working
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SlackApp:
+    """The running Slack side of a web process."""
+
+    bolt: AsyncApp
+    """The Bolt app with every listener."""
+    deps: SlackDeps
+    """What the listeners use."""
+    signing_secret: str | None
+    """Set when the Request URL is served (HTTP mode)."""
+    handler: AsyncSlackRequestHandler
+    """Bolt's FastAPI adapter over `bolt`."""
+
+
+class _NoTokenNotice(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN from the environment is unused since we hand it our
+    client (which holds that very token); the notice only confuses an operator."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOG = logging.getLogger("hitlbot.slack")
+_BOLT_LOG.addFilter(_NoTokenNotice())
+
+
+def build_bolt(slack: SlackDeps, signing_secret: str | None) -> AsyncApp:
+    """The Bolt app over our one client; `signing_secret` None serves Socket Mode only."""
+    app = AsyncApp(
+        client=slack.client,
+        signing_secret=signing_secret or "",
+        # Socket Mode requests carry no signature; HTTP ones are checked in `http`, then here.
+        request_verification_enabled=bool(signing_secret),
+        process_before_response=True,
+        logger=_BOLT_LOG,
+        name="hitlbot",
+    )
+    messages.register(app, slack)
+    actions.register(app, slack)
+    modals.register(app, slack)
+
+    @app.event(re.compile(".*"))
+    async def on_other_event(ack: AsyncAck) -> None:
+        # Events we do not act on are still acknowledged; Slack retries any other answer.
+        await ack()
+
+    return app
+
+
+@contextlib.asynccontextmanager
+async def slack_app(service: Service) -> AsyncIterator[SlackApp | None]:
+    """The Slack side for the web process, or None when Slack is not configured.
+
+    Starts Socket Mode when `SLACK_APP_TOKEN` is set; on exit stops it and waits for the
+    Slack calls still running after their ack.
+    """
+    deps = service.deps
+    settings = deps.settings
+    if deps.slack is None or not (settings.slack_signing_secret or settings.slack_app_token):
+        yield None
+        return
+    routes = Routes.parse(settings.slack_routes, settings.slack_default_agent)
+    routes.check(deps.agents)
+    state = SlackState(deps.redis, deps.keys, settings.thread_ttl_s)
+    background = Background()
+    slack = SlackDeps(
+        service=service,
+        client=deps.slack,
+        state=state,
+        working=Working(deps.slack, state, settings.slack_working_reaction),
+        background=background,
+        routes=routes,
+    )
+    bolt = build_bolt(slack, settings.slack_signing_secret)
+    if not settings.slack_approver_ids():
+        log.warning("SLACK_APPROVERS is empty: nobody can approve in Slack")
+    socket = SocketMode(bolt, settings.slack_app_token) if settings.slack_app_token else None
+    if socket is not None:
+        await socket.start()
+    try:
+        yield SlackApp(
+            bolt=bolt,
+            deps=slack,
+            signing_secret=settings.slack_signing_secret,
+            handler=AsyncSlackRequestHandler(bolt),
+        )
+    finally:
+        if socket is not None:
+            await socket.stop()
+        await background.drain()
+
+
+def status(settings: Settings, base_url: str) -> str:
+    """One line for `hitlbot dev`: whether Slack is on, how it reaches us, what is missing."""
+    if not settings.slack_bot_token:
+        return "off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; see the README's Slack section)"
+    if settings.slack_app_token:
+        line = "on, over Socket Mode (SLACK_APP_TOKEN)"
+    elif settings.slack_signing_secret:
+        line = f"on, Request URL {base_url}/slack/events (Slack must reach it: use a tunnel)"
+    else:
+        return "answers only: set SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) to receive messages"
+    if not settings.slack_approver_ids():
+        line += "; nobody can approve until SLACK_APPROVERS is set"
+    return line

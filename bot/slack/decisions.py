@@ -1,0 +1,82 @@
+"""Checks shared by the card's buttons and the Reject modal: which card, who may decide.
+
+A click names a request id and nothing else is believed: the request, its card of record and
+its approvers are read from the stored thread.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.config import Settings
+from bot.events import HumanRequest, HumanResponse
+from bot.slack.blocks import mention
+from bot.slack.channel import messages_of_record
+from bot.store import ThreadStore
+from bot.thread import Thread
+
+_REQUEST_ID = re.compile(r"([A-Za-z0-9_-]{1,100})\.[A-Za-z0-9_-]{1,100}")
+
+UNKNOWN = "I don't know this request (it may have expired). Nothing was changed."
+NOT_OF_RECORD = "This is not the message of record for this request. Nothing was changed."
+NOT_YET = "This message is still being recorded; click again in a moment. Nothing was changed."
+
+
+class Refused(Exception):
+    """The click or submission does not count; the message says why, to the person only."""
+
+
+@dataclass(frozen=True)
+class Card:
+    """A stored request and the Slack message of record that shows it."""
+
+    thread: Thread
+    request: HumanRequest
+
+
+def thread_id_of(request_id: str) -> str | None:
+    """The thread a request id belongs to (request ids are `<thread id>.<r…>`)."""
+    found = _REQUEST_ID.fullmatch(request_id)
+    return found.group(1) if found else None
+
+
+async def card_for(
+    store: ThreadStore,
+    request_id: str,
+    kind: Literal["question", "approval"],
+    channel: str,
+    ts: str,
+) -> Card:
+    """The request behind a button, if the button is on its message of record; else Refused."""
+    thread_id = thread_id_of(request_id)
+    thread = await store.get(thread_id) if thread_id else None
+    request = thread.request(request_id) if thread is not None else None
+    if thread is None or request is None or request.kind != kind:
+        raise Refused(UNKNOWN)
+    shown = messages_of_record(thread, request_id)
+    if not shown:
+        raise Refused(NOT_YET)  # posted, but the worker has not recorded where yet
+    if not any(where.get("channel") == channel and where.get("ts") == ts for where in shown):
+        raise Refused(NOT_OF_RECORD)
+    return Card(thread, request)
+
+
+def check_approver(settings: Settings, request: HumanRequest, user: str) -> None:
+    """Refused unless `user` is in SLACK_APPROVERS, narrowed by the request's own approvers."""
+    allowed = settings.slack_approver_ids()
+    if request.approvers:
+        allowed &= set(request.approvers)
+    if user in allowed:
+        return
+    if not allowed:
+        raise Refused("No one may decide this in Slack yet: the operator must set SLACK_APPROVERS.")
+    names = ", ".join(mention(u) for u in sorted(allowed))
+    raise Refused(f"Only {names} can decide this. Nothing was changed.")
+
+
+def already(response: HumanResponse) -> str:
+    """What a late click is told: who decided first."""
+    verdict = {True: "approved", False: "rejected", None: "answered"}[response.approved]
+    return f"Already {verdict} by {mention(response.user)}."

@@ -1,0 +1,126 @@
+"""Messages from people (factor 11): a mention or a DM starts a thread; a reply continues it.
+
+A Slack thread (team, channel, parent ts) maps to one hitlbot thread. Slack's retries of an
+event (same `event_id`) and the second event of one message (a mention arrives both as
+`app_mention` and as `message`) are dropped by `SET NX` claims shared by every web process;
+a claim is given back when handling fails, so Slack's retry of a failed event counts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+
+from bot.events import HumanResponse
+from bot.service import NotFound, ServiceError
+from bot.slack import inbound
+from bot.slack.channel import show_response
+from bot.slack.deps import SlackDeps
+from bot.slack.inbound import Incoming
+from bot.thread import SlackOrigin, Thread
+
+Json = dict[str, Any]
+
+EMPTY = "What should I do? Mention me with a request, e.g. `deploy api 1.4.2 to staging`."
+
+
+def register(app: AsyncApp, slack: SlackDeps) -> None:
+    """Listen to mentions and messages (channels, private channels, DMs)."""
+
+    @app.event("app_mention")
+    async def on_mention(body: Json, event: Json, context: AsyncBoltContext) -> None:
+        await take(slack, body, event, context.bot_user_id)
+
+    @app.event("message")
+    async def on_message(body: Json, event: Json, context: AsyncBoltContext) -> None:
+        await take(slack, body, event, context.bot_user_id)
+
+
+async def take(slack: SlackDeps, body: Json, event: Json, bot_user_id: str | None) -> None:
+    """Act on a person's message at most once, however often Slack delivers it."""
+    message = inbound.incoming(body, event, bot_user_id)
+    if message is None:
+        return
+    thread_id = await slack.state.thread_for(message.team, message.channel, message.thread_ts)
+    if thread_id is None and not (message.mentioned or message.direct):
+        return  # channel talk that is not for the bot
+    claims = [("slack-message", f"{message.team}:{message.channel}:{message.ts}")]
+    if isinstance(body.get("event_id"), str):
+        claims.insert(0, ("slack", body["event_id"]))
+    taken: list[tuple[str, str]] = []
+    try:
+        for namespace, item in claims:
+            if not await slack.state.claim(namespace, item):
+                return  # a retry, or the other event of the same message
+            taken.append((namespace, item))
+        if thread_id is None or not await _continue(slack, message, thread_id):
+            await _start(slack, message)
+    except BaseException:
+        for namespace, item in taken:
+            await slack.state.release(namespace, item)
+        raise
+
+
+async def _start(slack: SlackDeps, message: Incoming) -> None:
+    """A new thread on the channel's agent, answering in this Slack thread."""
+    if not message.text:
+        _tell(slack, message, EMPTY)
+        return
+    origin = SlackOrigin(
+        team=message.team or None,
+        channel=message.channel,
+        thread_ts=message.thread_ts,
+        user=message.user,
+    )
+    agent = slack.routes.agent_for(message.channel)
+    try:
+        thread = await slack.service.launch(agent, message.text, origin, message.user)
+    except ServiceError as exc:
+        _tell(slack, message, f"I could not start on that: {exc}.")
+        return
+    await slack.state.link(message.team, message.channel, message.thread_ts, thread.id)
+    await slack.working.mark(thread.id, message.channel, message.ts)
+    _show_working(slack, thread.id, message)
+
+
+async def _continue(slack: SlackDeps, message: Incoming, thread_id: str) -> bool:
+    """Answer the thread's question or start its next turn; False if the thread is gone."""
+    if not message.text:
+        return True
+    # The marker goes first, so a reply the worker sends at once still clears the reaction.
+    await slack.working.mark(thread_id, message.channel, message.ts)
+    try:
+        thread = await slack.service.post_message(thread_id, message.text, message.user)
+    except NotFound:
+        await slack.working.unmark(thread_id, message.channel, message.ts)
+        return False  # expired: the message starts a new thread here
+    except ServiceError as exc:
+        await slack.working.unmark(thread_id, message.channel, message.ts)
+        _tell(slack, message, f"I did not take that message: {exc}.")
+        return True
+    # Kept as long as the thread is: a thread in use outlives the link's first TTL.
+    await slack.state.link(message.team, message.channel, message.thread_ts, thread_id)
+    _show_working(slack, thread_id, message)
+    _show_answer(slack, thread)
+    return True
+
+
+def _show_working(slack: SlackDeps, thread_id: str, message: Incoming) -> None:
+    show = slack.working.show(thread_id, message.channel, message.ts)
+    slack.background.spawn(show, "reactions.add")
+
+
+def _show_answer(slack: SlackDeps, thread: Thread) -> None:
+    """A reply that answered a question with buttons: the buttons go, the answer shows."""
+    last = thread.events[-1]
+    if isinstance(last, HumanResponse):
+        request = thread.request(last.request_id)
+        if request is not None and request.choices:
+            update = show_response(slack.client, thread, last.request_id)
+            slack.background.spawn(update, "chat.update")
+
+
+def _tell(slack: SlackDeps, message: Incoming, text: str) -> None:
+    thread_ts = message.thread_ts if message.thread_ts != message.ts else None
+    slack.tell(message.channel, message.user, text, thread_ts=thread_ts)
