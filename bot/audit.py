@@ -6,7 +6,16 @@ import hashlib
 import json
 from typing import Any
 
-from bot.events import Done, Event, Failed, HumanRequest, HumanResponse, ToolResult, UserMessage
+from bot.events import (
+    Done,
+    Event,
+    Failed,
+    HeldMessage,
+    HumanRequest,
+    HumanResponse,
+    ToolResult,
+    UserMessage,
+)
 from bot.thread import Thread
 
 
@@ -36,6 +45,8 @@ def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
                 )
         elif isinstance(event, ToolResult):
             entry.update(call_id=event.call_id, tool=event.name)
+        elif isinstance(event, HeldMessage):
+            entry.update(sender=event.sender, reason=event.reason)
         elif isinstance(event, Done | Failed):
             pass
         else:

@@ -51,9 +51,24 @@ def worker() -> None:
 
 
 @app.command()
+def smtp(
+    host: str = "0.0.0.0",
+    port: Annotated[int, typer.Option(envvar="HITLBOT_SMTPD_PORT")] = 2525,
+) -> None:
+    """Receive mail over SMTP (point an MX record here); it is taken like /email/inbound's."""
+    from bot.mail.smtpd import run_smtpd
+
+    configure()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_smtpd(Settings(), host, port))
+
+
+@app.command()
 def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
     """Web and worker in one process, on loopback, with a private Redis if REDIS_URL is unset."""
     from bot.devredis import private_redis
+    from bot.mail.channel import status as email_status
+    from bot.slack.app import status as slack_status
     from bot.web import create_app
 
     configure()
@@ -75,9 +90,8 @@ def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
                 "Model: MISSING - set ANTHROPIC_API_KEY; until then threads fail at "
                 "their first model call"
             )
-        notes.append(
-            "Slack: " + ("on" if settings.slack_bot_token else "off (SLACK_BOT_TOKEN unset)")
-        )
+        notes.append("Slack: " + slack_status(settings, f"http://127.0.0.1:{port}"))
+        notes.append("Email: " + email_status(settings))
         typer.echo(f"hitlbot dev: web + worker on http://127.0.0.1:{port}")
         for note in notes:
             typer.echo(f"  {note}")

@@ -60,21 +60,48 @@ class Settings(BaseSettings):
     slack_approval_channel: str | None = Field(default=None, alias="SLACK_APPROVAL_CHANNEL")
     """Channel id for approval cards of threads that did not start in Slack."""
     slack_approvers: str = Field(default="", alias="SLACK_APPROVERS")
-    """Comma-separated Slack user ids allowed to approve; empty means nobody can approve in Slack."""
+    """Comma-separated Slack user ids allowed to approve; empty: nobody can approve in Slack."""
     slack_routes: str = Field(default="", alias="HITLBOT_SLACK_ROUTES")
-    """Channel-to-agent routing, e.g. `C123=deploy,C456=support`; other channels use the default."""
+    """Channel-to-agent routing, e.g. `C123=deploy,C456=support`; others use the default."""
     slack_default_agent: str = Field(default="deploy", alias="HITLBOT_SLACK_DEFAULT_AGENT")
     """Agent for mentions in channels without a route, and for direct messages."""
     slack_working_reaction: str = Field(default="eyes", alias="HITLBOT_SLACK_WORKING_REACTION")
     """Reaction put on a person's message while the agent works on it; empty turns it off."""
 
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
+    """Outbound mail relay; email threads get no answers by mail while it is unset."""
     smtp_port: int = Field(default=587, alias="SMTP_PORT")
+    """Port of the relay (587 for STARTTLS, 465 for implicit TLS, 25 for plain)."""
     smtp_username: str | None = Field(default=None, alias="SMTP_USERNAME")
+    """Login at the relay (AUTH), when it needs one."""
     smtp_password: str | None = Field(default=None, alias="SMTP_PASSWORD")
+    """Password of `SMTP_USERNAME`."""
     smtp_starttls: bool = Field(default=True, alias="SMTP_STARTTLS")
+    """Upgrade the connection with STARTTLS (required when on); ignored with `SMTP_TLS`."""
+    smtp_tls: bool = Field(default=False, alias="SMTP_TLS")
+    """Implicit TLS from the first byte (port 465) instead of STARTTLS."""
+    smtp_timeout: float = Field(default=30.0, alias="SMTP_TIMEOUT")
+    """Seconds for connecting and for each SMTP command; past it the send is retried later."""
+    smtp_validate_certs: bool = Field(default=True, alias="SMTP_VALIDATE_CERTS")
+    """Check the relay's TLS certificate; turn off only for a relay on a trusted network."""
+    smtp_ca_file: str | None = Field(default=None, alias="SMTP_CA_FILE")
+    """PEM file of CA certificates to trust for the relay (a private CA, a self-signed cert)."""
     email_from: str | None = Field(default=None, alias="EMAIL_FROM")
+    """The bot's own address: the default sender, and the domain of its Message-IDs."""
     email_inbound_secret: str | None = Field(default=None, alias="EMAIL_INBOUND_SECRET")
+    """Secret required on `POST /email/inbound` (Bearer, or the basic-auth password)."""
+    mailgun_signing_key: str | None = Field(default=None, alias="MAILGUN_WEBHOOK_SIGNING_KEY")
+    """Mailgun's HTTP webhook signing key: a Mailgun route's signed POST needs no secret."""
+    email_routes: str = Field(default="", alias="HITLBOT_EMAIL_ROUTES")
+    """Address-to-agent routing, e.g. `support@example.com=support,billing@example.com=support`."""
+    email_default_agent: str = Field(default="support", alias="HITLBOT_EMAIL_DEFAULT_AGENT")
+    """Agent for new mail to an address without a route."""
+    email_max_bytes: int = Field(default=10_000_000, alias="HITLBOT_EMAIL_MAX_BYTES")
+    """Largest inbound mail (request body) accepted on `/email/inbound`; larger gets 413."""
+    delivery_retry_schedule: str = Field(
+        default="5,30,120,600,1800", alias="HITLBOT_DELIVERY_RETRY_SCHEDULE"
+    )
+    """Seconds between retries of a send that failed for now (a relay's 4xx, no connection)."""
 
     deploy_webhook_url: str | None = Field(default=None, alias="DEPLOY_WEBHOOK_URL")
     """Where the `deploy` agent POSTs approved deploys."""
@@ -86,3 +113,7 @@ class Settings(BaseSettings):
     def retry_delays(self) -> list[float]:
         """The thread-level LLM retry schedule, in seconds."""
         return [float(part) for part in self.llm_retry_schedule.split(",") if part.strip()]
+
+    def delivery_retry_delays(self) -> list[float]:
+        """The retry schedule of a send that failed for now, in seconds."""
+        return [float(part) for part in self.delivery_retry_schedule.split(",") if part.strip()]

@@ -17,6 +17,7 @@ from bot.events import (
     Error,
     Event,
     Failed,
+    HeldMessage,
     HumanRequest,
     HumanResponse,
     ToolCall,
@@ -85,6 +86,8 @@ def _render(event: Event) -> str:
         return _tag("approval_requested", {"call": event.call_id})
     if isinstance(event, Failed):
         return _tag("failed", event.reason)
+    if isinstance(event, HeldMessage):
+        return ""  # not the human's word (another sender, an auto-reply): never acted on
     return ""  # request_sent and done add nothing the model has not seen
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.events import Event, RequestSent, utcnow
@@ -59,5 +60,7 @@ class Deps:
     agents: Mapping[str, Agent]
     channels: dict[str, Channel] = field(default_factory=dict)
     """Delivery by origin kind; an origin with no channel (the API) needs no delivery."""
+    slack: AsyncWebClient | None = None
+    """The process's one Slack Web API client, when `SLACK_BOT_TOKEN` is set."""
     clock: Callable[[], datetime] = utcnow
     ids: Callable[[str], str] = new_id

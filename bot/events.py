@@ -32,6 +32,8 @@ class UserMessage(_Event):
     """What they wrote, already stripped of quoted history."""
     user: str | None = None
     """Who wrote it, in the channel's terms (Slack user id, email address, API caller)."""
+    ref: str | None = None
+    """The channel's id of the message it came in (an email's Message-ID), if it has one."""
 
 
 class ToolCall(_Event):
@@ -72,6 +74,8 @@ class Error(_Event):
     """The call it concerns, when there is one."""
     name: str | None = None
     """The tool it concerns, when there is one."""
+    ref: str | None = None
+    """For `delivery` errors: the outbound event (a `request_sent` ref) that was given up on."""
 
 
 class HumanRequest(_Event):
@@ -118,6 +122,26 @@ class HumanResponse(_Event):
     """The decision (approvals)."""
     comment: str | None = None
     """Why, for a decision; a rejection's reason reaches the model."""
+    ref: str | None = None
+    """The channel's id of the message the answer came in (an email's Message-ID), if any."""
+
+
+class HeldMessage(_Event):
+    """A message kept on the thread but not taken as the human's word: it resumes nothing.
+
+    E.g. a reply to the thread's mail from another address, an auto-reply, or a mail that
+    arrived while an approval was pending. Status, the loop and the model ignore it.
+    """
+
+    type: Literal["held_message"] = "held_message"
+    text: str
+    """What it said (already stripped of quoted history and capped)."""
+    sender: str
+    """Who sent it, in the channel's terms (an email address)."""
+    reason: str
+    """Why it was held rather than taken."""
+    ref: str | None = None
+    """The channel's id of the message (an email's Message-ID)."""
 
 
 class Done(_Event):
@@ -146,6 +170,7 @@ Event = Annotated[
     | HumanRequest
     | RequestSent
     | HumanResponse
+    | HeldMessage
     | Done
     | Failed,
     Field(discriminator="type"),

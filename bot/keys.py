@@ -72,6 +72,15 @@ class Keys:
         """Set: Slack messages (`channel ts`) showing the working reaction until the next reply."""
         return f"{self.prefix}:{{{thread_id}}}:slack:working"
 
+    def email_message(self, message_id: str) -> str:
+        """String: `in <thread id>` or `out <thread id>` for a Message-ID received or sent.
+
+        Kept as long as a thread (`HITLBOT_THREAD_TTL_S`), so a late reply still finds its
+        thread; `out` also marks the ids the bot minted, so its own mail looping back is
+        recognised.
+        """
+        return f"{self.prefix}:email:msg:{message_id}"
+
     def prefix_pattern(self) -> str:
         """Glob of every key under this prefix (tests clean up with it)."""
         return f"{self.prefix}:*"

@@ -15,10 +15,11 @@ import structlog
 
 from bot import metrics
 from bot.agent import Agent
+from bot.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.deps import Deps
-from bot.events import Event, Failed
+from bot.events import Error, Event, Failed
 from bot.lease import Lease
-from bot.loop import Action, CallModel, Stop, decide, step
+from bot.loop import Action, CallModel, Deliver, Stop, decide, step
 from bot.model import LLMFatal, LLMUnavailable
 from bot.store import Conflict
 from bot.thread import Thread
@@ -76,16 +77,48 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
                 "lease lost mid-drive; leaving the thread to its new holder", thread_id=thread.id
             )
             return
-        try:
-            with metrics.STEP_SECONDS.labels(type(action).__name__).time():
-                events = await step(thread, agent, action, deps)
-        except LLMUnavailable as exc:
-            if await _retry_later(deps, thread, attempt, str(exc)):
-                return
-            events = [Failed(reason=f"the model is unavailable after retries: {exc}")]
-        except LLMFatal as exc:
-            events = [Failed(reason=f"the model refused the request: {exc}")]
+        events = await _step(deps, thread, agent, action, attempt)
+        if events is None:
+            return  # a later attempt is queued
         thread = await _commit_or_redo(deps, thread, agent, action, events)
+
+
+async def _step(
+    deps: Deps, thread: Thread, agent: Agent, action: Action, attempt: int
+) -> list[Event] | None:
+    """The events of one step, with outages turned into events; None if retried later."""
+    try:
+        with metrics.STEP_SECONDS.labels(type(action).__name__).time():
+            return await step(thread, agent, action, deps)
+    except LLMUnavailable as exc:
+        if await _retry_later(deps, thread, attempt, str(exc)):
+            return None
+        return [Failed(reason=f"the model is unavailable after retries: {exc}")]
+    except LLMFatal as exc:
+        return [Failed(reason=f"the model refused the request: {exc}")]
+    except DeliveryUnavailable as exc:
+        delays = deps.settings.delivery_retry_delays()
+        if await _retry_later(deps, thread, attempt, str(exc), delays, "delivery"):
+            metrics.DELIVERY_PROBLEMS.labels(thread.origin.kind, "retried").inc()
+            return None
+        return [_given_up(thread, action, f"still failing after retries: {exc}")]
+    except DeliveryFailed as exc:
+        return [_given_up(thread, action, str(exc))]
+
+
+def _given_up(thread: Thread, action: Action, reason: str) -> Error:
+    """The record of an outbound event that will not be sent; it then counts as handled."""
+    assert isinstance(action, Deliver), "only delivery raises delivery errors"
+    log.error(
+        "delivery failed; recorded on the thread",
+        thread_id=thread.id,
+        ref=action.ref,
+        channel=thread.origin.kind,
+        reason=reason,
+    )
+    metrics.DELIVERY_PROBLEMS.labels(thread.origin.kind, "given_up").inc()
+    message = f"could not send {action.ref} by {thread.origin.kind}: {reason}"
+    return Error(kind="delivery", message=message, ref=action.ref)
 
 
 async def _commit(deps: Deps, thread: Thread, events: list[Event]) -> Thread:
@@ -116,20 +149,28 @@ async def _commit_or_redo(
         return fresh
 
 
-async def _retry_later(deps: Deps, thread: Thread, attempt: int, reason: str) -> bool:
+async def _retry_later(
+    deps: Deps,
+    thread: Thread,
+    attempt: int,
+    reason: str,
+    delays: list[float] | None = None,
+    what: str = "model",
+) -> bool:
     """Queue a later attempt if the schedule allows; False when retries are spent."""
-    delays = deps.settings.retry_delays()
+    delays = deps.settings.retry_delays() if delays is None else delays
     if attempt >= len(delays):
         return False
     delay = delays[attempt]
     log.warning(
-        "model unavailable; retrying",
+        f"{what} unavailable; retrying",
         thread_id=thread.id,
         attempt=attempt + 1,
         delay=delay,
         reason=reason,
     )
-    metrics.LLM_RETRIES.inc()
+    if what == "model":
+        metrics.LLM_RETRIES.inc()
     await deps.enqueue(thread.id, attempt=attempt + 1, not_before=time.time() + delay)
     return True
 

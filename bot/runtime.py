@@ -18,8 +18,11 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.keys import Keys
 from bot.lease import Leases
+from bot.mail.channel import EmailChannel
 from bot.model import AnthropicModel, MissingCredentials, Model
 from bot.queue import Kicker, StepBroker, build_broker
+from bot.slack.channel import ApprovalChannel, SlackChannel
+from bot.slack.client import close_client, slack_client
 from bot.store import ThreadStore
 
 
@@ -53,6 +56,12 @@ def load_agents() -> Mapping[str, Agent]:
     return AGENTS
 
 
+def _approvals(deps: Deps) -> ApprovalChannel | None:
+    """Where approvals of email threads go: SLACK_APPROVAL_CHANNEL, when Slack is on."""
+    channel = deps.settings.slack_approval_channel
+    return ApprovalChannel(deps.slack, channel) if deps.slack is not None and channel else None
+
+
 @contextlib.asynccontextmanager
 async def runtime(
     settings: Settings, *, model: Model | None = None
@@ -76,12 +85,19 @@ async def runtime(
         enqueue=Kicker(broker),
         http=http,
         agents=load_agents(),
+        slack=slack_client(settings),
     )
+    if deps.slack is not None:
+        deps.channels["slack"] = SlackChannel.from_deps(deps)
+    # Always on: without SMTP_HOST its sends fail loudly (recorded on the thread), never silently.
+    deps.channels["email"] = EmailChannel.from_deps(deps, approvals=_approvals(deps))
     try:
         yield deps, broker
     finally:
         await deps.model.aclose()
         await http.aclose()
+        if deps.slack is not None:
+            await close_client(deps.slack)
         await broker.shutdown()
         await redis.aclose(close_connection_pool=True)
         await broker.connection_pool.disconnect()

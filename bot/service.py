@@ -63,6 +63,8 @@ class Answer:
     answer: str | None = None
     approved: bool | None = None
     comment: str | None = None
+    ref: str | None = None
+    """The channel's id of the message it came in (an email's Message-ID)."""
 
 
 class Service:
@@ -71,7 +73,9 @@ class Service:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    async def launch(self, agent: str, text: str, origin: Origin, user: str | None) -> Thread:
+    async def launch(
+        self, agent: str, text: str, origin: Origin, user: str | None, *, ref: str | None = None
+    ) -> Thread:
         """Start a thread on `agent` with a first message; queued for a worker."""
         if agent not in self.deps.agents:
             known = ", ".join(sorted(self.deps.agents))
@@ -81,7 +85,7 @@ class Service:
             id=self.deps.ids("th_"),
             agent=agent,
             origin=origin,
-            events=[UserMessage(text=text, user=user)],
+            events=[UserMessage(text=text, user=user, ref=ref)],
             created_at=self.deps.clock(),
         )
         thread = await self.deps.store.create(thread)
@@ -131,10 +135,13 @@ class Service:
             answer=answer.answer if request.kind == "question" else None,
             approved=answer.approved if request.kind == "approval" else None,
             comment=answer.comment,
+            ref=answer.ref,
             at=self.deps.clock(),
         )
 
-    async def post_message(self, thread_id: str, text: str, user: str | None) -> Thread:
+    async def post_message(
+        self, thread_id: str, text: str, user: str | None, *, ref: str | None = None
+    ) -> Thread:
         """A new message from the human: answers a pending question, or starts the next turn."""
         self._check_text(text)
         for _ in range(COMMIT_ATTEMPTS):
@@ -142,13 +149,14 @@ class Service:
             pending = thread.pending_request
             if pending is not None and pending.kind == "question":
                 return await self.respond(
-                    thread_id, Answer(request_id=pending.request_id, user=user or "", answer=text)
+                    thread_id,
+                    Answer(request_id=pending.request_id, user=user or "", answer=text, ref=ref),
                 )
             if pending is not None:
                 raise NotAccepting("the thread is waiting for an approval decision")
             try:
                 thread = await self.deps.store.commit(
-                    thread, [UserMessage(text=text, user=user, at=self.deps.clock())]
+                    thread, [UserMessage(text=text, user=user, ref=ref, at=self.deps.clock())]
                 )
             except Conflict:
                 continue

@@ -135,7 +135,7 @@ def pending_request(events: list[Event]) -> HumanRequest | None:
 
 def status_of(events: list[Event]) -> Status:
     """Where the thread stands, from its events alone."""
-    answered = {e.request_id for e in events if isinstance(e, HumanResponse)}
+    pending = pending_request(events)  # only the last request can be waiting, as the API shows
     for event in reversed(events):
         if isinstance(event, Failed):
             return "failed"
@@ -143,7 +143,7 @@ def status_of(events: list[Event]) -> Status:
             return "done"
         if isinstance(event, UserMessage | HumanResponse):
             return "running"
-        if isinstance(event, HumanRequest) and event.request_id not in answered:
+        if isinstance(event, HumanRequest) and event is pending:
             return "waiting_approval" if event.kind == "approval" else "waiting_human"
     return "running"
 
@@ -179,8 +179,13 @@ def open_call(events: list[Event]) -> ToolCall | None:
 
 
 def undelivered(events: list[Event]) -> list[tuple[str, HumanRequest | Done | Failed]]:
-    """Outbound events (requests, answers, failures) with no `request_sent` yet, oldest first."""
+    """Outbound events (requests, answers, failures) with no `request_sent` yet, oldest first.
+
+    One given up on (a `delivery` error naming its ref) counts as handled: it is recorded and
+    logged, and trying it forever would stall the thread.
+    """
     sent = {e.ref for e in events if isinstance(e, RequestSent)}
+    sent |= {e.ref for e in events if isinstance(e, Error) and e.kind == "delivery" and e.ref}
     out: list[tuple[str, HumanRequest | Done | Failed]] = []
     for index, event in enumerate(events):
         if isinstance(event, HumanRequest):

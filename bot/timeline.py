@@ -46,6 +46,8 @@ def _describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per even
         return f"   sent {event['ref']} via {event['channel']}"
     if kind == "done":
         return f"== {event['message']}"
+    if kind == "held_message":
+        return f"-- held mail from {event['sender']} ({event['reason']}): {_short(event['text'])}"
     if kind == "failed":
         return f"XX failed: {event['reason']}"
     return str(kind)

@@ -13,9 +13,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot import api
 from bot.config import Settings
+from bot.mail import routes as email_routes
 from bot.model import Model
 from bot.runtime import runtime
 from bot.service import Service, ServiceError
+from bot.slack import http as slack_http
+from bot.slack.app import slack_app
 from bot.worker import run_worker
 
 log = structlog.get_logger(__name__)
@@ -38,7 +41,9 @@ def create_app(
             app.state.service = Service(deps)
             worker = asyncio.create_task(run_worker(deps, broker)) if with_worker else None
             try:
-                yield
+                async with slack_app(app.state.service) as slack:
+                    app.state.slack = slack
+                    yield
             finally:
                 if worker is not None:
                     worker.cancel()
@@ -48,6 +53,8 @@ def create_app(
     app = FastAPI(title="hitlbot", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.include_router(api.router)
+    app.include_router(slack_http.router)
+    app.include_router(email_routes.router(settings))
     app.middleware("http")(_limit_body)
     app.exception_handler(ServiceError)(_service_error)
 
@@ -76,6 +83,8 @@ async def _service_error(request: Request, exc: Exception) -> JSONResponse:
 async def _limit_body(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
+    if request.url.path == email_routes.PATH:
+        return await call_next(request)  # mail is bigger: HITLBOT_EMAIL_MAX_BYTES, checked there
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
         return JSONResponse(

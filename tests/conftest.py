@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,8 +24,13 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.devredis import free_port, private_redis
 from bot.logs import configure
+from bot.testing import slack_signing
 from bot.testing.anthropic_stub import AnthropicStub
+from bot.testing.slack_stub import SlackStub
+from bot.testing.slack_workspace import Message
+from bot.testing.smtp_sink import SmtpSink
 from bot.web import create_app
+from tests import email_support
 
 FORBIDDEN_SUFFIXES = ("anthropic.com", "slack.com", "slack-edge.com")
 os.environ["ANTHROPIC_BASE_URL"] = "http://127.0.0.1:9"  # discard port: nothing listens
@@ -135,3 +141,194 @@ async def api(
         headers = {"Authorization": "Bearer test-token"}
         async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
             yield client
+
+
+# -- Slack: the app with Slack on, the Web API stand-in, and signed requests ---------------
+
+SLACK_SECRET = "slack-test-signing-secret"
+"""The signing secret of the test Slack app."""
+APPROVER = "UAPPROVER1"
+"""A Slack user in SLACK_APPROVERS."""
+APPROVER_2 = "UAPPROVER2"
+"""Another one."""
+ASKER = "UASKER"
+"""A person who talks to the bot and may not approve."""
+
+
+@pytest.fixture
+async def slack_stub() -> AsyncIterator[SlackStub]:
+    """The Slack Web API stand-in on a real socket."""
+    async with SlackStub() as stub:
+        yield stub
+
+
+@pytest.fixture
+def slack_settings(settings: Settings, slack_stub: SlackStub) -> Settings:
+    """The test settings with Slack on (HTTP mode), pointed at the stand-in."""
+    return settings.model_copy(
+        update={
+            "slack_bot_token": "xoxb-test",
+            "slack_signing_secret": SLACK_SECRET,
+            "slack_api_url": slack_stub.api_url,
+            "slack_approvers": f"{APPROVER}, {APPROVER_2}",
+            "slack_approval_channel": "CAPPROVALS",
+        }
+    )
+
+
+@dataclass
+class SlackDriver:
+    """Talks to a running app as Slack and as a person in Slack would."""
+
+    api: httpx.AsyncClient
+    """The app's HTTP API (bearer token set), to read threads."""
+    stub: SlackStub
+    """What the app posted to Slack."""
+
+    async def send(self, request: tuple[bytes, dict[str, str]]) -> httpx.Response:
+        """POST a built request to the app's Request URL."""
+        body, headers = request
+        return await self.api.post("/slack/events", content=body, headers=headers)
+
+    async def event(self, event: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        """Deliver an Events API event, signed."""
+        kwargs.setdefault("signing_secret", SLACK_SECRET)
+        reply = await self.send(slack_signing.event_callback(event, **kwargs))
+        return reply
+
+    async def mention(
+        self,
+        text: str,
+        *,
+        user: str = ASKER,
+        channel: str = "CDEPLOY",
+        thread_ts: str | None = None,
+    ) -> dict[str, Any]:
+        """A person mentions the bot; returns the event (its `ts` is the Slack thread)."""
+        event = slack_signing.app_mention_event(
+            user, f"<@U0BOT> {text}", channel, thread_ts=thread_ts
+        )
+        reply = await self.event(event)
+        assert reply.status_code == 200, reply.text
+        return event
+
+    async def reply(
+        self, text: str, thread_ts: str, *, user: str = ASKER, channel: str = "CDEPLOY"
+    ) -> dict[str, Any]:
+        """A person replies in a Slack thread."""
+        event = slack_signing.message_event(user, text, channel, thread_ts=thread_ts)
+        reply = await self.event(event)
+        assert reply.status_code == 200, reply.text
+        return event
+
+    async def click(
+        self, message: Message, action_id: str, *, user: str = APPROVER, value: str | None = None
+    ) -> httpx.Response:
+        """A person clicks a button of a posted message (by default its own value)."""
+        if value is None:
+            value = next(
+                element["value"]
+                for block in message.blocks
+                if block["type"] == "actions"
+                for element in block["elements"]
+                if element["action_id"] == action_id
+            )
+        return await self.send(
+            slack_signing.block_actions(
+                user,
+                [{"action_id": action_id, "value": value}],
+                channel_id=message.channel,
+                message_ts=message.ts,
+                message=message.payload(),
+                response_url=self.stub.response_url,
+                signing_secret=SLACK_SECRET,
+            )
+        )
+
+    async def posted(self, count: int, timeout: float = 10) -> list[Message]:
+        """Wait until the bot has posted `count` messages; all of them, oldest first."""
+        await self.stub.wait_for("chat.postMessage", count, timeout=timeout)
+        return [m for m in self.stub.messages if m.bot_id is not None]
+
+    async def pending(self, timeout: float = 10) -> tuple[dict[str, Any], Message]:
+        """Wait until the newest thread's pending request is posted and recorded.
+
+        Returns the thread and the Slack message of record (a person cannot click a card
+        before the worker has recorded it; a test can, so it waits).
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            threads = await self.threads()
+            view = await self.thread(threads[0]["id"]) if threads else None
+            sent = view["pending_request"] and view["pending_request"]["sent_to"]
+            if view is not None and sent:
+                message = self.stub.message(
+                    sent["coordinates"]["channel"], sent["coordinates"]["ts"]
+                )
+                assert message is not None
+                return view, message
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no recorded pending request: {view}")
+            await asyncio.sleep(0.02)
+
+    async def thread(self, thread_id: str) -> dict[str, Any]:
+        """The hitlbot thread as the API shows it."""
+        reply = await self.api.get(f"/threads/{thread_id}")
+        reply.raise_for_status()
+        view: dict[str, Any] = reply.json()
+        return view
+
+    async def threads(self) -> list[dict[str, Any]]:
+        """Every thread, newest first."""
+        reply = await self.api.get("/threads")
+        reply.raise_for_status()
+        found: list[dict[str, Any]] = reply.json()["threads"]
+        return found
+
+
+@pytest.fixture
+async def slack(
+    slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub
+) -> AsyncIterator[SlackDriver]:
+    """The app with Slack on (web + in-process worker) on a real socket, and a driver for it."""
+    async with serve(create_app(slack_settings, with_worker=True)) as url:
+        headers = {"Authorization": "Bearer test-token"}
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
+            yield SlackDriver(api=client, stub=slack_stub)
+
+
+# -- Email: a real SMTP sink as the relay, and the app with email on -----------------------
+
+
+@pytest.fixture
+async def smtp_sink() -> AsyncIterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) that records what the app sends."""
+    async with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def email_settings(settings: Settings, smtp_sink: SmtpSink) -> Settings:
+    """The test settings with email on: inbound secret, the sink as relay, quick retries."""
+    return settings.model_copy(
+        update={
+            "smtp_host": smtp_sink.host,
+            "smtp_port": smtp_sink.port,
+            "smtp_starttls": False,
+            "smtp_timeout": 5,
+            "email_from": email_support.BOT,
+            "email_inbound_secret": email_support.SECRET,
+            "delivery_retry_schedule": "0.05,0.05",
+        }
+    )
+
+
+@pytest.fixture
+async def mail(
+    email_settings: Settings, anthropic_stub: AnthropicStub, smtp_sink: SmtpSink
+) -> AsyncIterator[email_support.MailDriver]:
+    """The app with email on (web + in-process worker) on a real socket, and a driver."""
+    async with serve(create_app(email_settings, with_worker=True)) as url:
+        headers = {"Authorization": "Bearer test-token"}
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
+            yield email_support.MailDriver(api=client, sink=smtp_sink)

@@ -22,3 +22,16 @@ def test_contract_names_are_read_from_the_environment(monkeypatch: object) -> No
     settings = Settings(_env_file=None)
     assert settings.step_lease_s == 7 and settings.slack_approval_channel == "C9"
     assert settings.retry_delays() == [1.0, 2.0, 3.0]
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    from pathlib import Path
+
+    example = (Path(__file__).parents[1] / ".env.example").read_text(encoding="utf-8")
+    documented = {
+        line.lstrip("# ").split("=", 1)[0]
+        for line in example.splitlines()
+        if "=" in line and line.lstrip("# ").split("=", 1)[0].isupper()
+    }
+    names = {field.alias for field in Settings.model_fields.values() if field.alias}
+    assert names - documented == set()

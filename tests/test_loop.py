@@ -8,6 +8,7 @@ from bot.events import (
     Done,
     Error,
     Event,
+    HeldMessage,
     HumanRequest,
     HumanResponse,
     RequestSent,
@@ -67,3 +68,21 @@ def test_outbound_events_are_delivered_before_stopping() -> None:
     done = Done(message="ok")
     assert decide(thread(done), PLAIN, delivers=True) == Deliver("done:1", done)
     assert decide(thread(done), PLAIN, delivers=False) == Stop("done")
+
+
+def test_an_outbound_event_given_up_on_is_not_delivered_again() -> None:
+    request = HumanRequest(request_id="t.r1", kind="question", message="?")
+    gave_up = Error(kind="delivery", message="550 no such user", ref="t.r1")
+    assert decide(thread(request, gave_up), PLAIN, delivers=True) == Stop("waiting_human")
+    done = Done(message="ok")
+    assert decide(thread(done, Error(kind="delivery", message="x", ref="done:1")), PLAIN, True) == (
+        Stop("done")
+    )
+
+
+def test_a_held_message_resumes_nothing() -> None:
+    request = HumanRequest(request_id="t.r1", kind="question", message="?")
+    sent = RequestSent(ref="t.r1", channel="email")
+    held = HeldMessage(text="hi", sender="m@evil.example", reason="not the thread's human")
+    assert decide(thread(request, sent, held), PLAIN, delivers=True) == Stop("waiting_human")
+    assert decide(thread(Done(message="ok"), held), PLAIN, delivers=False) == Stop("done")

@@ -12,6 +12,7 @@ from bot.events import (
     Error,
     Event,
     Failed,
+    HeldMessage,
     HumanRequest,
     HumanResponse,
     RequestSent,
@@ -52,6 +53,8 @@ event = st.one_of(
     st.builds(RequestSent, ref=requests, channel=st.just("slack")),
     st.builds(Done, message=st.just("ok")),
     st.builds(Failed, reason=st.just("boom")),
+    st.builds(Error, kind=st.just("delivery"), message=st.just("550"), ref=requests),
+    st.builds(HeldMessage, text=st.just("hi"), sender=st.just("m@x"), reason=st.just("other")),
 )
 
 
@@ -72,4 +75,6 @@ def test_decide_is_total_and_consistent(events: list[Event], delivers: bool) -> 
         )
     if not delivers:
         assert not isinstance(action, Deliver)
+    if isinstance(action, Deliver):  # an event given up on is never tried again
+        assert not any(isinstance(e, Error) and e.ref == action.ref for e in events)
     assert EVENTS.validate_json(EVENTS.dump_json(events)) == events

@@ -6,6 +6,7 @@ from bot.events import (
     Done,
     Error,
     Failed,
+    HeldMessage,
     HumanRequest,
     HumanResponse,
     RequestSent,
@@ -85,3 +86,13 @@ def test_undelivered_lists_outbound_events_without_a_record() -> None:
     ]
     assert undelivered(events) == [("done:3", events[3])]
     assert undelivered([*events, RequestSent(ref="done:3", channel="slack")]) == []
+
+
+def test_held_messages_and_delivery_errors_leave_status_and_streak_alone() -> None:
+    held = HeldMessage(text="hi", sender="m@evil.example", reason="other sender")
+    assert status_of([UserMessage(text="hi"), ASK, held]) == "waiting_human"
+    assert status_of([UserMessage(text="hi"), Done(message="ok"), held]) == "done"
+    gave_up = Error(kind="delivery", message="550", ref="t.r1")
+    assert status_of([UserMessage(text="hi"), ASK, gave_up]) == "waiting_human"
+    assert consecutive_errors([gave_up, gave_up]) == 0
+    assert undelivered([UserMessage(text="hi"), ASK, gave_up]) == []
