@@ -81,6 +81,7 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
         if events is None:
             return  # a later attempt is queued
         thread = await _commit_or_redo(deps, thread, agent, action, events)
+        attempt = 0  # that step went through: the next one gets the whole retry schedule
 
 
 async def _step(
