@@ -132,15 +132,24 @@ async def serve(app: Any) -> AsyncIterator[str]:
         await task
 
 
+@contextlib.asynccontextmanager
+async def app_client(
+    settings: Settings, *, with_worker: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app (web and, by default, a worker) on a real socket; a client with its token."""
+    async with serve(create_app(settings, with_worker=with_worker)) as url:
+        headers = {"Authorization": "Bearer test-token"}
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
+            yield client
+
+
 @pytest.fixture
 async def api(
     settings: Settings, anthropic_stub: AnthropicStub
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on the real app (web and an in-process worker) over a real socket."""
-    async with serve(create_app(settings, with_worker=True)) as url:
-        headers = {"Authorization": "Bearer test-token"}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
-            yield client
+    """An HTTP client on the real app over a real socket."""
+    async with app_client(settings) as client:
+        yield client
 
 
 # -- Slack: the app with Slack on, the Web API stand-in, and signed requests ---------------
@@ -291,10 +300,8 @@ async def slack(
     slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub
 ) -> AsyncIterator[SlackDriver]:
     """The app with Slack on (web + in-process worker) on a real socket, and a driver for it."""
-    async with serve(create_app(slack_settings, with_worker=True)) as url:
-        headers = {"Authorization": "Bearer test-token"}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
-            yield SlackDriver(api=client, stub=slack_stub)
+    async with app_client(slack_settings) as client:
+        yield SlackDriver(api=client, stub=slack_stub)
 
 
 # -- Email: a real SMTP sink as the relay, and the app with email on -----------------------
@@ -328,7 +335,5 @@ async def mail(
     email_settings: Settings, anthropic_stub: AnthropicStub, smtp_sink: SmtpSink
 ) -> AsyncIterator[email_support.MailDriver]:
     """The app with email on (web + in-process worker) on a real socket, and a driver."""
-    async with serve(create_app(email_settings, with_worker=True)) as url:
-        headers = {"Authorization": "Bearer test-token"}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
-            yield email_support.MailDriver(api=client, sink=smtp_sink)
+    async with app_client(email_settings) as client:
+        yield email_support.MailDriver(api=client, sink=smtp_sink)

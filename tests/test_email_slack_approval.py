@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from bot.config import Settings
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
 from bot.testing.smtp_sink import SmtpSink
-from bot.web import create_app
-from tests import email_support
-from tests.conftest import ASKER, SlackDriver, serve
+from tests.conftest import ASKER, SlackDriver, app_client
 from tests.email_support import CUSTOMER, MailDriver, fixture_reply, new_mail, wait_delivered
 from tests.helpers import tool_results
 
@@ -38,14 +35,8 @@ async def both(
             "delivery_retry_schedule",
         }
     )
-    settings = slack_settings.model_copy(update=email_fields)
-    async with serve(create_app(settings, with_worker=True)) as url:
-        headers = {"Authorization": "Bearer test-token"}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
-            yield (
-                email_support.MailDriver(api=client, sink=smtp_sink),
-                SlackDriver(api=client, stub=slack_stub),
-            )
+    async with app_client(slack_settings.model_copy(update=email_fields)) as client:
+        yield MailDriver(api=client, sink=smtp_sink), SlackDriver(api=client, stub=slack_stub)
 
 
 async def test_refund_approved_in_slack_reaches_the_customer_by_mail(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -29,31 +30,27 @@ Json = dict[str, Any]
 def register(app: AsyncApp, slack: SlackDeps) -> None:
     """Listen to the card's and the question's buttons."""
 
-    @app.action(APPROVE)
-    async def on_approve(ack: AsyncAck, body: Json, action: Json) -> None:
-        await ack()
-        click = inbound.click(body, action)
-        if click is not None:
-            await approve(slack, click)
-
-    @app.action(REJECT)
-    async def on_reject(ack: AsyncAck, body: Json, action: Json) -> None:
-        await ack()
-        click = inbound.click(body, action)
-        if click is not None:
-            await open_reject(slack, click)
-
-    @app.action(CHOICE)
-    async def on_choice(ack: AsyncAck, body: Json, action: Json) -> None:
-        await ack()
-        click = inbound.click(body, action)
-        if click is not None:
-            await choose(slack, click)
+    for action_id, handle in ((APPROVE, approve), (REJECT, open_reject), (CHOICE, choose)):
+        app.action(action_id)(_listener(slack, handle))
 
     @app.action(re.compile(".*"))
     async def on_other(ack: AsyncAck) -> None:
         # Slack shows an error on any button whose click is not acknowledged.
         await ack()
+
+
+def _listener(
+    slack: SlackDeps, handle: Callable[[SlackDeps, Click], Awaitable[None]]
+) -> Callable[[AsyncAck, Json, Json], Awaitable[None]]:
+    """A Bolt listener: ack at once, then `handle` the click if it is on a message."""
+
+    async def listener(ack: AsyncAck, body: Json, action: Json) -> None:
+        await ack()
+        click = inbound.click(body, action)
+        if click is not None:
+            await handle(slack, click)
+
+    return listener
 
 
 async def approve(slack: SlackDeps, click: Click) -> None:
