@@ -14,6 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from bot.agent import Agent
+from bot.api_channel import ApiChannel
 from bot.config import Settings
 from bot.deps import Deps
 from bot.keys import Keys
@@ -89,8 +90,11 @@ async def runtime(
     )
     if deps.slack is not None:
         deps.channels["slack"] = SlackChannel.from_deps(deps)
+    approvals = _approvals(deps)
     # Always on: without SMTP_HOST its sends fail loudly (recorded on the thread), never silently.
-    deps.channels["email"] = EmailChannel.from_deps(deps, approvals=_approvals(deps))
+    deps.channels["email"] = EmailChannel.from_deps(deps, approvals=approvals)
+    if approvals is not None:
+        deps.channels["api"] = ApiChannel(approvals)
     try:
         yield deps, broker
     finally:

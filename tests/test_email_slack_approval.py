@@ -1,4 +1,4 @@
-"""An email thread's approval goes to Slack's approval channel; a click resumes the mail."""
+"""Approvals of threads that did not start in Slack go to its approval channel."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
 from bot.testing.smtp_sink import SmtpSink
 from tests.conftest import ASKER, SlackDriver, app_client
-from tests.email_support import CUSTOMER, MailDriver, fixture_reply, new_mail, wait_delivered
+from tests.email_support import (
+    CUSTOMER,
+    MailDriver,
+    fixture_reply,
+    new_mail,
+    wait_delivered,
+)
 from tests.helpers import tool_results
 
 
@@ -86,3 +92,20 @@ async def test_refund_approved_in_slack_reaches_the_customer_by_mail(
     )
     assert (await mail.send(reply))["thread_id"] == thread_id
     await mail.sink.wait_for(2)
+
+
+async def test_api_thread_approval_goes_to_the_approval_channel(
+    slack: SlackDriver, anthropic_stub: AnthropicStub
+) -> None:
+    anthropic_stub.reply_tool(
+        "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
+    )
+    launched = await slack.api.post("/threads", json={"agent": "deploy", "message": "ship api"})
+    thread_id = launched.json()["thread_id"]
+    view, card = await slack.pending()
+    assert view["id"] == thread_id and card.channel == "CAPPROVALS"
+    anthropic_stub.reply_tool("done_for_now", {"message": "api 1.4.2 is live"})
+    assert (await slack.click(card, "approve")).status_code == 200
+    view = await wait_delivered(slack.api, thread_id, "done")
+    assert [e["channel"] for e in view["events"] if e["type"] == "request_sent"] == ["slack", "api"]
+    assert len(slack.stub.calls_to("chat.postMessage")) == 1  # the answer is read over the API
