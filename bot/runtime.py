@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Mapping
 import anthropic
 import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from bot.agent import Agent
 from bot.api_channel import ApiChannel

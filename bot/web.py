@@ -23,6 +23,8 @@ from bot.worker import run_worker
 
 log = structlog.get_logger(__name__)
 
+HEALTH_TIMEOUT_S = 1.0
+"""How long `/healthz` waits for Redis to answer."""
 MAX_BODY_BYTES = 1_000_000
 """Largest request body accepted on any route (a mail route may set its own, lower, limit)."""
 
@@ -62,9 +64,11 @@ def create_app(
     async def healthz(request: Request) -> JSONResponse:
         """Liveness, with a Redis round trip."""
         try:
-            await request.app.state.deps.redis.ping()
+            # Bounded: the client retries through a Redis restart, a probe must not wait for it.
+            await asyncio.wait_for(request.app.state.deps.redis.ping(), HEALTH_TIMEOUT_S)
         except Exception as exc:
-            return JSONResponse({"ok": False, "redis": str(exc)}, status_code=503)
+            reason = str(exc) or type(exc).__name__
+            return JSONResponse({"ok": False, "redis": reason}, status_code=503)
         return JSONResponse({"ok": True, "redis": "ok"})
 
     @app.get("/metrics", tags=["ops"])

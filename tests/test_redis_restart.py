@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.config import Settings
 from bot.devredis import free_port, private_redis
+from bot.runtime import redis_client
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.web import create_app
 from tests.conftest import serve
@@ -43,10 +45,12 @@ async def test_processes_survive_a_redis_restart(anthropic_stub: AnthropicStub) 
 
                 server = private_redis(port=port)
                 server.__enter__()
-                for _ in range(100):
-                    if (await api.get("/healthz")).status_code == 200:
-                        break
-                    await asyncio.sleep(0.1)
+                # Every pooled connection is dead now; the first requests reconnect, not fail.
+                gone = await asyncio.gather(
+                    *(api.get(f"/threads/{first['thread_id']}") for _ in range(8))
+                )
+                assert [reply.status_code for reply in gone] == [404] * 8  # unpersisted: gone
+                assert (await api.get("/healthz")).status_code == 200
                 anthropic_stub.reply_tool("done_for_now", {"message": "after"})
                 second = (
                     await api.post("/threads", json={"agent": "deploy", "message": "b"})
@@ -55,3 +59,28 @@ async def test_processes_survive_a_redis_restart(anthropic_stub: AnthropicStub) 
                 assert view["events"][-1]["message"] == "after"
     finally:
         server.__exit__(None, None, None)
+
+
+async def test_the_client_retries_a_dropped_connection(redis_url: str) -> None:
+    """The pool's retry policy must be the asyncio one: a sync `Retry` hands back the
+    coroutine unawaited, so a connection dropped mid-command fails the request at once."""
+    client = redis_client(redis_url, 2)
+    conn = await client.connection_pool.get_connection()
+    tries = 0
+
+    async def flaky() -> str:
+        nonlocal tries
+        tries += 1
+        if tries < 3:
+            raise RedisConnectionError("Connection closed by server.")
+        return "ok"
+
+    async def on_failure(error: Exception) -> None:
+        pass
+
+    try:
+        assert await conn.retry.call_with_retry(flaky, on_failure) == "ok"
+        assert tries == 3
+    finally:
+        await client.connection_pool.release(conn)
+        await client.aclose(close_connection_pool=True)
