@@ -126,13 +126,16 @@ class StepBroker(RedisStreamBroker):
             )
 
 
-def build_broker(url: str, queue_name: str, lease_s: float, pool_size: int) -> StepBroker:
+def build_broker(
+    url: str, queue_name: str, lease_s: float, pool_size: int, **connection: Any
+) -> StepBroker:
     """The broker both the web process (to kick) and workers (to listen) use."""
     return StepBroker(
         url,
         queue_name=queue_name,
         idle_timeout_s=lease_s,
         max_connection_pool_size=pool_size,
+        **connection,
     )
 
 

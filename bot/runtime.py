@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import anthropic
 import httpx
@@ -27,15 +28,19 @@ from bot.slack.client import close_client, slack_client
 from bot.store import ThreadStore
 
 
+def reconnecting() -> dict[str, Any]:
+    """Connection options that ride out a Redis restart: retries with backoff (about 7 s)."""
+    return {
+        "health_check_interval": 30,
+        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+
+
 def redis_client(url: str, pool_size: int) -> Redis:
     """A client on a sized, blocking pool that retries through a Redis restart."""
     pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=pool_size,
-        timeout=10,
-        health_check_interval=30,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        url, max_connections=pool_size, timeout=10, **reconnecting()
     )
     return Redis(connection_pool=pool)
 
@@ -71,8 +76,14 @@ async def runtime(
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
     redis = redis_client(settings.redis_url, settings.redis_pool_size)
+    # The same retries for the queue: a job kicked after its thread was committed must not be
+    # lost to a blip, or the thread would sit `running` with nothing queued for it.
     broker = build_broker(
-        settings.redis_url, settings.queue_name, settings.step_lease_s, settings.redis_pool_size
+        settings.redis_url,
+        settings.queue_name,
+        settings.step_lease_s,
+        settings.redis_pool_size,
+        **reconnecting(),
     )
     keys = Keys(settings.redis_prefix)
     http = httpx.AsyncClient(timeout=10)
