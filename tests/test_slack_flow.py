@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
 from redis.asyncio import Redis
 
 from bot.config import Settings
@@ -14,8 +13,7 @@ from bot.keys import Keys
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
-from bot.web import create_app
-from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver, serve
+from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver, app_client
 from tests.helpers import tool_results
 
 PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
@@ -219,17 +217,15 @@ async def test_channels_are_routed_to_their_agent(
     slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub
 ) -> None:
     routed = slack_settings.model_copy(update={"slack_routes": "CSUPPORT=support"})
-    async with serve(create_app(routed, with_worker=True)) as url:
-        headers = {"Authorization": "Bearer test-token"}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as api:
-            slack = SlackDriver(api=api, stub=slack_stub)
-            anthropic_stub.reply_tool("done_for_now", {"message": "hi"})
-            anthropic_stub.reply_tool("done_for_now", {"message": "hi"})
-            await slack.mention("where is order 42?", channel="CSUPPORT")
-            await slack.mention("what can you deploy?", channel="CELSEWHERE")
-            await slack.posted(2)
-            agents = {t["agent"] for t in await slack.threads()}
-            assert agents == {"support", "deploy"}
+    async with app_client(routed) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        anthropic_stub.reply_tool("done_for_now", {"message": "hi"})
+        anthropic_stub.reply_tool("done_for_now", {"message": "hi"})
+        await slack.mention("where is order 42?", channel="CSUPPORT")
+        await slack.mention("what can you deploy?", channel="CELSEWHERE")
+        await slack.posted(2)
+        agents = {t["agent"] for t in await slack.threads()}
+        assert agents == {"support", "deploy"}
 
 
 async def test_a_post_slack_refuses_for_good_is_recorded_on_the_thread(
@@ -250,19 +246,17 @@ async def test_a_post_slack_cannot_take_now_is_retried_later(
     slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub
 ) -> None:
     quick = slack_settings.model_copy(update={"delivery_retry_schedule": "0.05,0.05"})
-    async with serve(create_app(quick, with_worker=True)) as url:
-        headers = {"Authorization": "Bearer test-token"}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as api:
-            slack = SlackDriver(api=api, stub=slack_stub)
-            # 503 on the first try and on both of the client's own retries: the runner retries.
-            slack_stub.fail("chat.postMessage", status=503, times=3)
-            anthropic_stub.reply_tool("done_for_now", {"message": "hello"})
-            await slack.mention("hi")
-            [answer] = await slack.posted(4, timeout=15)
-            assert answer.text == "hello"
-            [thread] = await slack.threads()
-            view = await _settled(slack, thread["id"])
-            assert view["events"][-1]["type"] == "request_sent"
+    async with app_client(quick) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        # 503 on the first try and on both of the client's own retries: the runner retries.
+        slack_stub.fail("chat.postMessage", status=503, times=3)
+        anthropic_stub.reply_tool("done_for_now", {"message": "hello"})
+        await slack.mention("hi")
+        [answer] = await slack.posted(4, timeout=15)
+        assert answer.text == "hello"
+        [thread] = await slack.threads()
+        view = await _settled(slack, thread["id"])
+        assert view["events"][-1]["type"] == "request_sent"
 
 
 async def _settled(slack: SlackDriver, thread_id: str) -> dict[str, object]:

@@ -53,13 +53,22 @@ def _listener(
     return listener
 
 
-async def approve(slack: SlackDeps, click: Click) -> None:
-    """Approve the request on the card, once, if the clicker may."""
+async def _approver_card(slack: SlackDeps, click: Click) -> Card | None:
+    """The approval card clicked, if the click is on it and the clicker may decide; else
+    the clicker is told why not and None is returned."""
     try:
         card = await card_for(slack.store, click.value, "approval", click.channel, click.message_ts)
         check_approver(slack.settings, card.request, click.user)
     except Refused as refused:
         _tell(slack, click, str(refused))
+        return None
+    return card
+
+
+async def approve(slack: SlackDeps, click: Click) -> None:
+    """Approve the request on the card, once, if the clicker may."""
+    card = await _approver_card(slack, click)
+    if card is None:
         return
     answer = Answer(request_id=card.request.request_id, user=click.user, approved=True)
     await _respond(slack, click, card, answer)
@@ -67,11 +76,8 @@ async def approve(slack: SlackDeps, click: Click) -> None:
 
 async def open_reject(slack: SlackDeps, click: Click) -> None:
     """Open the reason modal for an approver; its submission is the rejection."""
-    try:
-        card = await card_for(slack.store, click.value, "approval", click.channel, click.message_ts)
-        check_approver(slack.settings, card.request, click.user)
-    except Refused as refused:
-        _tell(slack, click, str(refused))
+    card = await _approver_card(slack, click)
+    if card is None:
         return
     earlier = card.thread.response_to(card.request.request_id)
     if earlier is not None:
