@@ -48,6 +48,18 @@ class Keys:
         """Sorted set of every thread id, scored by creation time (for listing)."""
         return f"{self.prefix}:threads"
 
+    @property
+    def queued(self) -> str:
+        """Sorted set: threads given work (a launch, an answer), scored by when; the sweeper
+        kicks again any still `running` with nobody on it, e.g. after a web process died
+        between its commit and its enqueue."""
+        return f"{self.prefix}:queued"
+
+    @property
+    def sweeper(self) -> str:
+        """String set with NX: the worker currently sweeping `queued` (one at a time)."""
+        return f"{self.prefix}:sweeper"
+
     def deploys(self) -> str:
         """Hash: deploys made by the `deploy` agent, by call id."""
         return f"{self.prefix}:deploys"

@@ -107,7 +107,7 @@ class Service:
             thread = await self.get(thread_id)
             response = self._response(thread, answer)
             try:
-                thread = await self.deps.store.commit(thread, [response])
+                thread = await self.deps.store.commit(thread, [response], queued=True)
             except Conflict:
                 continue
             await self.deps.enqueue(thread.id)
@@ -155,9 +155,8 @@ class Service:
             if pending is not None:
                 raise NotAccepting("the thread is waiting for an approval decision")
             try:
-                thread = await self.deps.store.commit(
-                    thread, [UserMessage(text=text, user=user, ref=ref, at=self.deps.clock())]
-                )
+                message = UserMessage(text=text, user=user, ref=ref, at=self.deps.clock())
+                thread = await self.deps.store.commit(thread, [message], queued=True)
             except Conflict:
                 continue
             await self.deps.enqueue(thread.id)

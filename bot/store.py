@@ -66,18 +66,29 @@ class ThreadStore:
         return decode(version, data)
 
     async def create(self, thread: Thread) -> Thread:
-        """Store a new thread and list it; raises ThreadExists if the id is taken."""
+        """Store a new thread, list it and mark it queued; ThreadExists if the id is taken."""
         async with self.redis.pipeline(transaction=False) as pipe:
             await self._commit_call(pipe, _empty(thread), thread.events)
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
-            (ok, _), _ = await pipe.execute()
+            pipe.zadd(self.keys.queued, {thread.id: time.time()})
+            (ok, _), *_ = await pipe.execute()
         if not int(ok):
             raise ThreadExists(thread.id)
         return thread.model_copy(update={"version": 1})
 
-    async def commit(self, thread: Thread, new: list[Event]) -> Thread:
-        """Append `new` to `thread` if nobody saved it since it was loaded, else Conflict."""
-        ok, version = await self._commit_call(self.redis, thread, new)
+    async def commit(self, thread: Thread, new: list[Event], *, queued: bool = False) -> Thread:
+        """Append `new` to `thread` if nobody saved it since it was loaded, else Conflict.
+
+        `queued`: the caller enqueues a step next; the thread is marked in the same round
+        trip, so the sweeper can kick it again should that enqueue never happen.
+        """
+        if queued:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                await self._commit_call(pipe, thread, new)
+                pipe.zadd(self.keys.queued, {thread.id: time.time()})
+                (ok, version), _ = await pipe.execute()
+        else:
+            ok, version = await self._commit_call(self.redis, thread, new)
         if not int(ok):
             raise Conflict(f"thread {thread.id} is at version {version}, not {thread.version}")
         return thread.appended(*new).model_copy(update={"version": int(version)})

@@ -17,6 +17,7 @@ from bot.events import Failed
 from bot.queue import TASK_NAME, StepBroker
 from bot.runner import advance
 from bot.store import Conflict
+from bot.sweeper import run_sweeper
 
 log = structlog.get_logger(__name__)
 
@@ -84,12 +85,16 @@ async def run_worker(deps: Deps, broker: StepBroker) -> None:
     """Listen for jobs until cancelled."""
     register(broker, deps)
     await broker.startup()
+    sweeper = asyncio.create_task(run_sweeper(deps))
     log.info(
         "worker listening", queue=broker.queue_name, concurrency=deps.settings.worker_concurrency
     )
-    await run_receiver_task(
-        broker,
-        max_async_tasks=deps.settings.worker_concurrency,
-        ack_time=AcknowledgeType.MANUAL,
-        propagate_exceptions=False,
-    )
+    try:
+        await run_receiver_task(
+            broker,
+            max_async_tasks=deps.settings.worker_concurrency,
+            ack_time=AcknowledgeType.MANUAL,
+            propagate_exceptions=False,
+        )
+    finally:
+        sweeper.cancel()

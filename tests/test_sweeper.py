@@ -1,0 +1,51 @@
+"""A thread committed with work but never queued (its web process died) is found and run."""
+
+from __future__ import annotations
+
+import time
+
+from bot.config import Settings
+from bot.events import UserMessage
+from bot.runtime import runtime
+from bot.sweeper import sweep
+from bot.testing.anthropic_stub import AnthropicStub
+from bot.thread import ApiOrigin, Thread
+from tests.conftest import app_client
+from tests.helpers import wait_for
+
+
+async def test_a_lost_enqueue_is_swept_up(
+    settings: Settings, anthropic_stub: AnthropicStub
+) -> None:
+    quick = settings.model_copy(update={"step_lease_s": 0.5})
+    anthropic_stub.reply_tool("done_for_now", {"message": "found you"})
+    async with app_client(quick) as api, runtime(quick) as (deps, _):
+        # What a web process does before it dies: the commit (with its mark), no enqueue.
+        orphan = Thread(
+            id="th_orphan", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")]
+        )
+        await deps.store.create(orphan)
+        view = await wait_for(api, "th_orphan", "done", timeout=20)
+    assert view["events"][-1]["message"] == "found you"
+    assert len(anthropic_stub.requests) == 1
+
+
+async def test_marks_of_threads_that_moved_on_are_dropped(
+    settings: Settings, anthropic_stub: AnthropicStub
+) -> None:
+    anthropic_stub.reply_tool("done_for_now", {"message": "ok"})
+    async with app_client(settings) as api, runtime(settings) as (deps, _):
+        reply = await api.post("/threads", json={"agent": "deploy", "message": "hi"})
+        thread_id = reply.json()["thread_id"]
+        await wait_for(api, thread_id, "done")
+        assert await deps.redis.zscore(deps.keys.queued, thread_id) is not None
+        # Long after: the thread is done, so its mark goes and nothing is queued again.
+        assert await sweep(deps, time.time() + 3600) == 0
+        assert await deps.redis.zscore(deps.keys.queued, thread_id) is None
+        # A running thread that a worker holds is left alone too.
+        await deps.store.create(
+            Thread(id="th_busy", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="x")])
+        )
+        await deps.redis.set(deps.keys.lease("th_busy"), "someone", px=60_000)
+        assert await sweep(deps, time.time() + 3600) == 0
+        assert await deps.redis.zscore(deps.keys.queued, "th_busy") is not None
