@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import structlog
 from fastapi import FastAPI, Request, Response
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot import api
+from bot.bodylimit import BodyLimit
 from bot.config import Settings
 from bot.mail import routes as email_routes
 from bot.model import Model
@@ -57,7 +58,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(slack_http.router)
     app.include_router(email_routes.router(settings))
-    app.middleware("http")(_limit_body)
+    # Mail is bigger: /email/inbound enforces HITLBOT_EMAIL_MAX_BYTES itself.
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt={email_routes.PATH})
     app.exception_handler(ServiceError)(_service_error)
 
     @app.get("/healthz", tags=["ops"])
@@ -82,16 +84,3 @@ def create_app(
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status if isinstance(exc, ServiceError) else 400
     return JSONResponse({"detail": str(exc)}, status_code=status)
-
-
-async def _limit_body(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    if request.url.path == email_routes.PATH:
-        return await call_next(request)  # mail is bigger: HITLBOT_EMAIL_MAX_BYTES, checked there
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-        return JSONResponse(
-            {"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413
-        )
-    return await call_next(request)

@@ -199,3 +199,20 @@ async def test_health_and_metrics_and_docs(api: httpx.AsyncClient) -> None:
     assert "hitlbot_launches" in metrics.text
     assert "/threads/{thread_id}/responses" in (await api.get("/openapi.json")).text
     assert (await api.get("/docs")).status_code == 200
+
+
+async def test_a_chunked_body_over_the_limit_is_refused(
+    api: httpx.AsyncClient, redis_client: Redis, settings: Settings
+) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"agent": "deploy", "message": "'
+        for _ in range(200):
+            yield b"x" * 10_000
+        yield b'"}'
+
+    before = await snapshot(redis_client, settings)
+    reply = await api.post(
+        "/threads", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert reply.status_code == 413 and "over 1000000 bytes" in reply.text
+    assert await snapshot(redis_client, settings) == before
