@@ -65,6 +65,7 @@ async def test_refund_approved_in_slack_reaches_the_customer_by_mail(
 
     refused = await slack.click(card, "approve", user=ASKER)  # not an approver
     assert refused.status_code == 200
+    await slack.stub.wait_for("chat.postEphemeral", 1)  # sent just after the ack
     [note] = slack.stub.ephemerals
     assert note.user == ASKER and "approve" in note.text.lower()
     assert (await slack.thread(thread_id))["status"] == "waiting_approval"
