@@ -22,16 +22,12 @@ from bot.devredis import private_redis  # noqa: E402
 from bot.testing.anthropic_stub import AnthropicStub  # noqa: E402
 from bot.web import create_app  # noqa: E402
 from tests.conftest import serve  # noqa: E402
+from tests.helpers import wait_for  # noqa: E402
 
 
 async def commandstats(redis: Redis) -> dict[str, int]:
     info = await redis.info("commandstats")
     return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in info.items()}
-
-
-async def wait_status(client: httpx.AsyncClient, thread_id: str, status: str) -> None:
-    while (await client.get(f"/threads/{thread_id}")).json()["status"] != status:
-        await asyncio.sleep(0.01)
 
 
 async def main(url: str) -> None:
@@ -51,7 +47,7 @@ async def main(url: str) -> None:
                 )
                 reply = await client.post("/threads", json={"agent": "deploy", "message": "ship"})
                 thread_id = reply.json()["thread_id"]
-                await wait_status(client, thread_id, "waiting_approval")
+                await wait_for(client, thread_id, "waiting_approval")
                 request_id = (await client.get(f"/threads/{thread_id}")).json()["pending_request"][
                     "request_id"
                 ]
@@ -60,7 +56,7 @@ async def main(url: str) -> None:
                 stub.reply_tool("done_for_now", {"message": "done"})
                 body = {"request_id": request_id, "user": "bob", "approved": True}
                 await client.post(f"/threads/{thread_id}/responses", json=body)
-                await wait_status(
+                await wait_for(
                     client, thread_id, "done"
                 )  # polling costs HMGETs: subtracted below
                 polls_before = await commandstats(redis)

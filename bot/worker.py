@@ -15,7 +15,7 @@ from bot import metrics
 from bot.deps import Deps
 from bot.events import Failed
 from bot.queue import TASK_NAME, StepBroker
-from bot.runner import advance
+from bot.runner import Keepalive, advance
 from bot.store import Conflict
 from bot.sweeper import run_sweeper
 
@@ -59,9 +59,8 @@ def register(broker: StepBroker, deps: Deps) -> None:
     broker.register_task(advance_task, task_name=TASK_NAME)
 
 
-async def _wait_until(not_before: float, keepalive: object, lease_s: float) -> None:
+async def _wait_until(not_before: float, keepalive: Keepalive, lease_s: float) -> None:
     """Sleep until a delayed retry is due, keeping the job claimed meanwhile."""
-    assert callable(keepalive)
     while (remaining := not_before - time.time()) > 0:
         await asyncio.sleep(min(remaining, lease_s / 3))
         await keepalive()

@@ -7,6 +7,9 @@ import time
 from typing import Any
 
 import httpx
+from redis.asyncio import Redis
+
+from bot.config import Settings
 
 
 async def wait_for(
@@ -33,3 +36,9 @@ def types(view: dict[str, Any]) -> list[str]:
 def tool_results(view: dict[str, Any], name: str) -> list[dict[str, Any]]:
     """The results of one tool in a thread view."""
     return [e for e in view["events"] if e["type"] == "tool_result" and e["name"] == name]
+
+
+async def snapshot(redis_client: Redis, settings: Settings) -> dict[bytes, bytes]:
+    """Every key of this test with its dumped value, to prove a refusal changed nothing."""
+    keys = [k async for k in redis_client.scan_iter(f"{settings.redis_prefix}:*")]
+    return {key: await redis_client.dump(key) for key in sorted(keys)}

@@ -8,13 +8,7 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.testing.anthropic_stub import AnthropicStub
-from tests.helpers import wait_for
-
-
-async def snapshot(redis_client: Redis, settings: Settings) -> dict[bytes, bytes]:
-    """Every key of this test with a digest of its value, to prove nothing changed."""
-    keys = [k async for k in redis_client.scan_iter(f"{settings.redis_prefix}:*")]
-    return {key: await redis_client.dump(key) for key in sorted(keys)}
+from tests.helpers import snapshot, wait_for
 
 
 @pytest.fixture

@@ -33,13 +33,7 @@ from tests.email_support import (
     new_mail,
     wait_delivered,
 )
-from tests.helpers import wait_for
-
-
-async def snapshot(redis_client: Redis, settings: Settings) -> dict[bytes, Any]:
-    """Every key of this test with its dumped value, to prove nothing changed."""
-    keys = [k async for k in redis_client.scan_iter(f"{settings.redis_prefix}:*")]
-    return {key: await redis_client.dump(key) for key in sorted(keys)}
+from tests.helpers import snapshot, wait_for
 
 
 async def asked(mail: MailDriver, stub: AnthropicStub) -> tuple[str, str]:
