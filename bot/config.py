@@ -6,6 +6,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class NotConfigured(Exception):
+    """A setting the operator must give is missing or rejected; the message names it and says
+    how to set it. Not the model's doing: kept apart from its errors so nobody reads it as one."""
+
+
 class Settings(BaseSettings):
     """The operator's configuration; names are part of the external contract (DESIGN.md)."""
 
