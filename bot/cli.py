@@ -7,6 +7,7 @@ import contextlib
 import getpass
 import os
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -192,6 +193,25 @@ def message(
     typer.echo(f"sent; {thread_id} resumes")
     if wait:
         _wait_and_show(url, token, thread_id, timeout)
+
+
+@app.command()
+def settings(
+    readme: Annotated[
+        Path | None, typer.Option(help="Rewrite the table between its markers in this file.")
+    ] = None,
+) -> None:
+    """Every configuration variable as a Markdown table (default, meaning), from the code."""
+    from bot.settings_table import markdown, with_table
+
+    if readme is None:
+        typer.echo(markdown(), nl=False)
+        return
+    try:
+        readme.write_text(with_table(readme.read_text()))
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"updated the settings table in {readme}")
 
 
 def nothing_to_answer(view: dict[str, Any]) -> str:
