@@ -87,7 +87,9 @@ async def test_reserve_and_once(redis_client: Redis, prefix: str) -> None:
     b = AgentStore(redis_client, keys, "agent", "call_b")
     first = await a.reserve("budget", Decimal("0.10"), Decimal("0.30"), {"who": "a"})
     assert first.first and first.total == Decimal("0.1") and first.record == {"who": "a"}
-    assert (await a.reserve("budget", Decimal("0.10"), Decimal("0.30"), {"who": "x"})).first is False
+    assert (
+        await a.reserve("budget", Decimal("0.10"), Decimal("0.30"), {"who": "x"})
+    ).first is False
     assert (await b.reserve("budget", Decimal("0.20"), Decimal("0.30"), {})).total == Decimal("0.3")
     with pytest.raises(OverLimit) as refused:
         await AgentStore(redis_client, keys, "agent", "call_c").reserve(
