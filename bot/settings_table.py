@@ -23,8 +23,11 @@ class Variable:
     """One row: a variable, its default as shown to people, and what it does."""
 
     name: str
+    """The environment variable, e.g. `HITLBOT_MODEL`."""
     default: str
+    """Its default as Markdown: a value in backticks, or `unset` / `empty`."""
     meaning: str
+    """What it does, in one sentence (a field's docstring)."""
     after: str | None = None
     """For a variable that `Settings` does not read: the row it goes under."""
 
