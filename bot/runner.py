@@ -53,6 +53,9 @@ async def advance(
     try:
         async with lease.renewing(keepalive):
             await _drive(deps, lease, thread, attempt)
+    except Fenced:
+        # This worker stalled past its lease; whatever it did last is the new holder's to redo.
+        log.warning("lease lost before a commit; nothing written", thread_id=thread_id)
     finally:
         if lease.held:
             await _drop_quietly(lease)
@@ -82,15 +85,7 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
         events = await _step(deps, thread, agent, action, attempt)
         if events is None:
             return  # a later attempt is queued
-        try:
-            thread = await _commit_or_redo(deps, lease, thread, agent, action, events)
-        except Fenced:
-            log.warning(
-                "lease lost before the commit; the step is left to the new holder",
-                thread_id=thread.id,
-                action=type(action).__name__,
-            )
-            return
+        thread = await _commit_or_redo(deps, lease, thread, agent, action, events)
         attempt = 0  # that step went through: the next one gets the whole retry schedule
 
 
