@@ -9,6 +9,10 @@ from typing import Any
 def timeline(view: dict[str, Any]) -> str:
     """Lines for a thread as `GET /threads/{id}` returns it."""
     lines = [f"thread {view['id']}  agent={view['agent']}  status={view['status']}"]
+    if view.get("model") == "offline":
+        lines[0] += "  model=offline (rule-based stand-in, not Claude)"
+    elif view.get("model"):
+        lines[0] += f"  model={view['model']}"
     for event in view["events"]:
         lines.append(f"  {event['at'][11:19]}  {_describe(event)}")
     pending = view.get("pending_request")
