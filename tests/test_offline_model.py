@@ -208,7 +208,7 @@ async def test_support_refunds_the_amount_the_customer_names() -> None:
         *ran("lookup_order", {"order_id": "A1001"}, ORDER),
     ]
     call = await next_call("support", events)
-    assert call.name == "issue_refund" and call.args["amount"] == "20"
+    assert call.name == "issue_refund" and call.args["amount"] == "20.00"
 
 
 async def test_support_answers_with_the_order_status_when_no_refund_is_asked() -> None:
@@ -224,7 +224,10 @@ async def test_support_answers_with_the_order_status_when_no_refund_is_asked() -
 @pytest.mark.parametrize(
     ("follow", "expected"),
     [
-        ([ToolResult(call_id="c2", name="issue_refund", result={"currency": "EUR"})], "refunded"),
+        (
+            [ToolResult(call_id="c2", name="issue_refund", result={"currency": "EUR"})],
+            "We have refunded 249 EUR on order A1001.",
+        ),
         ([HumanResponse(request_id="r2", user="x", approved=False, comment="used")], "used"),
         ([Error(kind="tool", call_id="c2", name="issue_refund", message="over")], "over"),
     ],

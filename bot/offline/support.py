@@ -55,8 +55,9 @@ def _propose_refund(order: dict[str, Any], text: str) -> ModelCall:
     left = _decimal(order.get("total")) - _decimal(order.get("refunded"))
     if left <= 0:
         return done(f"Order {order_id} has already been refunded in full." + SIGN_OFF)
-    amount = min(_asked_amount(text) or left, left)
-    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    amount = min(_asked_amount(text) or left, left).quantize(Decimal("0.01"))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first_line = next((line for line in lines if _REFUND.search(line)), lines[0] if lines else "")
     return call(
         "issue_refund",
         f"the customer asks for a refund of order {order_id}",
@@ -68,15 +69,15 @@ def _propose_refund(order: dict[str, Any], text: str) -> ModelCall:
 
 def _report(outcome: Outcome) -> ModelCall:
     args = outcome.call.data if isinstance(outcome.call.data, dict) else {}
-    what = f"{args.get('amount')} on order {args.get('order_id')}"
+    currency = outcome.result.get("currency", "") if isinstance(outcome.result, dict) else ""
+    what = f"{args.get('amount')} {currency}".strip() + f" on order {args.get('order_id')}"
     if outcome.rejected:
         why = f" The reviewer's reason: {outcome.comment}." if outcome.comment else ""
         return done(f"I am sorry, we cannot refund {what}.{why}" + SIGN_OFF)
     if outcome.error is not None:
         return done(f"I could not refund {what}: {outcome.error}." + SIGN_OFF)
     if isinstance(outcome.result, dict):
-        currency = outcome.result.get("currency", "")
-        return done(f"We have refunded {what} {currency}.".replace("  ", " ") + SIGN_OFF)
+        return done(f"We have refunded {what}." + SIGN_OFF)
     return done(f"The refund of {what} is being processed." + SIGN_OFF)
 
 
