@@ -38,7 +38,7 @@ def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
     base_url = f"http://127.0.0.1:{port}"
     _quiet_playground_logs()
     with contextlib.ExitStack() as stack, _stopped_by_signals():
-        notes = [_redis(settings, stack)]
+        notes = [redis_note(settings, stack)]
         if not settings.api_token:
             settings.api_token = DEV_TOKEN
             notes.append(f"API token: {DEV_TOKEN!r} (set HITLBOT_API_TOKEN to choose one)")
@@ -57,11 +57,12 @@ def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
         for note in notes:
             echo(f"  {note}")
         echo(f"  Open {base_url}/ (the playground) and write: deploy api 1.4.2 to production")
-        echo(f"  Try: {_try_line(base_url, port)}  (API docs: {base_url}/docs)")
+        echo(f"  Try: {try_line(base_url, port)}  (API docs: {base_url}/docs)")
         uvicorn.run(application, host="127.0.0.1", port=port, log_config=None)
 
 
-def _redis(settings: Settings, stack: contextlib.ExitStack) -> str:
+def redis_note(settings: Settings, stack: contextlib.ExitStack) -> str:
+    """Start the private Redis if none is set; the banner line saying which Redis is used."""
     if not settings.redis_url:
         settings.redis_url = stack.enter_context(private_redis())
         return f"Redis: private server at {settings.redis_url} (gone when you stop)"
@@ -106,7 +107,8 @@ def _model(settings: Settings) -> str:
     )
 
 
-def _try_line(base_url: str, port: int) -> str:
+def try_line(base_url: str, port: int) -> str:
+    """The banner's example command: the right URL, and a path to `hitlbot` if off PATH."""
     command = "hitlbot" if shutil.which("hitlbot") else _local_command()
     env = "" if port == 8000 else f"HITLBOT_URL={base_url} "
     return f'{env}{command} launch deploy "deploy api 1.4.2 to production"'
