@@ -22,7 +22,9 @@ class ModelStep:
     context: str
     """The rendered event log the model was given."""
     tokens: int
-    """The estimate the context budget uses, for prompt and log together."""
+    """The budget's estimate for the event log (the budget covers the log only)."""
+    prompt_tokens: int
+    """The same estimate for the system prompt."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def rows(thread: Thread, agent: Agent | None, budget: int) -> list[Row]:
             before = thread.model_copy(update={"events": thread.events[:index]})
             system = render_prompt(agent, before, event.at)
             context = render_events(before, budget)
-            step = ModelStep(system, context, estimate_tokens(system) + estimate_tokens(context))
+            step = ModelStep(system, context, estimate_tokens(context), estimate_tokens(system))
         out.append(Row(data["type"], data["at"][11:19], describe(data), data, step))
     return out
 
@@ -79,4 +81,4 @@ def _prefetched(thread: Thread, agent: Agent | None) -> set[int]:
 def now_context(thread: Thread, budget: int) -> ModelStep:
     """The event log as the model would read it at its next call."""
     context = render_events(thread, budget)
-    return ModelStep("", context, estimate_tokens(context))
+    return ModelStep("", context, estimate_tokens(context), 0)
