@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from agents import AGENTS
+from bot.config import NotConfigured
 from bot.context import render_events, render_prompt
 from bot.events import (
     Error,
@@ -18,7 +19,7 @@ from bot.events import (
     UserMessage,
     utcnow,
 )
-from bot.model import LLMFatal, ModelCall
+from bot.model import ModelCall
 from bot.offline.eventlog import parse
 from bot.offline.model import OfflineModel
 from bot.thread import ApiOrigin, Thread
@@ -248,7 +249,9 @@ async def test_support_reports_the_refund(follow: list[Event], expected: str) ->
 
 
 async def test_an_agent_without_rules_fails_saying_so() -> None:
-    with pytest.raises(LLMFatal, match="offline model has no rules for agent 'deploy'.*ANTHROPIC"):
+    with pytest.raises(
+        NotConfigured, match="offline model has no rules for agent 'deploy'.*ANTHROPIC"
+    ):
         await next_call("deploy", [UserMessage(text="hi")], tools=["summarise", "done_for_now"])
 
 

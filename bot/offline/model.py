@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.model import LLMFatal, ModelCall
+from bot.config import NotConfigured
+from bot.model import ModelCall
 from bot.offline import deploy, support
 from bot.offline.eventlog import parse
 from bot.offline.rules import Rules
@@ -37,7 +38,7 @@ class OfflineModel:
         for rules in self.rule_sets:
             if rules.tools <= names:
                 return rules.decide(parse(context))
-        raise LLMFatal(
+        raise NotConfigured(
             f"offline model has no rules for agent {_agent_name(system, names)}; "
             "set ANTHROPIC_API_KEY to run it with Claude"
         )
