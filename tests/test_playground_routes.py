@@ -107,6 +107,9 @@ async def test_bad_input_gets_a_clear_4xx(running: Running) -> None:
     assert reply.status_code == 400
     reply = await running.http.get("/dev/static/..%2Fkit.py")
     assert reply.status_code == 404
+    # Another site's name resolved to 127.0.0.1 (DNS rebinding) gets nothing.
+    reply = await running.http.get("/", headers={"Host": "evil.example"})
+    assert reply.status_code == 403
 
 
 async def test_the_built_in_web_api_wants_the_bot_token(running: Running) -> None:
