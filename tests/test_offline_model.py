@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from agents import AGENTS
-from bot.config import NotConfigured
+from bot.config import NotConfigured, Settings
 from bot.context import render_events, render_prompt
 from bot.events import (
     Error,
@@ -22,6 +22,7 @@ from bot.events import (
 from bot.model import ModelCall
 from bot.offline.eventlog import parse
 from bot.offline.model import OfflineModel
+from bot.runtime import model_from
 from bot.thread import ApiOrigin, Thread
 
 SERVICES = ["api", "billing", "web"]
@@ -266,3 +267,28 @@ def test_the_parser_reads_tags_self_closing_tags_and_compacted_results() -> None
         ("list_services_result", None),
     ]
     assert entries[0].text == "hello\n<b>not a tag</b>"
+
+
+@pytest.mark.parametrize(
+    ("env", "offline", "model"),
+    [
+        ({}, True, "OfflineModel"),
+        ({"HITLBOT_MODEL": "offline", "ANTHROPIC_API_KEY": "sk-x"}, True, "OfflineModel"),
+        ({"ANTHROPIC_API_KEY": "sk-x"}, False, "AnthropicModel"),
+        # A Claude model named without a key fails saying the key is missing, not offline.
+        ({"HITLBOT_MODEL": "claude-x"}, False, "MissingCredentials"),
+    ],
+)
+async def test_the_offline_model_is_the_default_without_a_key(
+    env: dict[str, str], offline: bool, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("HITLBOT_MODEL", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)
+    assert settings.offline_model() is offline
+    assert settings.model_label() == ("offline" if offline else settings.model)
+    chosen = model_from(settings)
+    assert type(chosen).__name__ == model
+    await chosen.aclose()

@@ -18,7 +18,8 @@ class ModelStep:
     """One model call, rebuilt: rendering is pure, so the log up to the call is what it read."""
 
     system: str
-    """The system prompt (rendered with the time of the call)."""
+    """The system prompt, rendered with the call's time (the prompt shows minutes only, so
+    it reads as the model's did unless the call straddled a minute)."""
     context: str
     """The rendered event log the model was given."""
     tokens: int
