@@ -74,6 +74,7 @@ async def test_deploy_refused_for_a_non_approver_then_approved(page: Page) -> No
     refusal = page.locator(".msg.ephemeral")
     await expect(refusal).to_contain_text("can decide this", timeout=WAIT_MS)
     await expect(refusal).to_contain_text("Only visible to you")
+    await expect(refusal.locator(".author")).to_have_text("hitlbot")
     await expect(card.get_by_role("button", name="Approve")).to_be_visible()
 
     await be(page, "U0ANA", "C0DEPLOYS")

@@ -117,11 +117,9 @@ def _slack(playground: Playground, person: str, conversation: str) -> dict[str, 
             if message.blocks
             else blockkit.mrkdwn(message.text, names)
         )
-        author = (
-            "hitlbot"
-            if getattr(message, "bot_id", None)
-            else names.get(getattr(message, "user", ""), "?")
-        )
+        # An ephemeral's `user` is whom it is shown to; the bot wrote it.
+        bot = isinstance(message, Ephemeral) or message.bot_id is not None
+        author = "hitlbot" if bot else names.get(message.user, message.user)
         reactions = workspace.reactions.get((message.channel, message.ts), [])
         ephemeral = isinstance(message, Ephemeral)
         edited = isinstance(message, Message) and message.edited
