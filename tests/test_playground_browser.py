@@ -127,3 +127,18 @@ async def test_a_refund_by_mail_approved_in_slack_and_a_reply_from_the_outbox(
     # One conversation: the reply was threaded onto the bot's mail and resumed its thread.
     await expect(page.locator(".mail-thread")).to_have_count(1)
     await expect(page.locator(".mail")).to_have_count(4)
+
+
+async def test_a_question_answered_by_a_reply_in_the_slack_thread(page: Page) -> None:
+    await be(page, "U0ANA")
+    await write(page, "deploy api to staging")
+    question = page.locator(".msg.bot", has_text="Which version of api?")
+    await expect(question.get_by_role("button", name="1.4.2")).to_be_visible(timeout=WAIT_MS)
+    await page.locator(".thread").first.get_by_role("button", name="Reply in thread").click()
+    await expect(page.locator("#reply-target")).to_be_visible()
+    await write(page, "1.4.1 please")
+    await expect(question).to_contain_text("@Ana answered: 1.4.1 please", timeout=WAIT_MS)
+    answer = page.locator(".replies .msg.bot", has_text="Deployed api 1.4.1 to staging.")
+    await expect(answer).to_be_visible(timeout=WAIT_MS)
+    # The reply sits in the Slack thread, under the question, not as a new conversation.
+    await expect(page.locator(".thread")).to_have_count(1)
