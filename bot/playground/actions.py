@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import httpx
 from fastapi import APIRouter, Request
@@ -14,6 +14,8 @@ from bot.playground.kit import Playground
 from bot.playground.person import Refused, Sent
 
 router = APIRouter(prefix="/dev", include_in_schema=False)
+Act = Callable[[Playground, httpx.AsyncClient], Awaitable[Sent]]
+"""What a person does, as the request(s) it makes to the app."""
 
 
 class _Body(BaseModel):
@@ -115,11 +117,11 @@ async def reply_mail(body: MailReplyBody, request: Request) -> JSONResponse:
     )
 
 
-async def _answer(request: Request, act: Any) -> JSONResponse:
+async def _answer(request: Request, act: Act) -> JSONResponse:
     playground: Playground = request.app.state.playground
     http: httpx.AsyncClient = request.app.state.deps.http
     try:
-        sent: Sent = await act(playground, http)
+        sent = await act(playground, http)
     except Refused as exc:
         return JSONResponse({"detail": str(exc)}, status_code=400)
     # What the app answered is passed on: the page shows a refusal as Slack would not.

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from bot.deps import Deps
 from bot.playground import blockkit, mailbox, threadview
-from bot.playground.kit import PEOPLE, ROOMS, Playground, person_sees
+from bot.playground.kit import PEOPLE, ROOMS, Person, Playground, person_sees
 from bot.testing.slack_signing import BOT_USER_ID
 from bot.testing.slack_workspace import Ephemeral, Message
 
@@ -55,15 +55,16 @@ async def panes(
     """Every pane as HTML for this person: the page swaps in those that changed."""
     playground: Playground = request.app.state.playground
     deps: Deps = request.app.state.deps
-    if playground.person(person) is None:
+    who = playground.person(person)
+    if who is None:
         return JSONResponse({"detail": f"no person {person}"}, status_code=400)
     if not conversation or not person_sees(playground, person, conversation):
-        conversation = playground.person(person).dm  # type: ignore[union-attr]
+        conversation = who.dm
     modal = _modal(playground, person)
     threads, selected = await _threads(deps, thread)
     return JSONResponse(
         {
-            "slack": _render("slack.html.j2", **_slack(playground, person, conversation)),
+            "slack": _render("slack.html.j2", **_slack(playground, who, conversation)),
             "modal": modal,
             "mail": _render("mail.html.j2", conversations=mailbox.conversations(playground)),
             "threads": _render("threads.html.j2", threads=threads, selected=selected),
@@ -96,7 +97,7 @@ class Shown:
     """Changed since it was posted (`chat.update`)."""
 
 
-def _slack(playground: Playground, person: str, conversation: str) -> dict[str, Any]:
+def _slack(playground: Playground, who: Person, conversation: str) -> dict[str, Any]:
     workspace = playground.slack
     if workspace is None:
         return {"off": True}
@@ -137,7 +138,7 @@ def _slack(playground: Playground, person: str, conversation: str) -> dict[str, 
             top.append(by_ts[message.ts])
     loose = []
     for note in workspace.ephemerals:
-        if note.channel != conversation or note.user != person:
+        if note.channel != conversation or note.user != who.id:
             continue
         if note.thread_ts in by_ts:
             by_ts[note.thread_ts].replies.append(shown(note))
@@ -145,10 +146,10 @@ def _slack(playground: Playground, person: str, conversation: str) -> dict[str, 
             loose.append(shown(note))
     return {
         "off": False,
-        "person": person,
+        "person": who.id,
         "conversation": conversation,
         "rooms": ROOMS,
-        "dm": playground.person(person).dm,  # type: ignore[union-attr]
+        "dm": who.dm,
         "top": top,
         "loose": loose,
         "bot": BOT_USER_ID,

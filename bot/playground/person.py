@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bot.playground.kit import Playground, person_sees
+from bot.playground.kit import Person, Playground, person_sees
 from bot.testing import slack_signing
 from bot.testing.slack_signing import BOT_USER_ID
 from bot.testing.slack_workspace import Message, Workspace
@@ -170,7 +170,7 @@ def _workspace(playground: Playground) -> Workspace:
     return playground.slack
 
 
-def _check_person(playground: Playground, user: str) -> Any:
+def _check_person(playground: Playground, user: str) -> Person:
     person = playground.person(user)
     if person is None:
         raise Refused(f"no person {user} in the built-in workspace")
