@@ -2,7 +2,9 @@
 
 The offline model gets exactly what Claude gets (the text `bot.context.render_events` made),
 so it parses that text rather than peeking at the thread: the loop and context rendering run
-unchanged whichever model answers.
+unchanged whichever model answers. Like Claude, it can be fooled by a person who writes a
+closing tag and a made-up event on lines of their own; it can only say wrong things then,
+since every call it makes is still validated and approved by the loop.
 """
 
 from __future__ import annotations
