@@ -21,10 +21,11 @@ async def main(url: str) -> None:
         page = await browser.new_page(viewport={"width": 1600, "height": 900})
         await page.goto(url + "/")
         await page.click('#mail-compose button[type="submit"]')
-        await page.fill("#composer-text", "deploy api 1.4.2 to production")
-        await page.click('#composer button[type="submit"]')
+        await page.click('#composer button[type="submit"]')  # Ben: the prefilled request
         card = page.locator(".msg.bot", has_text="Approval needed")
         await expect(card.get_by_role("button", name="Approve")).to_be_visible(timeout=20_000)
+        await page.select_option("#person", "U0MAYA")  # the approver, about to click
+        await expect(page.locator(".messages[data-current=C0DEPLOYS]")).to_be_visible()
         await expect(page.locator("#thread-status")).to_have_text("waiting_approval")
         await page.locator(".ctx summary").last.click()
         await page.wait_for_timeout(800)

@@ -61,11 +61,11 @@ async def posted(running: Running, text: str, timeout: float = 15) -> Message:
 async def test_a_click_is_a_signed_request_that_the_real_guard_checks(running: Running) -> None:
     reply = await running.http.post(
         "/dev/slack/post",
-        json={"user": "U0ANA", "channel": "D0ANA", "text": "deploy api 1.4.2 to production"},
+        json={"user": "U0BEN", "channel": "C0DEPLOYS", "text": "@hitlbot deploy api 1.4.2 to prod"},
     )
     assert reply.json() == {"status": 200, "body": None}
     card = await posted(running, "Approval needed")
-    click = {"user": "U0ANA", "channel": "D0ANA", "ts": card.ts, "action_id": "approve"}
+    click = {"user": "U0MAYA", "channel": "C0DEPLOYS", "ts": card.ts, "action_id": "approve"}
 
     # Signed with another secret, the very same click is refused by /slack/events' guard.
     secret, running.playground.signing_secret = running.playground.signing_secret, "wrong"
@@ -83,15 +83,15 @@ async def test_a_click_is_a_signed_request_that_the_real_guard_checks(running: R
 
 async def test_bad_input_gets_a_clear_4xx(running: Running) -> None:
     cases = [
-        ("/dev/slack/post", {"user": "U0NOBODY", "channel": "D0ANA", "text": "hi"}, "no person"),
-        ("/dev/slack/post", {"user": "U0BEN", "channel": "D0ANA", "text": "hi"}, "not in"),
-        ("/dev/slack/post", {"user": "U0ANA", "channel": "C0DEPLOYS", "text": " "}, "write"),
+        ("/dev/slack/post", {"user": "U0NOBODY", "channel": "D0MAYA", "text": "hi"}, "no person"),
+        ("/dev/slack/post", {"user": "U0BEN", "channel": "D0MAYA", "text": "hi"}, "not in"),
+        ("/dev/slack/post", {"user": "U0MAYA", "channel": "C0DEPLOYS", "text": " "}, "write"),
         (
             "/dev/slack/click",
-            {"user": "U0ANA", "channel": "D0ANA", "ts": "1.2", "action_id": "x"},
+            {"user": "U0MAYA", "channel": "D0MAYA", "ts": "1.2", "action_id": "x"},
             "no message",
         ),
-        ("/dev/slack/submit", {"user": "U0ANA", "view_id": "V404"}, "no open modal"),
+        ("/dev/slack/submit", {"user": "U0MAYA", "view_id": "V404"}, "no open modal"),
         ("/dev/mail/send", {"sender": "nobody", "text": "hi"}, "not an email address"),
         ("/dev/mail/reply", {"message_id": "<nope@x>", "text": "hi"}, "no mail"),
     ]

@@ -43,13 +43,20 @@ class Room:
     """Channel name, without `#`."""
 
 
-PEOPLE = (
-    Person("U0ANA", "Ana Lopez", "D0ANA"),
-    Person("U0BEN", "Ben Okafor", "D0BEN"),
-)
-"""Ana approves (`SLACK_APPROVERS` defaults to her); Ben does not."""
-ROOMS = (Room("C0DEPLOYS", "deploys"), Room("C0APPROVALS", "approvals"))
-"""`#approvals` receives the approval cards of mail and API threads."""
+BEN = Person("U0BEN", "Ben Okafor", "D0BEN")
+"""Asks for deploys; not an approver (the page starts as him)."""
+MAYA = Person("U0MAYA", "Maya Chen", "D0MAYA")
+"""The approver (`SLACK_APPROVERS` defaults to her). Nobody approves their own thread's calls
+unless a policy says so, so she approves what Ben asks, not what she asks herself. (Ana, of
+order A1001, is a customer who writes by mail.)"""
+PEOPLE = (BEN, MAYA)
+"""Everyone in the built-in workspace, as the page lists them."""
+DEPLOYS = Room("C0DEPLOYS", "deploys")
+"""Where the page opens: mention @hitlbot here."""
+APPROVALS = Room("C0APPROVALS", "approvals")
+"""Receives the approval cards of mail and API threads (`SLACK_APPROVAL_CHANNEL`)."""
+ROOMS = (DEPLOYS, APPROVALS)
+"""The channels of the built-in workspace."""
 
 
 @dataclass
@@ -108,8 +115,8 @@ def prepare(settings: Settings, base_url: str) -> tuple[Playground, list[str]]:
         settings.slack_signing_secret = secret
         settings.slack_app_token = None
         settings.slack_api_url = base_url + API_PATH
-        settings.slack_approvers = settings.slack_approvers or PEOPLE[0].id
-        settings.slack_approval_channel = settings.slack_approval_channel or ROOMS[1].id
+        settings.slack_approvers = settings.slack_approvers or MAYA.id
+        settings.slack_approval_channel = settings.slack_approval_channel or APPROVALS.id
         notes.append(
             f"Slack: built-in workspace on the page ({base_url}/), Web API at {API_PATH} "
             "(set SLACK_BOT_TOKEN for a real one)"

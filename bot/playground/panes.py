@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from bot.deps import Deps
 from bot.playground import blockkit, mailbox, threadview
-from bot.playground.kit import PEOPLE, ROOMS, Person, Playground, person_sees
+from bot.playground.kit import DEPLOYS, PEOPLE, ROOMS, Person, Playground, person_sees
 from bot.testing.slack_signing import BOT_USER_ID
 from bot.testing.slack_workspace import Ephemeral, Message
 
@@ -59,7 +59,7 @@ async def panes(
     if who is None:
         return JSONResponse({"detail": f"no person {person}"}, status_code=400)
     if not conversation or not person_sees(playground, person, conversation):
-        conversation = who.dm
+        conversation = DEPLOYS.id
     modal = _modal(playground, person)
     threads, selected = await _threads(deps, thread)
     return JSONResponse(
