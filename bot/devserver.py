@@ -42,6 +42,13 @@ def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
         if not settings.api_token:
             settings.api_token = DEV_TOKEN
             notes.append(f"API token: {DEV_TOKEN!r} (set HITLBOT_API_TOKEN to choose one)")
+        if "api_trusted_decisions" not in settings.model_fields_set:
+            # `hitlbot respond --approve` from this terminal decides as you; Slack still checks.
+            settings.api_trusted_decisions = True
+            notes.append(
+                "API decisions: trusted (the token decides as anyone; "
+                "HITLBOT_API_TRUSTED_DECISIONS=false checks approvers as web does)"
+            )
         notes.append(_model(settings))
         application, playground, built_in = dev_app(settings, base_url)
         if playground.sink is not None:
