@@ -8,7 +8,7 @@ Registered only when that channel is configured; otherwise API threads need no d
 from __future__ import annotations
 
 from bot.deps import Channel
-from bot.events import Event, HumanRequest, RequestSent
+from bot.events import DeadlinePassed, Event, HumanRequest, RequestSent
 from bot.thread import Thread
 
 
@@ -20,6 +20,7 @@ class ApiChannel:
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
         """Post an approval card; note anything else as available over the API."""
-        if isinstance(event, HumanRequest) and event.kind == "approval":
+        approval = isinstance(event, HumanRequest) and event.kind == "approval"
+        if approval or isinstance(event, DeadlinePassed):
             return await self.approvals.deliver(thread, ref, event)
         return RequestSent(ref=ref, channel="api")

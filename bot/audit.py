@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.events import (
     ApprovalVote,
+    DeadlinePassed,
     Done,
     Event,
     Failed,
@@ -51,6 +52,8 @@ def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
             entry.update(_approved_call(thread, event.request_id))
         elif isinstance(event, ToolResult):
             entry.update(call_id=event.call_id, tool=event.name)
+        elif isinstance(event, DeadlinePassed):
+            entry.update(request_id=event.request_id, step=event.step)
         elif isinstance(event, HeldMessage):
             entry.update(sender=event.sender, reason=event.reason)
         elif isinstance(event, Done | Failed):

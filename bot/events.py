@@ -99,6 +99,10 @@ class HumanRequest(_Event):
     excluded: list[str] = Field(default_factory=list)
     """Who may not decide it whatever the approvers say: the requester, unless the policy
     allows self-approval."""
+    remind_at: datetime | None = None
+    """When the approvers are reminded, if it is still pending (from the policy)."""
+    expire_at: datetime | None = None
+    """When it expires, if it is still pending: rejected, with "expired" as the reason."""
 
 
 class RequestSent(_Event):
@@ -141,6 +145,16 @@ class ApprovalVote(_Event):
     """Who approved."""
     comment: str | None = None
     """What they said with it, if anything."""
+
+
+class DeadlinePassed(_Event):
+    """A pending request's deadline passed: its approvers are reminded, or it expired."""
+
+    type: Literal["deadline_passed"] = "deadline_passed"
+    request_id: str
+    """The request it concerns."""
+    step: Literal["remind", "expire"]
+    """Which deadline."""
 
 
 class HeldMessage(_Event):
@@ -189,6 +203,7 @@ Event = Annotated[
     | RequestSent
     | HumanResponse
     | ApprovalVote
+    | DeadlinePassed
     | HeldMessage
     | Done
     | Failed,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.events import (
+    DeadlinePassed,
     Done,
     Error,
     Event,
@@ -26,7 +27,7 @@ from bot.events import (
 )
 
 Status = Literal["running", "waiting_human", "waiting_approval", "done", "failed"]
-Outbound = tuple[str, HumanRequest | Done | Failed]
+Outbound = tuple[str, HumanRequest | Done | Failed | DeadlinePassed]
 
 
 @dataclass
@@ -160,8 +161,10 @@ class Facts:
             self._outbound(f"failed:{index}", event)
         elif isinstance(event, RequestSent):
             self._delivered(event.ref)
+        elif isinstance(event, DeadlinePassed):
+            self._outbound(f"deadline:{index}", event)
 
-    def _outbound(self, ref: str, event: HumanRequest | Done | Failed) -> None:
+    def _outbound(self, ref: str, event: HumanRequest | Done | Failed | DeadlinePassed) -> None:
         if ref not in self.sent:
             self.waiting.append((ref, event))
 

@@ -68,6 +68,12 @@ class Keys:
         return f"{self.prefix}:queued"
 
     @property
+    def deadlines(self) -> str:
+        """Sorted set: `<thread id> <request id>` of pending requests with a deadline, scored
+        by the next one due; the sweeper records reminders and expiries from it."""
+        return f"{self.prefix}:deadlines"
+
+    @property
     def sweeper(self) -> str:
         """String set with NX: the worker currently sweeping `queued` (one at a time)."""
         return f"{self.prefix}:sweeper"

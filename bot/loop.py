@@ -7,6 +7,7 @@ the events to append; the runner commits them, so any worker can take the next s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -177,9 +178,15 @@ def _follow_up(
                 approvers=list(rule.approvers),
                 quorum=rule.quorum,
                 excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
+                remind_at=_after(deps, rule.remind_after),
+                expire_at=_after(deps, rule.expire_after),
             )
         ]
     return []
+
+
+def _after(deps: Deps, seconds: float | None) -> datetime | None:
+    return None if seconds is None else deps.clock() + timedelta(seconds=seconds)
 
 
 async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) -> Event:

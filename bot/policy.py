@@ -25,6 +25,10 @@ class Rule:
     """Distinct approvals needed; a single rejection rejects."""
     self_approval: bool = False
     """Whether the person who started the thread may approve its calls."""
+    remind_after: float | None = None
+    """Seconds after the request that its approvers are reminded, if it is still pending."""
+    expire_after: float | None = None
+    """Seconds after the request that it expires (is rejected, "expired"), if still pending."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,16 @@ def tally(request: HumanRequest, votes: Iterable[Vote]) -> Tally:
         "approved" if len(approvals) >= max(request.quorum, 1) else "pending"
     )
     return Tally(outcome, tuple(approvals), request.quorum)
+
+
+def deadline_steps(request: HumanRequest) -> list[tuple[Literal["remind", "expire"], float]]:
+    """The request's deadlines, soonest first, as (step, epoch seconds)."""
+    steps: list[tuple[Literal["remind", "expire"], float]] = []
+    if request.remind_at is not None:
+        steps.append(("remind", request.remind_at.timestamp()))
+    if request.expire_at is not None:
+        steps.append(("expire", request.expire_at.timestamp()))
+    return sorted(steps, key=lambda step: step[1])
 
 
 def votes_on(events: Iterable[Event], request_id: str) -> list[Vote]:

@@ -17,10 +17,10 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from bot.agent import Agent
 from bot.policy import Policy, Rule
@@ -28,6 +28,20 @@ from bot.policy import Policy, Rule
 
 class PolicyError(Exception):
     """The policy file is invalid; the message says where and why."""
+
+
+def _seconds(value: Any) -> Any:
+    """`90`, `"90s"`, `"10m"`, `"2h"`, `"1d"` as seconds; anything else is left to fail."""
+    if isinstance(value, str):
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value)
+        if found is None:
+            raise ValueError("a duration is seconds, or a number with s, m, h or d")
+        unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[found.group(2)]
+        return float(found.group(1)) * unit
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
 
 
 class RuleSpec(BaseModel):
@@ -40,6 +54,10 @@ class RuleSpec(BaseModel):
     """Distinct approvals needed."""
     self_approval: bool = False
     """Whether the thread's own human may approve."""
+    remind_after: Duration | None = None
+    """When to remind the approvers of a pending approval: seconds, or `10m`, `2h`, `1d`."""
+    expire_after: Duration | None = None
+    """When a pending approval expires (is rejected, "expired")."""
 
 
 def load_policy(path: str | None, agents: Mapping[str, Agent]) -> Policy:
@@ -81,7 +99,13 @@ def _rule(spec: Any, where: Any, agent: str, tool: str) -> Rule:
         field = ".".join(str(part) for part in error["loc"])
         path = (agent, tool, *(str(part) for part in error["loc"][:1]))
         raise PolicyError(f"{where(*path)}: {agent}.{tool}.{field}: {error['msg']}") from None
-    return Rule(tuple(parsed.approvers), parsed.quorum, parsed.self_approval)
+    return Rule(
+        tuple(parsed.approvers),
+        parsed.quorum,
+        parsed.self_approval,
+        parsed.remind_after,
+        parsed.expire_after,
+    )
 
 
 def _parse_toml(path: str, text: str) -> dict[str, Any]:

@@ -90,7 +90,9 @@ def check_configuration(settings: Settings, agents: Mapping[str, Agent]) -> Poli
 def _approvals(deps: Deps) -> ApprovalChannel | None:
     """Where approvals of email threads go: SLACK_APPROVAL_CHANNEL, when Slack is on."""
     channel = deps.settings.slack_approval_channel
-    return ApprovalChannel(deps.slack, channel) if deps.slack is not None and channel else None
+    if deps.slack is None or not channel:
+        return None
+    return ApprovalChannel(deps.slack, channel, deps.settings.slack_approver_ids())
 
 
 @contextlib.asynccontextmanager

@@ -13,8 +13,9 @@ from redis.asyncio import Redis
 
 from bot.audit import audit_entries
 from bot.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
-from bot.events import Event
+from bot.events import Event, HumanRequest
 from bot.keys import AUDIT_MAXLEN, Keys
+from bot.policy import deadline_steps
 from bot.thread import Status, Thread
 
 # One round trip: check the writer's fence, compare the version, append the new events, update
@@ -149,11 +150,17 @@ class ThreadStore:
         `fence`: the writer's lease token; if that lease is no longer held, Fenced and nothing
         is written (a worker that stalled past its lease must not commit onto the new holder).
         """
-        if queued:
+        due = deadlines_of(thread.id, new)
+        if queued or due:
+            # One round trip: the marks go with the commit (an unmarked deadline would never
+            # be swept; a mark whose commit was refused is dropped by the sweeper).
             async with self.redis.pipeline(transaction=False) as pipe:
                 await self._commit_call(pipe, thread, new, fence, replace)
-                pipe.zadd(self.keys.queued, {thread.id: time.time()})
-                (ok, version), _ = await pipe.execute()
+                if queued:
+                    pipe.zadd(self.keys.queued, {thread.id: time.time()})
+                if due:
+                    pipe.zadd(self.keys.deadlines, due)
+                (ok, version), *_ = await pipe.execute()
         else:
             ok, version = await self._commit_call(self.redis, thread, new, fence, replace)
         if int(ok) == -2:  # stored whole by an earlier version: rewrite it in this layout
@@ -273,6 +280,17 @@ class ThreadStore:
                     if len(found) == limit:
                         break
         return found, f"{top}|{after_id}"
+
+
+def deadlines_of(thread_id: str, events: list[Event]) -> dict[str, float]:
+    """Sweeper marks for the requests among `events` that have deadlines."""
+    marks: dict[str, float] = {}
+    for event in events:
+        if isinstance(event, HumanRequest):
+            steps = deadline_steps(event)
+            if steps:
+                marks[f"{thread_id} {event.request_id}"] = steps[0][1]
+    return marks
 
 
 def _empty(thread: Thread) -> Thread:

@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from bot.deadlines import sweep_deadlines
 from bot.deps import Deps
 
 log = structlog.get_logger(__name__)
@@ -71,5 +72,6 @@ async def run_sweeper(deps: Deps) -> None:
             lock_ms = max(int(interval * 1000), 100)
             if await deps.redis.set(deps.keys.sweeper, "1", nx=True, px=lock_ms):
                 await sweep(deps, time.time())
+                await sweep_deadlines(deps, time.time())
         except Exception as exc:  # a Redis blip: the next pass tries again
             log.warning("sweep failed", error=str(exc))

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from bot.events import (
+    DeadlinePassed,
     Done,
     Error,
     Event,
@@ -137,7 +138,7 @@ class Thread(BaseModel):
         return self.facts.open_call
 
     @property
-    def undelivered(self) -> list[tuple[str, HumanRequest | Done | Failed]]:
+    def undelivered(self) -> list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed]]:
         """Outbound events not yet delivered (see `undelivered`)."""
         return list(self.facts.waiting)
 
@@ -219,7 +220,9 @@ def open_call(events: list[Event]) -> ToolCall | None:
     return None
 
 
-def undelivered(events: list[Event]) -> list[tuple[str, HumanRequest | Done | Failed]]:
+def undelivered(
+    events: list[Event],
+) -> list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed]]:
     """Outbound events (requests, answers, failures) with no `request_sent` yet, oldest first.
 
     One given up on (a `delivery` error naming its ref) counts as handled: it is recorded and
@@ -227,7 +230,7 @@ def undelivered(events: list[Event]) -> list[tuple[str, HumanRequest | Done | Fa
     """
     sent = {e.ref for e in events if isinstance(e, RequestSent)}
     sent |= {e.ref for e in events if isinstance(e, Error) and e.kind == "delivery" and e.ref}
-    out: list[tuple[str, HumanRequest | Done | Failed]] = []
+    out: list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed]] = []
     for index, event in enumerate(events):
         if isinstance(event, HumanRequest):
             ref = event.request_id
@@ -235,6 +238,8 @@ def undelivered(events: list[Event]) -> list[tuple[str, HumanRequest | Done | Fa
             ref = f"done:{index}"
         elif isinstance(event, Failed):
             ref = f"failed:{index}"
+        elif isinstance(event, DeadlinePassed):
+            ref = f"deadline:{index}"
         else:
             continue
         if ref not in sent:

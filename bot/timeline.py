@@ -47,6 +47,8 @@ def describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per event
             comment = f": {event['comment']}" if event.get("comment") else ""
             return f"ok {verdict} by {event['user']}{comment}"
         return f"ok {event['user']} answered: {event.get('answer')}"
+    if kind == "deadline_passed":
+        return f"   deadline passed for {event['request_id']}: {event['step']}"
     if kind == "approval_vote":
         return f"+1 approved by {event['user']} (the quorum is not met yet)"
     if kind == "request_sent":

@@ -57,10 +57,20 @@ class Tool(Generic[A]):
     """Distinct approvals a call needs (the operator's policy may say otherwise)."""
     self_approval: bool = False
     """Whether the thread's own human may approve its calls (off: someone else must)."""
+    remind_after: float | None = None
+    """Seconds before a pending approval's approvers are reminded."""
+    expire_after: float | None = None
+    """Seconds before a pending approval expires (rejected, "expired")."""
 
     def rule(self) -> Rule:
         """The approval rule the tool declares."""
-        return Rule(approvers=self.approvers, quorum=self.quorum, self_approval=self.self_approval)
+        return Rule(
+            approvers=self.approvers,
+            quorum=self.quorum,
+            self_approval=self.self_approval,
+            remind_after=self.remind_after,
+            expire_after=self.expire_after,
+        )
 
     def needs_approval(self, args: A) -> bool:
         """Whether this call pauses for a human decision."""

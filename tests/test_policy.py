@@ -79,11 +79,14 @@ def test_policy_file_in_toml_and_yaml(tmp_path: Path) -> None:
     toml = tmp_path / "policy.toml"
     toml.write_text(
         '[deploy.deploy_service]\napprovers = ["U1", "U2", "U3"]\nquorum = 2\n'
+        'remind_after = "10m"\nexpire_after = 7200\n'
         "\n[support.issue_refund]\nself_approval = true\n"
     )
     policy = load_policy(str(toml), AGENTS)
     declared = Rule()
-    assert policy.rule("deploy", "deploy_service", declared) == Rule(("U1", "U2", "U3"), 2)
+    assert policy.rule("deploy", "deploy_service", declared) == Rule(
+        ("U1", "U2", "U3"), 2, remind_after=600.0, expire_after=7200.0
+    )
     assert policy.rule("support", "issue_refund", declared) == Rule(self_approval=True)
     assert policy.rule("deploy", "list_versions", declared) is declared
     yml = tmp_path / "policy.yaml"
@@ -100,6 +103,8 @@ def test_policy_file_in_toml_and_yaml(tmp_path: Path) -> None:
         ("p.toml", "[deploy.deploy_service]\nquorum = 0\n", ":2:", "greater than or equal to 1"),
         ("p.toml", "\n\n[deploy.deploy_service]\nwho = 1\n", ":4:", "who: Extra inputs"),
         ("p.toml", "[deploy.nope]\nquorum = 2\n", ":1:", "has no tool 'nope'"),
+        ("p.toml", '[deploy.deploy_service]\nexpire_after = "soon"\n', ":2:", "a duration is"),
+        ("p.toml", "[deploy.deploy_service]\nremind_after = 0\n", ":2:", "greater than 0"),
         ("p.toml", "[billing.x]\nquorum = 2\n", ":1:", "no agent 'billing'"),
         ("p.toml", "[deploy.deploy_service\n", ":1:", "not valid TOML"),
         ("p.yaml", "deploy:\n  deploy_service:\n    quorum: many\n", ":3:", "valid integer"),

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from agents.deploy import AGENT
 from bot.events import (
     EVENTS,
+    ApprovalVote,
+    DeadlinePassed,
     Done,
     Error,
     Event,
@@ -63,6 +65,8 @@ event = st.one_of(
     st.builds(Failed, reason=st.just("boom")),
     st.builds(Error, kind=st.just("delivery"), message=st.just("550"), ref=requests),
     st.builds(HeldMessage, text=st.just("hi"), sender=st.just("m@x"), reason=st.just("other")),
+    st.builds(ApprovalVote, request_id=requests, user=st.just("u")),
+    st.builds(DeadlinePassed, request_id=requests, step=st.sampled_from(["remind", "expire"])),
 )
 
 

@@ -14,7 +14,7 @@ import structlog
 from bot.config import Settings
 from bot.delivery import DeliveryFailed
 from bot.deps import Channel, Deps
-from bot.events import Event, HumanRequest, RequestSent, utcnow
+from bot.events import DeadlinePassed, Event, HumanRequest, RequestSent, utcnow
 from bot.mail.compose import build_message, reply_to_thread
 from bot.mail.headers import address_domain
 from bot.mail.index import MessageIndex
@@ -64,7 +64,8 @@ class EmailChannel:
         origin = thread.origin
         if not isinstance(origin, EmailOrigin):
             raise TypeError(f"thread {thread.id} did not start by email")
-        if isinstance(event, HumanRequest) and event.kind == "approval":
+        approval = isinstance(event, HumanRequest) and event.kind == "approval"
+        if approval or isinstance(event, DeadlinePassed):
             return await self._approval(thread, ref, event)
         if self.mailer is None:
             raise DeliveryFailed("outbound email is off: set SMTP_HOST (and SMTP_* to match)")
@@ -85,15 +86,16 @@ class EmailChannel:
             coordinates={"message_id": mail.message_id, "to": origin.address},
         )
 
-    async def _approval(self, thread: Thread, ref: str, request: HumanRequest) -> RequestSent:
+    async def _approval(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+        """Approvals (and their deadlines) are the team's, in Slack; never mailed."""
         if self.approvals is not None:
-            return await self.approvals.deliver(thread, ref, request)
+            return await self.approvals.deliver(thread, ref, event)
         # Recorded as sent so the loop stops; the request stays answerable over the API.
         log.warning(
             "approval of an email thread has nowhere to go (Slack is not configured); "
             "answer it with POST /threads/{id}/responses",
             thread_id=thread.id,
-            request_id=request.request_id,
+            ref=ref,
         )
         return RequestSent(ref=ref, channel="api", coordinates={})
 

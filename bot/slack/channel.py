@@ -16,7 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.deps import Deps
-from bot.events import Done, Event, Failed, HumanRequest, RequestSent
+from bot.events import DeadlinePassed, Done, Event, Failed, HumanRequest, RequestSent
+from bot.policy import allowed_approvers
 from bot.slack.blocks import (
     SlackMessage,
     answered_question,
@@ -24,6 +25,7 @@ from bot.slack.blocks import (
     decided_card,
     done_message,
     failed_message,
+    mention,
     note_message,
     question_message,
 )
@@ -38,10 +40,16 @@ class SlackChannel:
     """Delivers to the Slack thread a thread started in (`deps.channels["slack"]`)."""
 
     def __init__(
-        self, client: AsyncWebClient, working: Working, approval_channel: str | None = None
+        self,
+        client: AsyncWebClient,
+        working: Working,
+        approval_channel: str | None = None,
+        approvers: frozenset[str] = frozenset(),
     ) -> None:
         self.client = client
         self.working = working
+        self.approvers = approvers
+        """`SLACK_APPROVERS`, whom a reminder mentions."""
         self.approval_channel = approval_channel
         """Where approval cards of DM threads go: approvers cannot see someone else's DM."""
 
@@ -51,7 +59,8 @@ class SlackChannel:
         assert deps.slack is not None, "the Slack channel needs SLACK_BOT_TOKEN"
         state = SlackState(deps.redis, deps.keys, deps.settings.thread_ttl_s)
         working = Working(deps.slack, state, deps.settings.slack_working_reaction)
-        return cls(deps.slack, working, deps.settings.slack_approval_channel)
+        approvers = deps.settings.slack_approver_ids()
+        return cls(deps.slack, working, deps.settings.slack_approval_channel, approvers)
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
         """Post `event` in the thread's Slack thread, then clear the working reaction.
@@ -63,6 +72,8 @@ class SlackChannel:
         origin = thread.origin
         if not isinstance(origin, SlackOrigin):
             raise TypeError(f"thread {thread.id} did not start in Slack")
+        if isinstance(event, DeadlinePassed):
+            return await deliver_deadline(self.client, thread, ref, event, self.approvers)
         direct = origin.channel.startswith("D")
         is_approval = isinstance(event, HumanRequest) and event.kind == "approval"
         if direct and is_approval and self.approval_channel:
@@ -142,18 +153,52 @@ async def post_approval_card(
     return RequestSent(ref=request.request_id, channel="slack", coordinates=coordinates)
 
 
+async def deliver_deadline(
+    client: AsyncWebClient,
+    thread: Thread,
+    ref: str,
+    event: DeadlinePassed,
+    approvers: frozenset[str],
+) -> RequestSent:
+    """Show a passed deadline beside the request's card: a reminder mentioning who may
+    decide, or the card updated to say it expired (with a note saying so)."""
+    request = thread.request(event.request_id)
+    cards = messages_of_record(thread, event.request_id)
+    if request is None or not cards:
+        return RequestSent(ref=ref, channel="slack")  # no card to show it by
+    if event.step == "expire":
+        await show_response(client, thread, event.request_id)
+        text = ":hourglass: No decision in time: the request expired and counts as rejected."
+    else:
+        who = ", ".join(mention(user) for user in sorted(allowed_approvers(request, approvers)))
+        text = f":bell: Reminder{f' for {who}' if who else ''}: this still needs a decision."
+    card = cards[-1]
+    origin = thread.origin
+    thread_ts = card.get("ts")  # beside a card in the approval channel: in its own thread
+    if isinstance(origin, SlackOrigin) and origin.channel == card.get("channel"):
+        thread_ts = origin.thread_ts  # the card is in the thread's Slack thread
+    coordinates = await post(client, card["channel"], note_message(text), thread_ts)
+    return RequestSent(ref=ref, channel="slack", coordinates=coordinates)
+
+
 class ApprovalChannel:
     """Approval cards of threads that did not start in Slack, posted to one channel.
 
-    The email channel hands its approval requests here (`SLACK_APPROVAL_CHANNEL`).
+    The email channel hands its approval requests here (`SLACK_APPROVAL_CHANNEL`), and the
+    deadlines of those requests (reminders, expiries).
     """
 
-    def __init__(self, client: AsyncWebClient, channel: str) -> None:
+    def __init__(
+        self, client: AsyncWebClient, channel: str, approvers: frozenset[str] = frozenset()
+    ) -> None:
         self.client = client
         self.channel = channel
+        self.approvers = approvers
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
-        """Post the approval card of `event`."""
+        """Post the approval card of `event`, or show a passed deadline beside it."""
+        if isinstance(event, DeadlinePassed):
+            return await deliver_deadline(self.client, thread, ref, event, self.approvers)
         if not (isinstance(event, HumanRequest) and event.kind == "approval"):
             raise TypeError(f"only approval requests go to the approval channel, not {event!r}")
         return await post_approval_card(self.client, self.channel, thread, event)
