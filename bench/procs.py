@@ -1,0 +1,75 @@
+"""Child processes of a bench run: started on loopback ports, waited for, always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+LOGS = Path(os.environ.get("HITLBOT_BENCH_LOGS", "/tmp/hitlbot-bench"))
+"""Where each child's output goes (read them when a figure looks wrong)."""
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], name: str, timeout: float = 30) -> None:
+    """Block until something accepts on 127.0.0.1:`port`, or fail saying which child died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited at start (code {proc.returncode}); see {LOGS}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{name} did not listen on port {port} within {timeout} s")
+
+
+@contextlib.contextmanager
+def child(
+    name: str,
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `argv` with `env` added to ours; wait for `port` if given; SIGTERM (then kill) on exit."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"{name}.log", "wb")  # noqa: SIM115 - closed below
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    proc = subprocess.Popen(list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        if port is not None:
+            wait_port(port, proc, name)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        log.close()
+
+
+def run_json(name: str, argv: Sequence[str], timeout: float) -> str:
+    """Run a bounded child to completion and return its stdout (a JSON document)."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with open(LOGS / f"{name}.log", "wb") as log:
+        done = subprocess.run(
+            list(argv),
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=ROOT,
+            timeout=timeout,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"{name} failed (code {done.returncode}); see {LOGS / name}.log")
+    return done.stdout.decode()
