@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import sys
 import time
@@ -17,6 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.slack.blocks import APPROVE
 from bot.testing.anthropic_stub import AnthropicStub, Reply, ToolReply
 from bot.testing.slack_stub import SlackStub
 
@@ -24,6 +26,46 @@ DEPLOY = {"service": "api", "version": "1.4.2", "environment": "production"}
 """The scripted first reply of every thread: a deploy that needs approval."""
 DONE = {"message": "Deployed api 1.4.2 to production."}
 """The scripted reply once the deploy's result is in the context."""
+
+
+class CardWatch(SlackStub):
+    """The Slack stand-in, also noting each approval card: thread id -> (request, channel, ts).
+
+    The cycle bench waits for the card as a person would before clicking Approve on it.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cards: dict[str, tuple[str, str, str]] = {}
+        self.changed = asyncio.Event()
+
+    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        answer = super()._answer(method, args, token)
+        if method == "chat.postMessage" and answer.get("ok"):
+            text = json.dumps(args.get("blocks", []))
+            thread = _THREAD.search(text)
+            button = _APPROVE_VALUE.search(text)
+            if thread and button:
+                self.cards[thread.group(1)] = (button.group(1), answer["channel"], answer["ts"])
+                self.changed.set()
+        return answer
+
+    async def card(self, thread_id: str, timeout: float) -> tuple[str, str, str] | None:
+        deadline = time.monotonic() + timeout
+        while thread_id not in self.cards:
+            self.changed.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                await asyncio.wait_for(self.changed.wait(), left)
+            except TimeoutError:
+                return None
+        return self.cards.pop(thread_id)
+
+
+_THREAD = re.compile(r"thread `(th_[0-9a-f]+)`")
+_APPROVE_VALUE = re.compile(r'"action_id": "' + re.escape(APPROVE) + r'", "value": "([^"]+)"')
 
 
 class Script:
@@ -57,7 +99,7 @@ class Script:
         return self.arrivals[count - 1]
 
 
-def control_app(script: Script) -> web.Application:
+def control_app(script: Script, slack: CardWatch) -> web.Application:
     async def count(request: web.Request) -> web.Response:
         return web.json_response({"count": len(script.arrivals)})
 
@@ -73,7 +115,15 @@ def control_app(script: Script) -> web.Application:
         script.delay = float(request.query.get("delay", "0"))
         return web.json_response({"delay": script.delay})
 
+    async def card(request: web.Request) -> web.Response:
+        found = await slack.card(request.query["thread"], float(request.query.get("timeout", "10")))
+        if found is None:
+            return web.json_response({"card": None}, status=404)
+        request_id, channel, ts = found
+        return web.json_response({"request_id": request_id, "channel": channel, "ts": ts})
+
     app = web.Application()
+    app.router.add_get("/card", card)
     app.router.add_get("/count", count)
     app.router.add_get("/wait", wait)
     app.router.add_get("/arrivals", arrivals)
@@ -89,8 +139,8 @@ async def main(anthropic_port: int, slack_port: int, control_port: int) -> None:
     loop.add_signal_handler(signal.SIGINT, stop.set)
     anthropic = AnthropicStub(port=anthropic_port)
     anthropic.responder = script
-    slack = SlackStub(port=slack_port)
-    runner = web.AppRunner(control_app(script), access_log=None)
+    slack = CardWatch(port=slack_port)
+    runner = web.AppRunner(control_app(script, slack), access_log=None)
     await runner.setup()
     async with anthropic, slack:
         await web.TCPSite(runner, "127.0.0.1", control_port).start()
