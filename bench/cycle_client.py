@@ -28,9 +28,7 @@ POLL_S = 0.005
 CYCLE_TIMEOUT_S = 30.0
 
 
-async def cycle(
-    session: aiohttp.ClientSession, web: str, control: str, stage: list[str]
-) -> None:
+async def cycle(session: aiohttp.ClientSession, web: str, control: str, stage: list[str]) -> None:
     auth = {"Authorization": f"Bearer {API_TOKEN}"}
     async with session.post(
         f"{web}/threads", json={"agent": "deploy", "message": MESSAGE}, headers=auth
@@ -106,8 +104,12 @@ async def main(web: str, control: str, clients: int, seconds: float) -> dict[str
 
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.monotonic() - start
-    return {"elapsed": elapsed, "latencies": latencies, "failures": failures[:5],
-            "failed": len(failures)}
+    return {
+        "elapsed": elapsed,
+        "latencies": latencies,
+        "failures": failures[:5],
+        "failed": len(failures),
+    }
 
 
 if __name__ == "__main__":

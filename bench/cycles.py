@@ -48,8 +48,9 @@ def run(redis_url: str, stand: StandIns, cfg: Config) -> list[Row]:
         argv = [PYTHON, "-m", "bench.cycle_client", served.url, stand.control_url]
         # A short warm-up (imports, connections, Bolt's first auth.test) outside the figure.
         run_json("cycles-warmup", [*argv, "--clients", "2", "--seconds", "1"], timeout=120)
-        with sampled("worker-cycles", worker_pid, cfg.seconds), sampled(
-            "web-cycles", served.pid, cfg.seconds
+        with (
+            sampled("worker-cycles", worker_pid, cfg.seconds),
+            sampled("web-cycles", served.pid, cfg.seconds),
         ):
             ours = json.loads(
                 run_json("cycles", [*argv, "--clients", *base], timeout=cfg.seconds + 120)

@@ -88,12 +88,19 @@ def fixed_rate(url: str, pool: Path, count: int, tag: str) -> dict:
 def _lost_of(redis: Redis, keys: Keys, pool: Path, acked: list[int]) -> int:
     """Acked events whose Slack thread has no stored hitlbot thread."""
     lines = pool.read_text(encoding="utf-8").splitlines()
-    links = [keys.slack_thread(TEAM_ID, slack_pool.CHANNEL, slack_pool.thread_ts(lines[i])) for i in acked]
+    links = [
+        keys.slack_thread(TEAM_ID, slack_pool.CHANNEL, slack_pool.thread_ts(lines[i]))
+        for i in acked
+    ]
     thread_ids = redis.mget(links) if links else []
     pipe = redis.pipeline(transaction=False)
     for thread_id in thread_ids:
         pipe.exists(keys.thread(thread_id.decode()) if thread_id else "missing")
     return sum(1 for found in pipe.execute() if not found)
+
+
+def _p99_ratio(ours: dict, bare: dict) -> float:
+    return percentile(ours["latencies"], 99) / percentile(bare["latencies"], 99)
 
 
 def run(redis_url: str, stand: StandIns, cfg: Config) -> list[Row]:
@@ -104,7 +111,9 @@ def run(redis_url: str, stand: StandIns, cfg: Config) -> list[Row]:
     with tempfile.TemporaryDirectory(prefix="hitlbot-bench-") as tmp:
         folder = Path(tmp)
         with bare_web() as bare:
-            bare_pool = slack_pool.build(folder / "bare.pool", min(cfg.pool, 5000), SIGNING_SECRET, "B")
+            bare_pool = slack_pool.build(
+                folder / "bare.pool", min(cfg.pool, 5000), SIGNING_SECRET, "B"
+            )
             bare_thr = throughput(bare.url, bare_pool, cfg, "bare")
             bare_fixed = fixed_rate(bare.url, bare_pool, fixed_count, "bare")
         redis.flushall()
@@ -143,7 +152,7 @@ def run(redis_url: str, stand: StandIns, cfg: Config) -> list[Row]:
             f"{len(fixed['acked'])} acked, {lost_fixed} lost",
             f"bare p50 {percentile(bare_fixed['latencies'], 50) * 1e3:.1f} ms, "
             f"p99 {percentile(bare_fixed['latencies'], 99) * 1e3:.1f} ms",
-            f"{percentile(fixed['latencies'], 99) / percentile(bare_fixed['latencies'], 99):.1f}× (p99)",
+            f"{_p99_ratio(fixed, bare_fixed):.1f}× (p99)",
             "p99 < 50 ms, 0 lost",
         ),
     ]

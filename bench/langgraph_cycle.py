@@ -69,7 +69,10 @@ def build(client: anthropic.AsyncAnthropic) -> StateGraph:
         )
         block = next(b for b in reply.content if b.type == "tool_use")
         call = {"name": block.name, "input": block.input, "id": block.id}
-        return {"call": call, "log": [f"<{block.name}>\n{json.dumps(block.input)}\n</{block.name}>"]}
+        return {
+            "call": call,
+            "log": [f"<{block.name}>\n{json.dumps(block.input)}\n</{block.name}>"],
+        }
 
     def route(state: State) -> Literal["approval", "__end__"]:
         assert state["call"] is not None
@@ -105,8 +108,9 @@ async def main(anthropic_url: str, clients: int, seconds: float) -> dict[str, ob
 
             async def one_cycle() -> None:
                 config = {"configurable": {"thread_id": uuid.uuid4().hex}}
-                first = await app.ainvoke({"log": [f"<user_message>\n{MESSAGE}\n</user_message>"],
-                                           "call": None}, config)
+                first = await app.ainvoke(
+                    {"log": [f"<user_message>\n{MESSAGE}\n</user_message>"], "call": None}, config
+                )
                 assert "__interrupt__" in first, first
                 last = await app.ainvoke(Command(resume={"approved": True}), config)
                 assert last["call"]["name"] == "done_for_now", last
@@ -128,8 +132,12 @@ async def main(anthropic_url: str, clients: int, seconds: float) -> dict[str, ob
             await asyncio.gather(*(worker() for _ in range(clients)))
             elapsed = time.monotonic() - start
     await client.close()
-    return {"elapsed": elapsed, "latencies": latencies, "failures": failures[:5],
-            "failed": len(failures)}
+    return {
+        "elapsed": elapsed,
+        "latencies": latencies,
+        "failures": failures[:5],
+        "failed": len(failures),
+    }
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def _paused_thread(client: httpx.Client, stand: StandIns) -> Template:
         if sent:
             coordinates = sent[0]["coordinates"]
             assert coordinates.get("ts") == card["ts"], (coordinates, card)
-            return Template(thread_id, str(card["request_id"]), str(card["channel"]), str(card["ts"]))
+            return Template(
+                thread_id, str(card["request_id"]), str(card["channel"]), str(card["ts"])
+            )
         time.sleep(0.01)
     raise TimeoutError("the template thread did not pause at its approval card")
 
@@ -114,7 +116,12 @@ def _resume_latency(
 ) -> float:
     body, headers = block_actions(
         APPROVER,
-        [{"action_id": APPROVE, "value": template.request_id.replace(template.thread_id, thread_id)}],
+        [
+            {
+                "action_id": APPROVE,
+                "value": template.request_id.replace(template.thread_id, thread_id),
+            }
+        ],
         channel_id=template.channel,
         message_ts=template.ts,
         signing_secret=SIGNING_SECRET,
@@ -152,7 +159,9 @@ def run(redis_url: str, stand: StandIns, cfg: Config) -> list[Row]:
                     cloner.made
                 )
             samples = []
-            fresh = [t for t in rng.sample(cloner.made, min(size, cfg.samples * 3)) if t not in used]
+            fresh = [
+                t for t in rng.sample(cloner.made, min(size, cfg.samples * 3)) if t not in used
+            ]
             for thread_id in fresh[: cfg.samples]:
                 used.add(thread_id)
                 samples.append(_resume_latency(client, stand, template, thread_id))

@@ -37,11 +37,13 @@ def child(
     env: Mapping[str, str] | None = None,
     port: int | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `argv` with `env` added to ours; wait for `port` if given; SIGTERM (then kill) on exit."""
+    """Run `argv` with `env` added to ours; wait for `port` if given; stop it on exit."""
     LOGS.mkdir(parents=True, exist_ok=True)
-    log = open(LOGS / f"{name}.log", "wb")  # noqa: SIM115 - closed below
+    log = open(LOGS / f"{name}.log", "wb")  # closed below, after the child
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    proc = subprocess.Popen(list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+    )
     try:
         if port is not None:
             wait_port(port, proc, name)

@@ -36,9 +36,7 @@ class Row:
         return "| " + " | ".join(cells) + " |"
 
 
-HEADER = (
-    "| figure | hitlbot | baseline (same run) | ratio | target |\n|---|---|---|---|---|"
-)
+HEADER = "| figure | hitlbot | baseline (same run) | ratio | target |\n|---|---|---|---|---|"
 
 
 def table(rows: Sequence[Row]) -> str:
