@@ -15,6 +15,9 @@ QUEUE_MAXLEN = 200_000
 DEDUPE_TTL_S = 24 * 3600
 """How long a channel remembers an event id it has already taken (Slack retries, mail)."""
 
+FENCE_TTL_S = 30 * 24 * 3600
+"""How long a thread's fencing counter outlives its last lease (longer than any thread)."""
+
 SLACK_MODAL_TTL_S = 3600
 """How long an opened Reject modal may stay open and still count when submitted."""
 SLACK_WORKING_TTL_S = 6 * 3600
@@ -39,6 +42,10 @@ class Keys:
         """String: token of the worker advancing the thread; expires unless renewed."""
         return f"{self.prefix}:{{{thread_id}}}:lease"
 
+    def fence(self, thread_id: str) -> str:
+        """String: counter of leases taken; each lease's token is the next value."""
+        return f"{self.prefix}:{{{thread_id}}}:fence"
+
     def dirty(self, thread_id: str) -> str:
         """String: set when work arrived while the lease was held; the holder runs again."""
         return f"{self.prefix}:{{{thread_id}}}:dirty"
@@ -50,9 +57,9 @@ class Keys:
 
     @property
     def queued(self) -> str:
-        """Sorted set: threads given work (a launch, an answer), scored by when; the sweeper
-        kicks again any still `running` with nobody on it, e.g. after a web process died
-        between its commit and its enqueue."""
+        """Sorted set: threads given work (a launch, an answer, a scheduled retry), scored by
+        when that work is due; the sweeper kicks again any still `running` with nobody on it
+        well past that, e.g. after a web process died between its commit and its enqueue."""
         return f"{self.prefix}:queued"
 
     @property
@@ -60,13 +67,9 @@ class Keys:
         """String set with NX: the worker currently sweeping `queued` (one at a time)."""
         return f"{self.prefix}:sweeper"
 
-    def deploys(self) -> str:
-        """Hash: deploys made by the `deploy` agent, by call id."""
-        return f"{self.prefix}:deploys"
-
-    def refunds(self, order_id: str) -> str:
-        """Hash: refunds of one order made by the `support` agent, by call id."""
-        return f"{self.prefix}:refunds:{order_id}"
+    def agent(self, agent: str, name: str) -> str:
+        """An agent's own record `name` (its tools choose the names, through `AgentStore`)."""
+        return f"{self.prefix}:agent:{agent}:{name}"
 
     def seen(self, namespace: str, item: str) -> str:
         """String set with NX: an inbound item (Slack event id, Message-ID) already taken."""

@@ -3,31 +3,40 @@
 A worker that finds the lease taken marks the thread dirty instead of waiting; the holder
 sees the mark when it tries to release and runs again. Both sides are one Lua script each,
 so no wake-up is lost between a failed acquire and a release.
+
+Each acquire takes a fresh fencing token (a per-thread counter). The holder passes it to every
+commit, and the commit script refuses it once the lease is gone: a worker that stalled past
+its lease (a GC pause, a blocked event loop) cannot write onto a thread a new holder has.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 from redis.asyncio import Redis
 
-from bot.keys import DEDUPE_TTL_S, Keys
+from bot.keys import DEDUPE_TTL_S, FENCE_TTL_S, Keys
 from bot.store import decode
 from bot.thread import Thread
 
 log = structlog.get_logger(__name__)
 
-# KEYS: lease, dirty, thread. ARGV: token, lease ms. Returns {v, data} when acquired, else 0.
+# KEYS: lease, dirty, thread, fence. ARGV: lease ms, dirty ttl, fence ttl.
+# Returns {token, v, data} when acquired, else 0. The token is the thread's fence counter,
+# incremented at every acquire, so a later holder's token is always greater than an earlier one's.
 _ACQUIRE = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local token = tostring(redis.call('INCR', KEYS[4]))
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
+  redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
   redis.call('DEL', KEYS[2])
-  return redis.call('HMGET', KEYS[3], 'v', 'data')
+  local found = redis.call('HMGET', KEYS[3], 'v', 'data')
+  return {token, found[1], found[2]}
 end
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
 return 0
 """
 # KEYS: lease. ARGV: token, lease ms.
@@ -54,17 +63,14 @@ return 0
 """
 
 
-class LeaseLost(Exception):
-    """Another worker holds the thread now (this one stalled past its lease)."""
-
-
 class Lease:
     """One worker's hold on one thread, renewed in the background while held."""
 
     def __init__(self, leases: Leases, thread_id: str) -> None:
         self.leases = leases
         self.thread_id = thread_id
-        self.token = secrets.token_hex(8)
+        self.token = ""
+        """The fencing token of this hold, set by `acquire`."""
         self.held = False
         self.lost = False
 
@@ -76,14 +82,20 @@ class Lease:
                 keys.lease(self.thread_id),
                 keys.dirty(self.thread_id),
                 keys.thread(self.thread_id),
+                keys.fence(self.thread_id),
             ],
-            args=[self.token, self.leases.lease_ms, DEDUPE_TTL_S],
+            args=[self.leases.lease_ms, DEDUPE_TTL_S, self.leases.fence_ttl_s],
         )
         if reply == 0:
             return False, None
-        self.held = True
-        version, data = reply
+        self.held, self.lost = True, False
+        token, version, data = reply
+        self.token = token.decode()
         return True, decode(version, data)
+
+    async def check(self) -> bool:
+        """Renew now, right before a side effect: False if the lease was lost meanwhile."""
+        return await self.renew()
 
     async def release(self) -> bool:
         """Let go; True means new work arrived meanwhile and the lease is still ours."""
@@ -143,9 +155,12 @@ class Lease:
 class Leases:
     """Factory of leases sharing the scripts and the lease length."""
 
-    def __init__(self, redis: Redis, keys: Keys, lease_s: float) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, lease_s: float, fence_ttl_s: int = FENCE_TTL_S
+    ) -> None:
         self.keys = keys
         self.lease_ms = max(int(lease_s * 1000), 100)
+        self.fence_ttl_s = fence_ttl_s
         self.acquire_script = redis.register_script(_ACQUIRE)
         self.renew_script = redis.register_script(_RENEW)
         self.release_script = redis.register_script(_RELEASE)

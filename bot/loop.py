@@ -13,6 +13,7 @@ import structlog
 from pydantic import ValidationError
 
 from bot.agent import Agent, Prefetch
+from bot.agentstore import AgentStore
 from bot.context import render_events, render_prompt
 from bot.deps import Deps
 from bot.events import Done, Error, Event, HumanRequest, ToolCall, ToolResult
@@ -183,7 +184,8 @@ async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) ->
         return Error(
             kind="tool", call_id=call.call_id, name=call.name, message="tool is not runnable"
         )
-    context = ToolContext(call_id=call.call_id, thread_id=thread.id, deps=deps)
+    store = AgentStore(deps.redis, deps.keys, agent.name, call.call_id)
+    context = ToolContext(call_id=call.call_id, thread_id=thread.id, deps=deps, store=store)
     try:
         result = await tool.run(tool.args.model_validate(call.args), context)
     except (ToolError, ValidationError) as exc:

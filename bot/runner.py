@@ -19,9 +19,9 @@ from bot.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.deps import Deps
 from bot.events import Error, Event, Failed
 from bot.lease import Lease
-from bot.loop import Action, CallModel, Deliver, Stop, decide, step
+from bot.loop import Action, CallModel, Deliver, RunTool, Stop, decide, step
 from bot.model import LLMFatal, LLMUnavailable
-from bot.store import Conflict
+from bot.store import Conflict, Fenced
 from bot.thread import Thread
 
 log = structlog.get_logger(__name__)
@@ -52,6 +52,9 @@ async def advance(
     try:
         async with lease.renewing(keepalive):
             await _drive(deps, lease, thread, attempt)
+    except Fenced:
+        # This worker stalled past its lease; whatever it did last is the new holder's to redo.
+        log.warning("lease lost before a commit; nothing written", thread_id=thread_id)
     finally:
         if lease.held:
             await _drop_quietly(lease)
@@ -64,7 +67,8 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
             return
         agent = deps.agents.get(thread.agent)
         if agent is None:
-            thread = await _commit(deps, thread, [Failed(reason=f"unknown agent {thread.agent!r}")])
+            failed: list[Event] = [Failed(reason=f"unknown agent {thread.agent!r}")]
+            thread = await _commit(deps, lease, thread, failed)
             continue
         action = decide(thread, agent, thread.origin.kind in deps.channels)
         if isinstance(action, Stop):
@@ -72,15 +76,15 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
                 return
             thread = await deps.store.get(thread.id)  # work arrived while we held it
             continue
-        if lease.lost:
-            log.warning(
-                "lease lost mid-drive; leaving the thread to its new holder", thread_id=thread.id
-            )
+        # A side effect is checked against the lease right before it, so a worker that stalled
+        # past its lease does not start one another holder may be running too.
+        if lease.lost or (isinstance(action, RunTool | Deliver) and not await lease.check()):
+            log.warning("lease lost; leaving the thread to its new holder", thread_id=thread.id)
             return
         events = await _step(deps, thread, agent, action, attempt)
         if events is None:
             return  # a later attempt is queued
-        thread = await _commit_or_redo(deps, thread, agent, action, events)
+        thread = await _commit_or_redo(deps, lease, thread, agent, action, events)
         attempt = 0  # that step went through: the next one gets the whole retry schedule
 
 
@@ -122,15 +126,15 @@ def _given_up(thread: Thread, action: Action, reason: str) -> Error:
     return Error(kind="delivery", message=message, ref=action.ref)
 
 
-async def _commit(deps: Deps, thread: Thread, events: list[Event]) -> Thread:
-    thread = await deps.store.commit(thread, events)
+async def _commit(deps: Deps, lease: Lease, thread: Thread, events: list[Event]) -> Thread:
+    thread = await deps.store.commit(thread, events, fence=lease.token)
     for event in events:
         metrics.EVENTS.labels(event.type).inc()
     return thread
 
 
 async def _commit_or_redo(
-    deps: Deps, thread: Thread, agent: Agent, action: Action, events: list[Event]
+    deps: Deps, lease: Lease, thread: Thread, agent: Agent, action: Action, events: list[Event]
 ) -> Thread:
     """Commit; on a conflict keep the work only if the fresh thread still wants the same action.
 
@@ -138,14 +142,14 @@ async def _commit_or_redo(
     is dropped when something new arrived, since it was made without seeing it.
     """
     try:
-        return await _commit(deps, thread, events)
+        return await _commit(deps, lease, thread, events)
     except Conflict:
         fresh = await deps.store.get(thread.id)
         if fresh is None:
             raise
         again = decide(fresh, agent, fresh.origin.kind in deps.channels)
         if again == action and not isinstance(action, CallModel):
-            return await _commit(deps, fresh, events)
+            return await _commit(deps, lease, fresh, events)
         log.info("dropped a step made on a stale thread", thread_id=thread.id, action=repr(action))
         return fresh
 
@@ -172,7 +176,11 @@ async def _retry_later(
     )
     if what == "model":
         metrics.LLM_RETRIES.inc()
-    await deps.enqueue(thread.id, attempt=attempt + 1, not_before=time.time() + delay)
+    due = time.time() + delay
+    # The mark carries the due time, so the sweeper leaves a thread waiting out its backoff
+    # alone (holding no lease meanwhile) instead of starting a second attempt chain.
+    await deps.store.mark_queued(thread.id, due)
+    await deps.enqueue(thread.id, attempt=attempt + 1, not_before=due)
     return True
 
 

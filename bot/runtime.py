@@ -92,7 +92,7 @@ async def runtime(
         redis=redis,
         keys=keys,
         store=ThreadStore(redis, keys, settings.thread_ttl_s),
-        leases=Leases(redis, keys, settings.step_lease_s),
+        leases=Leases(redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s),
         model=model or model_from(settings),
         enqueue=Kicker(broker),
         http=http,

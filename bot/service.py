@@ -7,20 +7,18 @@ compare-and-set lets exactly one commit, and the other finds the request already
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 
 from bot import metrics
 from bot.deps import Deps
-from bot.events import HumanResponse, UserMessage
-from bot.store import Conflict
+from bot.events import Event, HumanResponse, UserMessage
+from bot.store import Busy
 from bot.thread import Origin, Thread
 
 log = structlog.get_logger(__name__)
-
-COMMIT_ATTEMPTS = 20
-"""Reload-and-retry rounds when a concurrent writer moved the thread on (rare, cheap)."""
 
 
 class ServiceError(Exception):
@@ -73,8 +71,19 @@ class Service:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
+    def new_thread_id(self) -> str:
+        """An id for a thread about to be launched (a channel may need it before the launch)."""
+        return self.deps.ids("th_")
+
     async def launch(
-        self, agent: str, text: str, origin: Origin, user: str | None, *, ref: str | None = None
+        self,
+        agent: str,
+        text: str,
+        origin: Origin,
+        user: str | None,
+        *,
+        ref: str | None = None,
+        thread_id: str | None = None,
     ) -> Thread:
         """Start a thread on `agent` with a first message; queued for a worker."""
         if agent not in self.deps.agents:
@@ -82,7 +91,7 @@ class Service:
             raise NotFound(f"unknown agent {agent!r}; known agents: {known}")
         self._check_text(text)
         thread = Thread(
-            id=self.deps.ids("th_"),
+            id=thread_id or self.new_thread_id(),
             agent=agent,
             origin=origin,
             events=[UserMessage(text=text, user=user, ref=ref)],
@@ -103,17 +112,23 @@ class Service:
 
     async def respond(self, thread_id: str, answer: Answer) -> Thread:
         """Record a human's answer to a pending request, exactly once, and resume the thread."""
-        for _ in range(COMMIT_ATTEMPTS):
-            thread = await self.get(thread_id)
-            response = self._response(thread, answer)
-            try:
-                thread = await self.deps.store.commit(thread, [response], queued=True)
-            except Conflict:
-                continue
-            await self.deps.enqueue(thread.id)
-            metrics.RESPONSES.labels("approval" if answer.approved is not None else "answer").inc()
-            return thread
-        raise NotAccepting("the thread is too busy to take the answer now; try again")
+        thread = await self.update(thread_id, lambda thread: [self._response(thread, answer)])
+        await self.deps.enqueue(thread.id)
+        metrics.RESPONSES.labels("approval" if answer.approved is not None else "answer").inc()
+        return thread
+
+    async def update(self, thread_id: str, change: Callable[[Thread], list[Event]]) -> Thread:
+        """Commit what `change` makes of the thread, decided on the version it commits on.
+
+        The thread is marked queued in the same round trip; the caller enqueues its step.
+        """
+        try:
+            thread = await self.deps.store.update(thread_id, change, queued=True)
+        except Busy:
+            raise NotAccepting("the thread is too busy to take that now; try again") from None
+        if thread is None:
+            raise NotFound(f"no thread {thread_id!r}")
+        return thread
 
     def _response(self, thread: Thread, answer: Answer) -> HumanResponse:
         request = thread.request(answer.request_id)
@@ -144,24 +159,26 @@ class Service:
     ) -> Thread:
         """A new message from the human: answers a pending question, or starts the next turn."""
         self._check_text(text)
-        for _ in range(COMMIT_ATTEMPTS):
-            thread = await self.get(thread_id)
-            pending = thread.pending_request
-            if pending is not None and pending.kind == "question":
-                return await self.respond(
-                    thread_id,
-                    Answer(request_id=pending.request_id, user=user or "", answer=text, ref=ref),
-                )
-            if pending is not None:
-                raise NotAccepting("the thread is waiting for an approval decision")
-            try:
-                message = UserMessage(text=text, user=user, ref=ref, at=self.deps.clock())
-                thread = await self.deps.store.commit(thread, [message], queued=True)
-            except Conflict:
-                continue
-            await self.deps.enqueue(thread.id)
-            return thread
-        raise NotAccepting("the thread is too busy to take the message now; try again")
+        thread = await self.update(
+            thread_id, lambda thread: [self.message_event(thread, text, user, ref)]
+        )
+        await self.deps.enqueue(thread.id)
+        if isinstance(thread.events[-1], HumanResponse):
+            metrics.RESPONSES.labels("answer").inc()
+        return thread
+
+    def message_event(
+        self, thread: Thread, text: str, user: str | None, ref: str | None
+    ) -> HumanResponse | UserMessage:
+        """What a new message from the human is on `thread`: the answer to its pending
+        question, or the first message of its next turn; NotAccepting during an approval."""
+        pending = thread.pending_request
+        if pending is not None and pending.kind == "question":
+            answer = Answer(request_id=pending.request_id, user=user or "", answer=text, ref=ref)
+            return self._response(thread, answer)
+        if pending is not None:
+            raise NotAccepting("the thread is waiting for an approval decision")
+        return UserMessage(text=text, user=user, ref=ref, at=self.deps.clock())
 
     def _check_text(self, text: str) -> None:
         limit = self.deps.settings.max_message_chars

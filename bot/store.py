@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,26 +16,51 @@ from bot.events import Event
 from bot.keys import AUDIT_MAXLEN, Keys
 from bot.thread import Status, Thread
 
-# One round trip: compare the version, write the thread, append its audit entries.
-# KEYS: thread hash, audit stream. ARGV: expected version, data, status, agent, updated,
-# ttl seconds, audit maxlen, audit entries...
+# One round trip: check the writer's fence, compare the version, write the thread, append its
+# audit entries. KEYS: thread hash, audit stream, lease. ARGV: expected version, commit id,
+# fence ('' when the writer holds no lease), data, status, agent, updated, ttl seconds, audit
+# maxlen, commits remembered, audit entries... Returns {1, version}, {0, current version} on
+# a conflict, or {-1, ''} when the fence is stale. The hash keeps the last few
+# `commit id=version` pairs in `c`, so a commit retried after Redis ran it (the reply was lost
+# with the connection) gets its own result back instead of a conflict with itself.
 _COMMIT = """
+local recent = redis.call('HGET', KEYS[1], 'c') or ''
+local done = string.match(' ' .. recent, ' ' .. ARGV[2] .. '=(%d+)')
+if done then return {1, done} end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return {-1, ''} end
 local current = redis.call('HGET', KEYS[1], 'v') or '0'
 if current ~= ARGV[1] then return {0, current} end
 local version = tostring(tonumber(current) + 1)
-redis.call('HSET', KEYS[1], 'v', version, 'data', ARGV[2], 'status', ARGV[3],
-           'agent', ARGV[4], 'updated', ARGV[5])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-for i = 8, #ARGV do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[7], '*', 'e', ARGV[i])
+local kept = {}
+for pair in string.gmatch(recent, '%S+') do
+  if #kept < tonumber(ARGV[10]) - 1 then kept[#kept + 1] = pair end
 end
-if #ARGV >= 8 then redis.call('EXPIRE', KEYS[2], ARGV[6]) end
+table.insert(kept, 1, ARGV[2] .. '=' .. version)
+redis.call('HSET', KEYS[1], 'v', version, 'data', ARGV[4], 'status', ARGV[5],
+           'agent', ARGV[6], 'updated', ARGV[7], 'c', table.concat(kept, ' '))
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+for i = 11, #ARGV do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'e', ARGV[i])
+end
+if #ARGV >= 11 then redis.call('EXPIRE', KEYS[2], ARGV[8]) end
 return {1, version}
 """
+RECENT_COMMITS = 8
+"""Commit ids remembered per thread for recognising a retried commit."""
+COMMIT_ATTEMPTS = 20
+"""Reload-and-retry rounds of `update` when concurrent writers move the thread on (rare)."""
 
 
 class Conflict(Exception):
     """The thread changed since it was loaded; reload and decide again."""
+
+
+class Fenced(Exception):
+    """The writer's lease has lapsed and another worker may hold the thread: nothing written."""
+
+
+class Busy(Exception):
+    """Concurrent writers kept moving the thread on; the change was not made."""
 
 
 class ThreadExists(Exception):
@@ -68,44 +95,88 @@ class ThreadStore:
     async def create(self, thread: Thread) -> Thread:
         """Store a new thread, list it and mark it queued; ThreadExists if the id is taken."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            await self._commit_call(pipe, _empty(thread), thread.events)
+            await self._commit_call(pipe, _empty(thread), thread.events, None)
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
             (ok, _), *_ = await pipe.execute()
-        if not int(ok):
+        if int(ok) != 1:
             raise ThreadExists(thread.id)
         return thread.model_copy(update={"version": 1})
 
-    async def commit(self, thread: Thread, new: list[Event], *, queued: bool = False) -> Thread:
+    async def commit(
+        self, thread: Thread, new: list[Event], *, queued: bool = False, fence: str | None = None
+    ) -> Thread:
         """Append `new` to `thread` if nobody saved it since it was loaded, else Conflict.
 
         `queued`: the caller enqueues a step next; the thread is marked in the same round
         trip, so the sweeper can kick it again should that enqueue never happen.
+        `fence`: the writer's lease token; if that lease is no longer held, Fenced and nothing
+        is written (a worker that stalled past its lease must not commit onto the new holder).
         """
         if queued:
             async with self.redis.pipeline(transaction=False) as pipe:
-                await self._commit_call(pipe, thread, new)
+                await self._commit_call(pipe, thread, new, fence)
                 pipe.zadd(self.keys.queued, {thread.id: time.time()})
                 (ok, version), _ = await pipe.execute()
         else:
-            ok, version = await self._commit_call(self.redis, thread, new)
+            ok, version = await self._commit_call(self.redis, thread, new, fence)
+        if int(ok) == -1:
+            raise Fenced(f"the lease on thread {thread.id} was lost; not committed")
         if not int(ok):
             raise Conflict(f"thread {thread.id} is at version {version}, not {thread.version}")
         return thread.appended(*new).model_copy(update={"version": int(version)})
 
-    def _commit_call(self, client: Any, before: Thread, new: list[Event]) -> Any:
+    async def update(
+        self,
+        thread_id: str,
+        change: Callable[[Thread], list[Event]],
+        *,
+        queued: bool = False,
+        attempts: int = COMMIT_ATTEMPTS,
+    ) -> Thread | None:
+        """Load the thread, append what `change` makes of it, commit under that version.
+
+        On a conflict it loads and asks `change` again, so the change is always decided on the
+        very version it is committed on. `change` may raise to refuse; an empty list writes
+        nothing. None if there is no such thread; Busy if writers kept getting there first.
+        """
+        for _ in range(attempts):
+            thread = await self.get(thread_id)
+            if thread is None:
+                return None
+            events = change(thread)
+            if not events:
+                return thread
+            try:
+                return await self.commit(thread, events, queued=queued)
+            except Conflict:
+                continue
+        raise Busy(f"thread {thread_id} kept changing; try again")
+
+    async def mark_queued(self, thread_id: str, due: float) -> None:
+        """Mark the thread as given work due at `due` (the sweeper looks only past that)."""
+        await self.redis.zadd(self.keys.queued, {thread_id: due})
+
+    def _commit_call(self, client: Any, before: Thread, new: list[Event], fence: str | None) -> Any:
         after = before.appended(*new)
         audit = [json.dumps(entry) for entry in audit_entries(before, new)]
         return self._commit(
-            keys=[self.keys.thread(before.id), self.keys.audit(before.id)],
+            keys=[
+                self.keys.thread(before.id),
+                self.keys.audit(before.id),
+                self.keys.lease(before.id),
+            ],
             args=[
                 str(before.version),
+                secrets.token_hex(8),  # the same on redis-py's retry of this very call
+                fence or "",
                 after.model_dump_json(exclude={"version"}),
                 after.status,
                 after.agent,
                 repr(time.time()),
                 self.ttl_s,
                 AUDIT_MAXLEN,
+                RECENT_COMMITS,
                 *audit,
             ],
             client=client,

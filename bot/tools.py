@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
+    from bot.agentstore import AgentStore
     from bot.deps import Deps
 
 A = TypeVar("A", bound=BaseModel)
@@ -27,7 +28,10 @@ class ToolContext:
     thread_id: str
     """The thread the call belongs to."""
     deps: Deps
-    """Live clients (Redis, HTTP) and settings."""
+    """Live clients (HTTP) and settings."""
+    store: AgentStore
+    """The agent's own records, with the atomic primitives (`reserve`, `once`) keyed by
+    `call_id`: use these, not raw Redis, for anything a re-run must not do twice."""
 
 
 @dataclass(frozen=True)

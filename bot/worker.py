@@ -13,11 +13,12 @@ from taskiq.api import run_receiver_task
 
 from bot import metrics
 from bot.deps import Deps
-from bot.events import Failed
+from bot.events import Event, Failed
 from bot.queue import TASK_NAME, StepBroker
 from bot.runner import Keepalive, advance
-from bot.store import Conflict
+from bot.store import Busy
 from bot.sweeper import run_sweeper
+from bot.thread import Thread
 
 log = structlog.get_logger(__name__)
 
@@ -68,16 +69,19 @@ async def _wait_until(not_before: float, keepalive: Keepalive, lease_s: float) -
 
 async def _fail(deps: Deps, thread_id: str, reason: str) -> None:
     """Mark a thread failed after a crash, so it does not sit `running` forever."""
-    for _ in range(5):
-        thread = await deps.store.get(thread_id)
-        if thread is None or thread.status == "failed":
+
+    def fail(thread: Thread) -> list[Event]:
+        return [] if thread.status == "failed" else [Failed(reason=reason)]
+
+    try:
+        before = await deps.store.get(thread_id)
+        if before is None or before.status == "failed":
             return
-        try:
-            await deps.store.commit(thread, [Failed(reason=reason)])
-            await deps.enqueue(thread_id)  # delivers the failure notice in the thread's channel
-            return
-        except Conflict:
-            continue
+        await deps.store.update(thread_id, fail, attempts=5)
+    except Busy:
+        log.error("could not mark a crashed thread failed", thread_id=thread_id)
+        return
+    await deps.enqueue(thread_id)  # delivers the failure notice in the thread's channel
 
 
 async def run_worker(deps: Deps, broker: StepBroker) -> None:

@@ -73,7 +73,7 @@ async def test_question_then_approval_then_done(
     assert view["pending_request"] is None
     [result] = tool_results(view, "deploy_service")
     assert result["result"]["status"] == "deployed"
-    deploys = await redis_client.hgetall(Keys(settings.redis_prefix).deploys())
+    deploys = await redis_client.hgetall(Keys(settings.redis_prefix).agent("deploy", "deploys"))
     assert [json.loads(v)["call_id"] for v in deploys.values()] == [result["call_id"]]
     assert types(view)[-2:] == ["tool_call", "done"]
     assert len(stub.requests) == 3  # exactly one Messages request per model step

@@ -85,7 +85,7 @@ async def test_two_approvers_at_once_make_one_decision(
     notes = await _ephemerals(slack, 2)
     assert {n.text for n in notes} == {f"Already approved by <@{decision['user']}>."}
     assert len(tool_results(done, "deploy_service")) == 1
-    deploys = await redis_client.hgetall(Keys(settings.redis_prefix).deploys())
+    deploys = await redis_client.hgetall(Keys(settings.redis_prefix).agent("deploy", "deploys"))
     assert len(deploys) == 1
     updated = slack.stub.message(card.channel, card.ts)
     assert updated is not None

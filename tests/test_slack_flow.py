@@ -77,7 +77,7 @@ async def test_mention_question_reply_approval_answer(
     view = await slack.thread(thread["id"])
     assert view["status"] == "done"
     [result] = tool_results(view, "deploy_service")
-    deploys = await redis_client.hgetall(Keys(settings.redis_prefix).deploys())
+    deploys = await redis_client.hgetall(Keys(settings.redis_prefix).agent("deploy", "deploys"))
     assert [json.loads(v)["call_id"] for v in deploys.values()] == [result["call_id"]]
     [decision] = [
         e for e in view["events"] if e["type"] == "human_response" and e["approved"] is not None

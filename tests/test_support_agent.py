@@ -30,7 +30,7 @@ async def test_refund_waits_for_approval_and_happens_once(
     thread_id = await launch(api, "My machine arrived dented, order A1001")
     view = await wait_for(api, thread_id, "waiting_approval")
     [order] = tool_results(view, "lookup_order")
-    assert order["result"]["total"] == 249.0 and order["result"]["refunded"] == "0"
+    assert order["result"]["total"] == 249.0 and order["result"]["refunded"] == "0.00"
     assert view["pending_request"]["tool"]["args"] == {
         "order_id": "A1001",
         "amount": "49.00",

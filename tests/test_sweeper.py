@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from bot.config import Settings
@@ -49,3 +50,21 @@ async def test_marks_of_threads_that_moved_on_are_dropped(
         await deps.redis.set(deps.keys.lease("th_busy"), "someone", px=60_000)
         assert await sweep(deps, time.time() + 3600) == 0
         assert await deps.redis.zscore(deps.keys.queued, "th_busy") is not None
+
+
+async def test_a_thread_waiting_out_its_retry_backoff_is_not_swept(
+    settings: Settings, anthropic_stub: AnthropicStub
+) -> None:
+    # Each retry waits 1.5 s, longer than the sweeper's cutoff (two 0.5 s leases): a sweep
+    # runs during every wait. The model is down throughout; it must be called exactly as
+    # often as the schedule says (the first try and two retries), not once more per sweep.
+    quick = settings.model_copy(
+        update={"step_lease_s": 0.5, "llm_retry_schedule": "1.5,1.5", "llm_sdk_retries": 0}
+    )
+    anthropic_stub.fail(529, times=20, message="Overloaded")
+    async with app_client(quick) as api:
+        reply = await api.post("/threads", json={"agent": "deploy", "message": "ship it"})
+        view = await wait_for(api, reply.json()["thread_id"], "failed", timeout=20)
+        await asyncio.sleep(1.5)  # a sweep or two more after the end: nothing new is started
+    assert "unavailable after retries" in view["error"]
+    assert len(anthropic_stub.requests) == 3

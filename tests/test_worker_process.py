@@ -153,7 +153,7 @@ async def test_killed_mid_tool_the_call_repeats_with_its_id_and_records_once(
         view = await wait_for(web_only, thread_id, "done", timeout=30)
     [result] = tool_results(view, "deploy_service")
     assert [post["call_id"] for post in hook.posts] == [result["call_id"]] * 2
-    deploys = await redis_client.hgetall(Keys(settings.redis_prefix).deploys())
+    deploys = await redis_client.hgetall(Keys(settings.redis_prefix).agent("deploy", "deploys"))
     assert list(deploys) == [result["call_id"].encode()]
 
 

@@ -15,6 +15,8 @@ from bot.tools import Tool, ToolContext, ToolError
 HERE = Path(__file__).parent
 CATALOG = json.loads((HERE / "catalog.json").read_text(encoding="utf-8"))
 """Services and their deployable versions (a real team would read a registry here)."""
+DEPLOYS = "deploys"
+"""The agent's record of deploys made, one per call id (`AgentStore.once`)."""
 
 
 class NoArgs(BaseModel):
@@ -40,9 +42,16 @@ async def list_versions(args: ServiceArg, ctx: ToolContext) -> list[str]:
 
 
 async def deploy_service(args: DeployArgs, ctx: ToolContext) -> dict[str, str]:
-    """Deploy: POST the webhook (if any) with the call id as idempotency key, then record it."""
+    """Deploy: POST the webhook (if any) with the call id as idempotency key, then record it.
+
+    A call run again after its deploy was recorded (the worker died before the result was
+    committed) returns that record and does not POST again.
+    """
     if args.version not in _versions(args.service):
         raise ToolError(f"{args.service} has no version {args.version!r}")
+    earlier = await ctx.store.recorded(DEPLOYS)
+    if earlier is not None:
+        return {"status": "deployed", **earlier}
     record = {**args.model_dump(), "call_id": ctx.call_id}
     url = ctx.deps.settings.deploy_webhook_url
     if url:
@@ -54,8 +63,8 @@ async def deploy_service(args: DeployArgs, ctx: ToolContext) -> dict[str, str]:
             raise ToolError(f"deploy webhook unreachable: {exc}") from exc
         if reply.status_code >= 300:
             raise ToolError(f"deploy webhook answered HTTP {reply.status_code}")
-    await ctx.deps.redis.hset(ctx.deps.keys.deploys(), ctx.call_id, json.dumps(record))
-    return {"status": "deployed", **record}
+    _, stored = await ctx.store.once(DEPLOYS, record)
+    return {"status": "deployed", **stored}
 
 
 def _versions(service: str) -> list[str]:

@@ -11,9 +11,11 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bot.agent import Agent
+from bot.agentstore import OverLimit
 from bot.tools import Tool, ToolContext, ToolError
 
 HERE = Path(__file__).parent
+CENTS = Decimal("0.01")
 ORDERS_ENV = "HITLBOT_SUPPORT_ORDERS"
 """Path of a JSON file that replaces the bundled `orders.json`."""
 
@@ -37,21 +39,17 @@ class RefundArgs(BaseModel):
 
 async def lookup_order(args: OrderArg, ctx: ToolContext) -> dict[str, Any]:
     order_id, order = _order(args.order_id)
-    refunded = await _refunded(ctx, order_id)
-    return {"order_id": order_id, **order, "refunded": str(refunded)}
+    refunded = await ctx.store.reserved(_ledger(order_id))
+    return {"order_id": order_id, **order, "refunded": str(refunded.quantize(CENTS))}
 
 
 async def issue_refund(args: RefundArgs, ctx: ToolContext) -> dict[str, Any]:
-    """Record the refund once per call id (a real shop would call its payment provider here)."""
+    """Refund once per call id, never past the order's total, however many threads try at once.
+
+    The check and the write are one atomic reservation (a real shop would then call its
+    payment provider with `ctx.call_id` as the idempotency key).
+    """
     order_id, order = _order(args.order_id)
-    key = ctx.deps.keys.refunds(order_id)
-    done = await ctx.deps.redis.hget(key, ctx.call_id)
-    if done is not None:  # this very call refunded already (a worker died before recording it)
-        earlier: dict[str, Any] = json.loads(done)
-        return earlier
-    left = Decimal(str(order["total"])) - await _refunded(ctx, order_id)
-    if args.amount > left:
-        raise ToolError(f"refund of {args.amount} is over what is left on the order ({left})")
     record = {
         "order_id": order_id,
         "amount": str(args.amount),
@@ -59,13 +57,19 @@ async def issue_refund(args: RefundArgs, ctx: ToolContext) -> dict[str, Any]:
         "call_id": ctx.call_id,
         "status": "refunded",
     }
-    await ctx.deps.redis.hsetnx(key, ctx.call_id, json.dumps(record))
-    return record
+    total = Decimal(str(order["total"]))
+    try:
+        reservation = await ctx.store.reserve(_ledger(order_id), args.amount, total, record)
+    except OverLimit as exc:
+        left = (exc.limit - exc.total).quantize(CENTS)
+        message = f"refund of {args.amount} is over what is left on the order ({left})"
+        raise ToolError(message) from None
+    return reservation.record
 
 
-async def _refunded(ctx: ToolContext, order_id: str) -> Decimal:
-    rows = await ctx.deps.redis.hvals(ctx.deps.keys.refunds(order_id))
-    return sum((Decimal(json.loads(row)["amount"]) for row in rows), Decimal(0))
+def _ledger(order_id: str) -> str:
+    """The refunds of one order: their total and one record per call."""
+    return f"refunds:{order_id}"
 
 
 def _order(order_id: str) -> tuple[str, dict[str, Any]]:

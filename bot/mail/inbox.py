@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import structlog
 
-from bot.events import HeldMessage
+from bot.events import Event, HeldMessage
 from bot.keys import DEDUPE_TTL_S
 from bot.mail.build import cap_text
 from bot.mail.compose import base_subject
@@ -31,8 +31,7 @@ from bot.mail.routing import (
     reply_mailbox,
     route,
 )
-from bot.service import COMMIT_ATTEMPTS, NotAccepting, Service
-from bot.store import Conflict
+from bot.service import Service
 from bot.thread import EmailOrigin, Thread
 
 log = structlog.get_logger(__name__)
@@ -124,19 +123,26 @@ class Inbox:
         thread = await self._match(mail)
         if thread is None:
             return await self._start(mail)
-        verdict = disposition(mail, thread)
-        if isinstance(verdict, Hold):
-            return await self._hold(mail, thread.id, verdict.reason)
         text = model_text(mail, first=False, limit=self.settings.max_message_chars)
-        try:
-            await self.service.post_message(thread.id, text, mail.sender, ref=mail.message_id)
-        except NotAccepting:
-            fresh = await self.service.get(thread.id)
+        outcome = Outcome("resumed", thread.id)
+
+        def take(fresh: Thread) -> list[Event]:
+            # Decided on the version it is committed on: an approval asked or decided meanwhile
+            # changes whether the mail resumes the thread or is held on it.
+            nonlocal outcome
             verdict = disposition(mail, fresh)
-            if not isinstance(verdict, Hold):
-                raise
-            return await self._hold(mail, thread.id, verdict.reason)  # an approval got there first
-        return Outcome("resumed", thread.id)
+            if isinstance(verdict, Hold):
+                outcome = Outcome("held", fresh.id, verdict.reason)
+                return [self._held(mail, text, verdict.reason)]
+            outcome = Outcome("resumed", fresh.id)
+            return [self.service.message_event(fresh, text, mail.sender, mail.message_id)]
+
+        await self.service.update(thread.id, take)
+        if outcome.status == "resumed":
+            await self.service.deps.enqueue(thread.id)
+        else:
+            log.warning("mail held on a thread", thread_id=thread.id, sender=mail.sender)
+        return outcome
 
     async def _match(self, mail: ParsedEmail) -> Thread | None:
         """The thread the first known id of `In-Reply-To` / `References` belongs to."""
@@ -166,26 +172,15 @@ class Inbox:
             note = "its In-Reply-To/References name no known mail, so it started a new thread"
         return Outcome("started", thread.id, note)
 
-    async def _hold(self, mail: ParsedEmail, thread_id: str, reason: str) -> Outcome:
-        """Keep the mail on the thread without resuming it (no step is queued)."""
-        text = model_text(mail, first=False, limit=self.settings.max_message_chars)
-        held = HeldMessage(
+    def _held(self, mail: ParsedEmail, text: str, reason: str) -> HeldMessage:
+        """The mail kept on the thread without resuming it."""
+        return HeldMessage(
             text=text,
             sender=mail.sender,
             reason=reason,
             ref=mail.message_id,
             at=self.service.deps.clock(),
         )
-        store = self.service.deps.store
-        for _ in range(COMMIT_ATTEMPTS):
-            thread = await self.service.get(thread_id)
-            try:
-                await store.commit(thread, [held])
-            except Conflict:
-                continue
-            log.warning("mail held on a thread", thread_id=thread_id, sender=mail.sender)
-            return Outcome("held", thread_id, reason)
-        raise NotAccepting("the thread is too busy to take the mail now; try again")
 
     def _ignored(self, mail: ParsedEmail, thread_id: str | None, reason: str) -> Outcome:
         log.info("inbound mail ignored", reason=reason, message_id=mail.message_id)

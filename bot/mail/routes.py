@@ -113,14 +113,12 @@ def _inbox(request: Request) -> Inbox:
     return inbox
 
 
-async def _check_mailgun(request: Request, fields: dict[str, str], key: str) -> None:
+def _mailgun_token(fields: dict[str, str], key: str) -> str:
+    """The signature's token, once verified; it is used up only when the mail is taken."""
     try:
-        token = check_signature(fields, key, time.time())
+        return check_signature(fields, key, time.time())
     except BadSignature as exc:
         raise HTTPException(401, str(exc), _CHALLENGE) from None
-    deps = request.app.state.service.deps
-    if not await deps.redis.set(deps.keys.seen("mailgun", token), 1, nx=True, ex=DEDUPE_TTL_S):
-        raise HTTPException(401, "this Mailgun token was already used (a replay)", _CHALLENGE)
 
 
 async def inbound(request: Request) -> JSONResponse:
@@ -133,16 +131,33 @@ async def inbound(request: Request) -> JSONResponse:
     authorized = secret_matches(request.headers.get("authorization"), secret or "")
     if not authorized and not (mailgun_key and media in FORMS):
         raise HTTPException(401, "missing or wrong email inbound secret", _CHALLENGE)
+    token = None
     try:
         body = await read_body(request, settings.email_max_bytes)
         fields = parse_form(request.headers["content-type"], body) if media in FORMS else {}
         if not authorized:
             assert mailgun_key is not None
-            await _check_mailgun(request, fields, mailgun_key)
+            token = _mailgun_token(fields, mailgun_key)
         mail = parse_body(media, body, fields, settings)
     except EmailTooLarge as exc:
         return JSONResponse({"detail": str(exc)}, status_code=413)
     except EmailParseError as exc:
         return JSONResponse({"detail": f"cannot read the mail: {exc}"}, status_code=400)
+    if token is None:
+        return await _receive(request, mail)
+    # The token is used up only by a mail that is taken: Mailgun's retry of a request we could
+    # not read or failed on must be read again, not refused as a replay.
+    deps = request.app.state.service.deps
+    seen = deps.keys.seen("mailgun", token)
+    if not await deps.redis.set(seen, 1, nx=True, ex=DEDUPE_TTL_S):
+        raise HTTPException(401, "this Mailgun token was already used (a replay)", _CHALLENGE)
+    try:
+        return await _receive(request, mail)
+    except BaseException:
+        await deps.redis.delete(seen)
+        raise
+
+
+async def _receive(request: Request, mail: ParsedEmail) -> JSONResponse:
     outcome = await _inbox(request).receive(mail)
     return JSONResponse(outcome.body(), status_code=202)

@@ -8,8 +8,10 @@ a claim is given back when handling fails, so Slack's retry of a failed event co
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.events import HumanResponse
@@ -21,6 +23,11 @@ from bot.slack.inbound import Incoming
 from bot.thread import SlackOrigin, Thread
 
 Json = dict[str, Any]
+log = structlog.get_logger(__name__)
+
+JOIN_ATTEMPTS = 20
+JOIN_WAIT_S = 0.05
+"""How long a message waits for the thread another message of its Slack thread is launching."""
 
 EMPTY = "What should I do? Mention me with a request, e.g. `deploy api 1.4.2 to staging`."
 
@@ -55,17 +62,28 @@ async def take(slack: SlackDeps, body: Json, event: Json, bot_user_id: str | Non
                 return  # a retry, or the other event of the same message
             taken.append((namespace, item))
         if thread_id is None or not await _continue(slack, message, thread_id):
-            await _start(slack, message)
+            await _start(slack, message, stale=thread_id)
     except BaseException:
         for namespace, item in taken:
             await slack.state.release(namespace, item)
         raise
 
 
-async def _start(slack: SlackDeps, message: Incoming) -> None:
-    """A new thread on the channel's agent, answering in this Slack thread."""
+async def _start(slack: SlackDeps, message: Incoming, *, stale: str | None) -> None:
+    """A new thread on the channel's agent, answering in this Slack thread.
+
+    The link is claimed before the launch, atomically: of two first messages in one Slack
+    thread (a mention and a quick reply, or two mentions), one starts the thread and the other
+    joins it. `stale`: a thread the link may still name that is known to be gone.
+    """
     if not message.text:
         _tell(slack, message, EMPTY)
+        return
+    thread_id = slack.service.new_thread_id()
+    where = (message.team, message.channel, message.thread_ts)
+    winner = await slack.state.claim_link(*where, thread_id, stale=stale)
+    if winner != thread_id:
+        await _join(slack, message, winner, thread_id)
         return
     origin = SlackOrigin(
         team=message.team or None,
@@ -75,13 +93,32 @@ async def _start(slack: SlackDeps, message: Incoming) -> None:
     )
     agent = slack.routes.agent_for(message.channel)
     try:
-        thread = await slack.service.launch(agent, message.text, origin, message.user)
+        thread = await slack.service.launch(
+            agent, message.text, origin, message.user, thread_id=thread_id
+        )
     except ServiceError as exc:
+        await slack.state.unlink(*where, thread_id)
         _tell(slack, message, f"I could not start on that: {exc}.")
         return
-    await slack.state.link(message.team, message.channel, message.thread_ts, thread.id)
+    except BaseException:
+        await slack.state.unlink(*where, thread_id)
+        raise
     await slack.working.mark(thread.id, message.channel, message.ts)
     _show_working(slack, thread.id, message)
+
+
+async def _join(slack: SlackDeps, message: Incoming, winner: str, own_id: str) -> None:
+    """Add the message to the thread another message of this Slack thread just started.
+
+    Its launch is one round trip behind its link, so it may not be stored yet; should it never
+    be (its web process died in between), the link is taken over and a thread started here.
+    """
+    for _ in range(JOIN_ATTEMPTS):
+        if await _continue(slack, message, winner):
+            return
+        await asyncio.sleep(JOIN_WAIT_S)
+    log.warning("linked Slack thread has no hitlbot thread; starting one", thread_id=winner)
+    await _start(slack, message, stale=winner)
 
 
 async def _continue(slack: SlackDeps, message: Incoming, thread_id: str) -> bool:

@@ -1,0 +1,55 @@
+"""Two first messages racing in one Slack thread make one hitlbot thread, not two."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.slack.state import SlackState
+from bot.testing import slack_signing as signing
+from bot.testing.anthropic_stub import AnthropicStub
+from tests.conftest import SLACK_SECRET, SlackDriver
+from tests.helpers import wait_for
+
+
+async def test_two_simultaneous_mentions_in_one_slack_thread(
+    slack: SlackDriver, anthropic_stub: AnthropicStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(2):
+        anthropic_stub.reply_tool("done_for_now", {"message": "on it"})
+    # Both messages look the Slack thread up before either has linked it: the worst timing,
+    # made certain by a barrier instead of left to chance.
+    barrier = asyncio.Barrier(2)
+    looked_up = SlackState.thread_for
+
+    async def thread_for(self: SlackState, *args: Any) -> str | None:
+        found = await looked_up(self, *args)
+        if barrier.n_waiting < 2 and not barrier.broken:
+            await asyncio.wait_for(barrier.wait(), 5)
+        return found
+
+    monkeypatch.setattr(SlackState, "thread_for", thread_for)
+    parent = signing.app_mention_event("UASKER", "<@U0BOT> deploy api", "CDEPLOY")
+    reply = signing.app_mention_event(
+        "UASKER", "<@U0BOT> 1.4.2 please", "CDEPLOY", thread_ts=parent["ts"]
+    )
+    answers = await asyncio.gather(
+        *(
+            slack.send(signing.event_callback(e, signing_secret=SLACK_SECRET))
+            for e in (parent, reply)
+        )
+    )
+    assert [a.status_code for a in answers] == [200, 200]
+    assert barrier.broken is False and barrier.n_waiting == 0  # both did wait there
+    [thread] = await slack.threads()
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        view = await wait_for(slack.api, thread["id"], "done")
+        texts = [e["text"] for e in view["events"] if e["type"] == "user_message"]
+        if len(texts) == 2 or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(texts) == ["1.4.2 please", "deploy api"]
+    assert len(await slack.threads()) == 1
