@@ -29,7 +29,7 @@ def measures(smoke: bool) -> dict[str, Measure]:
     """Each measurement with its counts: the full ones, or tiny ones for the smoke."""
     wrk = shutil.which("wrk") is not None and not smoke
     ingest_cfg = (
-        ingest.Config(seconds=1, pool=100, use_wrk=False)
+        ingest.Config(seconds=1, pool=100, use_wrk=False, settle=0.3)
         if smoke
         else ingest.Config(seconds=10, pool=60_000 if wrk else 5_000, use_wrk=wrk)
     )

@@ -36,6 +36,8 @@ class Config:
     pool: int
     """Distinct signed mentions available to one throughput run."""
     use_wrk: bool
+    settle: float = 1.0
+    """Seconds to let the web process finish what it does after its acks, before counting."""
 
 
 @dataclass(frozen=True)
@@ -120,17 +122,17 @@ def run(redis_url: str, stand: StandIns, cfg: Config) -> list[Row]:
         with web(hitlbot_env(redis_url, stand)) as served:
             warm = slack_pool.build(folder / "warm.pool", 50, SIGNING_SECRET, "W")
             fixed_rate(served.url, warm, 50, "warmup")
-            time.sleep(0.5)
+            time.sleep(cfg.settle / 2)
             before = redis.zcard(keys.index)
             pool = slack_pool.build(folder / "ours.pool", cfg.pool, SIGNING_SECRET, "H")
             with sampled("web-ingest", served.pid, cfg.seconds):
                 ours = throughput(served.url, pool, cfg, "ours")
-            time.sleep(1.0)
+            time.sleep(cfg.settle)
             stored = redis.zcard(keys.index) - before
             lost_thr = None if ours.wrapped else max(0, ours.ok - stored)
             fixed_pool = slack_pool.build(folder / "fixed.pool", fixed_count, SIGNING_SECRET, "F")
             fixed = fixed_rate(served.url, fixed_pool, fixed_count, "ours")
-            time.sleep(1.0)
+            time.sleep(cfg.settle)
             lost_fixed = _lost_of(redis, keys, fixed_pool, fixed["acked"])
     redis.close()
     tool = "wrk" if cfg.use_wrk else "aiohttp"

@@ -68,7 +68,10 @@ class Cloner:
         self.keys = keys
         self.template = template
         tag = f"{{{template}}}"
-        self.own = [k.decode() for k in redis.scan_iter(match=f"{keys.prefix}:{tag}:*")]
+        # A lease or a dirty mark is a worker's, not the thread's: a clone starts with neither.
+        transient = (keys.lease(template), keys.dirty(template))
+        found = [k.decode() for k in redis.scan_iter(match=f"{keys.prefix}:{tag}:*")]
+        self.own = [k for k in found if k not in transient]
         self.types = {key: redis.type(key).decode() for key in self.own}
         self.hashes = {k: redis.hgetall(k) for k, t in self.types.items() if t == "hash"}
         self.streams = {
@@ -76,35 +79,48 @@ class Cloner:
             for k, t in self.types.items()
             if t == "stream"
         }
+        self.strings = {k: redis.get(k) for k, t in self.types.items() if t == "string"}
         self.ttls = {key: redis.ttl(key) for key in self.own}
         self.index_score = redis.zscore(keys.index, template)
         self.queued_score = redis.zscore(keys.queued, template)
-        others = [t for t in self.types.values() if t not in ("hash", "stream")]
+        others = [t for t in self.types.values() if t not in ("hash", "stream", "string")]
         assert not others, f"the template has keys the cloner does not copy: {others}"
         self.made: list[str] = []
 
     def clone(self, count: int) -> None:
-        old = self.template.encode()
         for start in range(0, count, BATCH):
             pipe = self.redis.pipeline(transaction=False)
             for i in range(start, min(count, start + BATCH)):
                 new_id = f"th_b{len(self.made):015x}"
-                new = new_id.encode()
-                for key, fields in self.hashes.items():
-                    target = key.replace(self.template, new_id)
-                    pipe.hset(target, mapping={f: v.replace(old, new) for f, v in fields.items()})
-                    pipe.expire(target, self.ttls[key])
-                for key, entries in self.streams.items():
-                    target = key.replace(self.template, new_id)
-                    for fields in entries:
-                        pipe.xadd(target, {f: v.replace(old, new) for f, v in fields.items()})
-                    pipe.expire(target, self.ttls[key])
-                if self.index_score is not None:
-                    pipe.zadd(self.keys.index, {new_id: self.index_score + i * 1e-6})
-                if self.queued_score is not None:
-                    pipe.zadd(self.keys.queued, {new_id: self.queued_score})
+                self._copy(pipe, new_id, i)
                 self.made.append(new_id)
             pipe.execute()
+
+    def _copy(self, pipe: Any, new_id: str, i: int) -> None:
+        """Queue on `pipe` the writes of one clone: its keys, then its index entries."""
+        old, new = self.template.encode(), new_id.encode()
+        for key, fields in self.hashes.items():
+            pipe.hset(
+                self._named(key, new_id),
+                mapping={f: v.replace(old, new) for f, v in fields.items()},
+            )
+        for key, entries in self.streams.items():
+            for fields in entries:
+                pipe.xadd(
+                    self._named(key, new_id), {f: v.replace(old, new) for f, v in fields.items()}
+                )
+        for key, value in self.strings.items():
+            pipe.set(self._named(key, new_id), value.replace(old, new))
+        for key, ttl in self.ttls.items():
+            if ttl > 0:
+                pipe.expire(self._named(key, new_id), ttl)
+        if self.index_score is not None:
+            pipe.zadd(self.keys.index, {new_id: self.index_score + i * 1e-6})
+        if self.queued_score is not None:
+            pipe.zadd(self.keys.queued, {new_id: self.queued_score})
+
+    def _named(self, key: str, new_id: str) -> str:
+        return key.replace(self.template, new_id)
 
     def key_bytes(self) -> int:
         """MEMORY USAGE of the template thread's own keys."""
