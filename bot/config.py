@@ -6,10 +6,20 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class NotConfigured(Exception):
+    """A setting the operator must give is missing or rejected; the message names it and says
+    how to set it. Not the model's doing: kept apart from its errors so nobody reads it as one."""
+
+
 class Settings(BaseSettings):
     """The operator's configuration; names are part of the external contract (DESIGN.md)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        use_attribute_docstrings=True,  # the docstrings below are the fields' descriptions
+    )
 
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     """Redis to use; `hitlbot dev` starts a private one when unset."""
@@ -19,7 +29,7 @@ class Settings(BaseSettings):
     """Connections in the blocking Redis pool of one process."""
 
     anthropic_api_key: str | None = Field(default=None, alias="ANTHROPIC_API_KEY")
-    """Read here only to say plainly when it is missing; the SDK reads it itself."""
+    """Anthropic API key, needed for Claude's steps; the SDK reads it, hitlbot checks it is set."""
     model: str = Field(default="claude-sonnet-5-5", alias="HITLBOT_MODEL")
     """Claude model id used for every agent step."""
     llm_timeout: float = Field(default=60.0, alias="HITLBOT_LLM_TIMEOUT")
@@ -45,7 +55,7 @@ class Settings(BaseSettings):
     """Steps one worker process runs at once (they mostly wait on the LLM)."""
 
     api_token: str | None = Field(default=None, alias="HITLBOT_API_TOKEN")
-    """Bearer token required on `/threads`; when unset the API refuses every request."""
+    """Bearer token required on `/threads`; unset: the API refuses all (`hitlbot dev`: `dev`)."""
     port: int = Field(default=8000, alias="PORT")
     """Port of the web process."""
 

@@ -53,16 +53,20 @@ def render_events(thread: Thread, budget: int) -> str:
     """The thread as the model reads it, compacted to fit `budget` tokens where it can."""
     blocks = [(event, _render(event)) for event in thread.events]
     blocks = [(event, text) for event, text in blocks if text]
-    if _size(blocks) > budget:
+    size = _size(blocks)
+    if size > budget:
         resolved = _resolved_errors(thread.events)
         blocks = [(e, t) for e, t in blocks if not (isinstance(e, Error) and id(e) in resolved)]
+        size = _size(blocks)
     results = [i for i, (event, _) in enumerate(blocks) if isinstance(event, ToolResult)]
     for index in results[:-KEEP_RECENT_RESULTS]:
-        if _size(blocks) <= budget:
+        if size <= budget:
             break
-        event = blocks[index][0]
+        event, text = blocks[index]
         assert isinstance(event, ToolResult)
-        blocks[index] = (event, _compacted(event))
+        compacted = _compacted(event)
+        size += estimate_tokens(compacted) - estimate_tokens(text)  # a running total: O(n)
+        blocks[index] = (event, compacted)
     return "\n".join(text for _, text in blocks)
 
 

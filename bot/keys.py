@@ -31,8 +31,13 @@ class Keys:
     prefix: str = "hitlbot"
 
     def thread(self, thread_id: str) -> str:
-        """Hash: `data` (JSON), `v` (version), `status`, `agent`, `updated`."""
+        """Hash: `head` (JSON: id, agent, origin, created_at), `v` (version), `status`,
+        `agent`, `updated`, `c` (recent commit ids); `data` in threads of earlier versions."""
         return f"{self.prefix}:{{{thread_id}}}:thread"
+
+    def events(self, thread_id: str) -> str:
+        """List: the thread's events, one JSON each, appended by every commit."""
+        return f"{self.prefix}:{{{thread_id}}}:events"
 
     def audit(self, thread_id: str) -> str:
         """Stream: the thread's append-only audit log."""

@@ -18,23 +18,27 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import structlog
 from redis.asyncio import Redis
 
+from bot.codec import ThreadCache, loaded, tail_from
 from bot.keys import DEDUPE_TTL_S, FENCE_TTL_S, Keys
-from bot.store import decode
 from bot.thread import Thread
 
 log = structlog.get_logger(__name__)
 
-# KEYS: lease, dirty, thread, fence. ARGV: lease ms, dirty ttl, fence ttl.
-# Returns {token, v, data} when acquired, else 0. The token is the thread's fence counter,
-# incremented at every acquire, so a later holder's token is always greater than an earlier one's.
+# KEYS: lease, dirty, thread, fence, events. ARGV: lease ms, dirty ttl, fence ttl, events
+# already known. Returns {token, {v, head, legacy data, start, events from start}} when
+# acquired (the load is the store's, see `bot.store`), else 0. The token is the thread's fence
+# counter, incremented at every acquire: a later holder's token is greater than an earlier one's.
 _ACQUIRE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local token = tostring(redis.call('INCR', KEYS[4]))
   redis.call('EXPIRE', KEYS[4], ARGV[3])
   redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
   redis.call('DEL', KEYS[2])
-  local found = redis.call('HMGET', KEYS[3], 'v', 'data')
-  return {token, found[1], found[2]}
+  local found = redis.call('HMGET', KEYS[3], 'v', 'head', 'data')
+  local start = tonumber(ARGV[4])
+  if start > redis.call('LLEN', KEYS[5]) then start = 0 end
+  local events = redis.call('LRANGE', KEYS[5], start, -1)
+  return {token, {found[1], found[2], found[3], start, events}}
 end
 redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
 return 0
@@ -76,22 +80,24 @@ class Lease:
 
     async def acquire(self) -> tuple[bool, Thread | None]:
         """Take the lease and load the thread in one round trip; False if someone holds it."""
-        keys = self.leases.keys
+        keys, cache = self.leases.keys, self.leases.cache
+        start, known = tail_from(cache, self.thread_id)
         reply = await self.leases.acquire_script(
             keys=[
                 keys.lease(self.thread_id),
                 keys.dirty(self.thread_id),
                 keys.thread(self.thread_id),
                 keys.fence(self.thread_id),
+                keys.events(self.thread_id),
             ],
-            args=[self.leases.lease_ms, DEDUPE_TTL_S, self.leases.fence_ttl_s],
+            args=[self.leases.lease_ms, DEDUPE_TTL_S, self.leases.fence_ttl_s, start],
         )
         if reply == 0:
             return False, None
         self.held, self.lost = True, False
-        token, version, data = reply
+        token, load = reply
         self.token = token.decode()
-        return True, decode(version, data)
+        return True, loaded(cache, self.thread_id, known, load)
 
     async def check(self) -> bool:
         """Renew now, right before a side effect: False if the lease was lost meanwhile."""
@@ -156,9 +162,16 @@ class Leases:
     """Factory of leases sharing the scripts and the lease length."""
 
     def __init__(
-        self, redis: Redis, keys: Keys, lease_s: float, fence_ttl_s: int = FENCE_TTL_S
+        self,
+        redis: Redis,
+        keys: Keys,
+        lease_s: float,
+        fence_ttl_s: int = FENCE_TTL_S,
+        cache: ThreadCache | None = None,
     ) -> None:
         self.keys = keys
+        self.cache = cache or ThreadCache()
+        """Shared with the store: an acquire loads only the events appended since."""
         self.lease_ms = max(int(lease_s * 1000), 100)
         self.fence_ttl_s = fence_ttl_s
         self.acquire_script = redis.register_script(_ACQUIRE)

@@ -9,6 +9,15 @@ from typing import Any, Protocol, cast
 import anthropic
 from anthropic.types import ToolUseBlock
 
+from bot.config import NotConfigured
+
+HOW_TO_SET_KEY = (
+    "set ANTHROPIC_API_KEY=sk-ant-... in the environment or in .env (see .env.example), "
+    "then restart hitlbot"
+)
+"""The fix for a missing or rejected key, said the same way wherever it comes up."""
+
+
 REASON_FIELD = "reason"
 """Optional argument added to every tool's schema: the model's one-line reason, for humans."""
 
@@ -30,7 +39,7 @@ class LLMUnavailable(Exception):
 
 
 class LLMFatal(Exception):
-    """The API refused the request in a way a retry will not fix (auth, bad request)."""
+    """The API rejected the request in a way a retry will not fix (a bad request)."""
 
 
 class Model(Protocol):
@@ -73,9 +82,21 @@ class AnthropicModel:
         except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
             raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
         except anthropic.APIStatusError as exc:
+            detail = f"HTTP {exc.status_code}: {_message(exc)}"
             if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
-                raise LLMUnavailable(f"HTTP {exc.status_code}: {_message(exc)}") from exc
-            raise LLMFatal(f"HTTP {exc.status_code}: {_message(exc)}") from exc
+                raise LLMUnavailable(detail) from exc
+            if exc.status_code in (401, 403):
+                raise NotConfigured(
+                    f"the Messages API did not accept ANTHROPIC_API_KEY ({detail}); "
+                    f"{HOW_TO_SET_KEY}"
+                ) from exc
+            if exc.status_code == 404:
+                raise NotConfigured(
+                    f"the Messages API found no model {self.model!r} ({detail}); set "
+                    "HITLBOT_MODEL to a Claude model id your key may use (and check "
+                    "ANTHROPIC_BASE_URL, if set), then restart hitlbot"
+                ) from exc
+            raise LLMFatal(detail) from exc
         calls = [block for block in message.content if isinstance(block, ToolUseBlock)]
         if len(calls) != 1:
             raise ModelOutputError(f"expected exactly one tool call, got {len(calls)}")
@@ -89,7 +110,9 @@ class MissingCredentials:
     async def next_call(
         self, *, system: str, context: str, tools: Sequence[dict[str, Any]]
     ) -> ModelCall:
-        raise LLMFatal("ANTHROPIC_API_KEY is not set: the model cannot be called")
+        raise NotConfigured(
+            f"ANTHROPIC_API_KEY is not set, so no model can be called; {HOW_TO_SET_KEY}"
+        )
 
     async def aclose(self) -> None:
         pass

@@ -15,6 +15,7 @@ import structlog
 
 from bot import metrics
 from bot.agent import Agent
+from bot.config import NotConfigured
 from bot.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.deps import Deps
 from bot.events import Error, Event, Failed
@@ -99,8 +100,10 @@ async def _step(
         if await _retry_later(deps, thread, attempt, str(exc)):
             return None
         return [Failed(reason=f"the model is unavailable after retries: {exc}")]
+    except NotConfigured as exc:
+        return [Failed(reason=f"hitlbot is not configured for this step: {exc}")]
     except LLMFatal as exc:
-        return [Failed(reason=f"the model refused the request: {exc}")]
+        return [Failed(reason=f"the Messages API rejected the request: {exc}")]
     except DeliveryUnavailable as exc:
         delays = deps.settings.delivery_retry_delays()
         if await _retry_later(deps, thread, attempt, str(exc), delays, "delivery"):

@@ -16,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.agent import Agent
 from bot.api_channel import ApiChannel
+from bot.codec import ThreadCache
 from bot.config import Settings
 from bot.deps import Deps
 from bot.keys import Keys
@@ -86,13 +87,16 @@ async def runtime(
         **reconnecting(),
     )
     keys = Keys(settings.redis_prefix)
+    cache = ThreadCache()  # one per process: the store and the leases load tails through it
     http = httpx.AsyncClient(timeout=10)
     deps = Deps(
         settings=settings,
         redis=redis,
         keys=keys,
-        store=ThreadStore(redis, keys, settings.thread_ttl_s),
-        leases=Leases(redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s),
+        store=ThreadStore(redis, keys, settings.thread_ttl_s, cache),
+        leases=Leases(
+            redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s, cache=cache
+        ),
         model=model or model_from(settings),
         enqueue=Kicker(broker),
         http=http,

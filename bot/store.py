@@ -12,17 +12,20 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.audit import audit_entries
+from bot.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
 from bot.events import Event
 from bot.keys import AUDIT_MAXLEN, Keys
 from bot.thread import Status, Thread
 
-# One round trip: check the writer's fence, compare the version, write the thread, append its
-# audit entries. KEYS: thread hash, audit stream, lease. ARGV: expected version, commit id,
-# fence ('' when the writer holds no lease), data, status, agent, updated, ttl seconds, audit
-# maxlen, commits remembered, audit entries... Returns {1, version}, {0, current version} on
-# a conflict, or {-1, ''} when the fence is stale. The hash keeps the last few
-# `commit id=version` pairs in `c`, so a commit retried after Redis ran it (the reply was lost
-# with the connection) gets its own result back instead of a conflict with itself.
+# One round trip: check the writer's fence, compare the version, append the new events, update
+# the head fields, append the audit entries. KEYS: thread hash, audit stream, lease, events list.
+# ARGV: expected version, commit id, fence ('' when the writer holds no lease), head JSON (''
+# to keep it), status, agent, updated, ttl seconds, audit maxlen, commits remembered, number of
+# events k, '1' to replace every stored event, then k events, then the audit entries.
+# Returns {1, version}, {0, current version} on a conflict, {-1, ''} when the fence is stale,
+# {-2, ''} when the thread is stored whole by an earlier version (send every event, replacing).
+# The hash keeps the last few `commit id=version` pairs in `c`, so a commit retried after Redis
+# ran it (the reply was lost with the connection) gets its own result back, not a conflict.
 _COMMIT = """
 local recent = redis.call('HGET', KEYS[1], 'c') or ''
 local done = string.match(' ' .. recent, ' ' .. ARGV[2] .. '=(%d+)')
@@ -30,20 +33,39 @@ if done then return {1, done} end
 if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return {-1, ''} end
 local current = redis.call('HGET', KEYS[1], 'v') or '0'
 if current ~= ARGV[1] then return {0, current} end
+if ARGV[12] ~= '1' and redis.call('HEXISTS', KEYS[1], 'data') == 1 then return {-2, ''} end
 local version = tostring(tonumber(current) + 1)
 local kept = {}
 for pair in string.gmatch(recent, '%S+') do
   if #kept < tonumber(ARGV[10]) - 1 then kept[#kept + 1] = pair end
 end
 table.insert(kept, 1, ARGV[2] .. '=' .. version)
-redis.call('HSET', KEYS[1], 'v', version, 'data', ARGV[4], 'status', ARGV[5],
-           'agent', ARGV[6], 'updated', ARGV[7], 'c', table.concat(kept, ' '))
+if ARGV[12] == '1' then
+  redis.call('DEL', KEYS[4])
+  redis.call('HDEL', KEYS[1], 'data')
+end
+local last = 12 + tonumber(ARGV[11])
+for first = 13, last, 500 do
+  redis.call('RPUSH', KEYS[4], unpack(ARGV, first, math.min(first + 499, last)))
+end
+redis.call('HSET', KEYS[1], 'v', version, 'status', ARGV[5], 'agent', ARGV[6],
+           'updated', ARGV[7], 'c', table.concat(kept, ' '))
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'head', ARGV[4]) end
 redis.call('EXPIRE', KEYS[1], ARGV[8])
-for i = 11, #ARGV do
+redis.call('EXPIRE', KEYS[4], ARGV[8])
+for i = last + 1, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'e', ARGV[i])
 end
-if #ARGV >= 11 then redis.call('EXPIRE', KEYS[2], ARGV[8]) end
+if #ARGV > last then redis.call('EXPIRE', KEYS[2], ARGV[8]) end
 return {1, version}
+"""
+# KEYS: thread hash, events list. ARGV: events already known. Returns {v, head, legacy data,
+# start, events from start}; start is 0 when the known events are not a prefix any more.
+_LOAD = """
+local found = redis.call('HMGET', KEYS[1], 'v', 'head', 'data')
+local start = tonumber(ARGV[1])
+if start > redis.call('LLEN', KEYS[2]) then start = 0 end
+return {found[1], found[2], found[3], start, redis.call('LRANGE', KEYS[2], start, -1)}
 """
 RECENT_COMMITS = 8
 """Commit ids remembered per thread for recognising a retried commit."""
@@ -80,22 +102,30 @@ class Summary:
 class ThreadStore:
     """Reads and writes threads; every write is one atomic script call."""
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_s: int) -> None:
+    def __init__(
+        self, redis: Redis, keys: Keys, ttl_s: int, cache: ThreadCache | None = None
+    ) -> None:
         # redis-py types every reply as a wide union; the shapes here are fixed by the commands.
         self.redis: Any = redis
         self.keys = keys
         self.ttl_s = ttl_s
+        self.cache = cache or ThreadCache()
+        """Threads seen last: loads fetch only the events appended since."""
         self._commit = redis.register_script(_COMMIT)
+        self._load = redis.register_script(_LOAD)
 
     async def get(self, thread_id: str) -> Thread | None:
-        """The stored thread, or None."""
-        version, data = await self.redis.hmget(self.keys.thread(thread_id), ["v", "data"])
-        return decode(version, data)
+        """The stored thread, or None (one round trip, new events only when it is cached)."""
+        start, known = tail_from(self.cache, thread_id)
+        reply = await self._load(
+            keys=[self.keys.thread(thread_id), self.keys.events(thread_id)], args=[start]
+        )
+        return loaded(self.cache, thread_id, known, reply)
 
     async def create(self, thread: Thread) -> Thread:
         """Store a new thread, list it and mark it queued; ThreadExists if the id is taken."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            await self._commit_call(pipe, _empty(thread), thread.events, None)
+            await self._commit_call(pipe, _empty(thread), thread.events, None, False)
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
             (ok, _), *_ = await pipe.execute()
@@ -104,7 +134,13 @@ class ThreadStore:
         return thread.model_copy(update={"version": 1})
 
     async def commit(
-        self, thread: Thread, new: list[Event], *, queued: bool = False, fence: str | None = None
+        self,
+        thread: Thread,
+        new: list[Event],
+        *,
+        queued: bool = False,
+        fence: str | None = None,
+        replace: bool = False,
     ) -> Thread:
         """Append `new` to `thread` if nobody saved it since it was loaded, else Conflict.
 
@@ -115,16 +151,20 @@ class ThreadStore:
         """
         if queued:
             async with self.redis.pipeline(transaction=False) as pipe:
-                await self._commit_call(pipe, thread, new, fence)
+                await self._commit_call(pipe, thread, new, fence, replace)
                 pipe.zadd(self.keys.queued, {thread.id: time.time()})
                 (ok, version), _ = await pipe.execute()
         else:
-            ok, version = await self._commit_call(self.redis, thread, new, fence)
+            ok, version = await self._commit_call(self.redis, thread, new, fence, replace)
+        if int(ok) == -2:  # stored whole by an earlier version: rewrite it in this layout
+            return await self.commit(thread, new, queued=queued, fence=fence, replace=True)
         if int(ok) == -1:
             raise Fenced(f"the lease on thread {thread.id} was lost; not committed")
         if not int(ok):
             raise Conflict(f"thread {thread.id} is at version {version}, not {thread.version}")
-        return thread.appended(*new).model_copy(update={"version": int(version)})
+        committed = thread.appended(*new).model_copy(update={"version": int(version)})
+        self.cache.put(committed)
+        return committed
 
     async def update(
         self,
@@ -157,26 +197,34 @@ class ThreadStore:
         """Mark the thread as given work due at `due` (the sweeper looks only past that)."""
         await self.redis.zadd(self.keys.queued, {thread_id: due})
 
-    def _commit_call(self, client: Any, before: Thread, new: list[Event], fence: str | None) -> Any:
+    def _commit_call(
+        self, client: Any, before: Thread, new: list[Event], fence: str | None, replace: bool
+    ) -> Any:
         after = before.appended(*new)
         audit = [json.dumps(entry) for entry in audit_entries(before, new)]
+        first = before.version == 0 or replace
+        written = after.events if replace else new
         return self._commit(
             keys=[
                 self.keys.thread(before.id),
                 self.keys.audit(before.id),
                 self.keys.lease(before.id),
+                self.keys.events(before.id),
             ],
             args=[
                 str(before.version),
                 secrets.token_hex(8),  # the same on redis-py's retry of this very call
                 fence or "",
-                after.model_dump_json(exclude={"version"}),
+                encode_head(after) if first else "",
                 after.status,
                 after.agent,
                 repr(time.time()),
                 self.ttl_s,
                 AUDIT_MAXLEN,
                 RECENT_COMMITS,
+                len(written),
+                "1" if replace else "",
+                *(encode_event(event) for event in written),
                 *audit,
             ],
             client=client,
@@ -225,13 +273,6 @@ class ThreadStore:
                     if len(found) == limit:
                         break
         return found, f"{top}|{after_id}"
-
-
-def decode(version: bytes | None, data: bytes | None) -> Thread | None:
-    """A thread from its stored hash fields."""
-    if version is None or data is None:
-        return None
-    return Thread.model_validate_json(data).model_copy(update={"version": int(version)})
 
 
 def _empty(thread: Thread) -> Thread:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot import api
@@ -26,6 +27,8 @@ log = structlog.get_logger(__name__)
 
 HEALTH_TIMEOUT_S = 1.0
 """How long `/healthz` waits for Redis to answer."""
+DOCS_ASSETS = "/docs/assets"
+"""Where /docs and /redoc load their scripts and styles from: this process, never a CDN."""
 MAX_BODY_BYTES = 1_000_000
 """Largest request body accepted on any route (a mail route may set its own, lower, limit)."""
 
@@ -53,7 +56,16 @@ def create_app(
                     with contextlib.suppress(asyncio.CancelledError):
                         await worker
 
-    app = FastAPI(title="hitlbot", version="0.1.0", lifespan=lifespan)
+    # FastAPIOffline: /docs and /redoc with Swagger UI and ReDoc served from the package's own
+    # copies (FastAPI's default pages load them from a CDN, and are blank offline).
+    app = FastAPIOffline(
+        title="hitlbot",
+        version="0.1.0",
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        # Keep the token across reloads; no validator badge (an image from validator.swagger.io).
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
+    )
     app.state.settings = settings
     app.include_router(api.router)
     app.include_router(slack_http.router)

