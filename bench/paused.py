@@ -1,10 +1,11 @@
 """Many paused threads: Redis memory per paused thread, and resume latency as they grow.
 
-One real thread is run to its approval card; its keys are then cloned under new ids (with a
-pipeline, writing exactly what the store wrote: the thread hash, its audit stream, its index
-entries) to 1k, 10k and 100k paused threads. At each size, Approve is clicked (a signed
-`block_actions` on the card of record) on randomly chosen clones, one at a time, and the
-latency runs from the click being sent to the next request arriving at the model stand-in.
+One real thread is run to its approval card; its keys are then cloned under new ids with a
+pipeline, writing exactly what the store wrote (every key of the thread: its hash, event list,
+audit stream, fence; and its index entries), to 1k, 10k and 100k paused threads. At each
+size, Approve is clicked (a signed `block_actions` on the card of record) on randomly chosen
+clones, one at a time, and the latency runs from the click being sent to the next request
+arriving at the model stand-in.
 """
 
 from __future__ import annotations
@@ -80,10 +81,11 @@ class Cloner:
             if t == "stream"
         }
         self.strings = {k: redis.get(k) for k, t in self.types.items() if t == "string"}
+        self.lists = {k: redis.lrange(k, 0, -1) for k, t in self.types.items() if t == "list"}
         self.ttls = {key: redis.ttl(key) for key in self.own}
         self.index_score = redis.zscore(keys.index, template)
         self.queued_score = redis.zscore(keys.queued, template)
-        others = [t for t in self.types.values() if t not in ("hash", "stream", "string")]
+        others = [t for t in self.types.values() if t not in ("hash", "stream", "string", "list")]
         assert not others, f"the template has keys the cloner does not copy: {others}"
         self.made: list[str] = []
 
@@ -111,6 +113,8 @@ class Cloner:
                 )
         for key, value in self.strings.items():
             pipe.set(self._named(key, new_id), value.replace(old, new))
+        for key, items in self.lists.items():
+            pipe.rpush(self._named(key, new_id), *(item.replace(old, new) for item in items))
         for key, ttl in self.ttls.items():
             if ttl > 0:
                 pipe.expire(self._named(key, new_id), ttl)
