@@ -6,6 +6,7 @@ errors are dropped and then old tool results are shortened, oldest first.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,10 @@ KEEP_RECENT_RESULTS = 2
 """The most recent tool results are never compacted: the model is most likely to need them."""
 COMPACT_CHARS = 80
 """What is left of a compacted result."""
+MEMO_SIZE = 100_000
+"""Rendered events kept in memory (see `_Memo`)."""
+# libyaml's emitter when PyYAML was built with it (the wheels are): the same text, 3x faster.
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _templates = jinja2.Environment(
     undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
@@ -51,7 +56,7 @@ def estimate_tokens(text: str) -> int:
 
 def render_events(thread: Thread, budget: int) -> str:
     """The thread as the model reads it, compacted to fit `budget` tokens where it can."""
-    blocks = [(event, _render(event)) for event in thread.events]
+    blocks = [(event, _rendered(event)) for event in thread.events]
     blocks = [(event, text) for event, text in blocks if text]
     size = _size(blocks)
     if size > budget:
@@ -64,7 +69,7 @@ def render_events(thread: Thread, budget: int) -> str:
             break
         event, text = blocks[index]
         assert isinstance(event, ToolResult)
-        compacted = _compacted(event)
+        compacted = _COMPACTED.get(event, _compact)
         size += estimate_tokens(compacted) - estimate_tokens(text)  # a running total: O(n)
         blocks[index] = (event, compacted)
     return "\n".join(text for _, text in blocks)
@@ -72,6 +77,34 @@ def render_events(thread: Thread, budget: int) -> str:
 
 def _size(blocks: list[tuple[Event, str]]) -> int:
     return sum(estimate_tokens(text) for _, text in blocks)
+
+
+class _Memo:
+    """Rendered text of events seen lately, by identity: a thread kept in memory between
+    steps (the store's cache) renders only its new events. Holding the event keeps its id
+    from being reused while the entry lives."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._texts: dict[int, tuple[Event, str]] = {}
+
+    def get(self, event: Event, render: Callable[[Event], str]) -> str:
+        found = self._texts.get(id(event))
+        if found is not None and found[0] is event:
+            return found[1]
+        text = render(event)
+        if len(self._texts) >= self.size:
+            self._texts.clear()  # crude, and rare: a worker's working set is far smaller
+        self._texts[id(event)] = (event, text)
+        return text
+
+
+_RENDERED = _Memo(MEMO_SIZE)
+_COMPACTED = _Memo(MEMO_SIZE)
+
+
+def _rendered(event: Event) -> str:
+    return _RENDERED.get(event, _render)
 
 
 def _render(event: Event) -> str:
@@ -115,11 +148,12 @@ def _tag(name: str, body: Any) -> str:
 def _yamlish(body: Any) -> str:
     if isinstance(body, str):
         return body.strip()
-    dumped: str = yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100)
+    dumped: str = yaml.dump(body, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100)
     return dumped.strip()
 
 
-def _compacted(event: ToolResult) -> str:
+def _compact(event: Event) -> str:
+    assert isinstance(event, ToolResult)
     text = " ".join(_yamlish(event.result).split())
     if len(text) > COMPACT_CHARS:
         text = text[:COMPACT_CHARS] + " …"

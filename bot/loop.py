@@ -18,7 +18,7 @@ from bot.context import render_events, render_prompt
 from bot.deps import Deps
 from bot.events import Done, Error, Event, HumanRequest, ToolCall, ToolResult
 from bot.model import REASON_FIELD, ModelOutputError
-from bot.thread import Thread, open_call, undelivered
+from bot.thread import Thread
 from bot.tools import DONE_FOR_NOW, REQUEST_MORE_INFORMATION, ToolContext, ToolError
 
 log = structlog.get_logger(__name__)
@@ -74,14 +74,14 @@ Action = Stop | Deliver | RunTool | RunPrefetch | AskForHelp | CallModel
 def decide(thread: Thread, agent: Agent, delivers: bool) -> Action:
     """The next action for `thread` (pure). `delivers`: its origin has a channel to send to."""
     if delivers:
-        outbound = undelivered(thread.events)
+        outbound = thread.undelivered
         if outbound:
             ref, event = outbound[0]
             return Deliver(ref, event)
     status = thread.status
     if status != "running":
         return Stop(status)
-    call = open_call(thread.events)
+    call = thread.open_call
     if call is not None:
         return RunTool(call)
     if thread.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:

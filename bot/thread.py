@@ -1,11 +1,15 @@
-"""A thread: its identity, where it came from, and its events. Everything else is derived."""
+"""A thread: its identity, where it came from, and its events. Everything else is derived.
+
+The functions below define the derivation by scanning the events; `Thread`'s properties give
+the same answers from `bot.facts`, which folds each event once.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from bot.events import (
     Done,
@@ -20,8 +24,9 @@ from bot.events import (
     UserMessage,
     utcnow,
 )
+from bot.facts import Facts
+from bot.facts import Status as Status  # re-exported: the API and the store name it from here
 
-Status = Literal["running", "waiting_human", "waiting_approval", "done", "failed"]
 STATUSES: tuple[Status, ...] = ("running", "waiting_human", "waiting_approval", "done", "failed")
 
 
@@ -83,45 +88,70 @@ class Thread(BaseModel):
     created_at: datetime = Field(default_factory=utcnow)
     """When it was launched."""
 
+    _facts: tuple[list[Event], Facts] | None = PrivateAttr(default=None)
+    """The derived state, and the event list it was derived from (a copy with other events
+    must not reuse it)."""
+
+    def __eq__(self, other: object) -> bool:
+        # The fields only: the derived-state memo is no part of what a thread is.
+        if not isinstance(other, Thread):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # as pydantic's own, with __eq__ overridden
+
+    @property
+    def facts(self) -> Facts:
+        """The events' derived state, folded once per event list and extended on append."""
+        memo = self._facts
+        if memo is not None and memo[0] is self.events:
+            return memo[1]
+        facts = Facts.of(self.events)
+        self._facts = (self.events, facts)
+        return facts
+
     def appended(self, *events: Event) -> Thread:
         """A copy with `events` added at the end (the version is the store's to bump)."""
-        return self.model_copy(update={"events": [*self.events, *events]})
+        thread = self.model_copy(update={"events": [*self.events, *events]})
+        thread._facts = (thread.events, self.facts.extended(events))
+        return thread
 
     @property
     def pending_request(self) -> HumanRequest | None:
         """The human request still waiting for its response, if any."""
-        return pending_request(self.events)
+        return self.facts.pending_request
 
     @property
     def status(self) -> Status:
         """Derived from the events, never stored beside them."""
-        return status_of(self.events)
+        return self.facts.status
 
     @property
     def consecutive_errors(self) -> int:
         """Errors since the last success or human word (factor 9)."""
-        return consecutive_errors(self.events)
+        return self.facts.errors
+
+    @property
+    def open_call(self) -> ToolCall | None:
+        """The last tool call still to run (see `open_call`)."""
+        return self.facts.open_call
+
+    @property
+    def undelivered(self) -> list[tuple[str, HumanRequest | Done | Failed]]:
+        """Outbound events not yet delivered (see `undelivered`)."""
+        return list(self.facts.waiting)
 
     def request(self, request_id: str) -> HumanRequest | None:
         """The request with this id, answered or not."""
-        for event in self.events:
-            if isinstance(event, HumanRequest) and event.request_id == request_id:
-                return event
-        return None
+        return self.facts.requests.get(request_id)
 
     def response_to(self, request_id: str) -> HumanResponse | None:
         """The response that answered `request_id`, if it was answered."""
-        for event in self.events:
-            if isinstance(event, HumanResponse) and event.request_id == request_id:
-                return event
-        return None
+        return self.facts.responses.get(request_id)
 
     def call(self, call_id: str) -> ToolCall | None:
         """The tool call with this id."""
-        for event in self.events:
-            if isinstance(event, ToolCall) and event.call_id == call_id:
-                return event
-        return None
+        return self.facts.calls.get(call_id)
 
 
 def pending_request(events: list[Event]) -> HumanRequest | None:

@@ -21,7 +21,15 @@ from bot.events import (
     UserMessage,
 )
 from bot.loop import Deliver, RunTool, Stop, decide
-from bot.thread import ApiOrigin, Thread
+from bot.thread import (
+    ApiOrigin,
+    Thread,
+    consecutive_errors,
+    open_call,
+    pending_request,
+    status_of,
+    undelivered,
+)
 
 ids = st.sampled_from(["c1", "c2", "c3"])
 requests = st.sampled_from(["t.r1", "t.r2"])
@@ -78,3 +86,32 @@ def test_decide_is_total_and_consistent(events: list[Event], delivers: bool) -> 
     if isinstance(action, Deliver):  # an event given up on is never tried again
         assert not any(isinstance(e, Error) and e.ref == action.ref for e in events)
     assert EVENTS.validate_json(EVENTS.dump_json(events)) == events
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(event, max_size=16), st.integers(min_value=0, max_value=16))
+def test_folded_facts_agree_with_the_scans(events: list[Event], split: int) -> None:
+    """`Thread`'s derived state (folded once, extended on append) is exactly what scanning the
+    whole event list says, however the list was built up."""
+    whole = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events)
+    built = whole.model_copy(update={"events": events[:split]}).appended(*events[split:])
+    for thread in (whole, built):
+        assert thread.status == status_of(events)
+        assert thread.pending_request == pending_request(events)
+        assert thread.consecutive_errors == consecutive_errors(events)
+        assert thread.open_call == open_call(events)
+        assert thread.undelivered == undelivered(events)
+        for request_id in ("t.r1", "t.r2"):
+            assert thread.request(request_id) == next(
+                (e for e in events if isinstance(e, HumanRequest) and e.request_id == request_id),
+                None,
+            )
+            assert thread.response_to(request_id) == next(
+                (e for e in events if isinstance(e, HumanResponse) and e.request_id == request_id),
+                None,
+            )
+        for call_id in ("c1", "c2", "c3"):
+            assert thread.call(call_id) == next(
+                (e for e in events if isinstance(e, ToolCall) and e.call_id == call_id), None
+            )
+    assert whole == built
