@@ -16,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 LOGS = Path(os.environ.get("HITLBOT_BENCH_LOGS", "/tmp/hitlbot-bench"))
 """Where each child's output goes (read them when a figure looks wrong)."""
+CODE = os.environ.get("HITLBOT_BENCH_CODE")
+"""Another checkout whose `bot/` and `agents/` the children run, for a before/after in one
+venv (`git archive REV | tar -x -C DIR`); the bench's own modules still come from here."""
+PYTHONPATH = os.pathsep.join([CODE, str(ROOT)] if CODE else [str(ROOT)])
+CWD = Path(CODE) if CODE else ROOT
+"""Children start here: `python -m` puts its working directory first on `sys.path`."""
 
 
 def wait_port(port: int, proc: subprocess.Popen[bytes], name: str, timeout: float = 30) -> None:
@@ -40,9 +46,9 @@ def child(
     """Run `argv` with `env` added to ours; wait for `port` if given; stop it on exit."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{name}.log", "wb")  # closed below, after the child
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = {**os.environ, "PYTHONPATH": PYTHONPATH, **(env or {})}
     proc = subprocess.Popen(
-        list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
+        list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=CWD
     )
     try:
         if port is not None:
@@ -65,10 +71,10 @@ def run_json(name: str, argv: Sequence[str], timeout: float) -> str:
     with open(LOGS / f"{name}.log", "wb") as log:
         done = subprocess.run(
             list(argv),
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env={**os.environ, "PYTHONPATH": PYTHONPATH},
             stdout=subprocess.PIPE,
             stderr=log,
-            cwd=ROOT,
+            cwd=CWD,
             timeout=timeout,
             check=False,
         )
