@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ class Agent:
     """Its own tools; the built-ins are added by `all_tools`."""
     prefetch: tuple[Prefetch, ...] = ()
     """Calls made before the first LLM call."""
+    check: Callable[[], object] | None = None
+    """Run at start: reads the agent's configuration (its data files) and raises ValueError,
+    saying where and why, if it is invalid, so a bad file stops the start, not a thread."""
 
     @property
     def all_tools(self) -> dict[str, Tool[Any]]:

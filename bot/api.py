@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.events import HumanRequest, RequestSent
+from bot.policy import tally, votes_on
 from bot.service import Answer, Service
 from bot.thread import STATUSES, ApiOrigin, Status, Thread
 
@@ -102,12 +103,26 @@ async def get_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
     return thread_view(await svc.get(thread_id))
 
 
+@router.get("/{thread_id}/audit")
+async def get_audit(thread_id: str, svc: Svc) -> dict[str, Any]:
+    """The thread's audit entries, oldest first: launches, requests, every vote and
+    decision (who, when, the SHA-256 of the approved arguments), results."""
+    await svc.get(thread_id)  # 404 for an unknown thread
+    return {"thread_id": thread_id, "entries": await svc.deps.store.audit(thread_id)}
+
+
 @router.post("/{thread_id}/responses", status_code=202)
 async def respond(thread_id: str, body: ResponseBody, svc: Svc) -> dict[str, Any]:
     """Answer the pending request; 409 if it was already answered."""
     answer = Answer(body.request_id, body.user, body.answer, body.approved, body.comment)
-    thread = await svc.respond(thread_id, answer)
-    return {"thread_id": thread.id, "status": thread.status}
+    trusted = svc.deps.settings.api_trusted_decisions
+    thread = await svc.respond(thread_id, answer, enforce=not trusted)
+    reply: dict[str, Any] = {"thread_id": thread.id, "status": thread.status}
+    request = thread.request(body.request_id)
+    if request is not None and request.kind == "approval":
+        count = tally(request, votes_on(thread.events, request.request_id))
+        reply["approvals"] = {"count": len(count.approvals), "needed": count.needed}
+    return reply
 
 
 @router.post("/{thread_id}/messages", status_code=202)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from bot.events import (
+    ApprovalVote,
     Done,
     Event,
     Failed,
@@ -25,6 +26,15 @@ def args_digest(args: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _approved_call(thread: Thread, request_id: str) -> dict[str, Any]:
+    """What an approval decision or vote was about: the call, and a digest of its arguments."""
+    request = thread.request(request_id)
+    call = thread.call(request.call_id) if request and request.call_id else None
+    if request is None or request.kind != "approval" or call is None:
+        return {}
+    return {"call_id": call.call_id, "tool": call.name, "args_sha256": args_digest(call.args)}
+
+
 def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
     """Audit records for `new` events about to be appended to `before` (pure)."""
     thread = before.appended(*new)
@@ -35,14 +45,10 @@ def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
             entry.update(user=event.user, launch=not before.events)
         elif isinstance(event, HumanRequest):
             entry.update(request_id=event.request_id, kind=event.kind, call_id=event.call_id)
-        elif isinstance(event, HumanResponse):
-            entry.update(request_id=event.request_id, user=event.user, approved=event.approved)
-            request = thread.request(event.request_id)
-            call = thread.call(request.call_id) if request and request.call_id else None
-            if request and request.kind == "approval" and call:
-                entry.update(
-                    call_id=call.call_id, tool=call.name, args_sha256=args_digest(call.args)
-                )
+        elif isinstance(event, HumanResponse | ApprovalVote):
+            approved = event.approved if isinstance(event, HumanResponse) else True
+            entry.update(request_id=event.request_id, user=event.user, approved=approved)
+            entry.update(_approved_call(thread, event.request_id))
         elif isinstance(event, ToolResult):
             entry.update(call_id=event.call_id, tool=event.name)
         elif isinstance(event, HeldMessage):

@@ -31,6 +31,7 @@ Token = Annotated[str, typer.Option(envvar="HITLBOT_API_TOKEN", help="API bearer
 def web(host: str = "0.0.0.0", port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
     """Run the web process (HTTP API, Slack and email webhooks)."""
     configure()
+    _check_configuration(Settings())
     uvicorn.run("bot.web:create_app", factory=True, host=host, port=port, log_config=None)
 
 
@@ -42,6 +43,7 @@ def worker() -> None:
 
     configure()
     settings = Settings()
+    _check_configuration(settings)
 
     async def main() -> None:
         async with runtime(settings) as (deps, broker):
@@ -141,6 +143,15 @@ def show(thread_id: str, url: Url = "http://127.0.0.1:8000", token: Token = DEV_
     from bot.timeline import timeline
 
     typer.echo(timeline(_call("GET", url, token, f"/threads/{thread_id}")))
+
+
+@app.command()
+def audit(thread_id: str, url: Url = "http://127.0.0.1:8000", token: Token = DEV_TOKEN) -> None:
+    """Print a thread's audit entries: requests, every vote and decision, results."""
+    for entry in _call("GET", url, token, f"/threads/{thread_id}/audit")["entries"]:
+        rest = {k: v for k, v in entry.items() if k not in ("at", "event") and v is not None}
+        details = " ".join(f"{k}={v}" for k, v in rest.items())
+        typer.echo(f"{entry['at']}  {entry['event']:<15} {details}")
 
 
 @app.command()
@@ -273,6 +284,17 @@ def _call(method: str, url: str, token: str, path: str, **kwargs: Any) -> Any:
             detail = reply.text
         _fail(f"HTTP {reply.status_code}: {detail}")
     return reply.json()
+
+
+def _check_configuration(settings: Settings) -> None:
+    """Stop with the reason (file, line) before starting on a configuration that cannot work."""
+    from bot.runtime import StartupError, check_configuration, load_agents
+
+    try:
+        check_configuration(settings, load_agents())
+    except StartupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _fail(message: str) -> None:

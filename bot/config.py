@@ -56,6 +56,12 @@ class Settings(BaseSettings):
 
     api_token: str | None = Field(default=None, alias="HITLBOT_API_TOKEN")
     """Bearer token required on `/threads`; unset: the API refuses all (`hitlbot dev`: `dev`)."""
+    api_trusted_decisions: bool = Field(default=False, alias="HITLBOT_API_TRUSTED_DECISIONS")
+    """Take approval decisions on the API token's word, whoever they name (for automation);
+    off: the decision's `user` must be an approver the policy allows."""
+    policy_file: str | None = Field(default=None, alias="HITLBOT_POLICY")
+    """TOML or YAML file of approval rules per agent and tool (approvers, quorum,
+    self-approval); refused at start, with the line, if it is invalid."""
     port: int = Field(default=8000, alias="PORT")
     """Port of the web process."""
 

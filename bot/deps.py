@@ -17,6 +17,7 @@ from bot.events import Event, RequestSent, utcnow
 from bot.keys import Keys
 from bot.lease import Leases
 from bot.model import Model
+from bot.policy import Policy
 from bot.store import ThreadStore
 from bot.thread import Thread
 
@@ -60,6 +61,8 @@ class Deps:
     agents: Mapping[str, Agent]
     channels: dict[str, Channel] = field(default_factory=dict)
     """Delivery by origin kind; an origin with no channel (the API) needs no delivery."""
+    policy: Policy = field(default_factory=Policy)
+    """The operator's approval rules (`HITLBOT_POLICY`), over the agents' own."""
     slack: AsyncWebClient | None = None
     """The process's one Slack Web API client, when `SLACK_BOT_TOKEN` is set."""
     clock: Callable[[], datetime] = utcnow

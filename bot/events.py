@@ -94,6 +94,11 @@ class HumanRequest(_Event):
     """Suggested answers (buttons in Slack); free text is still accepted."""
     approvers: list[str] = Field(default_factory=list)
     """Who may decide an approval; empty means the channel's default approvers."""
+    quorum: int = 1
+    """Distinct approvals needed (one rejection rejects); from the policy at request time."""
+    excluded: list[str] = Field(default_factory=list)
+    """Who may not decide it whatever the approvers say: the requester, unless the policy
+    allows self-approval."""
 
 
 class RequestSent(_Event):
@@ -124,6 +129,18 @@ class HumanResponse(_Event):
     """Why, for a decision; a rejection's reason reaches the model."""
     ref: str | None = None
     """The channel's id of the message the answer came in (an email's Message-ID), if any."""
+
+
+class ApprovalVote(_Event):
+    """One approver's approval that did not yet make the quorum; the request stays pending."""
+
+    type: Literal["approval_vote"] = "approval_vote"
+    request_id: str
+    """The approval request voted on."""
+    user: str
+    """Who approved."""
+    comment: str | None = None
+    """What they said with it, if anything."""
 
 
 class HeldMessage(_Event):
@@ -170,6 +187,7 @@ Event = Annotated[
     | HumanRequest
     | RequestSent
     | HumanResponse
+    | ApprovalVote
     | HeldMessage
     | Done
     | Failed,

@@ -18,6 +18,7 @@ from bot.context import render_events, render_prompt
 from bot.deps import Deps
 from bot.events import Done, Error, Event, HumanRequest, ToolCall, ToolResult
 from bot.model import REASON_FIELD, ModelOutputError
+from bot.policy import Rule
 from bot.thread import Thread
 from bot.tools import DONE_FOR_NOW, REQUEST_MORE_INFORMATION, ToolContext, ToolError
 
@@ -144,11 +145,12 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
         args=args.model_dump(mode="json"),
         reason=reason if isinstance(reason, str) else None,
     )
-    return [call, *_follow_up(thread, call, tool.needs_approval(args), tool.approvers, deps)]
+    rule = deps.policy.rule(agent.name, tool.name, tool.rule())
+    return [call, *_follow_up(thread, call, tool.needs_approval(args), rule, deps)]
 
 
 def _follow_up(
-    thread: Thread, call: ToolCall, needs_approval: bool, approvers: tuple[str, ...], deps: Deps
+    thread: Thread, call: ToolCall, needs_approval: bool, rule: Rule, deps: Deps
 ) -> list[Event]:
     """What must be recorded together with `call`, atomically."""
     request_id = f"{thread.id}.{deps.ids('r')}"
@@ -172,7 +174,9 @@ def _follow_up(
                 kind="approval",
                 message=message,
                 call_id=call.call_id,
-                approvers=list(approvers),
+                approvers=list(rule.approvers),
+                quorum=rule.quorum,
+                excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
             )
         ]
     return []

@@ -23,6 +23,8 @@ from bot.keys import Keys
 from bot.lease import Leases
 from bot.mail.channel import EmailChannel
 from bot.model import AnthropicModel, MissingCredentials, Model
+from bot.policy import Policy
+from bot.policyfile import PolicyError, load_policy
 from bot.queue import Kicker, StepBroker, build_broker
 from bot.slack.channel import ApprovalChannel, SlackChannel
 from bot.slack.client import close_client, slack_client
@@ -63,6 +65,24 @@ def load_agents() -> Mapping[str, Agent]:
     return AGENTS
 
 
+class StartupError(Exception):
+    """The configuration cannot work (a bad policy or data file); the message says where."""
+
+
+def check_configuration(settings: Settings, agents: Mapping[str, Agent]) -> Policy:
+    """Run the agents' own checks and load the policy file; StartupError if any is invalid."""
+    for agent in agents.values():
+        if agent.check is not None:
+            try:
+                agent.check()
+            except ValueError as exc:
+                raise StartupError(f"agent {agent.name}: {exc}") from None
+    try:
+        return load_policy(settings.policy_file, agents)
+    except PolicyError as exc:
+        raise StartupError(str(exc)) from None
+
+
 def _approvals(deps: Deps) -> ApprovalChannel | None:
     """Where approvals of email threads go: SLACK_APPROVAL_CHANNEL, when Slack is on."""
     channel = deps.settings.slack_approval_channel
@@ -76,6 +96,8 @@ async def runtime(
     """Deps and the queue broker for one process; closed on exit."""
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
+    agents = load_agents()
+    policy = check_configuration(settings, agents)
     redis = redis_client(settings.redis_url, settings.redis_pool_size)
     # The same retries for the queue: a job kicked after its thread was committed must not be
     # lost to a blip, or the thread would sit `running` with nothing queued for it.
@@ -100,7 +122,8 @@ async def runtime(
         model=model or model_from(settings),
         enqueue=Kicker(broker),
         http=http,
-        agents=load_agents(),
+        agents=agents,
+        policy=policy,
         slack=slack_client(settings),
     )
     if deps.slack is not None:

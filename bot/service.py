@@ -14,7 +14,8 @@ import structlog
 
 from bot import metrics
 from bot.deps import Deps
-from bot.events import Event, HumanResponse, UserMessage
+from bot.events import ApprovalVote, Event, HumanRequest, HumanResponse, UserMessage
+from bot.policy import Vote, refusal, tally, votes_on
 from bot.store import Busy
 from bot.thread import Origin, Thread
 
@@ -38,6 +39,18 @@ class AlreadyAnswered(ServiceError):
         self.response = response
         verdict = {True: "approved", False: "rejected", None: "answered"}[response.approved]
         super().__init__(f"already {verdict} by {response.user}")
+
+
+class Forbidden(ServiceError):
+    """A decision by someone the policy does not allow."""
+
+    status = 403
+
+
+class AlreadyVoted(ServiceError):
+    """The same approver approving again: counted once, so refused."""
+
+    status = 409
 
 
 class NotAccepting(ServiceError):
@@ -110,9 +123,19 @@ class Service:
             raise NotFound(f"no thread {thread_id!r}")
         return thread
 
-    async def respond(self, thread_id: str, answer: Answer) -> Thread:
-        """Record a human's answer to a pending request, exactly once, and resume the thread."""
-        thread = await self.update(thread_id, lambda thread: [self._response(thread, answer)])
+    async def respond(self, thread_id: str, answer: Answer, *, enforce: bool = True) -> Thread:
+        """Record a human's answer to a pending request, exactly once, and resume the thread.
+
+        An approval counts only from someone the policy allows (`enforce`; off for a trusted
+        automation token); short of its quorum it is recorded as a vote and the request stays
+        pending (nothing is queued then).
+        """
+        thread = await self.update(
+            thread_id, lambda thread: [self._response(thread, answer, enforce)]
+        )
+        if isinstance(thread.events[-1], ApprovalVote):
+            metrics.RESPONSES.labels("vote").inc()
+            return thread
         await self.deps.enqueue(thread.id)
         metrics.RESPONSES.labels("approval" if answer.approved is not None else "answer").inc()
         return thread
@@ -130,7 +153,9 @@ class Service:
             raise NotFound(f"no thread {thread_id!r}")
         return thread
 
-    def _response(self, thread: Thread, answer: Answer) -> HumanResponse:
+    def _response(
+        self, thread: Thread, answer: Answer, enforce: bool
+    ) -> HumanResponse | ApprovalVote:
         request = thread.request(answer.request_id)
         if request is None:
             raise NotFound(f"thread {thread.id} has no request {answer.request_id!r}")
@@ -144,6 +169,13 @@ class Service:
                 raise Invalid("this request is a question: send a non-empty answer")
             self._check_text(answer.answer or "")
         self._check_text(answer.comment or "")
+        if request.kind == "approval" and self._pending_vote(thread, request, answer, enforce):
+            return ApprovalVote(
+                request_id=request.request_id,
+                user=answer.user,
+                comment=answer.comment,
+                at=self.deps.clock(),
+            )
         return HumanResponse(
             request_id=request.request_id,
             user=answer.user,
@@ -152,6 +184,25 @@ class Service:
             comment=answer.comment,
             ref=answer.ref,
             at=self.deps.clock(),
+        )
+
+    def _pending_vote(
+        self, thread: Thread, request: HumanRequest, answer: Answer, enforce: bool
+    ) -> bool:
+        """Check an approval vote against the policy; True if it leaves the quorum unmet."""
+        if enforce:
+            why = refusal(request, answer.user, self.deps.settings.slack_approver_ids())
+            if why is not None:
+                raise Forbidden(f"{answer.user} may not decide this: {why}")
+        votes = votes_on(thread.events, request.request_id)
+        if answer.approved and any(vote.user == answer.user for vote in votes):
+            count = tally(request, votes)
+            raise AlreadyVoted(
+                f"{answer.user} has approved already "
+                f"({len(count.approvals)} of {count.needed} approvals)"
+            )
+        return tally(request, [*votes, Vote(answer.user, bool(answer.approved))]).outcome == (
+            "pending"
         )
 
     async def post_message(
@@ -169,13 +220,13 @@ class Service:
 
     def message_event(
         self, thread: Thread, text: str, user: str | None, ref: str | None
-    ) -> HumanResponse | UserMessage:
+    ) -> HumanResponse | ApprovalVote | UserMessage:
         """What a new message from the human is on `thread`: the answer to its pending
         question, or the first message of its next turn; NotAccepting during an approval."""
         pending = thread.pending_request
         if pending is not None and pending.kind == "question":
             answer = Answer(request_id=pending.request_id, user=user or "", answer=text, ref=ref)
-            return self._response(thread, answer)
+            return self._response(thread, answer, enforce=False)  # questions have no policy
         if pending is not None:
             raise NotAccepting("the thread is waiting for an approval decision")
         return UserMessage(text=text, user=user, ref=ref, at=self.deps.clock())

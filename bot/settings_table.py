@@ -58,6 +58,13 @@ READ_ELSEWHERE = (
         "A JSON file of orders that replaces the `support` agent's bundled sample.",
         after="DEPLOY_WEBHOOK_URL",
     ),
+    Variable(
+        "HITLBOT_DEPLOY_CATALOG",
+        "the bundled sample",
+        "A JSON file `{service: [versions...]}` the `deploy` agent deploys from, replacing its "
+        "bundled `catalog.json`.",
+        after="HITLBOT_SUPPORT_ORDERS",
+    ),
 )
 """Variables read by the SDK, the CLI or an agent rather than `Settings`: listed all the same."""
 

@@ -141,6 +141,17 @@ class Thread(BaseModel):
         """Outbound events not yet delivered (see `undelivered`)."""
         return list(self.facts.waiting)
 
+    @property
+    def starter(self) -> str | None:
+        """Who started the thread, in the channel's terms (Slack user id, email address)."""
+        origin = self.origin
+        if isinstance(origin, EmailOrigin):
+            return origin.address.lower()
+        if origin.user:
+            return origin.user
+        first = next((e for e in self.events if isinstance(e, UserMessage)), None)
+        return first.user if first is not None else None
+
     def request(self, request_id: str) -> HumanRequest | None:
         """The request with this id, answered or not."""
         return self.facts.requests.get(request_id)

@@ -42,6 +42,8 @@ def _describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per even
             comment = f": {event['comment']}" if event.get("comment") else ""
             return f"ok {verdict} by {event['user']}{comment}"
         return f"ok {event['user']} answered: {event.get('answer')}"
+    if kind == "approval_vote":
+        return f"+1 approved by {event['user']} (the quorum is not met yet)"
     if kind == "request_sent":
         return f"   sent {event['ref']} via {event['channel']}"
     if kind == "done":

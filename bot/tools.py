@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from bot.policy import Rule
+
 if TYPE_CHECKING:
     from bot.agentstore import AgentStore
     from bot.deps import Deps
@@ -50,6 +52,14 @@ class Tool(Generic[A]):
     """Whether a human must approve the call before it runs (a predicate may read the args)."""
     approvers: tuple[str, ...] = field(default=())
     """Who may approve, narrowing the channel's default approvers (empty: no narrowing)."""
+    quorum: int = 1
+    """Distinct approvals a call needs (the operator's policy may say otherwise)."""
+    self_approval: bool = False
+    """Whether the thread's own human may approve its calls (off: someone else must)."""
+
+    def rule(self) -> Rule:
+        """The approval rule the tool declares."""
+        return Rule(approvers=self.approvers, quorum=self.quorum, self_approval=self.self_approval)
 
     def needs_approval(self, args: A) -> bool:
         """Whether this call pauses for a human decision."""

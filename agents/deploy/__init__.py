@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -13,8 +14,8 @@ from bot.agent import Agent, Prefetch
 from bot.tools import Tool, ToolContext, ToolError
 
 HERE = Path(__file__).parent
-CATALOG = json.loads((HERE / "catalog.json").read_text(encoding="utf-8"))
-"""Services and their deployable versions (a real team would read a registry here)."""
+CATALOG_ENV = "HITLBOT_DEPLOY_CATALOG"
+"""Path of a JSON file `{service: [versions...]}` that replaces the bundled `catalog.json`."""
 DEPLOYS = "deploys"
 """The agent's record of deploys made, one per call id (`AgentStore.once`)."""
 
@@ -33,8 +34,27 @@ class DeployArgs(BaseModel):
     environment: Literal["staging", "production"] = Field(description="Where to deploy.")
 
 
+def load_catalog() -> dict[str, list[str]]:
+    """Services and their deployable versions, from HITLBOT_DEPLOY_CATALOG or the bundled
+    sample (a real team would read a registry here); ValueError, with the line, if invalid."""
+    path = Path(os.environ.get(CATALOG_ENV) or HERE / "catalog.json")
+    try:
+        data: dict[str, list[str]] = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the deploy catalog: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    valid = isinstance(data, dict) and all(
+        isinstance(versions, list) and all(isinstance(v, str) for v in versions)
+        for versions in data.values()
+    )
+    if not valid:
+        raise ValueError(f"{path}:1: expected {{service: [version strings...]}}")
+    return data
+
+
 async def list_services(args: NoArgs, ctx: ToolContext) -> list[str]:
-    return sorted(CATALOG)
+    return sorted(load_catalog())
 
 
 async def list_versions(args: ServiceArg, ctx: ToolContext) -> list[str]:
@@ -68,10 +88,10 @@ async def deploy_service(args: DeployArgs, ctx: ToolContext) -> dict[str, str]:
 
 
 def _versions(service: str) -> list[str]:
-    if service not in CATALOG:
-        raise ToolError(f"unknown service {service!r}; known: {', '.join(sorted(CATALOG))}")
-    versions: list[str] = CATALOG[service]
-    return versions
+    catalog = load_catalog()
+    if service not in catalog:
+        raise ToolError(f"unknown service {service!r}; known: {', '.join(sorted(catalog))}")
+    return catalog[service]
 
 
 AGENT = Agent(
@@ -90,4 +110,5 @@ AGENT = Agent(
         ),
     ),
     prefetch=(Prefetch("list_services"),),
+    check=load_catalog,
 )

@@ -23,7 +23,14 @@ ORDERS_ENV = "HITLBOT_SUPPORT_ORDERS"
 def load_orders() -> dict[str, dict[str, Any]]:
     """The orders the agent knows, from HITLBOT_SUPPORT_ORDERS or the bundled sample."""
     path = Path(os.environ.get(ORDERS_ENV) or HERE / "orders.json")
-    orders: dict[str, dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        orders = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the orders file: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(orders, dict) or not all(isinstance(o, dict) for o in orders.values()):
+        raise ValueError(f"{path}:1: expected {{order id: {{total, currency, ...}}}}")
     return orders
 
 
@@ -94,4 +101,5 @@ AGENT = Agent(
             approval=True,
         ),
     ),
+    check=load_orders,
 )

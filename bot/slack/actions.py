@@ -14,6 +14,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.events import ApprovalVote
+from bot.policy import tally, votes_on
 from bot.service import AlreadyAnswered, Answer, ServiceError
 from bot.slack import inbound
 from bot.slack.blocks import APPROVE, CHOICE, REJECT, reject_modal
@@ -135,6 +137,12 @@ async def _respond(slack: SlackDeps, click: Click, card: Card, answer: Answer) -
             _tell(slack, click, f"Not recorded: {exc}.")
         return
     slack.background.spawn(show_response(slack.client, thread, request_id), "chat.update")
+    if isinstance(thread.events[-1], ApprovalVote):  # short of the quorum: nothing resumes
+        if working:
+            await slack.working.unmark(thread_id, click.channel, click.message_ts)
+        count = tally(card.request, votes_on(thread.events, request_id))
+        _tell(slack, click, f"Recorded: {len(count.approvals)} of {count.needed} approvals.")
+        return
     if working:
         slack.background.spawn(
             slack.working.show(thread_id, click.channel, click.message_ts), "reactions.add"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.events import Done, Failed, HumanRequest, HumanResponse, ToolCall
+from bot.policy import tally, votes_on
 from bot.thread import EmailOrigin, SlackOrigin, Thread
 
 Json = dict[str, Any]
@@ -98,8 +99,15 @@ def answered_question(request: HumanRequest, response: HumanResponse) -> SlackMe
 
 
 def approval_card(thread: Thread, request: HumanRequest) -> SlackMessage:
-    """The approval card: agent, tool, arguments, the model's reason, Approve / Reject."""
+    """The approval card: agent, tool, arguments, the model's reason, Approve / Reject; with
+    a quorum, who has approved so far (it stays open until the quorum is met)."""
     blocks = _card_body(thread, request)
+    count = tally(request, votes_on(thread.events, request.request_id))
+    if count.approvals:
+        names = ", ".join(mention(user) for user in count.approvals)
+        blocks.append(_context(f"{len(count.approvals)} of {count.needed} approvals: {names}"))
+    elif count.needed > 1:
+        blocks.append(_context(f"Needs {count.needed} approvals."))
     blocks.append(
         {
             "type": "actions",
@@ -116,7 +124,9 @@ def approval_card(thread: Thread, request: HumanRequest) -> SlackMessage:
 def decided_card(thread: Thread, request: HumanRequest, response: HumanResponse) -> SlackMessage:
     """The card after a decision: the same facts, no buttons, who decided (and why)."""
     if response.approved:
-        verdict = f":white_check_mark: Approved by {mention(response.user)}"
+        approvals = tally(request, votes_on(thread.events, request.request_id)).approvals
+        names = ", ".join(mention(user) for user in approvals or (response.user,))
+        verdict = f":white_check_mark: Approved by {names}"
     else:
         verdict = f":x: Rejected by {mention(response.user)}"
         if response.comment:

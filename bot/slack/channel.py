@@ -145,11 +145,16 @@ async def show_response(client: AsyncWebClient, thread: Thread, request_id: str)
     """Update the request's message(s) in place: the decision or answer, buttons gone."""
     request = thread.request(request_id)
     response = thread.response_to(request_id)
-    if request is None or response is None:
+    if request is None or (response is None and request.kind != "approval"):
         return
     if request.kind == "approval":
-        message = decided_card(thread, request, response)
-    else:
+        # Short of its quorum the card stays open and shows who has approved so far.
+        message = (
+            approval_card(thread, request)
+            if response is None
+            else decided_card(thread, request, response)
+        )
+    elif response is not None:
         message = answered_question(request, response)
     for where in messages_of_record(thread, request_id):
         await client.chat_update(

@@ -12,6 +12,7 @@ from typing import Literal
 
 from bot.config import Settings
 from bot.events import HumanRequest, HumanResponse
+from bot.policy import allowed_approvers, refusal
 from bot.slack.blocks import mention
 from bot.slack.channel import messages_of_record
 from bot.store import ThreadStore
@@ -64,12 +65,15 @@ async def card_for(
 
 
 def check_approver(settings: Settings, request: HumanRequest, user: str) -> None:
-    """Refused unless `user` is in SLACK_APPROVERS, narrowed by the request's own approvers."""
-    allowed = settings.slack_approver_ids()
-    if request.approvers:
-        allowed &= set(request.approvers)
-    if user in allowed:
+    """Refused unless the policy lets `user` decide: SLACK_APPROVERS narrowed by the
+    request's own approvers, and never the requester unless self-approval is allowed."""
+    if refusal(request, user, settings.slack_approver_ids()) is None:
         return
+    allowed = allowed_approvers(request, settings.slack_approver_ids())
+    if user in allowed:  # then only self-approval stands in the way
+        raise Refused(
+            "You started this thread, so its approvals need someone else. Nothing was changed."
+        )
     if not allowed:
         raise Refused("No one may decide this in Slack yet: the operator must set SLACK_APPROVERS.")
     names = ", ".join(mention(u) for u in sorted(allowed))

@@ -1,0 +1,104 @@
+"""Approval policy as data, and the decision as a pure function of the thread's events.
+
+A `Rule` says who may approve a tool's calls, how many distinct approvals it takes and
+whether the requester may approve their own. The rule is resolved when the request is made
+and recorded on the `HumanRequest` (approvers, quorum, excluded), so every later decision
+reads only the thread: `tally` says where a request stands from its votes, in any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.events import ApprovalVote, Event, HumanRequest, HumanResponse
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may decide a tool's calls, and how."""
+
+    approvers: tuple[str, ...] = ()
+    """Slack user ids; empty: the deployment's default approvers (`SLACK_APPROVERS`)."""
+    quorum: int = 1
+    """Distinct approvals needed; a single rejection rejects."""
+    self_approval: bool = False
+    """Whether the person who started the thread may approve its calls."""
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Where an approval request stands."""
+
+    outcome: Literal["pending", "approved", "rejected"]
+    approvals: tuple[str, ...] = ()
+    """Distinct approvers so far, in the order they approved."""
+    needed: int = 1
+    rejected_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One approver's word on a request."""
+
+    user: str
+    approved: bool
+
+
+def tally(request: HumanRequest, votes: Iterable[Vote]) -> Tally:
+    """The outcome of `votes` on `request` (pure): any rejection rejects; the quorum of
+    distinct approvers approves; a person approving twice counts once."""
+    approvals: list[str] = []
+    for vote in votes:
+        if not vote.approved:
+            return Tally("rejected", tuple(approvals), request.quorum, rejected_by=vote.user)
+        if vote.user not in approvals:
+            approvals.append(vote.user)
+    outcome: Literal["pending", "approved"] = (
+        "approved" if len(approvals) >= max(request.quorum, 1) else "pending"
+    )
+    return Tally(outcome, tuple(approvals), request.quorum)
+
+
+def votes_on(events: Iterable[Event], request_id: str) -> list[Vote]:
+    """The votes recorded on a request, oldest first (the deciding one last, if decided)."""
+    found: list[Vote] = []
+    for event in events:
+        if isinstance(event, ApprovalVote) and event.request_id == request_id:
+            found.append(Vote(event.user, True))
+        elif isinstance(event, HumanResponse) and event.request_id == request_id:
+            found.append(Vote(event.user, bool(event.approved)))
+    return found
+
+
+def allowed_approvers(request: HumanRequest, default_approvers: frozenset[str]) -> set[str]:
+    """Who the approvers of `request` are: the deployment's, narrowed by the request's own;
+    with none configured for the deployment, the request's own stand alone."""
+    if request.approvers:
+        own = set(request.approvers)
+        return set(default_approvers) & own if default_approvers else own
+    return set(default_approvers)
+
+
+def refusal(request: HumanRequest, user: str, default_approvers: frozenset[str]) -> str | None:
+    """Why `user` may not decide `request`, or None if they may (pure)."""
+    allowed = allowed_approvers(request, default_approvers)
+    if not allowed:
+        return "no one may decide this yet: the operator must set SLACK_APPROVERS or a policy"
+    if user not in allowed:
+        return "they are not one of its approvers"
+    if user in request.excluded:
+        return "they started this thread, and its approvals need someone else"
+    return None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The operator's rules by agent and tool (`HITLBOT_POLICY`), over the agents' own."""
+
+    rules: dict[tuple[str, str], Rule] = field(default_factory=dict)
+
+    def rule(self, agent: str, tool: str, declared: Rule) -> Rule:
+        """The rule in force for `agent`'s `tool`: the operator's if set, else the agent's."""
+        return self.rules.get((agent, tool), declared)

@@ -1,0 +1,153 @@
+"""The operator's policy file (`HITLBOT_POLICY`): approval rules per agent and tool.
+
+TOML or YAML, by extension:
+
+    [deploy.deploy_service]          # deploy:
+    approvers = ["U0SRE1", "U0SRE2"] #   deploy_service:
+    quorum = 2                       #     approvers: [U0SRE1, U0SRE2]
+    self_approval = false            #     quorum: 2
+
+A file that cannot be read, or that names an unknown agent, tool or field, is refused with
+its path, the line and the reason, before any process starts.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.agent import Agent
+from bot.policy import Policy, Rule
+
+
+class PolicyError(Exception):
+    """The policy file is invalid; the message says where and why."""
+
+
+class RuleSpec(BaseModel):
+    """One tool's rule as written in the file."""
+
+    model_config = ConfigDict(extra="forbid")
+    approvers: list[str] = Field(default_factory=list)
+    """Slack user ids who may decide (narrowing SLACK_APPROVERS when that is set)."""
+    quorum: int = Field(default=1, ge=1, le=20)
+    """Distinct approvals needed."""
+    self_approval: bool = False
+    """Whether the thread's own human may approve."""
+
+
+def load_policy(path: str | None, agents: Mapping[str, Agent]) -> Policy:
+    """The policy in `path` (none: the agents' own rules); PolicyError if it is invalid."""
+    if not path:
+        return Policy()
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the policy file: {exc.strerror}") from None
+    yaml_file = file.suffix.lower() in (".yaml", ".yml")
+    data = _parse_yaml(path, text) if yaml_file else _parse_toml(path, text)
+    rules: dict[tuple[str, str], Rule] = {}
+    for agent_name, tools in data.items():
+        where = _locator(path, text, yaml_file)
+        agent = agents.get(agent_name)
+        if agent is None:
+            known = ", ".join(sorted(agents))
+            raise PolicyError(f"{where(agent_name)}: no agent {agent_name!r} (known: {known})")
+        if not isinstance(tools, dict):
+            raise PolicyError(f"{where(agent_name)}: expected a table of tools")
+        for tool_name, spec in tools.items():
+            if tool_name not in {tool.name for tool in agent.tools}:
+                known = ", ".join(tool.name for tool in agent.tools)
+                raise PolicyError(
+                    f"{where(agent_name, tool_name)}: agent {agent_name!r} has no tool "
+                    f"{tool_name!r} (its tools: {known})"
+                )
+            rules[(agent_name, tool_name)] = _rule(spec, where, agent_name, tool_name)
+    return Policy(rules)
+
+
+def _rule(spec: Any, where: Any, agent: str, tool: str) -> Rule:
+    try:
+        parsed = RuleSpec.model_validate(spec)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in error["loc"])
+        path = (agent, tool, *(str(part) for part in error["loc"][:1]))
+        raise PolicyError(f"{where(*path)}: {agent}.{tool}.{field}: {error['msg']}") from None
+    return Rule(tuple(parsed.approvers), parsed.quorum, parsed.self_approval)
+
+
+def _parse_toml(path: str, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        line = f":{found.group(1)}" if found else ""
+        raise PolicyError(f"{path}{line}: not valid TOML: {exc}") from None
+
+
+def _parse_yaml(path: str, text: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise PolicyError(f"{path}{line}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise PolicyError(f"{path}:1: expected a mapping of agents to tools")
+    return data
+
+
+def _locator(path: str, text: str, yaml_file: bool) -> Any:
+    """`where(*keys)`: `path:line` of the deepest of `keys` the file spells out."""
+    lines = text.splitlines()
+
+    def where(*keys: str) -> str:
+        line = _yaml_line(lines, keys) if yaml_file else _toml_line(lines, keys)
+        return f"{path}:{line}" if line else path
+
+    return where
+
+
+def _toml_line(lines: list[str], keys: tuple[str, ...]) -> int | None:
+    """The line of `[agent.tool]` (or `[agent]`), then of the key under it."""
+    found: int | None = None
+    for depth in (2, 1):
+        header = re.compile(r"\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, keys[:depth])) + r"\s*\]")
+        found = next((i for i, line in enumerate(lines) if header.match(line)), None)
+        if found is not None:
+            break
+    if found is None:
+        return None
+    if len(keys) > 2:
+        key = re.compile(rf"\s*{re.escape(keys[2])}\s*=")
+        for index in range(found + 1, len(lines)):
+            if lines[index].lstrip().startswith("["):
+                break
+            if key.match(lines[index]):
+                return index + 1
+    return found + 1
+
+
+def _yaml_line(lines: list[str], keys: tuple[str, ...]) -> int | None:
+    """The line of the deepest of `keys`, found by indentation-nested `key:` lines."""
+    start, indent, found = 0, -1, None
+    for key in keys:
+        pattern = re.compile(rf"(\s*){re.escape(key)}\s*:")
+        for index in range(start, len(lines)):
+            match = pattern.match(lines[index])
+            if match and len(match.group(1)) > indent:
+                start, indent, found = index + 1, len(match.group(1)), index + 1
+                break
+        else:
+            break
+    return found
