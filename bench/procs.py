@@ -47,9 +47,7 @@ def child(
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{name}.log", "wb")  # closed below, after the child
     full_env = {**os.environ, "PYTHONPATH": PYTHONPATH, **(env or {})}
-    proc = subprocess.Popen(
-        list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=CWD
-    )
+    proc = subprocess.Popen(list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=CWD)
     try:
         if port is not None:
             wait_port(port, proc, name)
