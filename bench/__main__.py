@@ -40,7 +40,7 @@ def measures(smoke: bool) -> dict[str, Measure]:
         else paused.Config(sizes=(1_000, 10_000, 100_000), samples=100)
     )
     inflight_cfg = inflight.Config(threads=20 if smoke else 300)
-    steps_cfg = steps.Config(steps=3, at=(10, 40)) if smoke else steps.Config(20, (10, 500))
+    steps_cfg = steps.Config(steps=3, at=(10, 40)) if smoke else steps.Config(50, (10, 500))
     return {
         "ingest": lambda url, stand: ingest.run(url, stand, ingest_cfg),
         "cycles": lambda url, stand: cycles.run(url, stand, cycles_cfg),
