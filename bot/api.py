@@ -99,8 +99,8 @@ async def list_threads(
 
 @router.get("/{thread_id}")
 async def get_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
-    """The thread: status, pending request and every event."""
-    return thread_view(await svc.get(thread_id))
+    """The thread: status, pending request, every event, and the model that plays its agent."""
+    return thread_view(await svc.get(thread_id)) | {"model": svc.deps.settings.model_label()}
 
 
 @router.get("/{thread_id}/audit")

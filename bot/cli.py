@@ -15,14 +15,13 @@ import typer
 import uvicorn
 
 from bot.config import Settings
+from bot.devserver import DEV_TOKEN
 from bot.logs import configure
 
 app = typer.Typer(
     help="hitlbot: human-in-the-loop agents over Slack and email.", no_args_is_help=True
 )
 
-DEV_TOKEN = "dev"
-"""The API token `hitlbot dev` uses when HITLBOT_API_TOKEN is unset (it listens on loopback)."""
 Url = Annotated[str, typer.Option(envvar="HITLBOT_URL", help="Base URL of the web process.")]
 Token = Annotated[str, typer.Option(envvar="HITLBOT_API_TOKEN", help="API bearer token.")]
 
@@ -68,41 +67,16 @@ def smtp(
 
 @app.command()
 def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
-    """Web and worker in one process, on loopback, with a private Redis if REDIS_URL is unset."""
-    from bot.devredis import private_redis
-    from bot.mail.channel import status as email_status
-    from bot.slack.app import status as slack_status
-    from bot.web import create_app
+    """Web and worker in one process, on loopback, with whatever is missing built in.
+
+    A private Redis (no REDIS_URL), the offline model (no ANTHROPIC_API_KEY), a built-in
+    Slack workspace (no SLACK_BOT_TOKEN), a mail catcher (no SMTP_HOST), and the playground
+    page at http://127.0.0.1:PORT/.
+    """
+    from bot.devserver import run
 
     configure()
-    settings = Settings()
-    with contextlib.ExitStack() as stack:
-        notes = []
-        if not settings.redis_url:
-            settings.redis_url = stack.enter_context(private_redis())
-            notes.append(f"Redis: private server at {settings.redis_url} (gone when you stop)")
-        else:
-            notes.append(f"Redis: {settings.redis_url}")
-        if not settings.api_token:
-            settings.api_token = DEV_TOKEN
-            notes.append(f"API token: {DEV_TOKEN!r} (set HITLBOT_API_TOKEN to choose one)")
-        if settings.anthropic_api_key:
-            notes.append(f"Model: {settings.model}")
-        else:
-            notes.append(
-                "Model: MISSING - set ANTHROPIC_API_KEY; until then threads fail at "
-                "their first model call"
-            )
-        notes.append("Slack: " + slack_status(settings, f"http://127.0.0.1:{port}"))
-        notes.append("Email: " + email_status(settings))
-        typer.echo(f"hitlbot dev: web + worker on http://127.0.0.1:{port}")
-        for note in notes:
-            typer.echo(f"  {note}")
-        typer.echo(
-            f'  Try: hitlbot launch deploy "deploy api 1.4.2 to production"  (docs: http://127.0.0.1:{port}/docs)'
-        )
-        application = create_app(settings, with_worker=True)
-        uvicorn.run(application, host="127.0.0.1", port=port, log_config=None)
+    run(Settings(), port, typer.echo)
 
 
 @app.command()

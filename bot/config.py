@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     anthropic_api_key: str | None = Field(default=None, alias="ANTHROPIC_API_KEY")
     """Anthropic API key, needed for Claude's steps; the SDK reads it, hitlbot checks it is set."""
     model: str = Field(default="claude-sonnet-5-5", alias="HITLBOT_MODEL")
-    """Claude model id used for every agent step."""
+    """Claude model id used for every agent step; `offline` for the rule-based offline model
+    (the default when `ANTHROPIC_API_KEY` is unset)."""
     llm_timeout: float = Field(default=60.0, alias="HITLBOT_LLM_TIMEOUT")
     """Seconds one Messages API request may take."""
     llm_max_tokens: int = Field(default=1024, alias="HITLBOT_LLM_MAX_TOKENS")
@@ -121,6 +122,17 @@ class Settings(BaseSettings):
 
     deploy_webhook_url: str | None = Field(default=None, alias="DEPLOY_WEBHOOK_URL")
     """Where the `deploy` agent POSTs approved deploys."""
+
+    def offline_model(self) -> bool:
+        """Whether the offline model answers: `HITLBOT_MODEL=offline`, or no API key and no
+        model chosen (a chosen Claude model without a key fails, saying the key is missing)."""
+        if self.model == "offline":
+            return True
+        return not self.anthropic_api_key and "model" not in self.model_fields_set
+
+    def model_label(self) -> str:
+        """The model as people should read it: `offline` or the Claude model id."""
+        return "offline" if self.offline_model() else self.model
 
     def slack_approver_ids(self) -> frozenset[str]:
         """The Slack user ids in `SLACK_APPROVERS`."""

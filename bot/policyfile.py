@@ -122,7 +122,8 @@ def _toml_line(lines: list[str], keys: tuple[str, ...]) -> int | None:
     """The line of `[agent.tool]` (or `[agent]`), then of the key under it."""
     found: int | None = None
     for depth in (2, 1):
-        header = re.compile(r"\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, keys[:depth])) + r"\s*\]")
+        dotted = r"\s*\.\s*".join(map(re.escape, keys[:depth]))
+        header = re.compile(r"\s*\[\s*" + dotted + r"\s*[\].]")
         found = next((i for i, line in enumerate(lines) if header.match(line)), None)
         if found is not None:
             break

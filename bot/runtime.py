@@ -23,6 +23,7 @@ from bot.keys import Keys
 from bot.lease import Leases
 from bot.mail.channel import EmailChannel
 from bot.model import AnthropicModel, MissingCredentials, Model
+from bot.offline.model import OfflineModel
 from bot.policy import Policy
 from bot.policyfile import PolicyError, load_policy
 from bot.queue import Kicker, StepBroker, build_broker
@@ -49,7 +50,10 @@ def redis_client(url: str, pool_size: int) -> Redis:
 
 
 def model_from(settings: Settings) -> Model:
-    """One Anthropic client for the process, or a stand-in that says the key is missing."""
+    """One Anthropic client for the process; the offline model when chosen (or no key is set
+    and no model named); else a stand-in that says the key is missing."""
+    if settings.offline_model():
+        return OfflineModel()
     if not settings.anthropic_api_key:
         return MissingCredentials()
     client = anthropic.AsyncAnthropic(

@@ -9,8 +9,12 @@ from typing import Any
 def timeline(view: dict[str, Any]) -> str:
     """Lines for a thread as `GET /threads/{id}` returns it."""
     lines = [f"thread {view['id']}  agent={view['agent']}  status={view['status']}"]
+    if view.get("model") == "offline":
+        lines[0] += "  model=offline (rule-based stand-in, not Claude)"
+    elif view.get("model"):
+        lines[0] += f"  model={view['model']}"
     for event in view["events"]:
-        lines.append(f"  {event['at'][11:19]}  {_describe(event)}")
+        lines.append(f"  {event['at'][11:19]}  {describe(event)}")
     pending = view.get("pending_request")
     if pending:
         lines.append("")
@@ -23,7 +27,8 @@ def timeline(view: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per event type
+def describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per event type
+    """One line for an event of a thread view."""
     kind = event["type"]
     if kind == "user_message":
         return f"user {event.get('user') or ''}: {event['text']}"

@@ -38,8 +38,11 @@ def register(broker: StepBroker, deps: Deps) -> None:
         async def keepalive() -> None:
             await broker.touch(task_id)
 
-        await _wait_until(not_before, keepalive, deps.settings.step_lease_s)
         try:
+            if not_before:
+                await _wait_until(not_before, keepalive, deps.settings.step_lease_s)
+                # Due now: the mark says so, and the sweeper gives it two leases from here.
+                await deps.store.mark_queued(thread_id, time.time())
             await advance(deps, thread_id, attempt=attempt, keepalive=keepalive)
         except RedisError as exc:
             # Left unacked on purpose: the job is reclaimed once Redis is back.

@@ -14,7 +14,7 @@ from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver, app_client
-from tests.helpers import tool_results
+from tests.helpers import tool_results, wait_for
 
 PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
 
@@ -161,6 +161,26 @@ async def test_a_direct_message_starts_a_thread_and_a_reply_its_next_turn(
         "thread_ts": dm["ts"],
         "user": ASKER,
     }
+
+
+async def test_an_approval_asked_in_a_dm_goes_to_the_approval_channel(
+    slack: SlackDriver, anthropic_stub: AnthropicStub
+) -> None:
+    # Nobody but the requester sees their DM, and they may not approve their own call.
+    anthropic_stub.reply_tool("deploy_service", PRODUCTION)
+    anthropic_stub.reply_tool("done_for_now", {"message": "api 1.4.2 is live"})
+    dm = signing.message_event(ASKER, "deploy api 1.4.2 to production", "D0ASKER")
+    assert (await slack.event(dm)).status_code == 200
+    view, card = await slack.pending()
+    assert (card.channel, card.thread_ts) == ("CAPPROVALS", None)
+    await slack.stub.wait_for("chat.postMessage", 2)
+    [note] = [m for m in slack.stub.messages if m.bot_id and m.channel == "D0ASKER"]
+    assert note.thread_ts == dm["ts"] and "<#CAPPROVALS>" in note.text
+    assert (await slack.click(card, "approve", user=APPROVER)).status_code == 200
+    await wait_for(slack.api, view["id"], "done")
+    await slack.stub.wait_for("chat.postMessage", 3)
+    final = [m for m in slack.stub.messages if m.bot_id and m.channel == "D0ASKER"][-1]
+    assert final.thread_ts == dm["ts"] and "live" in final.text
 
 
 async def test_a_choice_button_answers_the_question(

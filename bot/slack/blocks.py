@@ -135,6 +135,11 @@ def decided_card(thread: Thread, request: HumanRequest, response: HumanResponse)
     return SlackMessage(text=f"{_card_text(thread, request)} - {verdict}", blocks=blocks)
 
 
+def note_message(text: str) -> SlackMessage:
+    """A one-line note from the bot (`text` is ours, already mrkdwn)."""
+    return SlackMessage(text=text, blocks=[_section(text)])
+
+
 def done_message(done: Done) -> SlackMessage:
     """The agent's final answer for this turn."""
     text = cut(escape(done.message), _SECTION_MAX)

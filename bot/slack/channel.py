@@ -10,6 +10,7 @@ card of record is the recorded one, and only its buttons count). A post Slack re
 from __future__ import annotations
 
 import aiohttp
+import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -23,32 +24,58 @@ from bot.slack.blocks import (
     decided_card,
     done_message,
     failed_message,
+    note_message,
     question_message,
 )
 from bot.slack.state import SlackState
 from bot.slack.working import Working
 from bot.thread import SlackOrigin, Thread
 
+log = structlog.get_logger(__name__)
+
 
 class SlackChannel:
     """Delivers to the Slack thread a thread started in (`deps.channels["slack"]`)."""
 
-    def __init__(self, client: AsyncWebClient, working: Working) -> None:
+    def __init__(
+        self, client: AsyncWebClient, working: Working, approval_channel: str | None = None
+    ) -> None:
         self.client = client
         self.working = working
+        self.approval_channel = approval_channel
+        """Where approval cards of DM threads go: approvers cannot see someone else's DM."""
 
     @classmethod
     def from_deps(cls, deps: Deps) -> SlackChannel:
         """The channel over `deps.slack`, which must be set."""
         assert deps.slack is not None, "the Slack channel needs SLACK_BOT_TOKEN"
         state = SlackState(deps.redis, deps.keys, deps.settings.thread_ttl_s)
-        return cls(deps.slack, Working(deps.slack, state, deps.settings.slack_working_reaction))
+        working = Working(deps.slack, state, deps.settings.slack_working_reaction)
+        return cls(deps.slack, working, deps.settings.slack_approval_channel)
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
-        """Post `event` in the thread's Slack thread, then clear the working reaction."""
+        """Post `event` in the thread's Slack thread, then clear the working reaction.
+
+        An approval asked in a direct message goes to `SLACK_APPROVAL_CHANNEL` instead (when
+        set), with a note in the DM saying where: nobody but the requester sees a DM, and
+        the requester may not approve their own call.
+        """
         origin = thread.origin
         if not isinstance(origin, SlackOrigin):
             raise TypeError(f"thread {thread.id} did not start in Slack")
+        direct = origin.channel.startswith("D")
+        is_approval = isinstance(event, HumanRequest) and event.kind == "approval"
+        if direct and is_approval and self.approval_channel:
+            assert isinstance(event, HumanRequest)
+            sent = await post_approval_card(self.client, self.approval_channel, thread, event)
+            where = f"<#{self.approval_channel}>"
+            note = note_message(f"I asked for approval in {where}; I will go on here after.")
+            try:
+                await post(self.client, origin.channel, note, origin.thread_ts)
+            except (DeliveryUnavailable, DeliveryFailed) as exc:  # the card is what counts
+                log.warning("could not say where the approval went", error=str(exc))
+            await self.working.clear(thread.id)
+            return sent
         coordinates = await post(
             self.client, origin.channel, outbound_message(thread, event), origin.thread_ts
         )

@@ -1,0 +1,103 @@
+"""`hitlbot dev` as a newcomer runs it: what the banner says, and a clean stop on any signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.devredis import free_port
+from bot.devserver import redis_note, try_line
+
+CLEARED = (
+    "REDIS_URL",
+    "ANTHROPIC_API_KEY",
+    "HITLBOT_MODEL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SMTP_HOST",
+    "HITLBOT_API_TOKEN",
+    "PORT",
+)
+
+
+def port_open(url: str) -> bool:
+    host, port = url.removeprefix("redis://").split("/")[0].split(":")
+    with contextlib.suppress(OSError), socket.create_connection((host, int(port)), 0.5):
+        return True
+    return False
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+async def test_a_signal_stops_dev_and_its_private_redis(signum: int, tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED} | {"PYTHONUNBUFFERED": "1"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "dev", "--port", str(port),
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    banner: list[str] = []
+    try:
+        while not any(line.strip().startswith("Try:") for line in banner):
+            line = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert line, f"hitlbot dev exited early: {banner}"
+            banner.append(line.decode())
+        text = "".join(banner)
+        redis_url = text.split("Redis: private server at ")[1].split()[0]
+        assert "Model: OFFLINE" in text and "Slack: built-in workspace" in text
+        assert "Email: built-in mail catcher" in text
+        assert f"Try: HITLBOT_URL=http://127.0.0.1:{port} " in text and "/hitlbot launch" in text
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("hitlbot dev never became healthy")
+        assert port_open(redis_url)
+
+        proc.send_signal(signum)
+        code = await asyncio.wait_for(proc.wait(), 30)
+        assert code == 128 + signal.SIGTERM  # SIGHUP is taken as SIGTERM
+        assert not port_open(redis_url), "the private Redis outlived hitlbot dev"
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def test_an_external_redis_is_named_and_a_used_one_warned_about(
+    settings: Settings, redis_client: Redis
+) -> None:
+    with contextlib.ExitStack() as stack:
+        line = redis_note(settings, stack)
+        assert line.startswith(f"Redis: external, {settings.redis_url}") and "WARNING" not in line
+        await redis_client.set(f"{settings.redis_prefix}:thread:x", "1")
+        line = redis_note(settings, stack)
+        assert f"WARNING: not empty, 1+ keys under {settings.redis_prefix}:*" in line
+        gone = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+        assert "WARNING: not reachable" in redis_note(gone, stack)
+
+
+def test_the_try_line_names_the_url_and_a_hitlbot_off_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.chdir(Path(sys.executable).parent.parent.parent)
+    line = try_line("http://127.0.0.1:8000", 8000)
+    assert line.startswith(f"{Path(sys.executable).parent.parent.name}/bin/hitlbot launch deploy")
+    line = try_line("http://127.0.0.1:9000", 9000)
+    assert line.startswith("HITLBOT_URL=http://127.0.0.1:9000 ")

@@ -1,0 +1,159 @@
+"""The approval policy over the real app: Slack quorum, self-approval, API decisions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.testing.anthropic_stub import AnthropicStub
+from bot.testing.slack_stub import SlackStub
+from tests.conftest import APPROVER, APPROVER_2, ASKER, SlackDriver, app_client
+from tests.helpers import snapshot, tool_results, types, wait_for
+
+PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
+THIRD = "UAPPROVER3"
+
+
+def text_of(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks)
+
+
+@pytest.fixture
+def quorum_settings(slack_settings: Settings, tmp_path: Path) -> Settings:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        f'[deploy.deploy_service]\napprovers = ["{APPROVER}", "{APPROVER_2}", "{THIRD}"]\n'
+        "quorum = 2\n"
+    )
+    return slack_settings.model_copy(
+        update={
+            "policy_file": str(policy),
+            "slack_approvers": f"{APPROVER},{APPROVER_2},{THIRD}",
+        }
+    )
+
+
+async def test_two_of_three_with_concurrent_clicks(
+    quorum_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub
+) -> None:
+    anthropic_stub.reply_tool("deploy_service", PRODUCTION)
+    anthropic_stub.reply_tool("done_for_now", {"message": "live"})
+    async with app_client(quorum_settings) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        await slack.mention("deploy api 1.4.2 to production")
+        view, card = await slack.pending()
+        assert "Needs 2 approvals." in text_of(card.blocks)
+        assert (await slack.click(card, "approve", user=APPROVER)).status_code == 200
+        await slack_stub.wait_for("chat.update", 1)
+        card = slack_stub.message(card.channel, card.ts) or card
+        assert f"1 of 2 approvals: <@{APPROVER}>" in text_of(card.blocks)
+        assert any(
+            e.get("action_id") == "approve" for b in card.blocks for e in b.get("elements", [])
+        )
+        assert (await slack.thread(view["id"]))["status"] == "waiting_approval"
+        await slack.click(card, "approve", user=APPROVER)  # again: counted once
+        # The two others click at once: exactly one of them completes the quorum.
+        await asyncio.gather(
+            slack.click(card, "approve", user=APPROVER_2), slack.click(card, "approve", user=THIRD)
+        )
+        view = await wait_for(api, view["id"], "done")
+        audit = (await api.get(f"/threads/{view['id']}/audit")).json()["entries"]
+    assert types(view).count("approval_vote") == 1 and types(view).count("human_response") == 1
+    assert len(tool_results(view, "deploy_service")) == 1
+    notes = [n.text for n in slack_stub.ephemerals]
+    assert any("has approved already (1 of 2 approvals)" in n for n in notes)
+    assert any(n.startswith("Already approved by") for n in notes)
+    final = slack_stub.message(card.channel, card.ts)
+    assert final is not None and f"Approved by <@{APPROVER}>, <@" in text_of(final.blocks)
+    decisions = [e for e in audit if e["event"] in ("approval_vote", "human_response")]
+    assert [e["user"] for e in decisions][0] == APPROVER
+    assert all(e["tool"] == "deploy_service" and len(e["args_sha256"]) == 64 for e in decisions)
+
+
+async def test_the_requester_cannot_approve_their_own_deploy(
+    slack: SlackDriver, anthropic_stub: AnthropicStub, redis_client: Redis, slack_settings: Settings
+) -> None:
+    anthropic_stub.reply_tool("deploy_service", PRODUCTION)
+    await slack.mention("deploy api 1.4.2 to production", user=APPROVER)
+    view, card = await slack.pending()
+    before = await snapshot(redis_client, slack_settings)
+    assert (await slack.click(card, "approve", user=APPROVER)).status_code == 200
+    await slack.stub.wait_for("chat.postEphemeral", 1)
+    [note] = slack.stub.ephemerals
+    assert note.user == APPROVER and "You started this thread" in note.text
+    assert await snapshot(redis_client, slack_settings) == before
+    await slack.click(card, "approve", user=APPROVER_2)  # someone else may
+    await wait_for(slack.api, view["id"], "running", "done")
+
+
+async def test_api_decisions_name_an_allowed_approver(
+    slack_settings: Settings, anthropic_stub: AnthropicStub, redis_client: Redis
+) -> None:
+    strict = slack_settings.model_copy(update={"api_trusted_decisions": False})
+    anthropic_stub.reply_tool("deploy_service", PRODUCTION)
+    anthropic_stub.reply_tool("done_for_now", {"message": "live"})
+    async with app_client(strict) as api:
+        launched = await api.post(
+            "/threads", json={"agent": "deploy", "message": "ship", "user": APPROVER}
+        )
+        thread_id = launched.json()["thread_id"]
+        view = await wait_for(api, thread_id, "waiting_approval")
+        request_id = view["pending_request"]["request_id"]
+        before = await snapshot(redis_client, strict)
+        for user, why in ((ASKER, "not one of its approvers"), (APPROVER, "started this thread")):
+            body = {"request_id": request_id, "approved": True, "user": user}
+            refused = await api.post(f"/threads/{thread_id}/responses", json=body)
+            assert refused.status_code == 403 and why in refused.json()["detail"]
+        assert await snapshot(redis_client, strict) == before
+        body = {"request_id": request_id, "approved": True, "user": APPROVER_2}
+        decided = await api.post(f"/threads/{thread_id}/responses", json=body)
+        assert decided.status_code == 202
+        assert decided.json()["approvals"] == {"count": 1, "needed": 1}
+        await wait_for(api, thread_id, "done")
+
+
+async def test_a_custom_catalog_and_refusals_at_start(
+    settings: Settings,
+    anthropic_stub: AnthropicStub,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text('{"search": ["3.0.0"]}')
+    monkeypatch.setenv("HITLBOT_DEPLOY_CATALOG", str(catalog))
+    anthropic_stub.reply_tool("done_for_now", {"message": "ok"})
+    async with app_client(settings) as api:
+        launched = await api.post("/threads", json={"agent": "deploy", "message": "what is there?"})
+        view = await wait_for(api, launched.json()["thread_id"], "done")
+    assert tool_results(view, "list_services")[0]["result"] == ["search"]
+    # The processes refuse to start on a bad file, saying which, where and why.
+    catalog.write_text('{"search": [\n  3.0\n]}')
+    refused = hitlbot("worker", REDIS_URL=settings.redis_url or "")
+    assert refused.returncode == 2 and "agent deploy" in refused.stderr
+    assert f"{catalog}:1: expected" in refused.stderr
+    catalog.write_text('{"search": ["3.0.0"]}')
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[deploy.deploy_service]\nquorum = -1\n")
+    refused = hitlbot("web", "--port", "9", HITLBOT_POLICY=str(policy))
+    assert refused.returncode == 2
+    assert f"{policy}:2: deploy.deploy_service.quorum" in refused.stderr
+
+
+def hitlbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the real command in its own process (it configures logging for the process)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
