@@ -146,15 +146,16 @@ class ApprovalVote(_Event):
 class HeldMessage(_Event):
     """A message kept on the thread but not taken as the human's word: it resumes nothing.
 
-    E.g. a reply to the thread's mail from another address, an auto-reply, or a mail that
-    arrived while an approval was pending. Status, the loop and the model ignore it.
+    E.g. a reply to the thread's mail from another address, an auto-reply, a mail that
+    arrived while an approval was pending, or a Slack reply to a question from someone who is
+    neither the thread's human nor an approver. Status, the loop and the model ignore it.
     """
 
     type: Literal["held_message"] = "held_message"
     text: str
     """What it said (already stripped of quoted history and capped)."""
     sender: str
-    """Who sent it, in the channel's terms (an email address)."""
+    """Who sent it, in the channel's terms (an email address, a Slack user id)."""
     reason: str
     """Why it was held rather than taken."""
     ref: str | None = None

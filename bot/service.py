@@ -14,7 +14,14 @@ import structlog
 
 from bot import metrics
 from bot.deps import Deps
-from bot.events import ApprovalVote, Event, HumanRequest, HumanResponse, UserMessage
+from bot.events import (
+    ApprovalVote,
+    Event,
+    HeldMessage,
+    HumanRequest,
+    HumanResponse,
+    UserMessage,
+)
 from bot.policy import Vote, refusal, tally, votes_on
 from bot.store import Busy
 from bot.thread import Origin, Thread
@@ -206,25 +213,48 @@ class Service:
         )
 
     async def post_message(
-        self, thread_id: str, text: str, user: str | None, *, ref: str | None = None
+        self,
+        thread_id: str,
+        text: str,
+        user: str | None,
+        *,
+        ref: str | None = None,
+        answerers: frozenset[str] | None = None,
     ) -> Thread:
-        """A new message from the human: answers a pending question, or starts the next turn."""
+        """A new message from the human: answers a pending question, or starts the next turn.
+
+        `answerers`: besides the thread's own human, who may answer its question (a Slack
+        thread's approvers); anyone else's message is kept as a `held_message`, resuming nothing.
+        """
         self._check_text(text)
         thread = await self.update(
-            thread_id, lambda thread: [self.message_event(thread, text, user, ref)]
+            thread_id, lambda thread: [self.message_event(thread, text, user, ref, answerers)]
         )
+        last = thread.events[-1]
+        if isinstance(last, HeldMessage):
+            return thread
         await self.deps.enqueue(thread.id)
-        if isinstance(thread.events[-1], HumanResponse):
+        if isinstance(last, HumanResponse):
             metrics.RESPONSES.labels("answer").inc()
         return thread
 
     def message_event(
-        self, thread: Thread, text: str, user: str | None, ref: str | None
-    ) -> HumanResponse | ApprovalVote | UserMessage:
+        self,
+        thread: Thread,
+        text: str,
+        user: str | None,
+        ref: str | None,
+        answerers: frozenset[str] | None = None,
+    ) -> HumanResponse | ApprovalVote | UserMessage | HeldMessage:
         """What a new message from the human is on `thread`: the answer to its pending
         question, or the first message of its next turn; NotAccepting during an approval."""
         pending = thread.pending_request
         if pending is not None and pending.kind == "question":
+            if answerers is not None and user != thread.starter and user not in answerers:
+                reason = "not the thread's human or an approver, so not taken as the answer"
+                return HeldMessage(
+                    text=text, sender=user or "", reason=reason, ref=ref, at=self.deps.clock()
+                )
             answer = Answer(request_id=pending.request_id, user=user or "", answer=text, ref=ref)
             return self._response(thread, answer, enforce=False)  # questions have no policy
         if pending is not None:

@@ -13,6 +13,7 @@ from bot.context import render_events, render_prompt
 from bot.events import (
     Done,
     Error,
+    Event,
     HumanRequest,
     HumanResponse,
     RequestSent,
@@ -96,3 +97,12 @@ def test_prompt_template() -> None:
 @pytest.mark.parametrize("budget", [50, 500, 5000])
 def test_compaction_never_grows_the_log(budget: int) -> None:
     assert len(render_events(THREAD, budget)) <= len(render_events(THREAD, 100_000))
+
+
+def test_short_results_are_never_compacted_into_longer_ones() -> None:
+    events: list[Event] = [UserMessage(text="go")]
+    for n in range(40):
+        events.append(ToolCall(call_id=f"c{n}", name="list_services", args={}))
+        events.append(ToolResult(call_id=f"c{n}", name="list_services", result=["api"]))
+    thread = THREAD.model_copy(update={"events": events})
+    assert len(render_events(thread, budget=10)) <= len(render_events(thread, budget=100_000))

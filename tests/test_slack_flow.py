@@ -183,6 +183,28 @@ async def test_an_approval_asked_in_a_dm_goes_to_the_approval_channel(
     assert final.thread_ts == dm["ts"] and "live" in final.text
 
 
+async def test_only_the_asker_or_an_approver_answers_a_question(
+    slack: SlackDriver, anthropic_stub: AnthropicStub
+) -> None:
+    anthropic_stub.reply_tool("request_more_information", {"message": "Which version?"})
+    mention = await slack.mention("deploy api to staging")
+    await slack.posted(1)
+    [thread] = await slack.threads()
+    await slack.reply("2.0, obviously", mention["ts"], user="UPASSERBY")
+    await slack.stub.wait_for("chat.postEphemeral", 1)
+    [note] = slack.stub.ephemerals
+    assert note.user == "UPASSERBY" and f"Only <@{ASKER}> or an approver" in note.text
+    view = await slack.thread(thread["id"])
+    assert view["status"] == "waiting_human" and view["events"][-1]["type"] == "held_message"
+    assert view["events"][-1]["sender"] == "UPASSERBY"
+    anthropic_stub.reply_tool("done_for_now", {"message": "ok"})
+    await slack.reply("1.4.2", mention["ts"], user=APPROVER)  # an approver may answer
+    view = await wait_for(slack.api, thread["id"], "done")
+    [response] = [e for e in view["events"] if e["type"] == "human_response"]
+    assert (response["user"], response["answer"]) == (APPROVER, "1.4.2")
+    assert len(anthropic_stub.requests) == 2  # the held note made no model call
+
+
 async def test_a_choice_button_answers_the_question(
     slack: SlackDriver, anthropic_stub: AnthropicStub
 ) -> None:

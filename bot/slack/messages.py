@@ -14,9 +14,10 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.events import HumanResponse
+from bot.events import HeldMessage, HumanResponse
 from bot.service import NotFound, ServiceError
 from bot.slack import inbound
+from bot.slack.blocks import mention
 from bot.slack.channel import show_response
 from bot.slack.deps import SlackDeps
 from bot.slack.inbound import Incoming
@@ -127,8 +128,11 @@ async def _continue(slack: SlackDeps, message: Incoming, thread_id: str) -> bool
         return True
     # The marker goes first, so a reply the worker sends at once still clears the reaction.
     await slack.working.mark(thread_id, message.channel, message.ts)
+    answerers = slack.settings.slack_approver_ids()
     try:
-        thread = await slack.service.post_message(thread_id, message.text, message.user)
+        thread = await slack.service.post_message(
+            thread_id, message.text, message.user, answerers=answerers
+        )
     except NotFound:
         await slack.working.unmark(thread_id, message.channel, message.ts)
         return False  # expired: the message starts a new thread here
@@ -138,6 +142,11 @@ async def _continue(slack: SlackDeps, message: Incoming, thread_id: str) -> bool
         return True
     # Kept as long as the thread is: a thread in use outlives the link's first TTL.
     await slack.state.link(message.team, message.channel, message.thread_ts, thread_id)
+    if isinstance(thread.events[-1], HeldMessage):
+        await slack.working.unmark(thread_id, message.channel, message.ts)
+        who = mention(thread.starter or "") if thread.starter else "the person who asked"
+        _tell(slack, message, f"Only {who} or an approver can answer this; I kept your note.")
+        return True
     _show_working(slack, thread_id, message)
     _show_answer(slack, thread)
     return True
