@@ -9,7 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,16 +25,46 @@ CWD = Path(CODE) if CODE else ROOT
 """Children start here: `python -m` puts its working directory first on `sys.path`."""
 
 
-def wait_port(port: int, proc: subprocess.Popen[bytes], name: str, timeout: float = 30) -> None:
-    """Block until something accepts on 127.0.0.1:`port`, or fail saying which child died."""
+class ExitedAtStart(RuntimeError):
+    """The child died before it was ready (e.g. its free port was taken meanwhile)."""
+
+
+def answers(url: str, needle: str) -> Callable[[], bool]:
+    """A readiness check: GET `url` answers 200 with `needle` in the body. Someone else's
+    server on the port (a free port can be taken between choosing and binding it) fails it."""
+
+    def check() -> bool:
+        with contextlib.suppress(OSError, ValueError):
+            with urllib.request.urlopen(url, timeout=1) as reply:
+                return bool(reply.status == 200 and needle in reply.read().decode())
+        return False
+
+    return check
+
+
+def wait_ready(
+    ready: Callable[[], bool], proc: subprocess.Popen[bytes], name: str, timeout: float = 30
+) -> None:
+    """Block until `ready()`, or fail saying the child died (ExitedAtStart) or took too long."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited at start (code {proc.returncode}); see {LOGS}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            raise ExitedAtStart(f"{name} exited at start (code {proc.returncode}); see {LOGS}")
+        if ready():
             return
         time.sleep(0.05)
-    raise RuntimeError(f"{name} did not listen on port {port} within {timeout} s")
+    raise RuntimeError(f"{name} was not ready within {timeout} s")
+
+
+def port_open(port: int) -> Callable[[], bool]:
+    """A readiness check: something accepts on 127.0.0.1:`port`."""
+
+    def check() -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+        return False
+
+    return check
 
 
 @contextlib.contextmanager
@@ -41,16 +72,16 @@ def child(
     name: str,
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
-    port: int | None = None,
+    ready: Callable[[], bool] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run `argv` with `env` added to ours; wait for `port` if given; stop it on exit."""
+    """Run `argv` with `env` added to ours; wait until `ready()` if given; stop it on exit."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = open(LOGS / f"{name}.log", "wb")  # closed below, after the child
     full_env = {**os.environ, "PYTHONPATH": PYTHONPATH, **(env or {})}
     proc = subprocess.Popen(list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=CWD)
     try:
-        if port is not None:
-            wait_port(port, proc, name)
+        if ready is not None:
+            wait_ready(ready, proc, name)
         yield proc
     finally:
         if proc.poll() is None:

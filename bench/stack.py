@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from bench.procs import PYTHON, child
+from bench.procs import PYTHON, ExitedAtStart, answers, child
 from bot.devredis import free_port
 
 SIGNING_SECRET = "bench-signing-secret"
@@ -40,9 +41,13 @@ class StandIns:
 @contextlib.contextmanager
 def standins() -> Iterator[StandIns]:
     """The Anthropic and Slack stand-ins in a process of their own."""
-    ports = free_port(), free_port(), free_port()
-    argv = [PYTHON, "-m", "bench.standins", *(str(p) for p in ports)]
-    with child("standins", argv, port=ports[2]):
+    with _on_free_ports(
+        "standins",
+        3,
+        lambda ports: [PYTHON, "-m", "bench.standins", *(str(p) for p in ports)],
+        None,
+        lambda ports: answers(f"http://127.0.0.1:{ports[2]}/count", '"count"'),
+    ) as (_, ports):
         yield StandIns(
             anthropic_url=f"http://127.0.0.1:{ports[0]}",
             slack_api_url=f"http://127.0.0.1:{ports[1]}/api/",
@@ -79,18 +84,49 @@ class Served:
 @contextlib.contextmanager
 def web(env: dict[str, str], name: str = "web") -> Iterator[Served]:
     """`hitlbot web` on a free loopback port."""
-    port = free_port()
-    argv = [PYTHON, "-m", "bot.cli", "web", "--host", "127.0.0.1", "--port", str(port)]
-    with child(name, argv, env, port=port) as proc:
-        yield Served(f"http://127.0.0.1:{port}", proc.pid)
+    with _on_free_ports(
+        name,
+        1,
+        lambda p: [PYTHON, "-m", "bot.cli", "web", "--host", "127.0.0.1", "--port", str(p[0])],
+        env,
+        lambda p: answers(f"http://127.0.0.1:{p[0]}/healthz", '"redis"'),
+    ) as (proc, ports):
+        yield Served(f"http://127.0.0.1:{ports[0]}", proc.pid)
 
 
 @contextlib.contextmanager
 def bare_web() -> Iterator[Served]:
     """The bare FastAPI baseline (`bench.bare`) on a free loopback port."""
-    port = free_port()
-    with child("bare", [PYTHON, "-m", "bench.bare", str(port)], port=port) as proc:
-        yield Served(f"http://127.0.0.1:{port}", proc.pid)
+    with _on_free_ports(
+        "bare",
+        1,
+        lambda p: [PYTHON, "-m", "bench.bare", str(p[0])],
+        None,
+        lambda p: answers(f"http://127.0.0.1:{p[0]}/openapi.json", "/slack/events"),
+    ) as (proc, ports):
+        yield Served(f"http://127.0.0.1:{ports[0]}", proc.pid)
+
+
+@contextlib.contextmanager
+def _on_free_ports(
+    name: str,
+    count: int,
+    argv: Callable[[list[int]], list[str]],
+    env: dict[str, str] | None,
+    ready: Callable[[list[int]], Callable[[], bool]],
+    attempts: int = 3,
+) -> Iterator[tuple[subprocess.Popen[bytes], list[int]]]:
+    """A server child on `count` free ports, tried again on new ports if it dies at start
+    (a free port can be taken by another process before the child binds it)."""
+    for attempt in range(attempts):
+        ports = [free_port() for _ in range(count)]
+        try:
+            with child(name, argv(ports), env, ready=ready(ports)) as proc:
+                yield proc, ports
+                return
+        except ExitedAtStart:
+            if attempt == attempts - 1:
+                raise
 
 
 @contextlib.contextmanager
