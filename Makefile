@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: dev test lint types pytest web worker clean
+.PHONY: dev test lint types pytest bench bench-smoke web worker clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hitlbot needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -18,17 +19,27 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)  ## web + worker in one process, private Redis if REDIS_URL is unset
 	$(BIN)/hitlbot dev
 
-test: lint types pytest  ## the whole suite: lint, types, tests
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,embedded,bench]'
+	touch $(BENCH_STAMP)
+
+test: lint types pytest bench-smoke  ## the whole suite: lint, types, tests, a smoke of the bench
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot agents tests
-	$(BIN)/ruff format --check bot agents tests
+	$(BIN)/ruff check bot agents tests bench
+	$(BIN)/ruff format --check bot agents tests bench
 
 types: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)  ## the tests start a private Redis (or use HITLBOT_TEST_REDIS_URL)
 	$(BIN)/pytest
+
+bench: $(BENCH_STAMP)  ## every figure beside its baseline; writes bench/RESULTS.md (wrk: apt install wrk)
+	$(BIN)/python -m bench
+
+bench-smoke: $(BENCH_STAMP)  ## the same measurements with tiny counts (under a minute), so none rots
+	$(BIN)/python -m bench --smoke
 
 web: $(STAMP)
 	$(BIN)/hitlbot web

@@ -56,9 +56,7 @@ async def main(url: str) -> None:
                 stub.reply_tool("done_for_now", {"message": "done"})
                 body = {"request_id": request_id, "user": "bob", "approved": True}
                 await client.post(f"/threads/{thread_id}/responses", json=body)
-                await wait_for(
-                    client, thread_id, "done"
-                )  # polling costs HMGETs: subtracted below
+                await wait_for(client, thread_id, "done")  # polling costs HMGETs: subtracted below
                 polls_before = await commandstats(redis)
                 await asyncio.sleep(0.5)
                 after = await commandstats(redis)

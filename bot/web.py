@@ -47,7 +47,7 @@ def create_app(
             app.state.service = Service(deps)
             worker = asyncio.create_task(run_worker(deps, broker)) if with_worker else None
             try:
-                async with slack_app(app.state.service) as slack:
+                async with slack_app(app.state.service, broker) as slack:
                     app.state.slack = slack
                     yield
             finally:

@@ -16,6 +16,7 @@ from bot.deps import Deps
 from bot.events import Event, Failed
 from bot.queue import TASK_NAME, StepBroker
 from bot.runner import Keepalive, advance
+from bot.slack import working_job
 from bot.store import Busy
 from bot.sweeper import run_sweeper
 from bot.thread import Thread
@@ -61,6 +62,7 @@ def register(broker: StepBroker, deps: Deps) -> None:
         await context.ack()
 
     broker.register_task(advance_task, task_name=TASK_NAME)
+    working_job.register(broker, deps)
 
 
 async def _wait_until(not_before: float, keepalive: Keepalive, lease_s: float) -> None:

@@ -13,11 +13,14 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import structlog
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackClientError
 
 from bot.config import Settings
+from bot.queue import StepBroker
 from bot.service import Service
 from bot.slack import actions, messages, modals
 from bot.slack.background import Background
@@ -26,6 +29,7 @@ from bot.slack.routing import Routes
 from bot.slack.socket import SocketMode
 from bot.slack.state import SlackState
 from bot.slack.working import Working
+from bot.slack.working_job import ShowWorking
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +46,8 @@ class SlackApp:
     """Set when the Request URL is served (HTTP mode)."""
     handler: AsyncSlackRequestHandler
     """Bolt's FastAPI adapter over `bolt`."""
+    bot_user_id: str | None = None
+    """The bot's user id (`auth.test` at start); message events skip Bolt when it is known."""
 
 
 class _NoTokenNotice(logging.Filter):
@@ -80,11 +86,14 @@ def build_bolt(slack: SlackDeps, signing_secret: str | None) -> AsyncApp:
 
 
 @contextlib.asynccontextmanager
-async def slack_app(service: Service) -> AsyncIterator[SlackApp | None]:
+async def slack_app(
+    service: Service, broker: StepBroker | None = None
+) -> AsyncIterator[SlackApp | None]:
     """The Slack side for the web process, or None when Slack is not configured.
 
     Starts Socket Mode when `SLACK_APP_TOKEN` is set; on exit stops it and waits for the
-    Slack calls still running after their ack.
+    Slack calls still running after their ack. With `broker`, working reactions are queued
+    for the workers instead of being added here.
     """
     deps = service.deps
     settings = deps.settings
@@ -102,6 +111,7 @@ async def slack_app(service: Service) -> AsyncIterator[SlackApp | None]:
         working=Working(deps.slack, state, settings.slack_working_reaction),
         background=background,
         routes=routes,
+        show_working=ShowWorking(broker) if broker is not None else None,
     )
     bolt = build_bolt(slack, settings.slack_signing_secret)
     if not settings.slack_approver_ids():
@@ -115,11 +125,24 @@ async def slack_app(service: Service) -> AsyncIterator[SlackApp | None]:
             deps=slack,
             signing_secret=settings.slack_signing_secret,
             handler=AsyncSlackRequestHandler(bolt),
+            bot_user_id=await _bot_user_id(slack) if settings.slack_signing_secret else None,
         )
     finally:
         if socket is not None:
             await socket.stop()
         await background.drain()
+
+
+async def _bot_user_id(slack: SlackDeps) -> str | None:
+    """The bot's user id from `auth.test`; None (every event then goes through Bolt, which
+    asks again per request) when Slack cannot tell us now."""
+    try:
+        reply = await slack.client.auth_test()
+    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+        log.warning("auth.test failed; Slack events go through Bolt", error=str(exc))
+        return None
+    user_id = reply.get("user_id")
+    return user_id if isinstance(user_id, str) and user_id else None
 
 
 def status(settings: Settings, base_url: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -31,6 +33,9 @@ class SlackDeps:
     """Slack calls made after the ack."""
     routes: Routes
     """Channel -> agent."""
+    show_working: Callable[[str, str, str], Coroutine[Any, Any, None]] | None = None
+    """Queues the working reaction of `(thread id, channel, ts)` for a worker; None: this
+    process adds it itself (no queue at hand)."""
 
     @property
     def settings(self) -> Settings:

@@ -153,6 +153,10 @@ async def _continue(slack: SlackDeps, message: Incoming, thread_id: str) -> bool
 
 
 def _show_working(slack: SlackDeps, thread_id: str, message: Incoming) -> None:
+    if slack.show_working is not None:  # a worker adds it: no Slack call in this process
+        queued = slack.show_working(thread_id, message.channel, message.ts)
+        slack.background.spawn(queued, "queue the working reaction")
+        return
     show = slack.working.show(thread_id, message.channel, message.ts)
     slack.background.spawn(show, "reactions.add")
 

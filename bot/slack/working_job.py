@@ -1,0 +1,60 @@
+"""The working reaction as a worker job: the web process queues it, a worker adds it.
+
+Adding the reaction from the web process meant a Slack Web API call (and its aiohttp work) in
+the process that has to ack fast: about 15 % of it under ingest load. The web process still
+marks the message before the step is queued (so a reply sent at once clears the reaction);
+then, after the ack, it queues this job on the step stream instead of calling Slack, and any
+worker adds the reaction. Cosmetic: the job is acked whatever happens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from redis.exceptions import RedisError
+from taskiq import Context, TaskiqDepends
+from taskiq.kicker import AsyncKicker
+
+from bot.deps import Deps
+from bot.queue import StepBroker
+from bot.slack.state import SlackState
+from bot.slack.working import Working
+
+log = structlog.get_logger(__name__)
+
+TASK_NAME = "hitlbot.slack_working"
+"""The job: add the working reaction to one message."""
+
+
+class ShowWorking:
+    """The web side: queue the job for a message of a thread."""
+
+    def __init__(self, broker: StepBroker) -> None:
+        self._kicker: AsyncKicker[Any, Any] = AsyncKicker(TASK_NAME, broker, labels={})
+
+    async def __call__(self, thread_id: str, channel: str, ts: str) -> None:
+        await self._kicker.kiq(thread_id, channel, ts)
+
+
+def register(broker: StepBroker, deps: Deps) -> None:
+    """The worker side: register the job's task (when Slack is configured)."""
+    if deps.slack is None:
+        return
+    state = SlackState(deps.redis, deps.keys, deps.settings.thread_ttl_s)
+    working = Working(deps.slack, state, deps.settings.slack_working_reaction)
+
+    async def show_working(
+        thread_id: str,
+        channel: str,
+        ts: str,
+        context: Context = TaskiqDepends(),  # noqa: B008 - how taskiq injects it
+    ) -> None:
+        try:
+            await working.show(thread_id, channel, ts)
+        except RedisError as exc:  # the reaction is cosmetic: never redeliver for it
+            log.warning("working reaction skipped", thread_id=thread_id, error=str(exc))
+        finally:
+            await context.ack()
+
+    broker.register_task(show_working, task_name=TASK_NAME)
