@@ -23,7 +23,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,embedded,bench]'
 	touch $(BENCH_STAMP)
 
-test: lint types pytest bench-smoke  ## the whole suite: lint, types, tests, a smoke of the bench
+test: lint types bench-smoke pytest  ## the whole suite: lint, types, a smoke of the bench, tests (last, so its summary closes the run)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot agents tests bench
