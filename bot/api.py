@@ -33,6 +33,11 @@ class ResponseBody(BaseModel):
     approved: bool | None = Field(default=None, description="The decision, for approvals.")
     answer: str | None = Field(default=None, description="The answer, for questions.")
     comment: str | None = Field(default=None, description="Why (a rejection's reason).")
+    args: dict[str, Any] | None = Field(
+        default=None,
+        description="For an approval: the call's arguments as edited by the approver, checked "
+        "by the tool's model; these run instead of the proposed ones (quorum-1 requests only).",
+    )
 
 
 class MessageBody(BaseModel):
@@ -114,7 +119,9 @@ async def get_audit(thread_id: str, svc: Svc) -> dict[str, Any]:
 @router.post("/{thread_id}/responses", status_code=202)
 async def respond(thread_id: str, body: ResponseBody, svc: Svc) -> dict[str, Any]:
     """Answer the pending request; 409 if it was already answered."""
-    answer = Answer(body.request_id, body.user, body.answer, body.approved, body.comment)
+    answer = Answer(
+        body.request_id, body.user, body.answer, body.approved, body.comment, args=body.args
+    )
     trusted = svc.deps.settings.api_trusted_decisions
     thread = await svc.respond(thread_id, answer, enforce=not trusted)
     reply: dict[str, Any] = {"thread_id": thread.id, "status": thread.status}

@@ -27,13 +27,21 @@ def args_digest(args: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _approved_call(thread: Thread, request_id: str) -> dict[str, Any]:
-    """What an approval decision or vote was about: the call, and a digest of its arguments."""
+def _approved_call(
+    thread: Thread, request_id: str, edited: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What an approval decision or vote was about: the call, and a digest of the arguments
+    approved (`edited`, if the approver edited them)."""
     request = thread.request(request_id)
     call = thread.call(request.call_id) if request and request.call_id else None
     if request is None or request.kind != "approval" or call is None:
         return {}
-    return {"call_id": call.call_id, "tool": call.name, "args_sha256": args_digest(call.args)}
+    found: dict[str, Any] = {"call_id": call.call_id, "tool": call.name}
+    found["args_sha256"] = args_digest(call.args if edited is None else edited)
+    if edited is not None:
+        # What was approved (and runs) is the edit; the proposal's digest is kept beside it.
+        found.update(proposed_args_sha256=args_digest(call.args), edited_args=edited)
+    return found
 
 
 def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
@@ -47,9 +55,11 @@ def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
         elif isinstance(event, HumanRequest):
             entry.update(request_id=event.request_id, kind=event.kind, call_id=event.call_id)
         elif isinstance(event, HumanResponse | ApprovalVote):
-            approved = event.approved if isinstance(event, HumanResponse) else True
+            response = event if isinstance(event, HumanResponse) else None
+            approved = response.approved if response is not None else True
+            edited = response.edited_args if response is not None and approved else None
             entry.update(request_id=event.request_id, user=event.user, approved=approved)
-            entry.update(_approved_call(thread, event.request_id))
+            entry.update(_approved_call(thread, event.request_id, edited))
         elif isinstance(event, ToolResult):
             entry.update(call_id=event.call_id, tool=event.name)
         elif isinstance(event, DeadlinePassed):

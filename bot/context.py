@@ -148,6 +148,9 @@ def _response_body(event: HumanResponse) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if event.approved is not None:
         body["approved"] = event.approved
+    if event.edited_args is not None:
+        # The model must know the call ran with the human's arguments, not its own.
+        body["edited_args"] = event.edited_args
     if event.answer is not None:
         body["answer"] = event.answer
     if event.comment:

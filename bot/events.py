@@ -133,6 +133,9 @@ class HumanResponse(_Event):
     """Why, for a decision; a rejection's reason reaches the model."""
     ref: str | None = None
     """The channel's id of the message the answer came in (an email's Message-ID), if any."""
+    edited_args: dict[str, Any] | None = None
+    """For an approval whose approver edited the call: the arguments that run instead of the
+    proposed ones, validated by the tool's model (JSON data). None: approved as proposed."""
 
 
 class ApprovalVote(_Event):

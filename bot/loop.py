@@ -85,7 +85,9 @@ def decide(thread: Thread, agent: Agent, delivers: bool) -> Action:
         return Stop(status)
     call = thread.open_call
     if call is not None:
-        return RunTool(call)
+        # An approver's edit is what runs; the recorded tool_call stays as the model proposed.
+        edited = thread.edited_args(call.call_id)
+        return RunTool(call if edited is None else call.model_copy(update={"args": edited}))
     if thread.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
         last = next(e for e in reversed(thread.events) if isinstance(e, Error))
         return AskForHelp(last.message)

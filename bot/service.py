@@ -7,13 +7,16 @@ compare-and-set lets exactly one commit, and the other finds the request already
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
+from pydantic import BaseModel
 
 from bot import metrics
 from bot.deps import Deps
+from bot.edits import EditError, validated
 from bot.events import (
     ApprovalVote,
     Event,
@@ -72,6 +75,14 @@ class Invalid(ServiceError):
     status = 422
 
 
+class InvalidEdit(Invalid):
+    """Edited arguments the tool's model refuses; `fields` says why, per field name."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = fields
+        super().__init__("the edited arguments are invalid: " + str(EditError(fields)))
+
+
 @dataclass(frozen=True)
 class Answer:
     """A human's response to a request, as received."""
@@ -83,6 +94,9 @@ class Answer:
     comment: str | None = None
     ref: str | None = None
     """The channel's id of the message it came in (an email's Message-ID)."""
+    args: Mapping[str, Any] | None = None
+    """For an approval: the call's arguments as the approver edited them (checked by the
+    tool's model; the ones that run)."""
 
 
 class Service:
@@ -176,7 +190,11 @@ class Service:
                 raise Invalid("this request is a question: send a non-empty answer")
             self._check_text(answer.answer or "")
         self._check_text(answer.comment or "")
-        if request.kind == "approval" and self._pending_vote(thread, request, answer, enforce):
+        pending = request.kind == "approval" and self._pending_vote(
+            thread, request, answer, enforce
+        )
+        edited = self._edited(thread, request, answer) if answer.args is not None else None
+        if pending:
             return ApprovalVote(
                 request_id=request.request_id,
                 user=answer.user,
@@ -190,8 +208,37 @@ class Service:
             approved=answer.approved if request.kind == "approval" else None,
             comment=answer.comment,
             ref=answer.ref,
+            edited_args=edited,
             at=self.deps.clock(),
         )
+
+    def _edited(
+        self, thread: Thread, request: HumanRequest, answer: Answer
+    ) -> dict[str, Any] | None:
+        """The approver's edit, validated by the tool's model; None if it changes nothing."""
+        if request.kind != "approval" or answer.approved is not True:
+            raise Invalid("edited args go only with an approval (approved: true)")
+        if request.quorum > 1:
+            # Earlier (or later) votes would be for other arguments than the ones that run.
+            raise Invalid(
+                f"this request needs {request.quorum} approvals; "
+                "edits are only for requests one approver decides"
+            )
+        call = thread.call(request.call_id) if request.call_id else None
+        model = self.args_model(thread, call.name) if call is not None else None
+        if call is None or model is None:
+            raise Invalid("this approval's call cannot be edited")
+        try:
+            edited = validated(model, answer.args or {})
+        except EditError as exc:
+            raise InvalidEdit(exc.fields) from None
+        return None if edited == call.args else edited
+
+    def args_model(self, thread: Thread, tool: str) -> type[BaseModel] | None:
+        """The pydantic model of `tool`'s arguments in the thread's agent, if it has the tool."""
+        agent = self.deps.agents.get(thread.agent)
+        found = agent.all_tools.get(tool) if agent is not None else None
+        return found.args if found is not None else None
 
     def _pending_vote(
         self, thread: Thread, request: HumanRequest, answer: Answer, enforce: bool

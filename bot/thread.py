@@ -7,7 +7,7 @@ the same answers from `bot.facts`, which folds each event once.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -164,6 +164,36 @@ class Thread(BaseModel):
     def call(self, call_id: str) -> ToolCall | None:
         """The tool call with this id."""
         return self.facts.calls.get(call_id)
+
+    def edited_args(self, call_id: str) -> dict[str, Any] | None:
+        """The arguments an approver edited the call to, if its approval came with an edit
+        (see `edited_args`)."""
+        facts = self.facts
+        for request in facts.requests.values():
+            if request.kind == "approval" and request.call_id == call_id:
+                response = facts.responses.get(request.request_id)
+                if response is not None and response.approved and response.edited_args is not None:
+                    return response.edited_args
+        return None
+
+
+def edited_args(events: list[Event], call_id: str) -> dict[str, Any] | None:
+    """The edited arguments of the first approval of `call_id` that came with an edit: the
+    first request of each id guarding that call, answered (first response) by an approval."""
+    requests: dict[str, HumanRequest] = {}
+    responses: dict[str, HumanResponse] = {}
+    for event in events:
+        if isinstance(event, HumanRequest):
+            requests.setdefault(event.request_id, event)
+        elif isinstance(event, HumanResponse):
+            responses.setdefault(event.request_id, event)
+    for request in requests.values():
+        if request.kind != "approval" or request.call_id != call_id:
+            continue
+        response = responses.get(request.request_id)
+        if response is not None and response.approved and response.edited_args is not None:
+            return response.edited_args
+    return None
 
 
 def pending_request(events: list[Event]) -> HumanRequest | None:

@@ -52,6 +52,7 @@ async def test_two_of_three_with_concurrent_clicks(
         await slack.mention("deploy api 1.4.2 to production")
         view, card = await slack.pending()
         assert "Needs 2 approvals." in text_of(card.blocks)
+        assert '"action_id": "edit"' not in text_of(card.blocks)  # edits are for quorum 1
         assert (await slack.click(card, "approve", user=APPROVER)).status_code == 200
         await slack_stub.wait_for("chat.update", 1)
         card = slack_stub.message(card.channel, card.ts) or card

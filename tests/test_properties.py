@@ -27,6 +27,7 @@ from bot.thread import (
     ApiOrigin,
     Thread,
     consecutive_errors,
+    edited_args,
     open_call,
     pending_request,
     status_of,
@@ -58,7 +59,11 @@ event = st.one_of(
         call_id=ids,
     ),
     st.builds(
-        HumanResponse, request_id=requests, user=st.just("u"), approved=st.none() | st.booleans()
+        HumanResponse,
+        request_id=requests,
+        user=st.just("u"),
+        approved=st.none() | st.booleans(),
+        edited_args=st.none() | st.just({"version": "1.4.1"}),
     ),
     st.builds(RequestSent, ref=requests, channel=st.just("slack")),
     st.builds(Done, message=st.just("ok")),
@@ -85,6 +90,10 @@ def test_decide_is_total_and_consistent(events: list[Event], delivers: bool) -> 
         assert not any(
             isinstance(e, ToolResult) and e.call_id == action.call.call_id for e in events
         )
+        # What runs is the approver's edit if there is one, else the call as proposed.
+        proposed = thread.call(action.call.call_id)
+        assert proposed is not None
+        assert action.call.args == (edited_args(events, proposed.call_id) or proposed.args)
     if not delivers:
         assert not isinstance(action, Deliver)
     if isinstance(action, Deliver):  # an event given up on is never tried again
@@ -118,4 +127,5 @@ def test_folded_facts_agree_with_the_scans(events: list[Event], split: int) -> N
             assert thread.call(call_id) == next(
                 (e for e in events if isinstance(e, ToolCall) and e.call_id == call_id), None
             )
+            assert thread.edited_args(call_id) == edited_args(events, call_id)
     assert whole == built

@@ -85,6 +85,12 @@ def test_approval_card() -> None:
                     "value": "th_1.r1",
                     "style": "danger",
                 },
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Edit", "emoji": True},
+                    "action_id": "edit",
+                    "value": "th_1.r1",
+                },
             ],
         },
     ]

@@ -1,4 +1,5 @@
-"""Button clicks: Approve, Reject (opens the reason modal) and a question's answer buttons.
+"""Button clicks: Approve, Reject (opens the reason modal), Edit (opens the arguments modal)
+and a question's answer buttons.
 
 Each listener acks, decides against the stored thread and commits through `Service` before
 the HTTP answer goes back (so the decision is durable when Slack sees the ack); the Slack
@@ -18,10 +19,11 @@ from bot.events import ApprovalVote
 from bot.policy import tally, votes_on
 from bot.service import AlreadyAnswered, Answer, ServiceError
 from bot.slack import inbound
-from bot.slack.blocks import APPROVE, CHOICE, REJECT, reject_modal
+from bot.slack.blocks import APPROVE, CHOICE, EDIT, REJECT, reject_modal
 from bot.slack.channel import show_response
 from bot.slack.decisions import Card, Refused, already, card_for, check_approver
 from bot.slack.deps import SlackDeps
+from bot.slack.editform import edit_modal, editable
 from bot.slack.inbound import Click
 from bot.slack.state import ModalTicket
 from bot.thread import SlackOrigin
@@ -32,7 +34,8 @@ Json = dict[str, Any]
 def register(app: AsyncApp, slack: SlackDeps) -> None:
     """Listen to the card's and the question's buttons."""
 
-    for action_id, handle in ((APPROVE, approve), (REJECT, open_reject), (CHOICE, choose)):
+    handlers = ((APPROVE, approve), (REJECT, open_reject), (EDIT, open_edit), (CHOICE, choose))
+    for action_id, handle in handlers:
         app.action(action_id)(_listener(slack, handle))
 
     @app.action(re.compile(".*"))
@@ -78,29 +81,76 @@ async def approve(slack: SlackDeps, click: Click) -> None:
 
 async def open_reject(slack: SlackDeps, click: Click) -> None:
     """Open the reason modal for an approver; its submission is the rejection."""
-    card = await _approver_card(slack, click)
+    card = await _undecided_card(slack, click)
     if card is None:
         return
+    ticket = await _ticket(slack, click, card, "reject")
+    if ticket is None:
+        return
+    call = card.thread.call(card.request.call_id) if card.request.call_id else None
+    view = reject_modal(call.name if call else "this call", ticket.private_metadata())
+    slack.background.spawn(_open_view(slack, click, view, "Reject"), "views.open")
+
+
+async def open_edit(slack: SlackDeps, click: Click) -> None:
+    """Open the arguments modal for an approver; its submission approves the edited call.
+
+    Offered (and taken) only where one approval decides: with a quorum, earlier votes were
+    for the proposed arguments.
+    """
+    card = await _undecided_card(slack, click)
+    if card is None:
+        return
+    if card.request.quorum > 1:
+        _tell(
+            slack,
+            click,
+            f"This needs {card.request.quorum} approvals, so its arguments "
+            "cannot be edited: approve or reject it as proposed.",
+        )
+        return
+    call = card.thread.call(card.request.call_id) if card.request.call_id else None
+    model = slack.service.args_model(card.thread, call.name) if call is not None else None
+    if call is None or model is None or not editable(model, call.args):
+        _tell(slack, click, "This call cannot be edited here: approve or reject it as proposed.")
+        return
+    ticket = await _ticket(slack, click, card, "edit")
+    if ticket is None:
+        return
+    view = edit_modal(call.name, model, call.args, ticket.private_metadata())
+    slack.background.spawn(_open_view(slack, click, view, "Edit"), "views.open")
+
+
+async def _undecided_card(slack: SlackDeps, click: Click) -> Card | None:
+    """The card, if the clicker may decide it and it is still open; else they are told."""
+    card = await _approver_card(slack, click)
+    if card is None:
+        return None
     earlier = card.thread.response_to(card.request.request_id)
     if earlier is not None:
         _tell(slack, click, already(earlier))
         slack.background.spawn(
             show_response(slack.client, card.thread, earlier.request_id), "chat.update"
         )
-        return
+        return None
+    return card
+
+
+async def _ticket(slack: SlackDeps, click: Click, card: Card, kind: str) -> ModalTicket | None:
+    """Record the modal about to open for this request and clicker (its submission counts
+    only with this record)."""
     ticket = ModalTicket(
         request_id=card.request.request_id,
         user=click.user,
         nonce=secrets.token_hex(12),
         channel=click.channel,
         ts=click.message_ts,
+        kind=kind,
     )
     if not await slack.state.open_modal(card.thread.id, ticket):
-        _tell(slack, click, "Could not open the Reject form; click Reject again.")
-        return
-    call = card.thread.call(card.request.call_id) if card.request.call_id else None
-    view = reject_modal(call.name if call else "this call", ticket.private_metadata())
-    slack.background.spawn(_open_view(slack, click, view), "views.open")
+        _tell(slack, click, f"Could not open the {kind.title()} form; click again.")
+        return None
+    return ticket
 
 
 async def choose(slack: SlackDeps, click: Click) -> None:
@@ -163,11 +213,11 @@ def _late(
     slack.background.spawn(refresh(), "chat.update")
 
 
-async def _open_view(slack: SlackDeps, click: Click, view: Json) -> None:
+async def _open_view(slack: SlackDeps, click: Click, view: Json, button: str) -> None:
     try:
         await slack.client.views_open(trigger_id=click.trigger_id, view=view)
     except Exception as exc:  # an expired trigger_id, mostly: say so, the card is unchanged
-        _tell(slack, click, f"Could not open the Reject form ({exc}); click Reject again.")
+        _tell(slack, click, f"Could not open the {button} form ({exc}); click {button} again.")
 
 
 def _tell(slack: SlackDeps, click: Click, text: str) -> None:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.audit import args_digest
+from bot.edits import changes
 from bot.events import Done, Failed, HumanRequest, HumanResponse, ToolCall
 from bot.policy import tally, votes_on
 from bot.thread import EmailOrigin, SlackOrigin, Thread
@@ -22,6 +24,8 @@ APPROVE = "approve"
 """action_id of the Approve button."""
 REJECT = "reject"
 """action_id of the Reject button (opens the reason modal)."""
+EDIT = "edit"
+"""action_id of the Edit button (opens the arguments modal; its submission approves)."""
 CHOICE = re.compile(r"choice:(\d{1,2})")
 """action_id of a question's answer buttons: `choice:<index into the request's choices>`."""
 REJECT_MODAL = "hitlbot_reject"
@@ -108,30 +112,32 @@ def approval_card(thread: Thread, request: HumanRequest) -> SlackMessage:
         blocks.append(_context(f"{len(count.approvals)} of {count.needed} approvals: {names}"))
     elif count.needed > 1:
         blocks.append(_context(f"Needs {count.needed} approvals."))
-    blocks.append(
-        {
-            "type": "actions",
-            "block_id": "decision",
-            "elements": [
-                _button("Approve", APPROVE, request.request_id, style="primary"),
-                _button("Reject", REJECT, request.request_id, style="danger"),
-            ],
-        }
-    )
+    buttons = [
+        _button("Approve", APPROVE, request.request_id, style="primary"),
+        _button("Reject", REJECT, request.request_id, style="danger"),
+    ]
+    call = thread.call(request.call_id) if request.call_id else None
+    if request.quorum <= 1 and call is not None and call.args:
+        # Only where one approval decides: earlier votes would be for other arguments.
+        buttons.append(_button("Edit", EDIT, request.request_id))
+    blocks.append({"type": "actions", "block_id": "decision", "elements": buttons})
     return SlackMessage(text=_card_text(thread, request), blocks=blocks)
 
 
 def decided_card(thread: Thread, request: HumanRequest, response: HumanResponse) -> SlackMessage:
     """The card after a decision: the same facts, no buttons, who decided (and why)."""
+    edited = response.edited_args if response.approved else None
     if response.approved:
         approvals = tally(request, votes_on(thread.events, request.request_id)).approvals
         names = ", ".join(mention(user) for user in approvals or (response.user,))
-        verdict = f":white_check_mark: Approved by {names}"
+        verdict = f":white_check_mark: Approved{' with edits' if edited else ''} by {names}"
     else:
         verdict = f":x: Rejected by {mention(response.user)}"
         if response.comment:
             verdict += f": {cut(escape(response.comment), _SECTION_MAX - 200)}"
-    blocks = [*_card_body(thread, request), _context(verdict)]
+    blocks = [*_card_body(thread, request, edited), _context(verdict)]
+    if edited is not None:
+        blocks.append(_context(f"Approved arguments SHA-256: `{args_digest(edited)}`"))
     return SlackMessage(text=f"{_card_text(thread, request)} - {verdict}", blocks=blocks)
 
 
@@ -191,7 +197,9 @@ def origin_note(thread: Thread) -> str:
     return f"Launched through the API{who} · thread `{thread.id}`"
 
 
-def _card_body(thread: Thread, request: HumanRequest) -> list[Json]:
+def _card_body(
+    thread: Thread, request: HumanRequest, edited: dict[str, Any] | None = None
+) -> list[Json]:
     call = thread.call(request.call_id) if request.call_id else None
     tool = call.name if call is not None else "a tool call"
     header = {
@@ -200,7 +208,7 @@ def _card_body(thread: Thread, request: HumanRequest) -> list[Json]:
     }
     facts = f"*Agent:* {escape(thread.agent)}\n*Tool:* `{escape(tool)}`"
     blocks: list[Json] = [header, _section(facts)]
-    blocks += _arguments(call)
+    blocks += _arguments(call, edited)
     reason = (call.reason if call is not None else None) or request.message
     blocks.append(_section(f"*Why:* {cut(mrkdwn(reason), _SECTION_MAX - 20)}"))
     blocks.append(_context(origin_note(thread)))
@@ -213,13 +221,21 @@ def _card_text(thread: Thread, request: HumanRequest) -> str:
     return f"Approval needed: {escape(thread.agent)} wants to run {escape(tool)}"
 
 
-def _arguments(call: ToolCall | None) -> list[Json]:
-    """Arguments as labelled fields, two columns, the overflow as one code block."""
-    if call is None or not call.args:
+def _arguments(call: ToolCall | None, edited: dict[str, Any] | None = None) -> list[Json]:
+    """Arguments as labelled fields, two columns, the overflow as one code block; with an
+    approver's edit, the approved arguments, each changed one as `new (was old)`."""
+    if call is None or not (call.args or edited):
         return [_context("No arguments.")]
-    items = list(call.args.items())
+    items = list((call.args if edited is None else edited).items())
+    changed = changes(call.args, edited) if edited is not None else {}
+
+    def shown(name: str, value: Any) -> str:
+        if name not in changed:
+            return _value(value)
+        return f"{_value(value)} _(was {_value(changed[name][0])})_"
+
     fields = [
-        {"type": "mrkdwn", "text": cut(f"*{escape(name)}*\n{_value(value)}", _FIELD_MAX)}
+        {"type": "mrkdwn", "text": cut(f"*{escape(name)}*\n{shown(name, value)}", _FIELD_MAX)}
         for name, value in items[:_FIELDS_MAX]
     ]
     blocks: list[Json] = [{"type": "section", "fields": fields}]

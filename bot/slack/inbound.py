@@ -151,6 +151,39 @@ def submission(body: Json, view: Json) -> Submission | None:
     return Submission(user=user, private_metadata=metadata, reason=reason)
 
 
+@dataclass(frozen=True)
+class ViewState:
+    """A submitted modal's submitter, metadata and input state, as Slack sent them."""
+
+    user: str
+    """Who submitted it."""
+    private_metadata: str
+    """What we put in the view when opening it (checked against Redis)."""
+    values: Json
+    """`{block_id: {action_id: {...}}}`: the inputs' state, to be read by the form's owner."""
+    input_blocks: list[str]
+    """block_ids of the view's inputs, in order (errors must name one of them)."""
+
+
+def view_state(body: Json, view: Json) -> ViewState | None:
+    """Any of our modals' submission, or None if it is not shaped like a view submission."""
+    user = _field(body.get("user"), "id")
+    metadata = view.get("private_metadata")
+    state = view.get("state")
+    values = state.get("values") if isinstance(state, dict) else None
+    if not isinstance(user, str) or not isinstance(metadata, str) or not isinstance(values, dict):
+        return None
+    blocks = view.get("blocks")
+    inputs = [
+        block["block_id"]
+        for block in (blocks if isinstance(blocks, list) else [])
+        if isinstance(block, dict)
+        and block.get("type") == "input"
+        and isinstance(block.get("block_id"), str)
+    ]
+    return ViewState(user=user, private_metadata=metadata, values=values, input_blocks=inputs)
+
+
 def _field(obj: Any, name: str) -> str | None:
     """`obj[name]` when `obj` is an object and the value a string, else None."""
     value = obj.get(name) if isinstance(obj, dict) else None

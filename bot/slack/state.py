@@ -32,7 +32,7 @@ return 0
 
 @dataclass(frozen=True)
 class ModalTicket:
-    """Who a Reject modal was opened for, for which request, from which card."""
+    """Who a Reject or Edit modal was opened for, for which request, from which card."""
 
     request_id: str
     """The approval request the modal rejects."""
@@ -44,6 +44,8 @@ class ModalTicket:
     """Channel of the card of record."""
     ts: str
     """ts of the card of record."""
+    kind: str = "reject"
+    """Which modal: `reject` or `edit`; a ticket counts only for the modal it was opened as."""
 
     def private_metadata(self) -> str:
         """What the view carries: enough to find the Redis record, nothing trusted alone."""

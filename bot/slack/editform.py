@@ -1,0 +1,124 @@
+"""The Edit modal of an approval card: one input per field of the tool's arguments model,
+prefilled with the proposed values, read back into arguments for that model (pure).
+
+Text fields are taken as typed; a `Literal` of strings is a select; every other field is
+read as JSON when it parses (numbers, lists, `true`), else as the text, and the tool's model
+accepts or refuses it. Its errors come back per field, keyed by the input's block id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from bot.edits import WHOLE, as_text, choices, parsed
+from bot.slack.blocks import cut, escape
+
+Json = dict[str, Any]
+
+EDIT_MODAL = "hitlbot_edit"
+"""callback_id of the Edit modal."""
+ARG_BLOCK = "arg:"
+"""block_id prefix of a field's input: `arg:<field name>` (its errors are shown there)."""
+ARG_INPUT = "value"
+"""action_id of every field's input element."""
+MAX_FIELDS = 50
+"""Most fields a modal shows (Slack allows 100 blocks); a bigger model is not editable here."""
+_TEXT_MAX = 3000  # Slack's limit on a plain_text_input's value
+_LABEL_MAX = 2000
+_OPTION_MAX = 75
+
+
+def editable(model: type[BaseModel], args: dict[str, Any]) -> bool:
+    """Whether the call can be edited in a modal: some fields, not too many, and every
+    proposed value short enough to prefill whole (a cut value would change it unseen)."""
+    fields = model.model_fields
+    if not 0 < len(fields) <= MAX_FIELDS:
+        return False
+    return all(len(as_text(value)) <= _TEXT_MAX for value in args.values() if value is not None)
+
+
+def edit_modal(tool: str, model: type[BaseModel], args: dict[str, Any], metadata: str) -> Json:
+    """The modal Edit opens; submitting it approves the call with the arguments in it."""
+    intro = (
+        f"Change what `{escape(cut(tool, 100))}` runs with, then approve. "
+        "The agent is told that you edited its call."
+    )
+    blocks: list[Json] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
+    blocks += [_input(name, field, args.get(name)) for name, field in model.model_fields.items()]
+    return {
+        "type": "modal",
+        "callback_id": EDIT_MODAL,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": "Edit and approve"},
+        "submit": {"type": "plain_text", "text": "Approve"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def _input(name: str, field: FieldInfo, value: Any) -> Json:
+    options = choices(field)
+    element: Json
+    if options is not None:
+        element = {
+            "type": "static_select",
+            "action_id": ARG_INPUT,
+            "options": [_option(option) for option in options],
+        }
+        if value in options:
+            element["initial_option"] = _option(value)
+    else:
+        element = {"type": "plain_text_input", "action_id": ARG_INPUT, "max_length": _TEXT_MAX}
+        text = "" if value is None else as_text(value)
+        if text:
+            element["initial_value"] = text
+        if len(text) > 60 or "\n" in text:
+            element["multiline"] = True
+    block: Json = {
+        "type": "input",
+        "block_id": f"{ARG_BLOCK}{name}",
+        "label": {"type": "plain_text", "text": cut(name, _LABEL_MAX)},
+        "element": element,
+        "optional": not field.is_required(),
+    }
+    if field.description:
+        block["hint"] = {"type": "plain_text", "text": cut(field.description, _LABEL_MAX)}
+    return block
+
+
+def _option(value: str) -> Json:
+    return {"text": {"type": "plain_text", "text": cut(value, _OPTION_MAX)}, "value": value}
+
+
+def submitted_args(model: type[BaseModel], values: Json) -> dict[str, Any]:
+    """The arguments a submitted modal's state holds, per field of `model`; an emptied input
+    leaves its field out (its default applies, or the model says it is required)."""
+    args: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        block = values.get(f"{ARG_BLOCK}{name}")
+        state = block.get(ARG_INPUT) if isinstance(block, dict) else None
+        if not isinstance(state, dict):
+            continue
+        if state.get("type") == "static_select":
+            selected = state.get("selected_option")
+            text = selected.get("value") if isinstance(selected, dict) else None
+        else:
+            text = state.get("value")
+        if isinstance(text, str) and text != "":
+            args[name] = parsed(field, text)
+    return args
+
+
+def error_blocks(model: type[BaseModel], fields: dict[str, str]) -> dict[str, str]:
+    """The model's errors by field as Slack's `errors`, keyed by the inputs' block ids; an
+    error of no one field goes under the first input."""
+    names = list(model.model_fields)
+    errors: dict[str, str] = {}
+    for name, why in fields.items():
+        where = name if name in names else (names[0] if names else WHOLE)
+        key = f"{ARG_BLOCK}{where}"
+        errors[key] = cut(f"{errors[key]}; {why}" if key in errors else why, _LABEL_MAX)
+    return errors
