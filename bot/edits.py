@@ -73,10 +73,15 @@ def as_text(value: Any) -> str:
 
 def parsed(field: FieldInfo, text: str) -> Any:
     """What a text input means for `field`: the text itself for a text field; else JSON if it
-    reads as JSON (numbers, lists, true), else the text, for the model to accept or refuse."""
+    reads as JSON (integers, lists, true), else the text, for the model to accept or refuse.
+
+    A number with a fraction stays text: the model parses `"249.90"` into a `Decimal` exactly,
+    where a float would not be.
+    """
     if is_text(field):
         return text
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError:
         return text
+    return text if isinstance(value, float) else value

@@ -120,6 +120,36 @@ async def test_reject_opens_the_modal_and_the_agent_reads_the_reason(page: Page)
     await expect(reply).to_contain_text("freeze until Monday", timeout=WAIT_MS)
 
 
+async def test_edit_shows_each_field_and_its_error_then_deploys_the_edit(page: Page) -> None:
+    await write(page, "@hitlbot deploy web 2.1.0 to production")  # as Ben
+    card = page.locator(".msg.bot", has_text="Approval needed: deploy_service")
+    await expect(card.get_by_role("button", name="Edit")).to_be_visible(timeout=WAIT_MS)
+    await be(page, "U0MAYA", "C0DEPLOYS")
+    await card.get_by_role("button", name="Edit").click()
+    modal = page.locator(".modal")
+    await expect(modal).to_contain_text("Edit and approve", timeout=WAIT_MS)
+    version = modal.locator('input[name="arg:version.value"]')
+    await expect(version).to_have_value("2.1.0")
+    await expect(modal.locator('input[name="arg:service.value"]')).to_have_value("web")
+    await expect(modal.locator('select[name="arg:environment.value"]')).to_have_value("production")
+
+    await version.fill("")
+    await modal.get_by_role("button", name="Approve").click()
+    error = modal.locator('[data-error-for="arg:version"]')
+    await expect(error).to_contain_text("Field required", timeout=WAIT_MS)
+    await expect(modal.locator('[data-error-for="arg:service"]')).to_be_hidden()
+    await expect(card.get_by_role("button", name="Approve")).to_be_visible()
+
+    await version.fill("2.0.0")
+    await modal.get_by_role("button", name="Approve").click()
+    await expect(modal).to_have_count(0, timeout=WAIT_MS)
+    await expect(card).to_contain_text("Approved with edits by @Maya", timeout=WAIT_MS)
+    await expect(card).to_contain_text("2.0.0 (was 2.1.0)")
+    reply = page.locator(".replies .msg.bot", has_text="Deployed web 2.0.0 to production")
+    await expect(reply).to_contain_text("as the approver edited it", timeout=WAIT_MS)
+    await expect(page.locator(".audit")).to_contain_text("proposed_args_sha256")
+
+
 async def test_a_refund_by_mail_approved_in_slack_and_a_reply_from_the_outbox(
     page: Page,
 ) -> None:

@@ -55,8 +55,10 @@ def decide(entries: Sequence[Entry]) -> ModelCall:
 
 
 def _report(outcome: Outcome) -> ModelCall:
-    args = outcome.call.data if isinstance(outcome.call.data, dict) else {}
+    args = outcome.args
     what = f"{args.get('service')} {args.get('version')} to {args.get('environment')}"
+    if outcome.edited is not None:
+        what += " (as the approver edited it)"
     if outcome.rejected:
         why = f": {outcome.comment}" if outcome.comment else " (no reason given)"
         return done(

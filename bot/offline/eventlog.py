@@ -97,6 +97,15 @@ class Outcome:
     """True when a human rejected the call."""
     comment: str | None = None
     """The rejection's reason, if one was given."""
+    edited: dict[str, Any] | None = None
+    """The arguments an approver edited the call to (what ran), if they did."""
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The arguments the call ran (or would run) with: the approver's edit, else its own."""
+        if self.edited is not None:
+            return self.edited
+        return self.call.data if isinstance(self.call.data, dict) else {}
 
 
 def outcomes(turn: Sequence[Entry], tool: str) -> list[Outcome]:
@@ -109,20 +118,24 @@ def outcomes(turn: Sequence[Entry], tool: str) -> list[Outcome]:
 
 
 def _outcome(call: Entry, after: Sequence[Entry], tool: str) -> Outcome:
+    edited: dict[str, Any] | None = None
     for entry in after:
         if entry.tag == f"{tool}_result":
-            return Outcome(call, result=entry.data if entry.data is not None else entry.text)
+            result = entry.data if entry.data is not None else entry.text
+            return Outcome(call, result=result, edited=edited)
         if entry.tag == "error":
             data = entry.data if isinstance(entry.data, dict) else {}
-            return Outcome(call, error=str(data.get("message", entry.text)))
+            return Outcome(call, error=str(data.get("message", entry.text)), edited=edited)
         if entry.tag == "human_response" and isinstance(entry.data, dict):
             if entry.data.get("approved") is False:
                 return Outcome(call, rejected=True, comment=entry.data.get("comment"))
             if entry.data.get("approved") is True:
+                found = entry.data.get("edited_args")
+                edited = found if isinstance(found, dict) else None
                 continue  # approved: its result comes next
         if entry.tag == tool:
             break
-    return Outcome(call)
+    return Outcome(call, edited=edited)
 
 
 def last_match(pattern: re.Pattern[str], text: str) -> str | None:

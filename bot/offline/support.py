@@ -68,7 +68,7 @@ def _propose_refund(order: dict[str, Any], text: str) -> ModelCall:
 
 
 def _report(outcome: Outcome) -> ModelCall:
-    args = outcome.call.data if isinstance(outcome.call.data, dict) else {}
+    args = outcome.args
     currency = outcome.result.get("currency", "") if isinstance(outcome.result, dict) else ""
     what = f"{args.get('amount')} {currency}".strip() + f" on order {args.get('order_id')}"
     if outcome.rejected:
@@ -83,7 +83,7 @@ def _report(outcome: Outcome) -> ModelCall:
 
 def _lookup(turn: Sequence[Entry], order_id: str) -> Outcome | None:
     for outcome in reversed(outcomes(turn, "lookup_order")):
-        args = outcome.call.data if isinstance(outcome.call.data, dict) else {}
+        args = outcome.args
         if str(args.get("order_id", "")).upper() == order_id and (
             outcome.result is not None or outcome.error is not None
         ):

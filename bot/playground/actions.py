@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 import httpx
 from fastapi import APIRouter, Request
@@ -46,6 +47,11 @@ class ViewBody(_Body):
     user: str = Field(max_length=50, description="Slack user id of the person.")
     view_id: str = Field(max_length=50, description="The modal's view id.")
     text: str = Field(default="", max_length=3000, description="What they typed.")
+    values: dict[str, Annotated[str, Field(max_length=3000)]] | None = Field(
+        default=None,
+        max_length=100,
+        description="Each input's own entry, by `block_id.action_id` (else `text` for all).",
+    )
 
 
 class MailBody(_Body):
@@ -87,7 +93,10 @@ async def click(body: ClickBody, request: Request) -> JSONResponse:
 async def submit(body: ViewBody, request: Request) -> JSONResponse:
     """Send the modal to `/slack/events` as a signed `view_submission` payload."""
     return await _answer(
-        request, lambda pg, http: person.submit_view(pg, http, body.user, body.view_id, body.text)
+        request,
+        lambda pg, http: person.submit_view(
+            pg, http, body.user, body.view_id, body.text, body.values
+        ),
     )
 
 

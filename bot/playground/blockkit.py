@@ -1,8 +1,9 @@
 """Block Kit and mrkdwn as HTML, the way Slack shows them (pure functions of plain dicts).
 
 Covered: header, section (text, fields), context, divider, actions (buttons, primary and
-danger), input (plain text) and rich_text's plain text. Anything else is shown as a note, so
-a block the bot sends that the page cannot draw is seen, not silently dropped.
+danger), input (plain text, prefilled, and static_select) and rich_text's plain text.
+Anything else is shown as a note, so a block the bot sends that the page cannot draw is
+seen, not silently dropped.
 """
 
 from __future__ import annotations
@@ -133,15 +134,43 @@ def _block(block: Json, names: Mapping[str, str], buttons: Callable[[Json], Mark
 
 
 def _input(block: Json, names: Mapping[str, str]) -> Markup:
+    """An input block as a labelled field named `block_id.action_id` (what the page submits),
+    prefilled as Slack prefills it, with a place for its error."""
     element = block.get("element", {})
     label = text_object(block.get("label"), names)
     name = f"{block.get('block_id')}.{element.get('action_id')}"
-    if element.get("multiline"):
-        field = Markup('<textarea name="%s" maxlength="%s" rows="3"></textarea>')
+    initial = str(element.get("initial_value", ""))
+    if element.get("type") == "static_select":
+        chosen = (element.get("initial_option") or {}).get("value")
+        options = Markup("").join(
+            Markup('<option value="%s"%s>%s</option>')
+            % (
+                option.get("value", ""),
+                Markup(" selected") if option.get("value") == chosen else "",
+                text_object(option.get("text"), names),
+            )
+            for option in element.get("options", [])
+        )
+        field = Markup('<select name="%s">%s</select>') % (name, options)
+    elif element.get("multiline"):
+        field = Markup('<textarea name="%s" maxlength="%s" rows="3">%s</textarea>') % (
+            name,
+            element.get("max_length", 3000),
+            initial,
+        )
     else:
-        field = Markup('<input name="%s" maxlength="%s">')
-    field = field % (name, element.get("max_length", 3000))
-    return Markup('<label class="bk-input"><span>%s</span>%s</label>') % (label, field)
+        field = Markup('<input name="%s" maxlength="%s" value="%s">') % (
+            name,
+            element.get("max_length", 3000),
+            initial,
+        )
+    hint = block.get("hint")
+    if hint:
+        field += Markup('<small class="bk-hint">%s</small>') % text_object(hint, names)
+    error = Markup('<small class="bk-input-error" data-error-for="%s" hidden></small>') % (
+        block.get("block_id", ""),
+    )
+    return Markup('<label class="bk-input"><span>%s</span>%s%s</label>') % (label, field, error)
 
 
 def _rich_text(block: Json) -> str:

@@ -121,29 +121,45 @@ async def click(
 
 
 async def submit_view(
-    playground: Playground, http: httpx.AsyncClient, user: str, view_id: str, text: str
+    playground: Playground,
+    http: httpx.AsyncClient,
+    user: str,
+    view_id: str,
+    text: str = "",
+    values: dict[str, str] | None = None,
 ) -> Sent:
-    """A person submits an open modal with `text` in its text input(s)."""
+    """A person submits an open modal: each input holds its own entry of `values` (keyed
+    `block_id.action_id`, as the page names its fields), else `text`."""
     workspace = _workspace(playground)
     _check_person(playground, user)
     view = workspace.views.get(view_id)
     if view is None or playground.view_users.get(view_id) != user:
         raise Refused(f"no open modal {view_id} for {user}")
-    values = {
-        block["block_id"]: {
-            block["element"]["action_id"]: {"type": "plain_text_input", "value": text}
-        }
-        for block in view.get("blocks", [])
-        if block.get("type") == "input"
-    }
+    state: dict[str, dict[str, Any]] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        entry = (values or {}).get(f"{block['block_id']}.{element['action_id']}", text)
+        state[block["block_id"]] = {element["action_id"]: _input_state(element, entry)}
+
     request = slack_signing.view_submission(
-        user, view, values=values, signing_secret=playground.signing_secret
+        user, view, values=state, signing_secret=playground.signing_secret
     )
     sent = await _send(playground, http, request)
     errors = isinstance(sent.body, dict) and sent.body.get("response_action") == "errors"
     if sent.status == 200 and not errors:
         playground.view_users.pop(view_id, None)  # Slack closes a modal acked without errors
     return sent
+
+
+def _input_state(element: dict[str, Any], entry: str) -> dict[str, Any]:
+    """An input's state as Slack sends it: a select's chosen option, a text input's value
+    (None when left empty, as Slack does)."""
+    if element.get("type") == "static_select":
+        chosen = next((o for o in element.get("options", []) if o.get("value") == entry), None)
+        return {"type": "static_select", "selected_option": chosen}
+    return {"type": "plain_text_input", "value": entry or None}
 
 
 def close_view(playground: Playground, user: str, view_id: str) -> None:

@@ -163,15 +163,24 @@
         });
       }
     } else if (form.classList.contains("modal")) {
-      const field = form.querySelector("textarea, input");
+      // Each input sends its own value, named block_id.action_id as the page drew it.
+      const values = {};
+      form.querySelectorAll("[name]").forEach((field) => { values[field.name] = field.value; });
       const data = await post("/dev/slack/submit", {
-        user: state.person, view_id: form.dataset.view, text: field ? field.value : "",
+        user: state.person, view_id: form.dataset.view, values,
       });
       const errors = data.body && data.body.response_action === "errors" ? data.body.errors : null;
+      form.querySelectorAll(".bk-input-error").forEach((box) => { box.hidden = true; });
+      const box = form.querySelector(".modal-error");
+      box.hidden = true;
       if (errors) {
-        const box = form.querySelector(".modal-error");
-        box.textContent = Object.values(errors).join("; ");
-        box.hidden = false;
+        const unplaced = [];
+        for (const [blockId, message] of Object.entries(errors)) {
+          const slot = [...form.querySelectorAll(".bk-input-error")]
+            .find((el) => el.dataset.errorFor === blockId);
+          if (slot) { slot.textContent = message; slot.hidden = false; } else unplaced.push(message);
+        }
+        if (unplaced.length) { box.textContent = unplaced.join("; "); box.hidden = false; }
       }
     }
   });
