@@ -7,6 +7,7 @@ compare-and-set lets exactly one commit, and the other finds the request already
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -228,6 +229,7 @@ class Service:
         model = self.args_model(thread, call.name) if call is not None else None
         if call is None or model is None:
             raise Invalid("this approval's call cannot be edited")
+        self._check_text(json.dumps(answer.args, default=str))  # the thread keeps it whole
         try:
             edited = validated(model, answer.args or {})
         except EditError as exc:

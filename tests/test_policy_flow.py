@@ -53,6 +53,14 @@ async def test_two_of_three_with_concurrent_clicks(
         view, card = await slack.pending()
         assert "Needs 2 approvals." in text_of(card.blocks)
         assert '"action_id": "edit"' not in text_of(card.blocks)  # edits are for quorum 1
+        edit = {
+            "request_id": view["pending_request"]["request_id"],
+            "user": APPROVER,
+            "approved": True,
+            "args": {**PRODUCTION, "version": "1.4.1"},
+        }
+        refused = await api.post(f"/threads/{view['id']}/responses", json=edit)
+        assert refused.status_code == 422 and "needs 2 approvals" in refused.json()["detail"]
         assert (await slack.click(card, "approve", user=APPROVER)).status_code == 200
         await slack_stub.wait_for("chat.update", 1)
         card = slack_stub.message(card.channel, card.ts) or card
