@@ -100,9 +100,14 @@ class HumanRequest(_Event):
     """Who may not decide it whatever the approvers say: the requester, unless the policy
     allows self-approval."""
     remind_at: datetime | None = None
-    """When the approvers are reminded, if it is still pending (from the policy)."""
+    """When the approvers (or, for a question, its human) are reminded, if still pending."""
+    escalate_at: datetime | None = None
+    """When the approval card is posted again to `escalate_to`, if still pending."""
+    escalate_to: str | None = None
+    """Slack channel or user id an escalated card goes to."""
     expire_at: datetime | None = None
-    """When it expires, if it is still pending: rejected, with "expired" as the reason."""
+    """When it expires, if still pending: an approval is rejected, "expired"; a question is
+    answered "(expired ...)", and the agent goes on."""
 
 
 class RequestSent(_Event):
@@ -153,7 +158,7 @@ class DeadlinePassed(_Event):
     type: Literal["deadline_passed"] = "deadline_passed"
     request_id: str
     """The request it concerns."""
-    step: Literal["remind", "expire"]
+    step: Literal["remind", "escalate", "expire"]
     """Which deadline."""
 
 

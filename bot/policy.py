@@ -27,6 +27,10 @@ class Rule:
     """Whether the person who started the thread may approve its calls."""
     remind_after: float | None = None
     """Seconds after the request that its approvers are reminded, if it is still pending."""
+    escalate_after: float | None = None
+    """Seconds after the request that its card is posted again to `escalate_to`."""
+    escalate_to: str | None = None
+    """Slack channel or user id of the escalation."""
     expire_after: float | None = None
     """Seconds after the request that it expires (is rejected, "expired"), if still pending."""
 
@@ -65,11 +69,16 @@ def tally(request: HumanRequest, votes: Iterable[Vote]) -> Tally:
     return Tally(outcome, tuple(approvals), request.quorum)
 
 
-def deadline_steps(request: HumanRequest) -> list[tuple[Literal["remind", "expire"], float]]:
+Step = Literal["remind", "escalate", "expire"]
+
+
+def deadline_steps(request: HumanRequest) -> list[tuple[Step, float]]:
     """The request's deadlines, soonest first, as (step, epoch seconds)."""
-    steps: list[tuple[Literal["remind", "expire"], float]] = []
+    steps: list[tuple[Step, float]] = []
     if request.remind_at is not None:
         steps.append(("remind", request.remind_at.timestamp()))
+    if request.escalate_at is not None and request.escalate_to:
+        steps.append(("escalate", request.escalate_at.timestamp()))
     if request.expire_at is not None:
         steps.append(("expire", request.expire_at.timestamp()))
     return sorted(steps, key=lambda step: step[1])

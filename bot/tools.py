@@ -59,6 +59,10 @@ class Tool(Generic[A]):
     """Whether the thread's own human may approve its calls (off: someone else must)."""
     remind_after: float | None = None
     """Seconds before a pending approval's approvers are reminded."""
+    escalate_after: float | None = None
+    """Seconds before a pending approval's card is posted again to `escalate_to`."""
+    escalate_to: str | None = None
+    """Slack channel or user id of the escalation."""
     expire_after: float | None = None
     """Seconds before a pending approval expires (rejected, "expired")."""
 
@@ -69,6 +73,8 @@ class Tool(Generic[A]):
             quorum=self.quorum,
             self_approval=self.self_approval,
             remind_after=self.remind_after,
+            escalate_after=self.escalate_after,
+            escalate_to=self.escalate_to,
             expire_after=self.expire_after,
         )
 
