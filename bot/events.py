@@ -94,6 +94,8 @@ class HumanRequest(_Event):
     """Suggested answers (buttons in Slack); free text is still accepted."""
     approvers: list[str] = Field(default_factory=list)
     """Who may decide an approval; empty means the channel's default approvers."""
+    approver_groups: list[str] = Field(default_factory=list)
+    """Slack user groups whose members count among `approvers` (read when deciding)."""
     quorum: int = 1
     """Distinct approvals needed (one rejection rejects); from the policy at request time."""
     excluded: list[str] = Field(default_factory=list)

@@ -178,6 +178,7 @@ def _follow_up(
                 message=message,
                 call_id=call.call_id,
                 approvers=list(rule.approvers),
+                approver_groups=list(rule.groups),
                 quorum=rule.quorum,
                 excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
                 **_deadlines(rule, deps),

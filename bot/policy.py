@@ -20,7 +20,9 @@ class Rule:
     """Who may decide a tool's calls, and how."""
 
     approvers: tuple[str, ...] = ()
-    """Slack user ids; empty: the deployment's default approvers (`SLACK_APPROVERS`)."""
+    """Slack user ids; empty (and no groups): the deployment's (`SLACK_APPROVERS`)."""
+    groups: tuple[str, ...] = ()
+    """Slack user group ids (`S…`) whose members approve like `approvers`."""
     quorum: int = 1
     """Distinct approvals needed; a single rejection rejects."""
     self_approval: bool = False
@@ -95,18 +97,29 @@ def votes_on(events: Iterable[Event], request_id: str) -> list[Vote]:
     return found
 
 
-def allowed_approvers(request: HumanRequest, default_approvers: frozenset[str]) -> set[str]:
-    """Who the approvers of `request` are: the deployment's, narrowed by the request's own;
-    with none configured for the deployment, the request's own stand alone."""
-    if request.approvers:
-        own = set(request.approvers)
+def allowed_approvers(
+    request: HumanRequest,
+    default_approvers: frozenset[str],
+    group_members: frozenset[str] = frozenset(),
+) -> set[str]:
+    """Who the approvers of `request` are: the deployment's, narrowed by the request's own
+    (its ids and the members of its groups); with none configured for the deployment, the
+    request's own stand alone."""
+    if request.approvers or request.approver_groups:
+        own = set(request.approvers) | set(group_members)
         return set(default_approvers) & own if default_approvers else own
     return set(default_approvers)
 
 
-def refusal(request: HumanRequest, user: str, default_approvers: frozenset[str]) -> str | None:
-    """Why `user` may not decide `request`, or None if they may (pure)."""
-    allowed = allowed_approvers(request, default_approvers)
+def refusal(
+    request: HumanRequest,
+    user: str,
+    default_approvers: frozenset[str],
+    group_members: frozenset[str] = frozenset(),
+) -> str | None:
+    """Why `user` may not decide `request`, or None if they may (pure). `group_members`: the
+    current members of the request's `approver_groups`."""
+    allowed = allowed_approvers(request, default_approvers, group_members)
     if not allowed:
         return "no one may decide this yet: the operator must set SLACK_APPROVERS or a policy"
     if user not in allowed:

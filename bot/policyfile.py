@@ -50,6 +50,8 @@ class RuleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     approvers: list[str] = Field(default_factory=list)
     """Slack user ids who may decide (narrowing SLACK_APPROVERS when that is set)."""
+    groups: list[Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")]] = Field(default_factory=list)
+    """Slack user group ids (`S…`) whose members may decide."""
     quorum: int = Field(default=1, ge=1, le=20)
     """Distinct approvals needed."""
     self_approval: bool = False
@@ -109,6 +111,7 @@ def _rule(spec: Any, where: Any, agent: str, tool: str) -> Rule:
         )
     return Rule(
         tuple(parsed.approvers),
+        tuple(parsed.groups),
         parsed.quorum,
         parsed.self_approval,
         remind_after=parsed.remind_after,

@@ -53,6 +53,8 @@ class Tool(Generic[A]):
     """Whether a human must approve the call before it runs (a predicate may read the args)."""
     approvers: tuple[str, ...] = field(default=())
     """Who may approve, narrowing the channel's default approvers (empty: no narrowing)."""
+    approver_groups: tuple[str, ...] = field(default=())
+    """Slack user groups whose members may approve, like `approvers`."""
     quorum: int = 1
     """Distinct approvals a call needs (the operator's policy may say otherwise)."""
     self_approval: bool = False
@@ -70,6 +72,7 @@ class Tool(Generic[A]):
         """The approval rule the tool declares."""
         return Rule(
             approvers=self.approvers,
+            groups=self.approver_groups,
             quorum=self.quorum,
             self_approval=self.self_approval,
             remind_after=self.remind_after,
