@@ -146,7 +146,7 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
         args=args.model_dump(mode="json"),
         reason=reason if isinstance(reason, str) else None,
     )
-    rule = deps.policy.rule(agent.name, tool.name, tool.rule())
+    rule = deps.policy.rule(agent.name, tool.name, tool.approval_rule())
     return [call, *_follow_up(thread, call, tool.needs_approval(args), rule, deps)]
 
 
