@@ -117,7 +117,8 @@ async def _thread(slack: SlackDeps, ticket: ModalTicket, expired: str) -> Thread
     if thread is None or request is None:
         raise FormError(expired)
     try:
-        check_approver(slack.settings, request, ticket.user)
+        members = await slack.service.deps.groups.members(request.approver_groups)
+        check_approver(slack.settings, request, ticket.user, members)
     except Refused as refused:
         slack.tell(ticket.channel, ticket.user, str(refused))
         return None
