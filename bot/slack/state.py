@@ -115,13 +115,13 @@ class SlackState:
         await self._unlink(keys=[key], args=[thread_id])
 
     async def open_modal(self, thread_id: str, ticket: ModalTicket) -> bool:
-        """Record a Reject modal as opened; False if the nonce was somehow taken."""
+        """Record a Reject or Edit modal as opened; False if the nonce was somehow taken."""
         key = self.keys.slack_modal(thread_id, ticket.nonce)
         data = json.dumps(asdict(ticket)).encode()
         return bool(await self.redis.set(key, data, nx=True, ex=SLACK_MODAL_TTL_S))
 
     async def modal(self, thread_id: str, nonce: str) -> ModalTicket | None:
-        """The record of an opened Reject modal, if it has not expired or been used."""
+        """The record of an opened modal, if it has not expired or been used."""
         found = await self.redis.get(self.keys.slack_modal(thread_id, nonce))
         if found is None:
             return None
