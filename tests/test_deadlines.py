@@ -170,3 +170,44 @@ async def test_an_email_question_is_reminded_by_mail_in_its_thread(
     assert body is not None
     text = str(body.get_content()).replace("\r\n", "\n")
     assert text.startswith(REMINDER + "Which order is it?")
+
+
+async def test_the_operators_policy_end_to_end(
+    slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub, tmp_path: Path
+) -> None:
+    """Production deploys need 2 of @sre, not the requester; remind, escalate, expire."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[deploy.deploy_service]\ngroups = ["S0SRE"]\nquorum = 2\nself_approval = false\n'
+        'remind_after = "1s"\nescalate_after = "2s"\nescalate_to = "C0ONCALL"\n'
+        'expire_after = "2h"\n'
+    )
+    sre = ["U0SRE1", "U0SRE2", "U0SRE3"]
+    slack_stub.set_usergroup("S0SRE", sre)
+    settings = slack_settings.model_copy(
+        update={"policy_file": str(policy), "step_lease_s": 0.5, "slack_approvers": ""}
+    )
+    anthropic_stub.reply_tool("deploy_service", PRODUCTION)
+    anthropic_stub.reply_tool("done_for_now", {"message": "live"})
+    async with app_client(settings) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        await slack.mention("deploy api 1.4.2 to production", user="U0SRE1")  # an SRE asks
+        view, card = await slack.pending()
+        await slack.click(card, "approve", user="U0SRE1")  # the requester: refused
+        await slack.click(card, "approve", user="U0SRE2")  # 1 of 2
+        for _ in range(400):  # then the reminder and the escalation come due
+            escalated = [m for m in slack_stub.messages if m.channel == "C0ONCALL"]
+            if escalated and len(messages_recorded(await slack.thread(view["id"]))) == 2:
+                break
+            await asyncio.sleep(0.025)
+        [oncall] = escalated
+        assert "1 of 2 approvals: <@U0SRE2>" in json.dumps(oncall.blocks)
+        await slack.click(oncall, "approve", user="U0SRE3")  # 2 of 2, on the escalated card
+        view = await wait_for(api, view["id"], "done")
+        audit = (await api.get(f"/threads/{view['id']}/audit")).json()["entries"]
+    assert "You started this thread" in slack_stub.ephemerals[0].text
+    texts = [m.text for m in slack_stub.messages if m.bot_id]
+    assert any("Reminder for <@U0SRE1>, <@U0SRE2>, <@U0SRE3>" in t for t in texts), texts
+    events = [(e["event"], e.get("user") or e.get("step")) for e in audit]
+    assert ("approval_vote", "U0SRE2") in events and ("human_response", "U0SRE3") in events
+    assert ("deadline_passed", "remind") in events and ("deadline_passed", "escalate") in events

@@ -29,6 +29,7 @@ from bot.slack.blocks import (
     note_message,
     question_message,
 )
+from bot.slack.groups import GroupMembers
 from bot.slack.state import SlackState
 from bot.slack.working import Working
 from bot.thread import SlackOrigin, Thread
@@ -175,7 +176,9 @@ async def deliver_deadline(
         )
     if event.step == "expire":
         await show_response(client, thread, event.request_id)
-    text = _deadline_note(thread, request, event, approvers)
+    # Reminders are rare: the group's members are read afresh, not from a cache.
+    members = await GroupMembers(client).members(request.approver_groups)
+    text = _deadline_note(thread, request, event, approvers, members)
     card = cards[0]
     origin = thread.origin
     thread_ts = card.get("ts")  # beside a card in the approval channel: in its own thread
@@ -186,7 +189,11 @@ async def deliver_deadline(
 
 
 def _deadline_note(
-    thread: Thread, request: HumanRequest, event: DeadlinePassed, approvers: frozenset[str]
+    thread: Thread,
+    request: HumanRequest,
+    event: DeadlinePassed,
+    approvers: frozenset[str],
+    members: frozenset[str],
 ) -> str:
     if event.step == "expire":
         if request.kind == "question":
@@ -195,7 +202,8 @@ def _deadline_note(
     if request.kind == "question":
         who = mention(thread.starter) if thread.starter else "you"
         return f":bell: Reminder for {who}: I am still waiting for your answer."
-    who = ", ".join(mention(user) for user in sorted(allowed_approvers(request, approvers)))
+    allowed = allowed_approvers(request, approvers, members)
+    who = ", ".join(mention(user) for user in sorted(allowed))
     return f":bell: Reminder{f' for {who}' if who else ''}: this still needs a decision."
 
 
