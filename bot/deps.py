@@ -18,6 +18,7 @@ from bot.keys import Keys
 from bot.lease import Leases
 from bot.model import Model
 from bot.policy import Policy
+from bot.slack.groups import GroupMembers
 from bot.store import ThreadStore
 from bot.thread import Thread
 
@@ -63,6 +64,8 @@ class Deps:
     """Delivery by origin kind; an origin with no channel (the API) needs no delivery."""
     policy: Policy = field(default_factory=Policy)
     """The operator's approval rules (`HITLBOT_POLICY`), over the agents' own."""
+    groups: GroupMembers = field(default_factory=lambda: GroupMembers(None))
+    """Members of Slack user groups named as approvers, read with a short cache."""
     slack: AsyncWebClient | None = None
     """The process's one Slack Web API client, when `SLACK_BOT_TOKEN` is set."""
     clock: Callable[[], datetime] = utcnow

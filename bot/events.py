@@ -94,15 +94,22 @@ class HumanRequest(_Event):
     """Suggested answers (buttons in Slack); free text is still accepted."""
     approvers: list[str] = Field(default_factory=list)
     """Who may decide an approval; empty means the channel's default approvers."""
+    approver_groups: list[str] = Field(default_factory=list)
+    """Slack user groups whose members count among `approvers` (read when deciding)."""
     quorum: int = 1
     """Distinct approvals needed (one rejection rejects); from the policy at request time."""
     excluded: list[str] = Field(default_factory=list)
     """Who may not decide it whatever the approvers say: the requester, unless the policy
     allows self-approval."""
     remind_at: datetime | None = None
-    """When the approvers are reminded, if it is still pending (from the policy)."""
+    """When the approvers (or, for a question, its human) are reminded, if still pending."""
+    escalate_at: datetime | None = None
+    """When the approval card is posted again to `escalate_to`, if still pending."""
+    escalate_to: str | None = None
+    """Slack channel or user id an escalated card goes to."""
     expire_at: datetime | None = None
-    """When it expires, if it is still pending: rejected, with "expired" as the reason."""
+    """When it expires, if still pending: an approval is rejected, "expired"; a question is
+    answered "(expired ...)", and the agent goes on."""
 
 
 class RequestSent(_Event):
@@ -153,7 +160,7 @@ class DeadlinePassed(_Event):
     type: Literal["deadline_passed"] = "deadline_passed"
     request_id: str
     """The request it concerns."""
-    step: Literal["remind", "expire"]
+    step: Literal["remind", "escalate", "expire"]
     """Which deadline."""
 
 

@@ -146,7 +146,7 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
         args=args.model_dump(mode="json"),
         reason=reason if isinstance(reason, str) else None,
     )
-    rule = deps.policy.rule(agent.name, tool.name, tool.rule())
+    rule = deps.policy.rule(agent.name, tool.name, tool.approval_rule())
     return [call, *_follow_up(thread, call, tool.needs_approval(args), rule, deps)]
 
 
@@ -163,6 +163,8 @@ def _follow_up(
                 message=call.args["message"],
                 choices=call.args.get("choices", []),
                 call_id=call.call_id,
+                remind_at=_deadlines(rule, deps)["remind_at"],
+                expire_at=_deadlines(rule, deps)["expire_at"],
             )
         ]
     if call.name == DONE_FOR_NOW.name:
@@ -176,17 +178,27 @@ def _follow_up(
                 message=message,
                 call_id=call.call_id,
                 approvers=list(rule.approvers),
+                approver_groups=list(rule.groups),
                 quorum=rule.quorum,
                 excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
-                remind_at=_after(deps, rule.remind_after),
-                expire_at=_after(deps, rule.expire_after),
+                **_deadlines(rule, deps),
             )
         ]
     return []
 
 
-def _after(deps: Deps, seconds: float | None) -> datetime | None:
-    return None if seconds is None else deps.clock() + timedelta(seconds=seconds)
+def _deadlines(rule: Rule, deps: Deps) -> dict[str, Any]:
+    """The request's deadlines from its rule, as of now."""
+
+    def after(seconds: float | None) -> datetime | None:
+        return None if seconds is None else deps.clock() + timedelta(seconds=seconds)
+
+    return {
+        "remind_at": after(rule.remind_after),
+        "escalate_at": after(rule.escalate_after) if rule.escalate_to else None,
+        "escalate_to": rule.escalate_to,
+        "expire_at": after(rule.expire_after),
+    }
 
 
 async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) -> Event:

@@ -20,13 +20,19 @@ class Rule:
     """Who may decide a tool's calls, and how."""
 
     approvers: tuple[str, ...] = ()
-    """Slack user ids; empty: the deployment's default approvers (`SLACK_APPROVERS`)."""
+    """Slack user ids; empty (and no groups): the deployment's (`SLACK_APPROVERS`)."""
+    groups: tuple[str, ...] = ()
+    """Slack user group ids (`S…`) whose members approve like `approvers`."""
     quorum: int = 1
     """Distinct approvals needed; a single rejection rejects."""
     self_approval: bool = False
     """Whether the person who started the thread may approve its calls."""
     remind_after: float | None = None
     """Seconds after the request that its approvers are reminded, if it is still pending."""
+    escalate_after: float | None = None
+    """Seconds after the request that its card is posted again to `escalate_to`."""
+    escalate_to: str | None = None
+    """Slack channel or user id of the escalation."""
     expire_after: float | None = None
     """Seconds after the request that it expires (is rejected, "expired"), if still pending."""
 
@@ -65,11 +71,16 @@ def tally(request: HumanRequest, votes: Iterable[Vote]) -> Tally:
     return Tally(outcome, tuple(approvals), request.quorum)
 
 
-def deadline_steps(request: HumanRequest) -> list[tuple[Literal["remind", "expire"], float]]:
+Step = Literal["remind", "escalate", "expire"]
+
+
+def deadline_steps(request: HumanRequest) -> list[tuple[Step, float]]:
     """The request's deadlines, soonest first, as (step, epoch seconds)."""
-    steps: list[tuple[Literal["remind", "expire"], float]] = []
+    steps: list[tuple[Step, float]] = []
     if request.remind_at is not None:
         steps.append(("remind", request.remind_at.timestamp()))
+    if request.escalate_at is not None and request.escalate_to:
+        steps.append(("escalate", request.escalate_at.timestamp()))
     if request.expire_at is not None:
         steps.append(("expire", request.expire_at.timestamp()))
     return sorted(steps, key=lambda step: step[1])
@@ -86,18 +97,29 @@ def votes_on(events: Iterable[Event], request_id: str) -> list[Vote]:
     return found
 
 
-def allowed_approvers(request: HumanRequest, default_approvers: frozenset[str]) -> set[str]:
-    """Who the approvers of `request` are: the deployment's, narrowed by the request's own;
-    with none configured for the deployment, the request's own stand alone."""
-    if request.approvers:
-        own = set(request.approvers)
+def allowed_approvers(
+    request: HumanRequest,
+    default_approvers: frozenset[str],
+    group_members: frozenset[str] = frozenset(),
+) -> set[str]:
+    """Who the approvers of `request` are: the deployment's, narrowed by the request's own
+    (its ids and the members of its groups); with none configured for the deployment, the
+    request's own stand alone."""
+    if request.approvers or request.approver_groups:
+        own = set(request.approvers) | set(group_members)
         return set(default_approvers) & own if default_approvers else own
     return set(default_approvers)
 
 
-def refusal(request: HumanRequest, user: str, default_approvers: frozenset[str]) -> str | None:
-    """Why `user` may not decide `request`, or None if they may (pure)."""
-    allowed = allowed_approvers(request, default_approvers)
+def refusal(
+    request: HumanRequest,
+    user: str,
+    default_approvers: frozenset[str],
+    group_members: frozenset[str] = frozenset(),
+) -> str | None:
+    """Why `user` may not decide `request`, or None if they may (pure). `group_members`: the
+    current members of the request's `approver_groups`."""
+    allowed = allowed_approvers(request, default_approvers, group_members)
     if not allowed:
         return "no one may decide this yet: the operator must set SLACK_APPROVERS or a policy"
     if user not in allowed:

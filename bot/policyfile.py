@@ -50,14 +50,20 @@ class RuleSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     approvers: list[str] = Field(default_factory=list)
     """Slack user ids who may decide (narrowing SLACK_APPROVERS when that is set)."""
+    groups: list[Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")]] = Field(default_factory=list)
+    """Slack user group ids (`S…`) whose members may decide."""
     quorum: int = Field(default=1, ge=1, le=20)
     """Distinct approvals needed."""
     self_approval: bool = False
     """Whether the thread's own human may approve."""
     remind_after: Duration | None = None
     """When to remind the approvers of a pending approval: seconds, or `10m`, `2h`, `1d`."""
+    escalate_after: Duration | None = None
+    """When to post a pending approval's card again to `escalate_to`."""
+    escalate_to: str | None = Field(default=None, pattern=r"^[CGDUW][A-Z0-9]{2,}$")
+    """Slack channel or user id (`C…`, `U…`) of the escalation."""
     expire_after: Duration | None = None
-    """When a pending approval expires (is rejected, "expired")."""
+    """When a pending request expires (an approval is rejected, "expired")."""
 
 
 def load_policy(path: str | None, agents: Mapping[str, Agent]) -> Policy:
@@ -81,8 +87,8 @@ def load_policy(path: str | None, agents: Mapping[str, Agent]) -> Policy:
         if not isinstance(tools, dict):
             raise PolicyError(f"{where(agent_name)}: expected a table of tools")
         for tool_name, spec in tools.items():
-            if tool_name not in {tool.name for tool in agent.tools}:
-                known = ", ".join(tool.name for tool in agent.tools)
+            if tool_name not in agent.all_tools:  # built-ins too: a question's deadlines
+                known = ", ".join(agent.all_tools)
                 raise PolicyError(
                     f"{where(agent_name, tool_name)}: agent {agent_name!r} has no tool "
                     f"{tool_name!r} (its tools: {known})"
@@ -99,12 +105,19 @@ def _rule(spec: Any, where: Any, agent: str, tool: str) -> Rule:
         field = ".".join(str(part) for part in error["loc"])
         path = (agent, tool, *(str(part) for part in error["loc"][:1]))
         raise PolicyError(f"{where(*path)}: {agent}.{tool}.{field}: {error['msg']}") from None
+    if (parsed.escalate_after is None) != (parsed.escalate_to is None):
+        raise PolicyError(
+            f"{where(agent, tool)}: {agent}.{tool}: escalate_after and escalate_to go together"
+        )
     return Rule(
         tuple(parsed.approvers),
+        tuple(parsed.groups),
         parsed.quorum,
         parsed.self_approval,
-        parsed.remind_after,
-        parsed.expire_after,
+        remind_after=parsed.remind_after,
+        escalate_after=parsed.escalate_after,
+        escalate_to=parsed.escalate_to,
+        expire_after=parsed.expire_after,
     )
 
 

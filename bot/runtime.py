@@ -29,6 +29,7 @@ from bot.policyfile import PolicyError, load_policy
 from bot.queue import Kicker, StepBroker, build_broker
 from bot.slack.channel import ApprovalChannel, SlackChannel
 from bot.slack.client import close_client, slack_client
+from bot.slack.groups import GroupMembers
 from bot.store import ThreadStore
 
 
@@ -132,6 +133,7 @@ async def runtime(
         policy=policy,
         slack=slack_client(settings),
     )
+    deps.groups = GroupMembers(deps.slack)
     if deps.slack is not None:
         deps.channels["slack"] = SlackChannel.from_deps(deps)
     approvals = _approvals(deps)

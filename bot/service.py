@@ -155,8 +155,9 @@ class Service:
         automation token); short of its quorum it is recorded as a vote and the request stays
         pending (nothing is queued then).
         """
+        members = await self._group_members(thread_id, answer.request_id) if enforce else None
         thread = await self.update(
-            thread_id, lambda thread: [self._response(thread, answer, enforce)]
+            thread_id, lambda thread: [self._response(thread, answer, enforce, members)]
         )
         if isinstance(thread.events[-1], ApprovalVote):
             metrics.RESPONSES.labels("vote").inc()
@@ -178,8 +179,21 @@ class Service:
             raise NotFound(f"no thread {thread_id!r}")
         return thread
 
+    async def _group_members(self, thread_id: str, request_id: str) -> frozenset[str]:
+        """Current members of the request's approver groups (read before deciding: a
+        decision's compare-and-set loop must not wait on Slack)."""
+        thread = await self.deps.store.get(thread_id)
+        request = thread.request(request_id) if thread is not None else None
+        if request is None or not request.approver_groups:
+            return frozenset()
+        return await self.deps.groups.members(request.approver_groups)
+
     def _response(
-        self, thread: Thread, answer: Answer, enforce: bool
+        self,
+        thread: Thread,
+        answer: Answer,
+        enforce: bool,
+        members: frozenset[str] | None = None,
     ) -> HumanResponse | ApprovalVote:
         request = thread.request(answer.request_id)
         if request is None:
@@ -194,7 +208,9 @@ class Service:
                 raise Invalid("this request is a question: send a non-empty answer")
             self._check_text(answer.answer or "")
         self._check_text(answer.comment or "")
-        if request.kind == "approval" and self._pending_vote(thread, request, answer, enforce):
+        if request.kind == "approval" and self._pending_vote(
+            thread, request, answer, enforce, members or frozenset()
+        ):
             return ApprovalVote(
                 request_id=request.request_id,
                 user=answer.user,
@@ -212,11 +228,16 @@ class Service:
         )
 
     def _pending_vote(
-        self, thread: Thread, request: HumanRequest, answer: Answer, enforce: bool
+        self,
+        thread: Thread,
+        request: HumanRequest,
+        answer: Answer,
+        enforce: bool,
+        members: frozenset[str],
     ) -> bool:
         """Check an approval vote against the policy; True if it leaves the quorum unmet."""
         if enforce:
-            why = refusal(request, answer.user, self.deps.settings.slack_approver_ids())
+            why = refusal(request, answer.user, self.deps.settings.slack_approver_ids(), members)
             if why is not None:
                 raise Forbidden(f"{answer.user} may not decide this: {why}")
         votes = votes_on(thread.events, request.request_id)

@@ -53,24 +53,13 @@ class Tool(Generic[A]):
     """Whether a human must approve the call before it runs (a predicate may read the args)."""
     approvers: tuple[str, ...] = field(default=())
     """Who may approve, narrowing the channel's default approvers (empty: no narrowing)."""
-    quorum: int = 1
-    """Distinct approvals a call needs (the operator's policy may say otherwise)."""
-    self_approval: bool = False
-    """Whether the thread's own human may approve its calls (off: someone else must)."""
-    remind_after: float | None = None
-    """Seconds before a pending approval's approvers are reminded."""
-    expire_after: float | None = None
-    """Seconds before a pending approval expires (rejected, "expired")."""
+    rule: Rule | None = None
+    """The whole approval rule (approvers, groups, quorum, self-approval, deadlines), when
+    `approvers` is not enough; the operator's policy file may replace it."""
 
-    def rule(self) -> Rule:
+    def approval_rule(self) -> Rule:
         """The approval rule the tool declares."""
-        return Rule(
-            approvers=self.approvers,
-            quorum=self.quorum,
-            self_approval=self.self_approval,
-            remind_after=self.remind_after,
-            expire_after=self.expire_after,
-        )
+        return self.rule if self.rule is not None else Rule(approvers=self.approvers)
 
     def needs_approval(self, args: A) -> bool:
         """Whether this call pauses for a human decision."""

@@ -1,7 +1,8 @@
-"""Deadlines of pending approvals: reminded, then expired, durably across restarts."""
+"""Deadlines of pending requests: reminded, escalated, expired, durably across restarts."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,11 +10,14 @@ from pathlib import Path
 from bot.config import Settings
 from bot.deadlines import passed
 from bot.events import DeadlinePassed, HumanRequest, HumanResponse, ToolCall, UserMessage
+from bot.mail.channel import REMINDER
 from bot.policy import deadline_steps
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
+from bot.testing.smtp_sink import SmtpSink
 from bot.thread import ApiOrigin, Thread
-from tests.conftest import APPROVER, APPROVER_2, SlackDriver, app_client
+from tests.conftest import APPROVER, APPROVER_2, ASKER, SlackDriver, app_client
+from tests.email_support import MailDriver, new_mail
 from tests.helpers import wait_for
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -89,3 +93,80 @@ async def test_a_reminder_then_an_expiry_across_a_restart(
     [decision] = [e for e in audit if e["event"] == "human_response"]
     assert (decision["user"], decision["approved"]) == ("hitlbot", False)
     assert "expired" in anthropic_stub.requests[-1].body["messages"][0]["content"]
+
+
+async def test_an_escalated_card_counts_and_both_cards_show_the_decision(
+    slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[deploy.deploy_service]\nescalate_after = "1s"\nescalate_to = "C0ONCALL"\n')
+    settings = slack_settings.model_copy(update={"policy_file": str(policy), "step_lease_s": 0.5})
+    anthropic_stub.reply_tool("deploy_service", PRODUCTION)
+    anthropic_stub.reply_tool("done_for_now", {"message": "live"})
+    async with app_client(settings) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        await slack.mention("deploy api 1.4.2 to production")
+        view, first = await slack.pending()
+        for _ in range(400):
+            escalated = [m for m in slack_stub.messages if m.channel == "C0ONCALL"]
+            if escalated and len(messages_recorded(await slack.thread(view["id"]))) == 2:
+                break
+            await asyncio.sleep(0.025)
+        [card] = escalated
+        assert "Approval needed" in json.dumps(card.blocks)
+        assert (await slack.click(card, "approve", user=APPROVER)).status_code == 200
+        await wait_for(api, view["id"], "done")
+        await slack_stub.wait_for("chat.update", 2)
+    for shown in (first, card):
+        now = slack_stub.message(shown.channel, shown.ts)
+        assert now is not None and f"Approved by <@{APPROVER}>" in json.dumps(now.blocks)
+
+
+def messages_recorded(view: dict[str, object]) -> list[object]:
+    events = view["events"]
+    assert isinstance(events, list)
+    return [e for e in events if e["type"] == "request_sent" and e["channel"] == "slack"]
+
+
+async def test_a_question_is_reminded_then_expires(
+    slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        '[deploy.request_more_information]\nremind_after = "1s"\nexpire_after = "2s"\n'
+    )
+    settings = slack_settings.model_copy(update={"policy_file": str(policy), "step_lease_s": 0.5})
+    anthropic_stub.reply_tool("request_more_information", {"message": "Which version?"})
+    anthropic_stub.reply_tool("done_for_now", {"message": "I will wait for a version."})
+    async with app_client(settings) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        mention = await slack.mention("deploy api to production")
+        [thread] = await slack.threads()
+        view = await wait_for(api, thread["id"], "done", timeout=20)
+    texts = [m.text for m in slack_stub.messages if m.bot_id and m.thread_ts == mention["ts"]]
+    assert any(f"Reminder for <@{ASKER}>: I am still waiting" in t for t in texts), texts
+    assert any("No answer in time" in t for t in texts), texts
+    [response] = [e for e in view["events"] if e["type"] == "human_response"]
+    assert response["user"] == "hitlbot" and response["answer"].startswith("(expired")
+    assert "(expired" in anthropic_stub.requests[-1].body["messages"][0]["content"]
+
+
+async def test_an_email_question_is_reminded_by_mail_in_its_thread(
+    email_settings: Settings, anthropic_stub: AnthropicStub, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[support.request_more_information]\nremind_after = "1s"\n')
+    settings = email_settings.model_copy(update={"policy_file": str(policy), "step_lease_s": 0.5})
+    anthropic_stub.reply_tool("request_more_information", {"message": "Which order is it?"})
+    async with app_client(settings) as api:
+        driver = MailDriver(api=api, sink=smtp_sink)
+        started = await driver.send(new_mail("My machine arrived broken."))
+        asked, reminder = await smtp_sink.wait_for(2, timeout=15)
+        view = await driver.thread(started["thread_id"])
+    assert view["status"] == "waiting_human"
+    assert reminder.message["In-Reply-To"] == asked.message["Message-ID"]
+    assert reminder.message["Subject"] == asked.message["Subject"]
+    body = reminder.message.get_body(("plain",))
+    assert body is not None
+    text = str(body.get_content()).replace("\r\n", "\n")
+    assert text.startswith(REMINDER + "Which order is it?")

@@ -73,6 +73,10 @@ def test_who_may_decide() -> None:
     mine = request(excluded=["U1"])
     assert "started this thread" in (refusal(mine, "U1", everyone) or "")
     assert "must set SLACK_APPROVERS" in (refusal(request(), "U1", frozenset()) or "")
+    grouped = request(approver_groups=["S0SRE"])
+    assert refusal(grouped, "U5", frozenset(), frozenset({"U5", "U6"})) is None
+    assert refusal(grouped, "U7", frozenset(), frozenset({"U5", "U6"})) is not None
+    assert refusal(grouped, "U5", everyone, frozenset({"U5"})) is not None  # narrowing still
 
 
 def test_policy_file_in_toml_and_yaml(tmp_path: Path) -> None:
@@ -85,14 +89,16 @@ def test_policy_file_in_toml_and_yaml(tmp_path: Path) -> None:
     policy = load_policy(str(toml), AGENTS)
     declared = Rule()
     assert policy.rule("deploy", "deploy_service", declared) == Rule(
-        ("U1", "U2", "U3"), 2, remind_after=600.0, expire_after=7200.0
+        ("U1", "U2", "U3"), quorum=2, remind_after=600.0, expire_after=7200.0
     )
     assert policy.rule("support", "issue_refund", declared) == Rule(self_approval=True)
     assert policy.rule("deploy", "list_versions", declared) is declared
     yml = tmp_path / "policy.yaml"
-    yml.write_text("deploy:\n  deploy_service:\n    approvers: [U1]\n    quorum: 1\n")
+    yml.write_text(
+        "deploy:\n  deploy_service:\n    approvers: [U1]\n    groups: [S0SRE]\n    quorum: 1\n"
+    )
     assert load_policy(str(yml), AGENTS).rule("deploy", "deploy_service", declared) == Rule(
-        ("U1",), 1
+        ("U1",), ("S0SRE",), quorum=1
     )
     assert load_policy(None, AGENTS).rules == {}
 

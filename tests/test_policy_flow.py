@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.slack.groups import GroupMembers
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SlackDriver, app_client
@@ -157,3 +159,39 @@ def hitlbot(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+async def test_a_slack_user_group_approves(
+    slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[deploy.deploy_service]\ngroups = ["S0SRE"]\n')
+    settings = slack_settings.model_copy(
+        update={"policy_file": str(policy), "slack_approvers": ""}  # the group stands alone
+    )
+    slack_stub.set_usergroup("S0SRE", [THIRD])
+    anthropic_stub.reply_tool("deploy_service", PRODUCTION)
+    anthropic_stub.reply_tool("done_for_now", {"message": "live"})
+    async with app_client(settings) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        await slack.mention("deploy api 1.4.2 to production")
+        view, card = await slack.pending()
+        await slack.click(card, "approve", user=APPROVER)  # not in the group
+        await slack_stub.wait_for("chat.postEphemeral", 1)
+        assert f"Only <@{THIRD}> can decide this" in slack_stub.ephemerals[0].text
+        await slack.click(card, "approve", user=THIRD)
+        await wait_for(api, view["id"], "done")
+    assert len(slack_stub.calls_to("usergroups.users.list")) == 1  # read once, then cached
+
+
+async def test_group_members_are_cached_briefly_and_fail_closed(slack_stub: SlackStub) -> None:
+    now = [0.0]
+    client = AsyncWebClient(token="xoxb-test", base_url=slack_stub.api_url)
+    groups = GroupMembers(client, ttl_s=60, clock=lambda: now[0])
+    slack_stub.set_usergroup("S0A", ["U1", "U2"])
+    assert await groups.members(["S0A"]) == {"U1", "U2"}
+    slack_stub.set_usergroup("S0A", ["U3"])
+    assert await groups.members(["S0A"]) == {"U1", "U2"}  # within the TTL
+    now[0] = 61
+    assert await groups.members(["S0A", "S0MISSING"]) == {"U3"}  # an unknown group: nobody
+    assert await GroupMembers(None).members(["S0A"]) == frozenset()

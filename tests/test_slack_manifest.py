@@ -28,7 +28,8 @@ def test_manifest_subscribes_to_what_the_listeners_handle() -> None:
         "request_url": events["request_url"],
     }
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    # What each event needs, and what the channel calls (chat.*, reactions.*; views.* needs none).
+    # What each event needs, and what the channel calls (chat.*, reactions.*, usergroups.*;
+    # views.* needs none).
     assert scopes == {
         "app_mentions:read",
         "channels:history",
@@ -36,6 +37,7 @@ def test_manifest_subscribes_to_what_the_listeners_handle() -> None:
         "im:history",
         "chat:write",
         "reactions:write",
+        "usergroups:read",
     }
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
     assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False

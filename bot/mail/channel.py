@@ -23,6 +23,9 @@ from bot.thread import EmailOrigin, Thread
 
 log = structlog.get_logger(__name__)
 
+REMINDER = "A reminder: I still need your answer to go on.\n\n"
+"""What a question's reminder mail says above the question."""
+
 
 class Sender(Protocol):
     """Sends one message (the `Mailer`, or a test's stand-in)."""
@@ -64,8 +67,14 @@ class EmailChannel:
         origin = thread.origin
         if not isinstance(origin, EmailOrigin):
             raise TypeError(f"thread {thread.id} did not start by email")
-        approval = isinstance(event, HumanRequest) and event.kind == "approval"
-        if approval or isinstance(event, DeadlinePassed):
+        if isinstance(event, DeadlinePassed):
+            request = thread.request(event.request_id)
+            if request is None or request.kind == "approval":
+                return await self._approval(thread, ref, event)
+            if event.step != "remind":  # an expired question: the agent's next mail says so
+                return RequestSent(ref=ref, channel="email")
+            event = request.model_copy(update={"message": REMINDER + request.message})
+        if isinstance(event, HumanRequest) and event.kind == "approval":
             return await self._approval(thread, ref, event)
         if self.mailer is None:
             raise DeliveryFailed("outbound email is off: set SMTP_HOST (and SMTP_* to match)")

@@ -60,7 +60,8 @@ async def _approver_card(slack: SlackDeps, click: Click) -> Card | None:
     the clicker is told why not and None is returned."""
     try:
         card = await card_for(slack.store, click.value, "approval", click.channel, click.message_ts)
-        check_approver(slack.settings, card.request, click.user)
+        members = await slack.service.deps.groups.members(card.request.approver_groups)
+        check_approver(slack.settings, card.request, click.user, members)
     except Refused as refused:
         _tell(slack, click, str(refused))
         return None

@@ -160,25 +160,43 @@ async def deliver_deadline(
     event: DeadlinePassed,
     approvers: frozenset[str],
 ) -> RequestSent:
-    """Show a passed deadline beside the request's card: a reminder mentioning who may
-    decide, or the card updated to say it expired (with a note saying so)."""
+    """Show a passed deadline beside the request's message: a reminder mentioning who may
+    decide (or, for a question, its human), the card posted again to the escalation channel,
+    or the message updated to say it expired (with a note saying so)."""
     request = thread.request(event.request_id)
     cards = messages_of_record(thread, event.request_id)
     if request is None or not cards:
-        return RequestSent(ref=ref, channel="slack")  # no card to show it by
+        return RequestSent(ref=ref, channel="slack")  # no message to show it by
+    if event.step == "escalate" and request.escalate_to:
+        # Another card of record: clicks on it count, and a decision updates both.
+        where = await post(client, request.escalate_to, approval_card(thread, request))
+        return RequestSent(
+            ref=ref, channel="slack", coordinates={**where, "request_id": request.request_id}
+        )
     if event.step == "expire":
         await show_response(client, thread, event.request_id)
-        text = ":hourglass: No decision in time: the request expired and counts as rejected."
-    else:
-        who = ", ".join(mention(user) for user in sorted(allowed_approvers(request, approvers)))
-        text = f":bell: Reminder{f' for {who}' if who else ''}: this still needs a decision."
-    card = cards[-1]
+    text = _deadline_note(thread, request, event, approvers)
+    card = cards[0]
     origin = thread.origin
     thread_ts = card.get("ts")  # beside a card in the approval channel: in its own thread
     if isinstance(origin, SlackOrigin) and origin.channel == card.get("channel"):
         thread_ts = origin.thread_ts  # the card is in the thread's Slack thread
     coordinates = await post(client, card["channel"], note_message(text), thread_ts)
     return RequestSent(ref=ref, channel="slack", coordinates=coordinates)
+
+
+def _deadline_note(
+    thread: Thread, request: HumanRequest, event: DeadlinePassed, approvers: frozenset[str]
+) -> str:
+    if event.step == "expire":
+        if request.kind == "question":
+            return ":hourglass: No answer in time: I go on without one."
+        return ":hourglass: No decision in time: the request expired and counts as rejected."
+    if request.kind == "question":
+        who = mention(thread.starter) if thread.starter else "you"
+        return f":bell: Reminder for {who}: I am still waiting for your answer."
+    who = ", ".join(mention(user) for user in sorted(allowed_approvers(request, approvers)))
+    return f":bell: Reminder{f' for {who}' if who else ''}: this still needs a decision."
 
 
 class ApprovalChannel:
@@ -205,11 +223,14 @@ class ApprovalChannel:
 
 
 def messages_of_record(thread: Thread, request_id: str) -> list[dict[str, str]]:
-    """Where the request was posted in Slack, as recorded (normally once)."""
+    """Where the request was posted in Slack, as recorded: normally once, and again for
+    each escalation."""
     return [
         event.coordinates
         for event in thread.events
-        if isinstance(event, RequestSent) and event.ref == request_id and event.channel == "slack"
+        if isinstance(event, RequestSent)
+        and event.channel == "slack"
+        and (event.ref == request_id or event.coordinates.get("request_id") == request_id)
     ]
 
 

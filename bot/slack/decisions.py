@@ -64,12 +64,17 @@ async def card_for(
     return Card(thread, request)
 
 
-def check_approver(settings: Settings, request: HumanRequest, user: str) -> None:
+def check_approver(
+    settings: Settings,
+    request: HumanRequest,
+    user: str,
+    members: frozenset[str] = frozenset(),
+) -> None:
     """Refused unless the policy lets `user` decide: SLACK_APPROVERS narrowed by the
     request's own approvers, and never the requester unless self-approval is allowed."""
-    if refusal(request, user, settings.slack_approver_ids()) is None:
+    if refusal(request, user, settings.slack_approver_ids(), members) is None:
         return
-    allowed = allowed_approvers(request, settings.slack_approver_ids())
+    allowed = allowed_approvers(request, settings.slack_approver_ids(), members)
     if user in allowed:  # then only self-approval stands in the way
         raise Refused(
             "You started this thread, so its approvals need someone else. Nothing was changed."

@@ -54,7 +54,8 @@ async def reject(slack: SlackDeps, body: Json, view: Json) -> None:
     if thread is None or request is None:
         raise FormError(EXPIRED)
     try:
-        check_approver(slack.settings, request, ticket.user)
+        members = await slack.service.deps.groups.members(request.approver_groups)
+        check_approver(slack.settings, request, ticket.user, members)
     except Refused as refused:
         slack.tell(ticket.channel, ticket.user, str(refused))
         return

@@ -196,6 +196,11 @@ class SlackStub:
             fault = _Fault(status=status, retry_after=retry_after, error=error, remaining=times)
             self._faults.setdefault(method, deque()).append(fault)
 
+    def set_usergroup(self, group: str, users: list[str]) -> None:
+        """Make `users` the members of user group `group` (as `usergroups.users.list` says)."""
+        with self._lock:
+            self._ws.usergroups[group] = list(users)
+
     def add_message(
         self,
         channel: str,

@@ -109,6 +109,8 @@ class Workspace:
     """Open modals by view id."""
     reactions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     """The bot's reaction names by (channel, message ts)."""
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    """Members of user groups (`S…` ids), for `usergroups.users.list`."""
     ts_start: int = 1_700_000_000
     """Seconds part of the first ts; fixed so tests see the same ts every run."""
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -336,6 +338,14 @@ def users_info(ws: Workspace, args: Mapping[str, Any]) -> Json:
     return {"user": ws.users[user_id]}
 
 
+def usergroups_users_list(ws: Workspace, args: Mapping[str, Any]) -> Json:
+    """The members of a user group."""
+    group = _need(args, "usergroup", "no_such_subteam")
+    if group not in ws.usergroups:
+        raise MethodError("no_such_subteam")
+    return {"users": list(ws.usergroups[group])}
+
+
 def conversations_info(ws: Workspace, args: Mapping[str, Any]) -> Json:
     """A channel's description; any id exists unless a channel table was configured."""
     channel = _channel(ws, args)
@@ -377,6 +387,7 @@ METHODS: dict[str, Callable[[Workspace, Mapping[str, Any]], Json]] = {
     "reactions.add": reactions_add,
     "reactions.remove": reactions_remove,
     "users.info": users_info,
+    "usergroups.users.list": usergroups_users_list,
     "conversations.info": conversations_info,
     "conversations.replies": conversations_replies,
 }
