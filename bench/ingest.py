@@ -90,11 +90,13 @@ def fixed_rate(url: str, pool: Path, count: int, tag: str) -> dict:
 def _lost_of(redis: Redis, keys: Keys, pool: Path, acked: list[int]) -> int:
     """Acked events whose Slack thread has no stored hitlbot thread."""
     lines = pool.read_text(encoding="utf-8").splitlines()
-    links = [
-        keys.slack_thread(TEAM_ID, slack_pool.CHANNEL, slack_pool.thread_ts(lines[i]))
-        for i in acked
-    ]
-    thread_ids = redis.mget(links) if links else []
+    where = [(TEAM_ID, slack_pool.CHANNEL, slack_pool.thread_ts(lines[i])) for i in acked]
+    links = [keys.slack_thread(*w) for w in where]
+    # Code from before the one-round-trip ingest (HITLBOT_BENCH_CODE) keeps links untagged.
+    legacy = [f"{keys.prefix}:slack:thread:{':'.join(w)}" for w in where]
+    found = redis.mget(links) if links else []
+    old = redis.mget(legacy) if legacy else []
+    thread_ids = [new or before for new, before in zip(found, old, strict=True)]
     pipe = redis.pipeline(transaction=False)
     for thread_id in thread_ids:
         pipe.exists(keys.thread(thread_id.decode()) if thread_id else "missing")

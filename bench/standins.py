@@ -64,7 +64,7 @@ class CardWatch(SlackStub):
         return self.cards.pop(thread_id)
 
 
-_THREAD = re.compile(r"thread `(th_[0-9a-f]+)`")
+_THREAD = re.compile(r"thread `(th_[0-9a-f-]+)`")
 _APPROVE_VALUE = re.compile(r'"action_id": "' + re.escape(APPROVE) + r'", "value": "([^"]+)"')
 
 

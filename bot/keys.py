@@ -6,6 +6,7 @@ Cluster slot and the Lua scripts that touch several of them stay legal there.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 AUDIT_MAXLEN = 1000
@@ -17,6 +18,10 @@ DEDUPE_TTL_S = 24 * 3600
 
 FENCE_TTL_S = 30 * 24 * 3600
 """How long a thread's fencing counter outlives its last lease (longer than any thread)."""
+
+TAG_SEPARATOR = "-"
+"""In a thread id, what comes before it is the id's hash tag (`th_<slot tag>-<random>`): the
+Slack ingest script creates a thread in the slot of its Slack thread's claims and link."""
 
 SLACK_MODAL_TTL_S = 3600
 """How long an opened Reject modal may stay open and still count when submitted."""
@@ -30,30 +35,35 @@ class Keys:
 
     prefix: str = "hitlbot"
 
+    def _tagged(self, thread_id: str) -> str:
+        """`{thread_id}`, or `{tag}-rest` for an id minted in a Slack thread's slot."""
+        tag, dot, rest = thread_id.partition(TAG_SEPARATOR)
+        return f"{self.prefix}:{{{tag}}}{dot}{rest}"
+
     def thread(self, thread_id: str) -> str:
         """Hash: `head` (JSON: id, agent, origin, created_at), `v` (version), `status`,
         `agent`, `updated`, `c` (recent commit ids); `data` in threads of earlier versions."""
-        return f"{self.prefix}:{{{thread_id}}}:thread"
+        return f"{self._tagged(thread_id)}:thread"
 
     def events(self, thread_id: str) -> str:
         """List: the thread's events, one JSON each, appended by every commit."""
-        return f"{self.prefix}:{{{thread_id}}}:events"
+        return f"{self._tagged(thread_id)}:events"
 
     def audit(self, thread_id: str) -> str:
         """Stream: the thread's append-only audit log."""
-        return f"{self.prefix}:{{{thread_id}}}:audit"
+        return f"{self._tagged(thread_id)}:audit"
 
     def lease(self, thread_id: str) -> str:
         """String: token of the worker advancing the thread; expires unless renewed."""
-        return f"{self.prefix}:{{{thread_id}}}:lease"
+        return f"{self._tagged(thread_id)}:lease"
 
     def fence(self, thread_id: str) -> str:
         """String: counter of leases taken; each lease's token is the next value."""
-        return f"{self.prefix}:{{{thread_id}}}:fence"
+        return f"{self._tagged(thread_id)}:fence"
 
     def dirty(self, thread_id: str) -> str:
         """String: set when work arrived while the lease was held; the holder runs again."""
-        return f"{self.prefix}:{{{thread_id}}}:dirty"
+        return f"{self._tagged(thread_id)}:dirty"
 
     @property
     def index(self) -> str:
@@ -87,16 +97,24 @@ class Keys:
         return f"{self.prefix}:seen:{namespace}:{item}"
 
     def slack_thread(self, team: str, channel: str, thread_ts: str) -> str:
-        """String: the hitlbot thread id a Slack thread (team, channel, parent ts) belongs to."""
-        return f"{self.prefix}:slack:thread:{team}:{channel}:{thread_ts}"
+        """String: the hitlbot thread id a Slack thread (team, channel, parent ts) belongs to.
+
+        In the Slack thread's slot (`slack_tag`), beside its claims and its first thread."""
+        tag = slack_tag(team, channel, thread_ts)
+        return f"{self.prefix}:{{{tag}}}:slack:thread:{team}:{channel}:{thread_ts}"
+
+    def slack_seen(self, tag: str, namespace: str, item: str) -> str:
+        """String set with NX: a Slack event id or message already taken, in the slot of the
+        Slack thread it belongs to (a retry of an event names the same Slack thread)."""
+        return f"{self.prefix}:{{{tag}}}:seen:{namespace}:{item}"
 
     def slack_modal(self, thread_id: str, nonce: str) -> str:
         """String (JSON): who a Reject modal was opened for, and for which request and card."""
-        return f"{self.prefix}:{{{thread_id}}}:slack:modal:{nonce}"
+        return f"{self._tagged(thread_id)}:slack:modal:{nonce}"
 
     def slack_working(self, thread_id: str) -> str:
         """Set: Slack messages (`channel ts`) showing the working reaction until the next reply."""
-        return f"{self.prefix}:{{{thread_id}}}:slack:working"
+        return f"{self._tagged(thread_id)}:slack:working"
 
     def email_message(self, message_id: str) -> str:
         """String: `in <thread id>` or `out <thread id>` for a Message-ID received or sent.
@@ -110,3 +128,10 @@ class Keys:
     def prefix_pattern(self) -> str:
         """Glob of every key under this prefix (tests clean up with it)."""
         return f"{self.prefix}:*"
+
+
+def slack_tag(team: str, channel: str, thread_ts: str) -> str:
+    """The hash tag of a Slack thread: its link, its messages' claims and the thread started
+    there share one Redis Cluster slot, so one script may touch them all."""
+    digest = hashlib.blake2b(f"{team}:{channel}:{thread_ts}".encode(), digest_size=8)
+    return f"th_{digest.hexdigest()}"

@@ -147,3 +147,21 @@ class Kicker:
 
     async def __call__(self, thread_id: str, *, attempt: int = 0, not_before: float = 0.0) -> None:
         await self._kicker.kiq(thread_id, attempt=attempt, not_before=not_before)
+
+    def job(self, thread_id: str) -> bytes:
+        """The stream entry's `data` that `self(thread_id)` would add (see `job_data`)."""
+        return job_data(self._kicker, thread_id, attempt=0, not_before=0.0)
+
+
+def job_data(kicker: AsyncKicker[Any, Any], *args: Any, **kwargs: Any) -> bytes:
+    """The `data` field `kicker.kiq(*args, **kwargs)` would XADD to the broker's stream.
+
+    Built the way `AsyncKicker.kiq` builds it (its message, the broker's formatter), so a Redis
+    script can add the job itself: `XADD <queue_name> MAXLEN ~ <maxlen> * data <this>`, what
+    `RedisStreamBroker.kick` sends. Our brokers have no `pre_send` middleware to run first.
+    """
+    broker = kicker.broker
+    if broker.middlewares:
+        raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
+    message = kicker._prepare_message(*args, **kwargs)
+    return bytes(broker.formatter.dumps(message).message)

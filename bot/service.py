@@ -121,22 +121,40 @@ class Service:
         thread_id: str | None = None,
     ) -> Thread:
         """Start a thread on `agent` with a first message; queued for a worker."""
+        thread = self.new_thread(agent, text, origin, user, ref=ref, thread_id=thread_id)
+        thread = await self.deps.store.create(thread)
+        await self.deps.enqueue(thread.id)
+        self.launched(thread)
+        return thread
+
+    def new_thread(
+        self,
+        agent: str,
+        text: str,
+        origin: Origin,
+        user: str | None,
+        *,
+        ref: str | None = None,
+        thread_id: str | None = None,
+    ) -> Thread:
+        """The thread `launch` would store (nothing is written); NotFound for an unknown
+        agent, TooLarge for an over-long message. For a channel that stores it itself."""
         if agent not in self.deps.agents:
             known = ", ".join(sorted(self.deps.agents))
             raise NotFound(f"unknown agent {agent!r}; known agents: {known}")
         self._check_text(text)
-        thread = Thread(
+        return Thread(
             id=thread_id or self.new_thread_id(),
             agent=agent,
             origin=origin,
             events=[UserMessage(text=text, user=user, ref=ref)],
             created_at=self.deps.clock(),
         )
-        thread = await self.deps.store.create(thread)
-        await self.deps.enqueue(thread.id)
-        metrics.LAUNCHES.labels(agent, origin.kind).inc()
-        log.info("launched", thread_id=thread.id, agent=agent, channel=origin.kind)
-        return thread
+
+    def launched(self, thread: Thread) -> None:
+        """Count and log a thread just stored and queued."""
+        metrics.LAUNCHES.labels(thread.agent, thread.origin.kind).inc()
+        log.info("launched", thread_id=thread.id, agent=thread.agent, channel=thread.origin.kind)
 
     async def get(self, thread_id: str) -> Thread:
         """The thread, or NotFound."""

@@ -27,7 +27,7 @@ from bot.thread import Status, Thread
 # {-2, ''} when the thread is stored whole by an earlier version (send every event, replacing).
 # The hash keeps the last few `commit id=version` pairs in `c`, so a commit retried after Redis
 # ran it (the reply was lost with the connection) gets its own result back, not a conflict.
-_COMMIT = """
+COMMIT_LUA = """
 local recent = redis.call('HGET', KEYS[1], 'c') or ''
 local done = string.match(' ' .. recent, ' ' .. ARGV[2] .. '=(%d+)')
 if done then return {1, done} end
@@ -91,6 +91,20 @@ class ThreadExists(Exception):
 
 
 @dataclass(frozen=True)
+class Creation:
+    """A new thread's writes, for a script of another module to make in its own round trip:
+    run `COMMIT_LUA` on `commit_keys`/`commit_args` (expect `{1, 1}`), then list the thread in
+    `index` and mark it in `queued` with these scores, exactly as `ThreadStore.create` does."""
+
+    commit_keys: list[str]
+    commit_args: list[Any]
+    index: str
+    index_score: str
+    queued: str
+    queued_score: str
+
+
+@dataclass(frozen=True)
 class Summary:
     """What a listing shows of one thread."""
 
@@ -112,7 +126,7 @@ class ThreadStore:
         self.ttl_s = ttl_s
         self.cache = cache or ThreadCache()
         """Threads seen last: loads fetch only the events appended since."""
-        self._commit = redis.register_script(_COMMIT)
+        self._commit = redis.register_script(COMMIT_LUA)
         self._load = redis.register_script(_LOAD)
 
     async def get(self, thread_id: str) -> Thread | None:
@@ -207,34 +221,59 @@ class ThreadStore:
     def _commit_call(
         self, client: Any, before: Thread, new: list[Event], fence: str | None, replace: bool
     ) -> Any:
+        keys, args = self.commit_parts(before, new, fence, replace)
+        return self._commit(keys=keys, args=args, client=client)
+
+    def commit_parts(
+        self, before: Thread, new: list[Event], fence: str | None = None, replace: bool = False
+    ) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of the commit script (`COMMIT_LUA`) appending `new` to `before`.
+
+        Public so a script that creates a thread as part of more work (the Slack ingest) runs
+        this very commit, with this layout, instead of a copy of it.
+        """
         after = before.appended(*new)
         audit = [json.dumps(entry) for entry in audit_entries(before, new)]
         first = before.version == 0 or replace
         written = after.events if replace else new
-        return self._commit(
-            keys=[
-                self.keys.thread(before.id),
-                self.keys.audit(before.id),
-                self.keys.lease(before.id),
-                self.keys.events(before.id),
-            ],
-            args=[
-                str(before.version),
-                secrets.token_hex(8),  # the same on redis-py's retry of this very call
-                fence or "",
-                encode_head(after) if first else "",
-                after.status,
-                after.agent,
-                repr(time.time()),
-                self.ttl_s,
-                AUDIT_MAXLEN,
-                RECENT_COMMITS,
-                len(written),
-                "1" if replace else "",
-                *(encode_event(event) for event in written),
-                *audit,
-            ],
-            client=client,
+        keys = self.commit_keys(before.id)
+        args = [
+            str(before.version),
+            secrets.token_hex(8),  # the same on redis-py's retry of this very call
+            fence or "",
+            encode_head(after) if first else "",
+            after.status,
+            after.agent,
+            repr(time.time()),
+            self.ttl_s,
+            AUDIT_MAXLEN,
+            RECENT_COMMITS,
+            len(written),
+            "1" if replace else "",
+            *(encode_event(event) for event in written),
+            *audit,
+        ]
+        return keys, args
+
+    def commit_keys(self, thread_id: str) -> list[str]:
+        """KEYS of the commit script for `thread_id` (all in its slot)."""
+        return [
+            self.keys.thread(thread_id),
+            self.keys.audit(thread_id),
+            self.keys.lease(thread_id),
+            self.keys.events(thread_id),
+        ]
+
+    def creation(self, thread: Thread) -> Creation:
+        """Everything `create` writes for `thread`, for a script that creates it itself."""
+        keys, args = self.commit_parts(_empty(thread), thread.events)
+        return Creation(
+            commit_keys=keys,
+            commit_args=args,
+            index=self.keys.index,
+            index_score=repr(thread.created_at.timestamp()),
+            queued=self.keys.queued,
+            queued_score=repr(time.time()),
         )
 
     async def audit(self, thread_id: str) -> list[dict[str, Any]]:

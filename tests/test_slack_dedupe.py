@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.keys import Keys
 from bot.service import Service
+from bot.slack.ingest import Ingest
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_workspace import Ephemeral
@@ -101,16 +102,17 @@ async def _ephemerals(slack: SlackDriver, count: int) -> list[Ephemeral]:
 async def test_an_event_that_failed_is_taken_again_on_slacks_retry(
     slack: SlackDriver, anthropic_stub: AnthropicStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Fault injection: the first attempt fails inside the listener (as when Redis drops).
-    launch = Service.launch
+    # Fault injection: the first attempt fails inside the listener (as when Redis drops), at
+    # its one round trip (the ingest script: claims, link, thread and job).
+    take = Ingest.take
     failures = iter([ConnectionError("Redis went away")])
 
-    async def flaky(self: Service, *args: Any, **kwargs: Any) -> Any:
+    async def flaky(self: Ingest, *args: Any, **kwargs: Any) -> Any:
         for error in failures:
             raise error
-        return await launch(self, *args, **kwargs)
+        return await take(self, *args, **kwargs)
 
-    monkeypatch.setattr(Service, "launch", flaky)
+    monkeypatch.setattr(Ingest, "take", flaky)
     anthropic_stub.reply_tool("done_for_now", {"message": "hello"})
     event = signing.app_mention_event("UASKER", "<@U0BOT> hi", "CDEPLOY")
     first = signing.event_callback(event, event_id="EvFLAKY", signing_secret=SLACK_SECRET)
@@ -122,3 +124,33 @@ async def test_an_event_that_failed_is_taken_again_on_slacks_retry(
     assert (await slack.send(retry)).status_code == 200
     [thread] = await slack.threads()
     await wait_for(slack.api, thread["id"], "done")
+
+
+async def test_a_reply_that_failed_after_its_claims_is_taken_again_on_slacks_retry(
+    slack: SlackDriver, anthropic_stub: AnthropicStub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The ingest script claims a reply and finds its thread; the append after it fails once.
+    anthropic_stub.reply_tool("done_for_now", {"message": "hello"})
+    started = await slack.mention("hi")
+    [thread] = await slack.threads()
+    await wait_for(slack.api, thread["id"], "done")
+    post = Service.post_message
+    failures = iter([ConnectionError("Redis went away")])
+
+    async def flaky(self: Service, *args: Any, **kwargs: Any) -> Any:
+        for error in failures:
+            raise error
+        return await post(self, *args, **kwargs)
+
+    monkeypatch.setattr(Service, "post_message", flaky)
+    anthropic_stub.reply_tool("done_for_now", {"message": "again"})
+    event = signing.message_event("UASKER", "once more", "CDEPLOY", thread_ts=started["ts"])
+    first = signing.event_callback(event, event_id="EvREPLY", signing_secret=SLACK_SECRET)
+    assert (await slack.send(first)).status_code == 500  # Slack will retry
+    retry = signing.event_callback(
+        event, event_id="EvREPLY", retry_num=1, signing_secret=SLACK_SECRET
+    )
+    assert (await slack.send(retry)).status_code == 200
+    view = await wait_for(slack.api, thread["id"], "done")
+    texts = [e["text"] for e in view["events"] if e["type"] == "user_message"]
+    assert texts == ["hi", "once more"]

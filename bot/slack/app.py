@@ -25,6 +25,7 @@ from bot.service import Service
 from bot.slack import actions, messages, modals
 from bot.slack.background import Background
 from bot.slack.deps import SlackDeps
+from bot.slack.ingest import Ingest
 from bot.slack.routing import Routes
 from bot.slack.socket import SocketMode
 from bot.slack.state import SlackState
@@ -86,14 +87,12 @@ def build_bolt(slack: SlackDeps, signing_secret: str | None) -> AsyncApp:
 
 
 @contextlib.asynccontextmanager
-async def slack_app(
-    service: Service, broker: StepBroker | None = None
-) -> AsyncIterator[SlackApp | None]:
+async def slack_app(service: Service, broker: StepBroker) -> AsyncIterator[SlackApp | None]:
     """The Slack side for the web process, or None when Slack is not configured.
 
     Starts Socket Mode when `SLACK_APP_TOKEN` is set; on exit stops it and waits for the
-    Slack calls still running after their ack. With `broker`, working reactions are queued
-    for the workers instead of being added here.
+    Slack calls still running after their ack. Message events are stored and their jobs put
+    on `broker`'s stream in one script; working reactions are added by the workers.
     """
     deps = service.deps
     settings = deps.settings
@@ -111,7 +110,15 @@ async def slack_app(
         working=Working(deps.slack, state, settings.slack_working_reaction),
         background=background,
         routes=routes,
-        show_working=ShowWorking(broker) if broker is not None else None,
+        ingest=Ingest(
+            deps.redis,
+            deps.keys,
+            deps.store,
+            broker,
+            link_ttl_s=settings.thread_ttl_s,
+            reaction=bool(settings.slack_working_reaction.strip(":")),
+        ),
+        show_working=ShowWorking(broker),
     )
     bolt = build_bolt(slack, settings.slack_signing_secret)
     if not settings.slack_approver_ids():

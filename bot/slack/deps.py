@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.service import Service
 from bot.slack.background import Background
+from bot.slack.ingest import Ingest
 from bot.slack.routing import Routes
 from bot.slack.state import SlackState
 from bot.slack.working import Working
@@ -33,6 +34,8 @@ class SlackDeps:
     """Slack calls made after the ack."""
     routes: Routes
     """Channel -> agent."""
+    ingest: Ingest
+    """A message's claims, link lookup and (first message) thread and job in one round trip."""
     show_working: Callable[[str, str, str], Coroutine[Any, Any, None]] | None = None
     """Queues the working reaction of `(thread id, channel, ts)` for a worker; None: this
     process adds it itself (no queue at hand)."""

@@ -46,28 +46,60 @@ def register(app: AsyncApp, slack: SlackDeps) -> None:
 
 
 async def take(slack: SlackDeps, body: Json, event: Json, bot_user_id: str | None) -> None:
-    """Act on a person's message at most once, however often Slack delivers it."""
+    """Act on a person's message at most once, however often Slack delivers it.
+
+    One Redis round trip (`bot/slack/ingest.py`) claims it, looks its Slack thread up and, for
+    the first message of a Slack thread (the common case), creates and queues the thread.
+    A message in a linked Slack thread is then appended by `Service.post_message`.
+    """
     message = inbound.incoming(body, event, bot_user_id)
     if message is None:
         return
-    thread_id = await slack.state.thread_for(message.team, message.channel, message.thread_ts)
-    if thread_id is None and not (message.mentioned or message.direct):
-        return  # channel talk that is not for the bot
-    claims = [("slack-message", f"{message.team}:{message.channel}:{message.ts}")]
-    if isinstance(body.get("event_id"), str):
-        claims.insert(0, ("slack", body["event_id"]))
-    taken: list[tuple[str, str]] = []
+    event_id = body["event_id"] if isinstance(body.get("event_id"), str) else None
+    first = _first_thread(slack, message)
+    # A script call that raised may or may not have run: its claims are kept, so a retry of a
+    # message that was stored after all is not stored twice (one that never ran claimed nothing).
+    taken = await slack.ingest.take(message, event_id, first)
+    if taken.outcome == "started" and first is not None:
+        slack.service.launched(first)  # stored and queued: nothing left to fail
+        return
     try:
-        for namespace, item in claims:
-            if not await slack.state.claim(namespace, item):
-                return  # a retry, or the other event of the same message
-            taken.append((namespace, item))
-        if thread_id is None or not await _continue(slack, message, thread_id):
-            await _start(slack, message, stale=thread_id)
+        if taken.outcome == "empty":
+            _tell(slack, message, EMPTY)
+        elif taken.outcome == "linked":
+            assert taken.thread_id is not None
+            if not await _continue(slack, message, taken.thread_id):
+                await _start(slack, message, stale=taken.thread_id)
+        elif taken.outcome == "refused":
+            await _start(slack, message, stale=None)  # says why (unknown agent, too long)
     except BaseException:
-        for namespace, item in taken:
-            await slack.state.release(namespace, item)
+        # Claimed by the script, then failed: give the claims back for Slack's retry.
+        await slack.ingest.release(message, event_id)
         raise
+
+
+def _first_thread(slack: SlackDeps, message: Incoming) -> Thread | None:
+    """The thread this message starts if its Slack thread has none; None if it cannot start
+    one here (empty text; an unknown agent or an over-long text: the slow path says why), or
+    need not (channel talk that does not mention the bot starts nothing)."""
+    if not message.text or not (message.mentioned or message.direct):
+        return None
+    origin = SlackOrigin(
+        team=message.team or None,
+        channel=message.channel,
+        thread_ts=message.thread_ts,
+        user=message.user,
+    )
+    try:
+        return slack.service.new_thread(
+            slack.routes.agent_for(message.channel),
+            message.text,
+            origin,
+            message.user,
+            thread_id=slack.ingest.thread_id(message, slack.service.deps.ids),
+        )
+    except ServiceError:
+        return None
 
 
 async def _start(slack: SlackDeps, message: Incoming, *, stale: str | None) -> None:

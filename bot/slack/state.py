@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.keys import DEDUPE_TTL_S, SLACK_MODAL_TTL_S, SLACK_WORKING_TTL_S, Keys
+from bot.keys import SLACK_MODAL_TTL_S, SLACK_WORKING_TTL_S, Keys
 
 # KEYS: link. ARGV: thread id, the id it may replace ('' if none), ttl. Sets the link if it is
 # missing or names ARGV[2]; returns the id the Slack thread is linked to afterwards.
@@ -76,15 +76,6 @@ class SlackState:
         self.thread_ttl_s = thread_ttl_s
         self._claim_link = redis.register_script(_CLAIM_LINK)
         self._unlink = redis.register_script(_UNLINK)
-
-    async def claim(self, namespace: str, item: str) -> bool:
-        """Take an inbound item (an event id, a message) once across every web process."""
-        key = self.keys.seen(namespace, item)
-        return bool(await self.redis.set(key, b"1", nx=True, ex=DEDUPE_TTL_S))
-
-    async def release(self, namespace: str, item: str) -> None:
-        """Give a claim back, so Slack's retry of an item we failed on is taken again."""
-        await self.redis.delete(self.keys.seen(namespace, item))
 
     async def thread_for(self, team: str, channel: str, thread_ts: str) -> str | None:
         """The hitlbot thread a Slack thread belongs to."""
