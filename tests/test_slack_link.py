@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.state import SlackState
+from bot.slack.ingest import Ingest
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from tests.conftest import SLACK_SECRET, SlackDriver
@@ -19,18 +19,21 @@ async def test_two_simultaneous_mentions_in_one_slack_thread(
 ) -> None:
     for _ in range(2):
         anthropic_stub.reply_tool("done_for_now", {"message": "on it"})
-    # Both messages look the Slack thread up before either has linked it: the worst timing,
-    # made certain by a barrier instead of left to chance.
+    # Both messages reach the ingest script (claims, link, launch: one round trip) together,
+    # before either has linked the Slack thread: the worst timing, made certain by a barrier
+    # instead of left to chance. The script's atomicity alone makes one thread of them.
     barrier = asyncio.Barrier(2)
-    looked_up = SlackState.thread_for
+    taken = Ingest.take
+    waited = 0
 
-    async def thread_for(self: SlackState, *args: Any) -> str | None:
-        found = await looked_up(self, *args)
-        if barrier.n_waiting < 2 and not barrier.broken:
+    async def take(self: Ingest, *args: Any) -> Any:
+        nonlocal waited
+        if waited < 2:
+            waited += 1
             await asyncio.wait_for(barrier.wait(), 5)
-        return found
+        return await taken(self, *args)
 
-    monkeypatch.setattr(SlackState, "thread_for", thread_for)
+    monkeypatch.setattr(Ingest, "take", take)
     parent = signing.app_mention_event("UASKER", "<@U0BOT> deploy api", "CDEPLOY")
     reply = signing.app_mention_event(
         "UASKER", "<@U0BOT> 1.4.2 please", "CDEPLOY", thread_ts=parent["ts"]
@@ -42,7 +45,7 @@ async def test_two_simultaneous_mentions_in_one_slack_thread(
         )
     )
     assert [a.status_code for a in answers] == [200, 200]
-    assert barrier.broken is False and barrier.n_waiting == 0  # both did wait there
+    assert waited == 2 and not barrier.broken  # both did wait there
     [thread] = await slack.threads()
     deadline = asyncio.get_running_loop().time() + 10
     while True:
