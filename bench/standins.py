@@ -14,6 +14,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -51,17 +52,24 @@ class CardWatch(SlackStub):
         return answer
 
     async def card(self, thread_id: str, timeout: float) -> tuple[str, str, str] | None:
-        deadline = time.monotonic() + timeout
-        while thread_id not in self.cards:
-            self.changed.clear()
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                await asyncio.wait_for(self.changed.wait(), left)
-            except TimeoutError:
-                return None
+        if not await _until(lambda: thread_id in self.cards, self.changed, timeout):
+            return None
         return self.cards.pop(thread_id)
+
+
+async def _until(done: Callable[[], bool], changed: asyncio.Event, timeout: float) -> bool:
+    """Wait until `done()`, woken by `changed`; False if `timeout` passes first."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        changed.clear()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        try:
+            await asyncio.wait_for(changed.wait(), left)
+        except TimeoutError:
+            return False
+    return True
 
 
 _THREAD = re.compile(r"thread `(th_[0-9a-f-]+)`")
@@ -86,16 +94,8 @@ class Script:
 
     async def wait(self, count: int, timeout: float) -> float | None:
         """The arrival time of request number `count` (1-based), waiting up to `timeout`."""
-        deadline = time.monotonic() + timeout
-        while len(self.arrivals) < count:
-            self.changed.clear()
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                await asyncio.wait_for(self.changed.wait(), left)
-            except TimeoutError:
-                return None
+        if not await _until(lambda: len(self.arrivals) >= count, self.changed, timeout):
+            return None
         return self.arrivals[count - 1]
 
 

@@ -157,6 +157,7 @@ def _follow_up(
 ) -> list[Event]:
     """What must be recorded together with `call`, atomically."""
     request_id = f"{thread.id}.{deps.ids('r')}"
+    deadlines = _deadlines(rule, deps)
     if call.name == REQUEST_MORE_INFORMATION.name:
         return [
             HumanRequest(
@@ -165,8 +166,8 @@ def _follow_up(
                 message=call.args["message"],
                 choices=call.args.get("choices", []),
                 call_id=call.call_id,
-                remind_at=_deadlines(rule, deps)["remind_at"],
-                expire_at=_deadlines(rule, deps)["expire_at"],
+                remind_at=deadlines["remind_at"],
+                expire_at=deadlines["expire_at"],
             )
         ]
     if call.name == DONE_FOR_NOW.name:
@@ -183,7 +184,7 @@ def _follow_up(
                 approver_groups=list(rule.groups),
                 quorum=rule.quorum,
                 excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
-                **_deadlines(rule, deps),
+                **deadlines,
             )
         ]
     return []
