@@ -154,7 +154,9 @@ class Service:
     def launched(self, thread: Thread) -> None:
         """Count and log a thread just stored and queued."""
         metrics.LAUNCHES.labels(thread.agent, thread.origin.kind).inc()
-        log.info("launched", thread_id=thread.id, agent=thread.agent, channel=thread.origin.kind)
+        # Debug: one line per launch cost more than a tenth of a Slack mention's ingest; the
+        # audit stream records every launch, the counter counts them.
+        log.debug("launched", thread_id=thread.id, agent=thread.agent, channel=thread.origin.kind)
 
     async def get(self, thread_id: str) -> Thread:
         """The thread, or NotFound."""

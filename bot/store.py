@@ -225,14 +225,21 @@ class ThreadStore:
         return self._commit(keys=keys, args=args, client=client)
 
     def commit_parts(
-        self, before: Thread, new: list[Event], fence: str | None = None, replace: bool = False
+        self,
+        before: Thread,
+        new: list[Event],
+        fence: str | None = None,
+        replace: bool = False,
+        *,
+        after: Thread | None = None,
     ) -> tuple[list[str], list[Any]]:
-        """KEYS and ARGV of the commit script (`COMMIT_LUA`) appending `new` to `before`.
+        """KEYS and ARGV of the commit script (`COMMIT_LUA`) appending `new` to `before`
+        (`after`: `before` with `new`, if the caller has it already).
 
         Public so a script that creates a thread as part of more work (the Slack ingest) runs
         this very commit, with this layout, instead of a copy of it.
         """
-        after = before.appended(*new)
+        after = after if after is not None else before.appended(*new)
         audit = [json.dumps(entry) for entry in audit_entries(before, new)]
         first = before.version == 0 or replace
         written = after.events if replace else new
@@ -266,7 +273,8 @@ class ThreadStore:
 
     def creation(self, thread: Thread) -> Creation:
         """Everything `create` writes for `thread`, for a script that creates it itself."""
-        keys, args = self.commit_parts(_empty(thread), thread.events)
+        # `after` is the thread itself: the commit need not rebuild it from an empty copy.
+        keys, args = self.commit_parts(_empty(thread), thread.events, after=thread)
         return Creation(
             commit_keys=keys,
             commit_args=args,
