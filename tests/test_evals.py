@@ -378,3 +378,36 @@ def test_case_files_keep_texts_byte_for_byte(text: str, tmp_path: Path) -> None:
     assert again.steps[0].request.system == text
     assert again.steps[0].request.messages[0]["content"] == text
     assert again == case
+
+
+async def test_a_step_the_model_got_wrong_is_kept_and_replayed_for_its_request(
+    settings: Settings, anthropic_stub: AnthropicStub, deploy: Agent, redis_env: None
+) -> None:
+    anthropic_stub.reply_tool("deploy_everything", {"now": True})
+    thread_id = await run_deploy(settings, anthropic_stub)
+    code, out = await cli("record", thread_id)
+    assert code == 0, out
+    path = deploy.prompt.parent / "cases" / "deploy-api-1-4-2-to-prod.yaml"  # from the message
+    case = cases.load(path)
+    assert [step.reply.tool if step.reply else None for step in case.steps] == [
+        None,
+        *(name for name, _ in DEPLOY_REPLIES),
+    ]
+    assert case.events[case.steps[0].index].type == "error"
+    # The next step's request shows the model its error: it is rebuilt like any other.
+    assert "<error>\ntool: deploy_everything" in case.steps[1].request.messages[0]["content"]
+    code, out = await cli("eval", "deploy")
+    assert code == 0, out
+    assert "step 1  events[3]   ok        model error step: request only" in out
+
+    replies = [ToolReply(name="list_versions", input={"service": "api"})]
+    replies += [ToolReply(name=name, input=args) for name, args in DEPLOY_REPLIES]
+    anthropic_stub.queue(*replies)
+    code, out = await cli("eval", "deploy", "--live")
+    assert code == 0, out
+    assert "unscored  recorded a model error; now list_versions" in out
+
+
+async def test_an_agent_without_cases_passes_saying_so(deploy: Agent) -> None:
+    code, out = await cli("eval", "deploy")
+    assert code == 0 and "agent deploy: no cases in" in out
