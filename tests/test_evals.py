@@ -237,6 +237,12 @@ async def test_bad_agents_and_cases_are_clear_errors(
 ) -> None:
     code, out = await cli("eval", "nope")
     assert code == 2 and "unknown agent 'nope'; known: deploy, support" in out
+    code, out = await cli("eval", "deploy", "--live", "--accept")
+    assert code == 2 and "--accept re-records requests in recorded mode" in out
+    code, out = await cli("record", case_thread(recorded), "--name", "prod")
+    assert code == 2 and "prod.yaml exists; choose another --name, or --force" in out
+    code, out = await cli("record", case_thread(recorded), "--name", "Prod Case")
+    assert code == 2 and "case name 'Prod Case': use lower-case letters" in out
     code, out = await cli("eval", "deploy", "--case", "missing")
     assert code == 2 and "agent deploy has no case 'missing'" in out and "(cases: prod)" in out
 
@@ -260,6 +266,11 @@ async def test_bad_agents_and_cases_are_clear_errors(
     code, out = await cli("eval", "deploy")
     assert code == 2
     assert "step 1 calls 'list_versions', a tool agent deploy no longer has" in out
+
+
+def case_thread(path: Path) -> str:
+    """The id of the thread a case was recorded from."""
+    return cases.load(path).thread_id
 
 
 async def test_a_recorded_reply_the_tool_no_longer_takes_is_a_regression(
