@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
+from bot.coalesce import CoalescedScript
 from bot.keys import DEDUPE_TTL_S, SLACK_WORKING_TTL_S, TAG_SEPARATOR, Keys, slack_tag
 from bot.queue import Kicker, StepBroker
 from bot.slack.inbound import Incoming
@@ -112,7 +113,8 @@ class Ingest:
         """Whether the working reaction is on: its marker and job go in the script."""
         self._step = Kicker(broker)
         self._working = ShowWorking(broker)
-        self._script = redis.register_script(_INGEST)
+        # Concurrent mentions' calls share round trips (one pipeline per batch in flight).
+        self._script = CoalescedScript(redis, _INGEST)
 
     @staticmethod
     def thread_id(message: Incoming, ids: Any) -> str:
@@ -161,7 +163,7 @@ class Ingest:
             "~" if self.broker.approximate else "=",
             *tail,
         ]
-        outcome, found = await self._script(keys=keys, args=args)
+        outcome, found = await self._script(keys, args)
         name = outcome.decode()
         return Taken(name, found.decode() or None)
 
