@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.logs import configure
 from bot.model import ModelCall
 from bot.runner import advance
-from bot.runtime import runtime
+from bot.runtime import freeze_heap, runtime
 from bot.service import Service
 from bot.thread import ApiOrigin
 
@@ -78,6 +78,7 @@ async def main(url: str, steps: int, at: list[int]) -> dict[str, object]:
     sync = SyncRedis.from_url(url)
     out: dict[str, object] = {}
     async with runtime(settings, model=model) as (deps, _):
+        freeze_heap()  # as the worker process does
         service = Service(deps)
         thread = await service.launch("deploy", "which services are there?", ApiOrigin(), "u")
         model.plan.append(ASK)  # pause once, so each round below starts from an answer
