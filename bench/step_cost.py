@@ -30,9 +30,17 @@ from bot.config import Settings
 from bot.logs import configure
 from bot.model import ModelCall
 from bot.runner import advance
-from bot.runtime import freeze_heap, runtime
+from bot.runtime import runtime
 from bot.service import Service
 from bot.thread import ApiOrigin
+
+try:
+    from bot.runtime import freeze_heap
+except ImportError:  # HITLBOT_BENCH_CODE names a checkout from before it: its worker did not
+
+    def freeze_heap() -> None:
+        pass
+
 
 ROUND_TRIPS = 0
 _send = AbstractConnection.send_packed_command
