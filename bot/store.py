@@ -197,15 +197,18 @@ class ThreadStore:
         *,
         queued: bool = False,
         attempts: int = COMMIT_ATTEMPTS,
+        loaded: Thread | None = None,
     ) -> Thread | None:
         """Load the thread, append what `change` makes of it, commit under that version.
 
         On a conflict it loads and asks `change` again, so the change is always decided on the
         very version it is committed on. `change` may raise to refuse; an empty list writes
         nothing. None if there is no such thread; Busy if writers kept getting there first.
+        `loaded`: the caller's copy, just loaded, tried first instead of loading it again
+        (the compare-and-set refuses it if the thread has moved on since).
         """
-        for _ in range(attempts):
-            thread = await self.get(thread_id)
+        for attempt in range(attempts):
+            thread = loaded if attempt == 0 and loaded is not None else await self.get(thread_id)
             if thread is None:
                 return None
             events = change(thread)
