@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,28 @@ def render_prompt(agent: Agent, thread: Thread, now: datetime) -> str:
     """The agent's `prompt.md`, rendered with what it may mention."""
     return _template(agent.prompt).render(
         agent=agent, tools=list(agent.all_tools.values()), channel=thread.origin.kind, now=now
+    )
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """Everything one model step is given: what `Model.next_call` takes."""
+
+    system: str
+    """The rendered prompt."""
+    context: str
+    """The thread as an event log."""
+    tools: list[dict[str, Any]]
+    """The agent's tool definitions (built-ins included), in its order."""
+
+
+def model_input(agent: Agent, thread: Thread, now: datetime, budget: int) -> ModelInput:
+    """What a model step on `thread` at `now` is given (pure: the same thread, time and
+    budget always give the same input, which is what lets `hitlbot record` rebuild it)."""
+    return ModelInput(
+        system=render_prompt(agent, thread, now),
+        context=render_events(thread, budget),
+        tools=[tool.schema() for tool in agent.all_tools.values()],
     )
 
 

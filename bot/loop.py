@@ -11,17 +11,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.agent import Agent, Prefetch
 from bot.agentstore import AgentStore
-from bot.context import render_events, render_prompt
+from bot.context import model_input
 from bot.deps import Deps
 from bot.events import Done, Error, Event, HumanRequest, ToolCall, ToolResult
-from bot.model import REASON_FIELD, ModelOutputError
+from bot.model import REASON_FIELD, ModelCall, ModelOutputError
 from bot.policy import Rule
 from bot.thread import Thread
-from bot.tools import DONE_FOR_NOW, REQUEST_MORE_INFORMATION, ToolContext, ToolError
+from bot.tools import DONE_FOR_NOW, REQUEST_MORE_INFORMATION, Tool, ToolContext, ToolError
 
 log = structlog.get_logger(__name__)
 
@@ -115,25 +115,56 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
 
 
 async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
-    tools = agent.all_tools
+    # One instant for the step: the prompt's "current time" and the stamp of what it chose,
+    # so the request can be rebuilt exactly from the events (`bot.steps`, `hitlbot record`).
+    now = deps.clock()
+    request = model_input(agent, thread, now, deps.settings.context_token_budget)
     try:
         reply = await deps.model.next_call(
-            system=render_prompt(agent, thread, deps.clock()),
-            context=render_events(thread, deps.settings.context_token_budget),
-            tools=[tool.schema() for tool in tools.values()],
+            system=request.system, context=request.context, tools=request.tools
         )
     except ModelOutputError as exc:
-        return [Error(kind="validation", message=str(exc))]
+        return [Error(kind="validation", message=str(exc), at=now)]
+    chosen = validate_reply(agent, reply, now)
+    if isinstance(chosen, Error):
+        return [chosen]
+    call = ToolCall(
+        call_id=deps.ids("call_"),
+        name=chosen.tool.name,
+        args=chosen.dumped(),
+        reason=chosen.reason,
+        at=now,
+    )
+    rule = deps.policy.rule(agent.name, chosen.tool.name, chosen.tool.approval_rule())
+    needs_approval = chosen.tool.needs_approval(chosen.args)
+    return [call, *_follow_up(thread, call, needs_approval, rule, deps, now)]
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A model reply that names one of the agent's tools with arguments its model accepts."""
+
+    tool: Tool[Any]
+    """The tool chosen."""
+    args: BaseModel
+    """Its arguments, validated."""
+    reason: str | None
+    """The model's one-line reason, if it gave one."""
+
+    def dumped(self) -> dict[str, Any]:
+        """The arguments as recorded on the `tool_call` event (JSON data)."""
+        return self.args.model_dump(mode="json")
+
+
+def validate_reply(agent: Agent, reply: ModelCall, at: datetime) -> Chosen | Error:
+    """What the loop makes of a reply (pure): the validated call, or the `error` the model
+    reads next step (an unknown tool, bad arguments), stamped `at`."""
+    tools = agent.all_tools
     tool = tools.get(reply.name)
     if tool is None:
         known = ", ".join(tools)
-        return [
-            Error(
-                kind="unknown_tool",
-                name=reply.name,
-                message=f"no tool {reply.name!r}; use one of {known}",
-            )
-        ]
+        message = f"no tool {reply.name!r}; use one of {known}"
+        return Error(kind="unknown_tool", name=reply.name, message=message, at=at)
     raw = dict(reply.args)
     # A tool with an argument of its own called `reason` keeps it; it doubles as the call's reason.
     own = REASON_FIELD in tool.args.model_fields
@@ -141,23 +172,16 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     try:
         args = tool.args.model_validate(raw)
     except ValidationError as exc:
-        return [Error(kind="validation", name=tool.name, message=_compact(exc))]
-    call = ToolCall(
-        call_id=deps.ids("call_"),
-        name=tool.name,
-        args=args.model_dump(mode="json"),
-        reason=reason if isinstance(reason, str) else None,
-    )
-    rule = deps.policy.rule(agent.name, tool.name, tool.approval_rule())
-    return [call, *_follow_up(thread, call, tool.needs_approval(args), rule, deps)]
+        return Error(kind="validation", name=tool.name, message=_compact(exc), at=at)
+    return Chosen(tool, args, reason if isinstance(reason, str) else None)
 
 
 def _follow_up(
-    thread: Thread, call: ToolCall, needs_approval: bool, rule: Rule, deps: Deps
+    thread: Thread, call: ToolCall, needs_approval: bool, rule: Rule, deps: Deps, now: datetime
 ) -> list[Event]:
     """What must be recorded together with `call`, atomically."""
     request_id = f"{thread.id}.{deps.ids('r')}"
-    deadlines = _deadlines(rule, deps)
+    deadlines = _deadlines(rule, now)
     if call.name == REQUEST_MORE_INFORMATION.name:
         return [
             HumanRequest(
@@ -168,10 +192,11 @@ def _follow_up(
                 call_id=call.call_id,
                 remind_at=deadlines["remind_at"],
                 expire_at=deadlines["expire_at"],
+                at=now,
             )
         ]
     if call.name == DONE_FOR_NOW.name:
-        return [Done(message=call.args["message"], call_id=call.call_id)]
+        return [Done(message=call.args["message"], call_id=call.call_id, at=now)]
     if needs_approval:
         message = call.reason or f"{call.name} needs approval before it runs"
         return [
@@ -184,17 +209,18 @@ def _follow_up(
                 approver_groups=list(rule.groups),
                 quorum=rule.quorum,
                 excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
+                at=now,
                 **deadlines,
             )
         ]
     return []
 
 
-def _deadlines(rule: Rule, deps: Deps) -> dict[str, Any]:
-    """The request's deadlines from its rule, as of now."""
+def _deadlines(rule: Rule, now: datetime) -> dict[str, Any]:
+    """The request's deadlines from its rule, as of `now`."""
 
     def after(seconds: float | None) -> datetime | None:
-        return None if seconds is None else deps.clock() + timedelta(seconds=seconds)
+        return None if seconds is None else now + timedelta(seconds=seconds)
 
     return {
         "remind_at": after(rule.remind_after),

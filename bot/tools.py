@@ -56,6 +56,9 @@ class Tool(Generic[A]):
     rule: Rule | None = None
     """The whole approval rule (approvers, groups, quorum, self-approval, deadlines), when
     `approvers` is not enough; the operator's policy file may replace it."""
+    prose: tuple[str, ...] = field(default=())
+    """Arguments written for people (a message, a reason): a replay eval compares a call's
+    other arguments exactly and these not at all, as a model never words them twice alike."""
 
     def approval_rule(self) -> Rule:
         """The approval rule the tool declares."""
@@ -97,10 +100,12 @@ REQUEST_MORE_INFORMATION: Tool[RequestMoreInformation] = Tool(
     name="request_more_information",
     description="Ask the human a question when you cannot proceed without their input.",
     args=RequestMoreInformation,
+    prose=("message",),
 )
 DONE_FOR_NOW: Tool[DoneForNow] = Tool(
     name="done_for_now",
     description="Reply to the human with your final answer for now.",
     args=DoneForNow,
+    prose=("message",),
 )
 BUILTINS: tuple[Tool[Any], ...] = (REQUEST_MORE_INFORMATION, DONE_FOR_NOW)
