@@ -44,9 +44,12 @@ def _approved_call(
     return found
 
 
-def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
-    """Audit records for `new` events about to be appended to `before` (pure)."""
-    thread: Thread | None = None  # `before` with `new`, built only if an approval needs it
+def audit_entries(
+    before: Thread, new: list[Event], after: Thread | None = None
+) -> list[dict[str, Any]]:
+    """Audit records for `new` events about to be appended to `before` (pure); `after`: the
+    caller's `before.appended(*new)`, if it has it (else built only if an approval needs it)."""
+    thread = after
     entries: list[dict[str, Any]] = []
     for event in new:
         entry: dict[str, Any] = {"at": event.at.isoformat(), "event": event.type}

@@ -140,7 +140,8 @@ class ThreadStore:
     async def create(self, thread: Thread) -> Thread:
         """Store a new thread, list it and mark it queued; ThreadExists if the id is taken."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            await self._commit_call(pipe, _empty(thread), thread.events, None, False)
+            keys, args = self.commit_parts(_empty(thread), thread.events)
+            await self._commit(keys=keys, args=args, client=pipe)
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
             (ok, _), *_ = await pipe.execute()
@@ -165,25 +166,27 @@ class ThreadStore:
         is written (a worker that stalled past its lease must not commit onto the new holder).
         """
         due = deadlines_of(thread.id, new)
+        after = thread.appended(*new)
+        keys, args = self.commit_parts(thread, new, fence, replace, after=after)
         if queued or due:
             # One round trip: the marks go with the commit (an unmarked deadline would never
             # be swept; a mark whose commit was refused is dropped by the sweeper).
             async with self.redis.pipeline(transaction=False) as pipe:
-                await self._commit_call(pipe, thread, new, fence, replace)
+                await self._commit(keys=keys, args=args, client=pipe)
                 if queued:
                     pipe.zadd(self.keys.queued, {thread.id: time.time()})
                 if due:
                     pipe.zadd(self.keys.deadlines, due)
                 (ok, version), *_ = await pipe.execute()
         else:
-            ok, version = await self._commit_call(self.redis, thread, new, fence, replace)
+            ok, version = await self._commit(keys=keys, args=args)
         if int(ok) == -2:  # stored whole by an earlier version: rewrite it in this layout
             return await self.commit(thread, new, queued=queued, fence=fence, replace=True)
         if int(ok) == -1:
             raise Fenced(f"the lease on thread {thread.id} was lost; not committed")
         if not int(ok):
             raise Conflict(f"thread {thread.id} is at version {version}, not {thread.version}")
-        committed = thread.appended(*new).model_copy(update={"version": int(version)})
+        committed = after.model_copy(update={"version": int(version)})
         self.cache.put(committed)
         return committed
 
@@ -194,15 +197,18 @@ class ThreadStore:
         *,
         queued: bool = False,
         attempts: int = COMMIT_ATTEMPTS,
+        loaded: Thread | None = None,
     ) -> Thread | None:
         """Load the thread, append what `change` makes of it, commit under that version.
 
         On a conflict it loads and asks `change` again, so the change is always decided on the
         very version it is committed on. `change` may raise to refuse; an empty list writes
         nothing. None if there is no such thread; Busy if writers kept getting there first.
+        `loaded`: the caller's copy, just loaded, tried first instead of loading it again
+        (the compare-and-set refuses it if the thread has moved on since).
         """
-        for _ in range(attempts):
-            thread = await self.get(thread_id)
+        for attempt in range(attempts):
+            thread = loaded if attempt == 0 and loaded is not None else await self.get(thread_id)
             if thread is None:
                 return None
             events = change(thread)
@@ -217,12 +223,6 @@ class ThreadStore:
     async def mark_queued(self, thread_id: str, due: float) -> None:
         """Mark the thread as given work due at `due` (the sweeper looks only past that)."""
         await self.redis.zadd(self.keys.queued, {thread_id: due})
-
-    def _commit_call(
-        self, client: Any, before: Thread, new: list[Event], fence: str | None, replace: bool
-    ) -> Any:
-        keys, args = self.commit_parts(before, new, fence, replace)
-        return self._commit(keys=keys, args=args, client=client)
 
     def commit_parts(
         self,
@@ -240,7 +240,7 @@ class ThreadStore:
         this very commit, with this layout, instead of a copy of it.
         """
         after = after if after is not None else before.appended(*new)
-        audit = [json.dumps(entry) for entry in audit_entries(before, new)]
+        audit = [json.dumps(entry) for entry in audit_entries(before, new, after)]
         first = before.version == 0 or replace
         written = after.events if replace else new
         keys = self.commit_keys(before.id)
