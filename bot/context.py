@@ -6,7 +6,7 @@ errors are dropped and then old tool results are shortened, oldest first.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from bot.events import (
     UserMessage,
 )
 from bot.thread import Thread
+from bot.tools import Tool
 
 KEEP_RECENT_RESULTS = 2
 """The most recent tool results are never compacted: the model is most likely to need them."""
@@ -42,10 +43,14 @@ _templates = jinja2.Environment(
 )
 
 
-def render_prompt(agent: Agent, thread: Thread, now: datetime) -> str:
-    """The agent's `prompt.md`, rendered with what it may mention."""
+def render_prompt(
+    agent: Agent, thread: Thread, now: datetime, tools: Mapping[str, Tool[Any]] | None = None
+) -> str:
+    """The agent's `prompt.md`, rendered with what it may mention (`tools`: all the agent
+    has, its MCP servers' included; default: its own and the built-ins)."""
+    shown = agent.all_tools if tools is None else tools
     return _template(agent.prompt).render(
-        agent=agent, tools=list(agent.all_tools.values()), channel=thread.origin.kind, now=now
+        agent=agent, tools=list(shown.values()), channel=thread.origin.kind, now=now
     )
 
 

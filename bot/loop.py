@@ -18,10 +18,17 @@ from bot.agentstore import AgentStore
 from bot.context import render_events, render_prompt
 from bot.deps import Deps
 from bot.events import Done, Error, Event, HumanRequest, ToolCall, ToolResult
+from bot.mcp.client import McpUnavailable
 from bot.model import REASON_FIELD, ModelOutputError
 from bot.policy import Rule
 from bot.thread import Thread
-from bot.tools import DONE_FOR_NOW, REQUEST_MORE_INFORMATION, ToolContext, ToolError
+from bot.tools import (
+    DONE_FOR_NOW,
+    REQUEST_CHOICE,
+    REQUEST_MORE_INFORMATION,
+    ToolContext,
+    ToolError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -115,10 +122,13 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
 
 
 async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
-    tools = agent.all_tools
+    try:
+        tools = await deps.mcp.all_tools(agent)
+    except McpUnavailable as exc:  # never listed, and down: the model cannot be shown its tools
+        return [Error(kind="tool", message=str(exc))]
     try:
         reply = await deps.model.next_call(
-            system=render_prompt(agent, thread, deps.clock()),
+            system=render_prompt(agent, thread, deps.clock(), tools),
             context=render_events(thread, deps.settings.context_token_budget),
             tools=[tool.schema() for tool in tools.values()],
         )
@@ -149,7 +159,8 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
         reason=reason if isinstance(reason, str) else None,
     )
     rule = deps.policy.rule(agent.name, tool.name, tool.approval_rule())
-    return [call, *_follow_up(thread, call, tool.needs_approval(args), rule, deps)]
+    needs = tool.needs_approval(args) if rule.approval is None else rule.approval
+    return [call, *_follow_up(thread, call, needs, rule, deps)]
 
 
 def _follow_up(
@@ -165,6 +176,20 @@ def _follow_up(
                 kind="question",
                 message=call.args["message"],
                 choices=call.args.get("choices", []),
+                call_id=call.call_id,
+                remind_at=deadlines["remind_at"],
+                expire_at=deadlines["expire_at"],
+            )
+        ]
+    if call.name == REQUEST_CHOICE.name:
+        return [
+            HumanRequest(
+                request_id=request_id,
+                kind="question",
+                message=call.args["message"],
+                choices=call.args["choices"],
+                only_choices=True,
+                answerers=list(rule.approvers),
                 call_id=call.call_id,
                 remind_at=deadlines["remind_at"],
                 expire_at=deadlines["expire_at"],
@@ -205,7 +230,10 @@ def _deadlines(rule: Rule, deps: Deps) -> dict[str, Any]:
 
 
 async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) -> Event:
-    tool = agent.all_tools.get(call.name)
+    try:
+        tool = (await deps.mcp.all_tools(agent)).get(call.name)
+    except McpUnavailable as exc:
+        return Error(kind="tool", call_id=call.call_id, name=call.name, message=str(exc))
     if tool is None or tool.run is None:
         return Error(
             kind="tool", call_id=call.call_id, name=call.name, message="tool is not runnable"
