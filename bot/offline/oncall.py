@@ -33,7 +33,8 @@ def decide(entries: Sequence[Entry]) -> ModelCall:
     tickets = outcomes(turn, "open_ticket")
     if tickets:
         return _report(tickets[-1], outcomes(turn, "page_oncall"))
-    service = last_match(_SERVICE, text)
+    asked = next((e.text for e in turn if e.tag == "user_message"), text)
+    service = last_match(_SERVICE, asked)  # from the request, not from a picked title
     if service is None:
         return ask("Whose on-call should I page? Name the service, e.g. payments.")
     service = service.lower()
