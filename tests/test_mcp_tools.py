@@ -233,3 +233,23 @@ def test_rules_declared_for_an_mcp_tool_are_its_rules() -> None:
 
 
 _ = AgentStore  # the type of ToolContext.store, unused by MCP tools
+
+
+def test_the_operator_policy_sets_approval_of_an_mcp_tool(tmp_path: Path) -> None:
+    from agents import AGENTS
+    from bot.policyfile import PolicyError, load_policy
+
+    file = tmp_path / "policy.toml"
+    file.write_text(
+        "[oncall.open_ticket]\napproval = false\n\n[oncall.page_oncall]\napproval = true\n"
+    )
+    policy = load_policy(str(file), AGENTS)
+    assert policy.rule("oncall", "open_ticket", Rule()).approval is False
+    assert policy.rule("oncall", "page_oncall", Rule()).approval is True
+    assert policy.rule("oncall", "list_incidents", Rule()).approval is None  # the tool's own
+    file.write_text("[deploy.open_ticket]\napproval = false\n")  # deploy has no MCP servers
+    with pytest.raises(PolicyError, match="has no tool 'open_ticket'"):
+        load_policy(str(file), AGENTS)
+    file.write_text('[oncall.open_ticket]\napproval = "maybe"\n')
+    with pytest.raises(PolicyError, match="approval"):
+        load_policy(str(file), AGENTS)
