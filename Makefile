@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: dev test lint types pytest bench bench-smoke web worker clean
+.PHONY: dev test lint types evals pytest bench bench-smoke web worker clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hitlbot needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -23,7 +23,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,embedded,bench]'
 	touch $(BENCH_STAMP)
 
-test: lint types bench-smoke pytest  ## the whole suite: lint, types, a smoke of the bench, tests (last, so its summary closes the run)
+test: lint types bench-smoke evals pytest  ## the whole suite: lint, types, a smoke of the bench, the evals, tests (last, so its summary closes the run)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot agents tests bench
@@ -31,6 +31,10 @@ lint: $(STAMP)
 
 types: $(STAMP)
 	$(BIN)/mypy
+
+evals: $(STAMP)  ## replay every shipped agent's cases in recorded mode (no key, no Redis)
+	@for agent in $$($(BIN)/python -c 'from agents import AGENTS; print(*AGENTS)'); do \
+	  env -u ANTHROPIC_API_KEY $(BIN)/hitlbot eval $$agent || exit $$?; done
 
 pytest: $(STAMP)  ## the tests start a private Redis (or use HITLBOT_TEST_REDIS_URL)
 	$(BIN)/pytest

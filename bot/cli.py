@@ -8,7 +8,7 @@ import getpass
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
@@ -199,6 +199,47 @@ def settings(
     typer.echo(f"updated the settings table in {readme}")
 
 
+@app.command()
+def record(
+    thread_id: str,
+    name: Annotated[
+        str | None, typer.Option(help="Case name (default: from the first message).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace a case of that name.")] = False,
+) -> None:
+    """Save a finished thread (from REDIS_URL) as a replay case: agents/AGENT/cases/NAME.yaml."""
+    from bot.evals.commands import CommandError, record_thread
+    from bot.runtime import load_agents
+
+    try:
+        path = asyncio.run(record_thread(Settings(), load_agents(), thread_id, name, force))
+    except CommandError as exc:
+        _stop(str(exc))
+    typer.echo(f"recorded {thread_id} as {path}")
+
+
+@app.command(name="eval")
+def eval_(
+    agent: str,
+    case: Annotated[str | None, typer.Option(help="Only this case (its file name).")] = None,
+    live: Annotated[
+        bool, typer.Option(help="Ask the model (ANTHROPIC_API_KEY) instead of the recordings.")
+    ] = False,
+    accept: Annotated[
+        bool, typer.Option(help="Re-record requests that changed (recorded mode).")
+    ] = False,
+) -> None:
+    """Replay AGENT's cases against the current prompt and tools; exit 1 on a regression."""
+    from bot.evals.commands import CommandError, run_eval
+    from bot.runtime import load_agents
+
+    try:
+        code = run_eval(Settings(), load_agents(), agent, case, live, accept, typer.echo)
+    except CommandError as exc:
+        _stop(str(exc))
+    raise typer.Exit(code)
+
+
 def nothing_to_answer(view: dict[str, Any]) -> str:
     """Why `respond` has nothing to answer on this thread, and what to run instead."""
     thread_id, status = view["id"], view["status"]
@@ -271,9 +312,15 @@ def _check_configuration(settings: Settings) -> None:
         raise typer.Exit(2) from None
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def _stop(message: str) -> NoReturn:
+    """The command cannot run as asked (exit 2, as for a bad configuration)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
 
 
 def _user() -> str:

@@ -7,6 +7,7 @@ errors are dropped and then old tool results are shortened, oldest first.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,36 @@ def render_prompt(
     shown = agent.all_tools if tools is None else tools
     return _template(agent.prompt).render(
         agent=agent, tools=list(shown.values()), channel=thread.origin.kind, now=now
+    )
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """Everything one model step is given: what `Model.next_call` takes."""
+
+    system: str
+    """The rendered prompt."""
+    context: str
+    """The thread as an event log."""
+    tools: list[dict[str, Any]]
+    """The agent's tool definitions (built-ins included), in its order."""
+
+
+def model_input(
+    agent: Agent,
+    thread: Thread,
+    now: datetime,
+    budget: int,
+    tools: Mapping[str, Tool[Any]] | None = None,
+) -> ModelInput:
+    """What a model step on `thread` at `now` is given (pure: the same thread, time and
+    budget always give the same input, which is what lets `hitlbot record` rebuild it).
+    `tools`: all the agent has, its MCP servers' included (default: its own and built-ins)."""
+    shown = agent.all_tools if tools is None else tools
+    return ModelInput(
+        system=render_prompt(agent, thread, now, shown),
+        context=render_events(thread, budget),
+        tools=[tool.schema() for tool in shown.values()],
     )
 
 

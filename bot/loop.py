@@ -6,26 +6,28 @@ the events to append; the runner commits them, so any worker can take the next s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.agent import Agent, Prefetch
 from bot.agentstore import AgentStore
-from bot.context import render_events, render_prompt
+from bot.context import model_input
 from bot.deps import Deps
 from bot.events import Done, Error, Event, HumanRequest, ToolCall, ToolResult
 from bot.mcp.client import McpUnavailable
-from bot.model import REASON_FIELD, ModelOutputError
+from bot.model import REASON_FIELD, ModelCall, ModelOutputError
 from bot.policy import Rule
 from bot.thread import Thread
 from bot.tools import (
     DONE_FOR_NOW,
     REQUEST_CHOICE,
     REQUEST_MORE_INFORMATION,
+    Tool,
     ToolContext,
     ToolError,
 )
@@ -126,24 +128,61 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
         tools = await deps.mcp.all_tools(agent)
     except McpUnavailable as exc:  # never listed, and down: the model cannot be shown its tools
         return [Error(kind="tool", message=str(exc))]
+    # One instant for the step: the prompt's "current time" and the stamp of what it chose,
+    # so the request can be rebuilt exactly from the events (`bot.steps`, `hitlbot record`).
+    now = deps.clock()
+    request = model_input(agent, thread, now, deps.settings.context_token_budget, tools)
     try:
         reply = await deps.model.next_call(
-            system=render_prompt(agent, thread, deps.clock(), tools),
-            context=render_events(thread, deps.settings.context_token_budget),
-            tools=[tool.schema() for tool in tools.values()],
+            system=request.system, context=request.context, tools=request.tools
         )
     except ModelOutputError as exc:
-        return [Error(kind="validation", message=str(exc))]
+        return [Error(kind="validation", message=str(exc), at=now)]
+    chosen = validate_reply(agent, reply, now, tools)
+    if isinstance(chosen, Error):
+        return [chosen]
+    call = ToolCall(
+        call_id=deps.ids("call_"),
+        name=chosen.tool.name,
+        args=chosen.dumped(),
+        reason=chosen.reason,
+        at=now,
+    )
+    rule = deps.policy.rule(agent.name, chosen.tool.name, chosen.tool.approval_rule())
+    needs_approval = chosen.tool.needs_approval(chosen.args)
+    if rule.approval is not None:  # the operator's say, over the tool's
+        needs_approval = rule.approval
+    return [call, *_follow_up(thread, call, needs_approval, rule, deps, now)]
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A model reply that names one of the agent's tools with arguments its model accepts."""
+
+    tool: Tool[Any]
+    """The tool chosen."""
+    args: BaseModel
+    """Its arguments, validated."""
+    reason: str | None
+    """The model's one-line reason, if it gave one."""
+
+    def dumped(self) -> dict[str, Any]:
+        """The arguments as recorded on the `tool_call` event (JSON data)."""
+        return self.args.model_dump(mode="json")
+
+
+def validate_reply(
+    agent: Agent, reply: ModelCall, at: datetime, tools: Mapping[str, Tool[Any]] | None = None
+) -> Chosen | Error:
+    """What the loop makes of a reply (pure): the validated call, or the `error` the model
+    reads next step (an unknown tool, bad arguments), stamped `at`. `tools`: all the agent
+    has, its MCP servers' included (default: its own and the built-ins)."""
+    tools = agent.all_tools if tools is None else tools
     tool = tools.get(reply.name)
     if tool is None:
         known = ", ".join(tools)
-        return [
-            Error(
-                kind="unknown_tool",
-                name=reply.name,
-                message=f"no tool {reply.name!r}; use one of {known}",
-            )
-        ]
+        message = f"no tool {reply.name!r}; use one of {known}"
+        return Error(kind="unknown_tool", name=reply.name, message=message, at=at)
     raw = dict(reply.args)
     # A tool with an argument of its own called `reason` keeps it; it doubles as the call's reason.
     own = REASON_FIELD in tool.args.model_fields
@@ -151,52 +190,34 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     try:
         args = tool.args.model_validate(raw)
     except ValidationError as exc:
-        return [Error(kind="validation", name=tool.name, message=_compact(exc))]
-    call = ToolCall(
-        call_id=deps.ids("call_"),
-        name=tool.name,
-        args=args.model_dump(mode="json"),
-        reason=reason if isinstance(reason, str) else None,
-    )
-    rule = deps.policy.rule(agent.name, tool.name, tool.approval_rule())
-    needs = tool.needs_approval(args) if rule.approval is None else rule.approval
-    return [call, *_follow_up(thread, call, needs, rule, deps)]
+        return Error(kind="validation", name=tool.name, message=_compact(exc), at=at)
+    return Chosen(tool, args, reason if isinstance(reason, str) else None)
 
 
 def _follow_up(
-    thread: Thread, call: ToolCall, needs_approval: bool, rule: Rule, deps: Deps
+    thread: Thread, call: ToolCall, needs_approval: bool, rule: Rule, deps: Deps, now: datetime
 ) -> list[Event]:
     """What must be recorded together with `call`, atomically."""
     request_id = f"{thread.id}.{deps.ids('r')}"
-    deadlines = _deadlines(rule, deps)
-    if call.name == REQUEST_MORE_INFORMATION.name:
+    deadlines = _deadlines(rule, now)
+    if call.name in (REQUEST_MORE_INFORMATION.name, REQUEST_CHOICE.name):
+        strict = call.name == REQUEST_CHOICE.name  # a choice: the answer must be one of them
         return [
             HumanRequest(
                 request_id=request_id,
                 kind="question",
                 message=call.args["message"],
                 choices=call.args.get("choices", []),
+                only_choices=strict,
+                answerers=list(rule.approvers) if strict else [],
                 call_id=call.call_id,
                 remind_at=deadlines["remind_at"],
                 expire_at=deadlines["expire_at"],
-            )
-        ]
-    if call.name == REQUEST_CHOICE.name:
-        return [
-            HumanRequest(
-                request_id=request_id,
-                kind="question",
-                message=call.args["message"],
-                choices=call.args["choices"],
-                only_choices=True,
-                answerers=list(rule.approvers),
-                call_id=call.call_id,
-                remind_at=deadlines["remind_at"],
-                expire_at=deadlines["expire_at"],
+                at=now,
             )
         ]
     if call.name == DONE_FOR_NOW.name:
-        return [Done(message=call.args["message"], call_id=call.call_id)]
+        return [Done(message=call.args["message"], call_id=call.call_id, at=now)]
     if needs_approval:
         message = call.reason or f"{call.name} needs approval before it runs"
         return [
@@ -209,17 +230,18 @@ def _follow_up(
                 approver_groups=list(rule.groups),
                 quorum=rule.quorum,
                 excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
+                at=now,
                 **deadlines,
             )
         ]
     return []
 
 
-def _deadlines(rule: Rule, deps: Deps) -> dict[str, Any]:
-    """The request's deadlines from its rule, as of now."""
+def _deadlines(rule: Rule, now: datetime) -> dict[str, Any]:
+    """The request's deadlines from its rule, as of `now`."""
 
     def after(seconds: float | None) -> datetime | None:
-        return None if seconds is None else deps.clock() + timedelta(seconds=seconds)
+        return None if seconds is None else now + timedelta(seconds=seconds)
 
     return {
         "remind_at": after(rule.remind_after),

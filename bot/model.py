@@ -74,10 +74,7 @@ class AnthropicModel:
             message = await self.client.messages.create(
                 model=self.model,
                 max_tokens=self.max_tokens,
-                system=system,
-                messages=[{"role": "user", "content": context}],
-                tools=cast(Any, [_with_reason(tool) for tool in tools]),
-                tool_choice={"type": "any", "disable_parallel_tool_use": True},
+                **cast(Any, request_params(system=system, context=context, tools=tools)),
             )
         except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
             raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -102,6 +99,17 @@ class AnthropicModel:
             raise ModelOutputError(f"expected exactly one tool call, got {len(calls)}")
         args = calls[0].input if isinstance(calls[0].input, dict) else {}
         return ModelCall(name=calls[0].name, args=dict(args))
+
+
+def request_params(*, system: str, context: str, tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The Messages API request of one step, but for `model` and `max_tokens` (settings):
+    what the model reads, as sent. `hitlbot eval` compares these, byte for byte."""
+    return {
+        "system": system,
+        "messages": [{"role": "user", "content": context}],
+        "tools": [_with_reason(tool) for tool in tools],
+        "tool_choice": {"type": "any", "disable_parallel_tool_use": True},
+    }
 
 
 class MissingCredentials:

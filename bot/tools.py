@@ -59,6 +59,9 @@ class Tool(Generic[A]):
     input_schema: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
     """The JSON schema the model is shown, when it is not `args`'s own (an MCP server's
     schema, shown as the server wrote it; `args` was converted from it)."""
+    prose: tuple[str, ...] = field(default=())
+    """Arguments written for people (a message, a reason): a replay eval compares a call's
+    other arguments exactly and these not at all, as a model never words them twice alike."""
 
     def approval_rule(self) -> Rule:
         """The approval rule the tool declares."""
@@ -112,11 +115,13 @@ REQUEST_MORE_INFORMATION: Tool[RequestMoreInformation] = Tool(
     name="request_more_information",
     description="Ask the human a question when you cannot proceed without their input.",
     args=RequestMoreInformation,
+    prose=("message",),
 )
 DONE_FOR_NOW: Tool[DoneForNow] = Tool(
     name="done_for_now",
     description="Reply to the human with your final answer for now.",
     args=DoneForNow,
+    prose=("message",),
 )
 BUILTINS: tuple[Tool[Any], ...] = (REQUEST_MORE_INFORMATION, DONE_FOR_NOW)
 REQUEST_CHOICE: Tool[RequestChoice] = Tool(
@@ -126,6 +131,7 @@ REQUEST_CHOICE: Tool[RequestChoice] = Tool(
         "thread's human and the approvers may pick, and the answer is always one of them."
     ),
     args=RequestChoice,
+    prose=("message",),
 )
 """A control tool an agent opts into by listing it among its tools; the loop handles it like
 `request_more_information`. Who may pick can be narrowed by its rule (`approvers`)."""

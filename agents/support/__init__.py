@@ -99,6 +99,7 @@ AGENT = Agent(
             RefundArgs,
             issue_refund,
             approval=True,
+            prose=("reason",),
         ),
     ),
     check=load_orders,

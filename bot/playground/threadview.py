@@ -7,8 +7,8 @@ from typing import Any
 
 from bot.agent import Agent
 from bot.api import thread_view
-from bot.context import estimate_tokens, render_events, render_prompt
-from bot.events import Error, ToolCall
+from bot.context import estimate_tokens, render_events
+from bot.steps import model_steps
 from bot.thread import Thread
 from bot.timeline import describe
 
@@ -18,8 +18,8 @@ class ModelStep:
     """One model call, rebuilt: rendering is pure, so the log up to the call is what it read."""
 
     system: str
-    """The system prompt, rendered with the call's time (the prompt shows minutes only, so
-    it reads as the model's did unless the call straddled a minute)."""
+    """The system prompt, rendered with the call's time (the time it was rendered at, for
+    threads recorded since steps stamp their events with it)."""
     context: str
     """The rendered event log the model was given."""
     tokens: int
@@ -47,36 +47,16 @@ class Row:
 def rows(thread: Thread, agent: Agent | None, budget: int) -> list[Row]:
     """The timeline of `thread`, each model-chosen event with the context behind it."""
     view = thread_view(thread)
-    prefetched = _prefetched(thread, agent)
+    steps = {step.index: step.input for step in model_steps(thread, agent, budget)} if agent else {}
     out = []
-    for index, (event, data) in enumerate(zip(thread.events, view["events"], strict=True)):
+    for index, data in enumerate(view["events"]):
         step = None
-        if agent is not None and index not in prefetched and _from_model(event):
-            before = thread.model_copy(update={"events": thread.events[:index]})
-            system = render_prompt(agent, before, event.at)
-            context = render_events(before, budget)
+        found = steps.get(index)
+        if found is not None:
+            system, context = found.system, found.context
             step = ModelStep(system, context, estimate_tokens(context), estimate_tokens(system))
         out.append(Row(data["type"], data["at"][11:19], describe(data), data, step))
     return out
-
-
-def _from_model(event: object) -> bool:
-    if isinstance(event, ToolCall):
-        return True
-    # Output the model got wrong (no tool call, an unknown tool, bad arguments) names no call.
-    return isinstance(event, Error) and event.kind in ("validation", "unknown_tool")
-
-
-def _prefetched(thread: Thread, agent: Agent | None) -> set[int]:
-    """Indices of the calls the loop made itself before the first model call."""
-    names = {p.tool for p in agent.prefetch} if agent is not None else set()
-    found: set[int] = set()
-    for index, event in enumerate(thread.events):
-        if isinstance(event, ToolCall):
-            if event.name not in names or event.reason is not None:
-                break
-            found.add(index)
-    return found
 
 
 def now_context(thread: Thread, budget: int) -> ModelStep:
