@@ -192,3 +192,21 @@ def _poster(api: httpx.AsyncClient, thread_id: str, request_id: str) -> Callable
         return await api.post(f"/threads/{thread_id}/responses", json=body)
 
     return post  # type: ignore[return-value]
+
+
+async def test_the_operator_policy_overrides_the_annotations(
+    settings: Settings, anthropic_stub: AnthropicStub, incidents_file: Path, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[oncall.open_ticket]\napproval = false\n")
+    settings = settings.model_copy(update={"policy_file": str(policy)})
+    ticket = {"title": "Search latency follow-up", "service": "search"}
+    anthropic_stub.reply_tool("open_ticket", ticket)
+    anthropic_stub.reply_tool("done_for_now", {"message": "Opened."})
+    async with app_client(settings) as api:
+        launched = await api.post("/threads", json={"agent": "oncall", "message": "ticket"})
+        view = await wait_for(api, launched.json()["thread_id"], "done")
+    assert "human_request" not in types(view)  # no approval: the operator said so
+    [result] = tool_results(view, "open_ticket")
+    assert result["result"]["ticket"] == "TCK-1"
+    assert state(incidents_file)["tickets"]["TCK-1"]["title"] == ticket["title"]
