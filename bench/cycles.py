@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from bench.procs import PYTHON, run_json
+from bench.procs import PYTHON, cpu_seconds, run_json
 from bench.profile import sampled
 from bench.stack import StandIns, hitlbot_env, web, worker
 from bench.stats import Row, ms
@@ -26,10 +26,14 @@ class Config:
     seconds: float
 
 
-def _row_text(result: dict) -> str:
+def _row_text(result: dict, cpu: str) -> str:
     rate = len(result["latencies"]) / result["elapsed"]
     failed = f", {result['failed']} failed" if result["failed"] else ""
-    return f"{rate:,.1f} cycles/s, {ms(result['latencies'])}{failed}"
+    return f"{rate:,.1f} cycles/s, {ms(result['latencies'])}{failed}; CPU per cycle: {cpu}"
+
+
+def _per_cycle(seconds: float, result: dict) -> str:
+    return f"{seconds * 1000 / max(1, len(result['latencies'])):.1f} ms"
 
 
 def run(redis_url: str, stand: StandIns, cfg: Config) -> list[Row]:
@@ -52,17 +56,23 @@ def run(redis_url: str, stand: StandIns, cfg: Config) -> list[Row]:
             sampled("worker-cycles", worker_pid, cfg.seconds),
             sampled("web-cycles", served.pid, cfg.seconds),
         ):
+            cpu = [cpu_seconds(served.pid), cpu_seconds(worker_pid)]
             ours = json.loads(
                 run_json("cycles", [*argv, "--clients", *base], timeout=cfg.seconds + 120)
             )
+            web_cpu = cpu_seconds(served.pid) - cpu[0]
+            worker_cpu = cpu_seconds(worker_pid) - cpu[1]
     redis.close()
     ours_rate = len(ours["latencies"]) / ours["elapsed"]
     lg_rate = len(lg["latencies"]) / lg["elapsed"]
     return [
         Row(
             f"launch → approval card → Approve → tool → done, {cfg.clients} clients, 1 worker",
-            _row_text(ours),
-            "LangGraph interrupt/resume + SQLite: " + _row_text(lg),
+            _row_text(
+                ours, f"web {_per_cycle(web_cpu, ours)} + worker {_per_cycle(worker_cpu, ours)}"
+            ),
+            "LangGraph interrupt/resume + SQLite: "
+            + _row_text(lg, f"{_per_cycle(lg['cpu_s'], lg)} (clients and graph)"),
             f"{ours_rate / lg_rate:.2f}×" if lg_rate else "n/a",
             "≥ 3×",
         )

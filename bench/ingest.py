@@ -103,6 +103,15 @@ def _lost_of(redis: Redis, keys: Keys, pool: Path, acked: list[int]) -> int:
     return sum(1 for found in pipe.execute() if not found)
 
 
+def _slow(result: dict, over: float = 0.05) -> str:
+    """How many acks took over `over` s, and when (s into the run): one stall of the web
+    process (or of the machine) shows as a short span, queueing as a spread one."""
+    late = [i / FIXED_RATE for i, latency in enumerate(result["latencies"]) if latency > over]
+    if not late:
+        return f"none over {over * 1e3:.0f} ms"
+    return f"{len(late)} over {over * 1e3:.0f} ms, at {late[0]:.1f}–{late[-1]:.1f} s"
+
+
 def _p99_ratio(ours: dict, bare: dict) -> float:
     return percentile(ours["latencies"], 99) / percentile(bare["latencies"], 99)
 
@@ -153,7 +162,7 @@ def run(redis_url: str, stand: StandIns, cfg: Config) -> list[Row]:
             f"Slack ack latency at a fixed {FIXED_RATE:.0f} events/s ({fixed_count} events)",
             f"p50 {percentile(fixed['latencies'], 50) * 1e3:.1f} ms, "
             f"p99 {percentile(fixed['latencies'], 99) * 1e3:.1f} ms; "
-            f"{len(fixed['acked'])} acked, {lost_fixed} lost",
+            f"{len(fixed['acked'])} acked, {lost_fixed} lost; {_slow(fixed)}",
             f"bare p50 {percentile(bare_fixed['latencies'], 50) * 1e3:.1f} ms, "
             f"p99 {percentile(bare_fixed['latencies'], 99) * 1e3:.1f} ms",
             f"{_p99_ratio(fixed, bare_fixed):.1f}× (p99)",

@@ -115,7 +115,7 @@ async def main(anthropic_url: str, clients: int, seconds: float) -> dict[str, ob
                 last = await app.ainvoke(Command(resume={"approved": True}), config)
                 assert last["call"]["name"] == "done_for_now", last
 
-            start = time.monotonic()
+            start, cpu = time.monotonic(), time.process_time()
             stop_at = start + seconds
 
             async def worker() -> None:
@@ -130,10 +130,11 @@ async def main(anthropic_url: str, clients: int, seconds: float) -> dict[str, ob
                     latencies.append(time.monotonic() - began)
 
             await asyncio.gather(*(worker() for _ in range(clients)))
-            elapsed = time.monotonic() - start
+            elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
     await client.close()
     return {
         "elapsed": elapsed,
+        "cpu_s": cpu,
         "latencies": latencies,
         "failures": failures[:5],
         "failed": len(failures),

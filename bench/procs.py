@@ -94,6 +94,12 @@ def child(
         log.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far, from `/proc` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_json(name: str, argv: Sequence[str], timeout: float) -> str:
     """Run a bounded child to completion and return its stdout (a JSON document)."""
     LOGS.mkdir(parents=True, exist_ok=True)

@@ -44,9 +44,12 @@ def _approved_call(
     return found
 
 
-def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
-    """Audit records for `new` events about to be appended to `before` (pure)."""
-    thread = before.appended(*new)
+def audit_entries(
+    before: Thread, new: list[Event], after: Thread | None = None
+) -> list[dict[str, Any]]:
+    """Audit records for `new` events about to be appended to `before` (pure); `after`: the
+    caller's `before.appended(*new)`, if it has it (else built only if an approval needs it)."""
+    thread = after
     entries: list[dict[str, Any]] = []
     for event in new:
         entry: dict[str, Any] = {"at": event.at.isoformat(), "event": event.type}
@@ -59,6 +62,7 @@ def audit_entries(before: Thread, new: list[Event]) -> list[dict[str, Any]]:
             approved = response.approved if response is not None else True
             edited = response.edited_args if response is not None and approved else None
             entry.update(request_id=event.request_id, user=event.user, approved=approved)
+            thread = thread or before.appended(*new)
             entry.update(_approved_call(thread, event.request_id, edited))
         elif isinstance(event, ToolResult):
             entry.update(call_id=event.call_id, tool=event.name)

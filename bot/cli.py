@@ -29,15 +29,19 @@ Token = Annotated[str, typer.Option(envvar="HITLBOT_API_TOKEN", help="API bearer
 @app.command()
 def web(host: str = "0.0.0.0", port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
     """Run the web process (HTTP API, Slack and email webhooks)."""
+    import bot.web  # noqa: F401 - imported before the heap is frozen
+    from bot.runtime import freeze_heap
+
     configure()
     _check_configuration(Settings())
+    freeze_heap()
     uvicorn.run("bot.web:create_app", factory=True, host=host, port=port, log_config=None)
 
 
 @app.command()
 def worker() -> None:
     """Run a worker: it takes agent steps off the queue."""
-    from bot.runtime import runtime
+    from bot.runtime import freeze_heap, runtime
     from bot.worker import run_worker
 
     configure()
@@ -46,6 +50,7 @@ def worker() -> None:
 
     async def main() -> None:
         async with runtime(settings) as (deps, broker):
+            freeze_heap()
             await run_worker(deps, broker)
 
     with contextlib.suppress(KeyboardInterrupt):

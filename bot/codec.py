@@ -47,9 +47,9 @@ def decode(
         return Thread.model_validate_json(legacy).model_copy(update={"version": int(version)})
     decoded = [EVENT.validate_json(raw) for raw in events]
     if known is not None:
-        return known.model_copy(
-            update={"events": [*known.events, *decoded], "version": int(version)}
-        )
+        # `appended` folds only the new events into the known thread's derived state.
+        grown = known.appended(*decoded) if decoded else known
+        return grown.model_copy(update={"version": int(version)})
     if head is None:
         return None
     thread = Thread.model_validate_json(head)

@@ -6,6 +6,8 @@ errors are dropped and then old tool results are shortened, oldest first.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +38,8 @@ COMPACT_CHARS = 80
 """What is left of a compacted result."""
 MEMO_SIZE = 100_000
 """Rendered events kept in memory (see `_Memo`)."""
+LOGS_KEPT = 1000
+"""Threads whose rendered log is kept for their next step (least recently used go first)."""
 # libyaml's emitter when PyYAML was built with it (the wheels are): the same text, 3x faster.
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -105,7 +109,29 @@ def estimate_tokens(text: str) -> int:
 
 
 def render_events(thread: Thread, budget: int) -> str:
-    """The thread as the model reads it, compacted to fit `budget` tokens where it can."""
+    """The thread as the model reads it, compacted to fit `budget` tokens where it can.
+
+    Exactly `render_events_full`, from the thread's `_Log`: kept between calls and extended by
+    the events appended since, so a step renders only its new events (see `_Log`).
+    """
+    events = thread.events
+    log = _LOGS.get(thread.id)
+    if log is None or not log.extends_to(events):
+        if log is not None and log.covers(events):
+            return render_events_full(thread, budget)  # an earlier moment (the playground's)
+        log = _Log()
+        _LOGS.put(thread.id, log)
+    log.extend(events)
+    return log.text(budget)
+
+
+def render_events_full(thread: Thread, budget: int) -> str:
+    """The definition of `render_events`: every event read, every size summed, each time.
+
+    Each event renders as its tag; over `budget`, errors that a later tool result resolved
+    are dropped; still over, old tool results are shortened, oldest first, until it fits
+    (the last `KEEP_RECENT_RESULTS` never are).
+    """
     blocks = [(event, _rendered(event)) for event in thread.events]
     blocks = [(event, text) for event, text in blocks if text]
     size = _size(blocks)
@@ -226,3 +252,123 @@ def _resolved_errors(events: list[Event]) -> set[int]:
             resolved.update(pending)
             pending.clear()
     return resolved
+
+
+class _Log:
+    """`render_events_full`'s sums and lists for one thread's events, extended by each new
+    event, so a render costs the same at event 500 as at event 10 (bar joining the text).
+
+    What the full version recomputes each time is kept as it grows: every block's text and the
+    total size; and, for when that total is over budget, the blocks without the resolved errors
+    (every error before the last tool result is resolved, and only those are) with a twin list
+    in which each result that compaction shortens is shortened, the running sum of what
+    compacting the results saves, oldest first, and where each result ends. Compaction stops at
+    the first result after which the log fits, a binary search on that running sum; the text is
+    the twin list up to there and the plain list after it.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        """Events read so far (the first `count` of the list last extended to)."""
+        self.source: list[Event] = []
+        """The list it was last extended to; its events are held, so their ids stay unique."""
+        self.texts: list[str] = []
+        self.size = 0
+        self.kept: list[str] = []
+        """Blocks up to the last tool result, errors left out (they are resolved)."""
+        self.kept_compacted: list[str] = []
+        """`kept` with each result replaced by its compacted text where that is shorter."""
+        self.result_ends: list[int] = []
+        """For each tool result, the length of `kept` just after it."""
+        self.savings: list[int] = []
+        """Tokens saved by compacting results up to and including each one (non-decreasing)."""
+        self.resolved = 0
+        """Tokens of the errors left out of `kept`."""
+        self.tail: list[tuple[bool, str]] = []
+        """Blocks after the last tool result: (is an error, text)."""
+
+    def extends_to(self, events: list[Event]) -> bool:
+        """Whether `events` starts with the events read so far (appends only, same objects)."""
+        count = self.count
+        if count == 0 or events is self.source:
+            return True
+        return (
+            len(events) >= count
+            and events[count - 1] is self.source[count - 1]
+            and events[0] is self.source[0]
+        )
+
+    def covers(self, events: list[Event]) -> bool:
+        """Whether `events` is a shorter beginning of the events read so far."""
+        count = len(events)
+        return (
+            0 < count < self.count
+            and events[count - 1] is self.source[count - 1]
+            and events[0] is self.source[0]
+        )
+
+    def extend(self, events: list[Event]) -> None:
+        """Read the events of `events` after the first `count`."""
+        for event in events[self.count :]:
+            self._take(event)
+        self.count, self.source = len(events), events
+
+    def _take(self, event: Event) -> None:
+        text = _rendered(event)
+        if not text:
+            return
+        tokens = estimate_tokens(text)
+        self.texts.append(text)
+        self.size += tokens
+        if not isinstance(event, ToolResult):
+            self.tail.append((isinstance(event, Error), text))
+            return
+        for is_error, earlier in self.tail:  # this result resolves the errors before it
+            if is_error:
+                self.resolved += estimate_tokens(earlier)
+            else:
+                self.kept.append(earlier)
+                self.kept_compacted.append(earlier)
+        self.tail = []
+        compacted = _COMPACTED.get(event, _compact)
+        saved = tokens - estimate_tokens(compacted)
+        self.kept.append(text)
+        self.kept_compacted.append(compacted if saved > 0 else text)
+        self.result_ends.append(len(self.kept))
+        self.savings.append((self.savings[-1] if self.savings else 0) + max(saved, 0))
+
+    def text(self, budget: int) -> str:
+        """The log as `render_events_full` renders these events under `budget`."""
+        if self.size <= budget:
+            return "\n".join(self.texts)
+        size = self.size - self.resolved
+        shortened = 0  # results compacted, oldest first: until it fits, never the recent ones
+        if size > budget:
+            eligible = max(0, len(self.result_ends) - KEEP_RECENT_RESULTS)
+            shortened = min(eligible, bisect_left(self.savings, size - budget) + 1)
+        cut = self.result_ends[shortened - 1] if shortened else 0
+        tail = [text for _, text in self.tail]
+        return "\n".join([*self.kept_compacted[:cut], *self.kept[cut:], *tail])
+
+
+class _Logs:
+    """The `_Log` of each thread rendered lately, by thread id."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._logs: OrderedDict[str, _Log] = OrderedDict()
+
+    def get(self, thread_id: str) -> _Log | None:
+        log = self._logs.get(thread_id)
+        if log is not None:
+            self._logs.move_to_end(thread_id)
+        return log
+
+    def put(self, thread_id: str, log: _Log) -> None:
+        self._logs[thread_id] = log
+        self._logs.move_to_end(thread_id)
+        while len(self._logs) > self.size:
+            self._logs.popitem(last=False)
+
+
+_LOGS = _Logs(LOGS_KEPT)

@@ -144,13 +144,14 @@ class Kicker:
 
     def __init__(self, broker: StepBroker) -> None:
         self._kicker: AsyncKicker[Any, Any] = AsyncKicker(TASK_NAME, broker, labels={})
+        self._job = JobTemplate(self._kicker, attempt=0, not_before=0.0)
 
     async def __call__(self, thread_id: str, *, attempt: int = 0, not_before: float = 0.0) -> None:
         await self._kicker.kiq(thread_id, attempt=attempt, not_before=not_before)
 
     def job(self, thread_id: str) -> bytes:
         """The stream entry's `data` that `self(thread_id)` would add (see `job_data`)."""
-        return job_data(self._kicker, thread_id, attempt=0, not_before=0.0)
+        return self._job(thread_id)
 
 
 def job_data(kicker: AsyncKicker[Any, Any], *args: Any, **kwargs: Any) -> bytes:
@@ -165,3 +166,30 @@ def job_data(kicker: AsyncKicker[Any, Any], *args: Any, **kwargs: Any) -> bytes:
         raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
     message = kicker._prepare_message(*args, **kwargs)
     return bytes(broker.formatter.dumps(message).message)
+
+
+class JobTemplate:
+    """`job_data` for one kicker and fixed keyword arguments, its message built once.
+
+    Per job only the task id and the positional arguments (strings, which taskiq's kicker
+    passes through as they are) change, so the job is the kicker's message with those two
+    fields set, dumped by the broker's serializer as its formatter does: the same bytes as
+    `job_data(kicker, *args, **kwargs)` but for the task id, at a fraction of the cost
+    (no pydantic message to build and dump per job).
+    """
+
+    def __init__(self, kicker: AsyncKicker[Any, Any], **kwargs: Any) -> None:
+        broker = kicker.broker
+        if broker.middlewares:
+            raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
+        self._broker = broker
+        self._message = kicker._prepare_message(**kwargs).model_dump(mode="json")
+        self._new_id = broker.id_generator
+        self._dumpb = broker.serializer.dumpb
+
+    def __call__(self, *args: str) -> bytes:
+        """The job's `data` for these positional arguments."""
+        if self._broker.middlewares:
+            raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
+        message = {**self._message, "task_id": self._new_id(), "args": list(args)}
+        return bytes(self._dumpb(message))

@@ -159,7 +159,9 @@ class Service:
     def launched(self, thread: Thread) -> None:
         """Count and log a thread just stored and queued."""
         metrics.LAUNCHES.labels(thread.agent, thread.origin.kind).inc()
-        log.info("launched", thread_id=thread.id, agent=thread.agent, channel=thread.origin.kind)
+        # Debug: one line per launch cost more than a tenth of a Slack mention's ingest; the
+        # audit stream records every launch, the counter counts them.
+        log.debug("launched", thread_id=thread.id, agent=thread.agent, channel=thread.origin.kind)
 
     async def get(self, thread_id: str) -> Thread:
         """The thread, or NotFound."""
@@ -168,16 +170,25 @@ class Service:
             raise NotFound(f"no thread {thread_id!r}")
         return thread
 
-    async def respond(self, thread_id: str, answer: Answer, *, enforce: bool = True) -> Thread:
+    async def respond(
+        self, thread_id: str, answer: Answer, *, enforce: bool = True, loaded: Thread | None = None
+    ) -> Thread:
         """Record a human's answer to a pending request, exactly once, and resume the thread.
 
         An approval counts only from someone the policy allows (`enforce`; off for a trusted
         automation token); short of its quorum it is recorded as a vote and the request stays
-        pending (nothing is queued then).
+        pending (nothing is queued then). `loaded`: the thread as the caller just loaded it
+        (a click's card), decided on first instead of loading it twice more.
         """
-        members = await self._group_members(thread_id, answer.request_id) if enforce else None
+        if loaded is not None and loaded.id != thread_id:
+            loaded = None
+        members = (
+            await self._group_members(thread_id, answer.request_id, loaded) if enforce else None
+        )
         thread = await self.update(
-            thread_id, lambda thread: [self._response(thread, answer, enforce, members)]
+            thread_id,
+            lambda thread: [self._response(thread, answer, enforce, members)],
+            loaded=loaded,
         )
         if isinstance(thread.events[-1], ApprovalVote):
             metrics.RESPONSES.labels("vote").inc()
@@ -186,23 +197,31 @@ class Service:
         metrics.RESPONSES.labels("approval" if answer.approved is not None else "answer").inc()
         return thread
 
-    async def update(self, thread_id: str, change: Callable[[Thread], list[Event]]) -> Thread:
+    async def update(
+        self,
+        thread_id: str,
+        change: Callable[[Thread], list[Event]],
+        *,
+        loaded: Thread | None = None,
+    ) -> Thread:
         """Commit what `change` makes of the thread, decided on the version it commits on.
 
         The thread is marked queued in the same round trip; the caller enqueues its step.
         """
         try:
-            thread = await self.deps.store.update(thread_id, change, queued=True)
+            thread = await self.deps.store.update(thread_id, change, queued=True, loaded=loaded)
         except Busy:
             raise NotAccepting("the thread is too busy to take that now; try again") from None
         if thread is None:
             raise NotFound(f"no thread {thread_id!r}")
         return thread
 
-    async def _group_members(self, thread_id: str, request_id: str) -> frozenset[str]:
+    async def _group_members(
+        self, thread_id: str, request_id: str, loaded: Thread | None = None
+    ) -> frozenset[str]:
         """Current members of the request's approver groups (read before deciding: a
         decision's compare-and-set loop must not wait on Slack)."""
-        thread = await self.deps.store.get(thread_id)
+        thread = loaded if loaded is not None else await self.deps.store.get(thread_id)
         request = thread.request(request_id) if thread is not None else None
         if request is None or not request.approver_groups:
             return frozenset()

@@ -140,7 +140,8 @@ class ThreadStore:
     async def create(self, thread: Thread) -> Thread:
         """Store a new thread, list it and mark it queued; ThreadExists if the id is taken."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            await self._commit_call(pipe, _empty(thread), thread.events, None, False)
+            keys, args = self.commit_parts(_empty(thread), thread.events)
+            await self._commit(keys=keys, args=args, client=pipe)
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
             (ok, _), *_ = await pipe.execute()
@@ -165,25 +166,27 @@ class ThreadStore:
         is written (a worker that stalled past its lease must not commit onto the new holder).
         """
         due = deadlines_of(thread.id, new)
+        after = thread.appended(*new)
+        keys, args = self.commit_parts(thread, new, fence, replace, after=after)
         if queued or due:
             # One round trip: the marks go with the commit (an unmarked deadline would never
             # be swept; a mark whose commit was refused is dropped by the sweeper).
             async with self.redis.pipeline(transaction=False) as pipe:
-                await self._commit_call(pipe, thread, new, fence, replace)
+                await self._commit(keys=keys, args=args, client=pipe)
                 if queued:
                     pipe.zadd(self.keys.queued, {thread.id: time.time()})
                 if due:
                     pipe.zadd(self.keys.deadlines, due)
                 (ok, version), *_ = await pipe.execute()
         else:
-            ok, version = await self._commit_call(self.redis, thread, new, fence, replace)
+            ok, version = await self._commit(keys=keys, args=args)
         if int(ok) == -2:  # stored whole by an earlier version: rewrite it in this layout
             return await self.commit(thread, new, queued=queued, fence=fence, replace=True)
         if int(ok) == -1:
             raise Fenced(f"the lease on thread {thread.id} was lost; not committed")
         if not int(ok):
             raise Conflict(f"thread {thread.id} is at version {version}, not {thread.version}")
-        committed = thread.appended(*new).model_copy(update={"version": int(version)})
+        committed = after.model_copy(update={"version": int(version)})
         self.cache.put(committed)
         return committed
 
@@ -194,15 +197,18 @@ class ThreadStore:
         *,
         queued: bool = False,
         attempts: int = COMMIT_ATTEMPTS,
+        loaded: Thread | None = None,
     ) -> Thread | None:
         """Load the thread, append what `change` makes of it, commit under that version.
 
         On a conflict it loads and asks `change` again, so the change is always decided on the
         very version it is committed on. `change` may raise to refuse; an empty list writes
         nothing. None if there is no such thread; Busy if writers kept getting there first.
+        `loaded`: the caller's copy, just loaded, tried first instead of loading it again
+        (the compare-and-set refuses it if the thread has moved on since).
         """
-        for _ in range(attempts):
-            thread = await self.get(thread_id)
+        for attempt in range(attempts):
+            thread = loaded if attempt == 0 and loaded is not None else await self.get(thread_id)
             if thread is None:
                 return None
             events = change(thread)
@@ -218,22 +224,23 @@ class ThreadStore:
         """Mark the thread as given work due at `due` (the sweeper looks only past that)."""
         await self.redis.zadd(self.keys.queued, {thread_id: due})
 
-    def _commit_call(
-        self, client: Any, before: Thread, new: list[Event], fence: str | None, replace: bool
-    ) -> Any:
-        keys, args = self.commit_parts(before, new, fence, replace)
-        return self._commit(keys=keys, args=args, client=client)
-
     def commit_parts(
-        self, before: Thread, new: list[Event], fence: str | None = None, replace: bool = False
+        self,
+        before: Thread,
+        new: list[Event],
+        fence: str | None = None,
+        replace: bool = False,
+        *,
+        after: Thread | None = None,
     ) -> tuple[list[str], list[Any]]:
-        """KEYS and ARGV of the commit script (`COMMIT_LUA`) appending `new` to `before`.
+        """KEYS and ARGV of the commit script (`COMMIT_LUA`) appending `new` to `before`
+        (`after`: `before` with `new`, if the caller has it already).
 
         Public so a script that creates a thread as part of more work (the Slack ingest) runs
         this very commit, with this layout, instead of a copy of it.
         """
-        after = before.appended(*new)
-        audit = [json.dumps(entry) for entry in audit_entries(before, new)]
+        after = after if after is not None else before.appended(*new)
+        audit = [json.dumps(entry) for entry in audit_entries(before, new, after)]
         first = before.version == 0 or replace
         written = after.events if replace else new
         keys = self.commit_keys(before.id)
@@ -266,7 +273,8 @@ class ThreadStore:
 
     def creation(self, thread: Thread) -> Creation:
         """Everything `create` writes for `thread`, for a script that creates it itself."""
-        keys, args = self.commit_parts(_empty(thread), thread.events)
+        # `after` is the thread itself: the commit need not rebuild it from an empty copy.
+        keys, args = self.commit_parts(_empty(thread), thread.events, after=thread)
         return Creation(
             commit_keys=keys,
             commit_args=args,

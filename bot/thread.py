@@ -105,16 +105,23 @@ class Thread(BaseModel):
     def facts(self) -> Facts:
         """The events' derived state, folded once per event list and extended on append."""
         memo = self._facts
-        if memo is not None and memo[0] is self.events:
+        # `count`: an append from this thread (or a copy sharing the memo) folded more events
+        # into the same facts, which then no longer describe this list.
+        if memo is not None and memo[0] is self.events and memo[1].count == len(self.events):
             return memo[1]
         facts = Facts.of(self.events)
         self._facts = (self.events, facts)
         return facts
 
     def appended(self, *events: Event) -> Thread:
-        """A copy with `events` added at the end (the version is the store's to bump)."""
+        """A copy with `events` added at the end (the version is the store's to bump).
+
+        The copy takes this thread's derived state over and folds only `events` into it; this
+        thread folds its own again if it is asked afterwards (rare: an append is what a thread
+        is loaded for), so a step's cost does not grow with the thread.
+        """
         thread = self.model_copy(update={"events": [*self.events, *events]})
-        thread._facts = (thread.events, self.facts.extended(events))
+        thread._facts = (thread.events, self.facts.advance(events))
         return thread
 
     @property

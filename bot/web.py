@@ -21,6 +21,7 @@ from bot.runtime import runtime
 from bot.service import Service, ServiceError
 from bot.slack import http as slack_http
 from bot.slack.app import slack_app
+from bot.slack.fastpath import MessageEvents
 from bot.worker import run_worker
 
 log = structlog.get_logger(__name__)
@@ -70,6 +71,9 @@ def create_app(
     app.include_router(api.router)
     app.include_router(slack_http.router)
     app.include_router(email_routes.router(settings))
+    # In front of the routing for Slack's message events, behind the body limit (added last,
+    # so it runs first) and the server-error handler.
+    app.add_middleware(MessageEvents)
     # Mail is bigger: /email/inbound enforces HITLBOT_EMAIL_MAX_BYTES itself.
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt={email_routes.PATH})
     app.exception_handler(ServiceError)(_service_error)

@@ -129,3 +129,23 @@ def test_folded_facts_agree_with_the_scans(events: list[Event], split: int) -> N
             )
             assert thread.edited_args(call_id) == edited_args(events, call_id)
     assert whole == built
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(event, max_size=16), st.integers(min_value=0, max_value=16))
+def test_a_thread_appended_from_still_answers_for_its_own_events(
+    events: list[Event], split: int
+) -> None:
+    """An append folds the new events into the derived state it takes over; the thread it
+    came from, and a copy sharing its state, still answer for their own, shorter, list."""
+    short = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events[:split])
+    assert short.status == status_of(events[:split])  # its state is folded, then taken over
+    copy = short.model_copy(update={"version": 3})
+    longer = short.appended(*events[split:])
+    again = short.appended(*events[split:])
+    for thread, seen in ((short, events[:split]), (copy, events[:split]), (longer, events)):
+        assert thread.status == status_of(seen)
+        assert thread.open_call == open_call(seen)
+        assert thread.undelivered == undelivered(seen)
+        assert thread.consecutive_errors == consecutive_errors(seen)
+    assert again.undelivered == longer.undelivered == undelivered(events)

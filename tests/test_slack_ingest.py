@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -10,12 +12,16 @@ from redis.crc import key_slot
 from taskiq.kicker import AsyncKicker
 
 from bot.config import Settings
+from bot.events import UserMessage
 from bot.keys import Keys, slack_tag
-from bot.queue import TASK_NAME, build_broker
+from bot.queue import TASK_NAME, JobTemplate, build_broker, job_data
 from bot.slack import working_job
+from bot.store import ThreadStore
+from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_signing import TEAM_ID
-from tests.conftest import SlackDriver
+from bot.thread import SlackOrigin, Thread
+from tests.conftest import ASKER, SLACK_SECRET, SlackDriver
 from tests.helpers import wait_for
 
 
@@ -68,3 +74,63 @@ async def test_a_slack_threads_claims_link_and_thread_share_one_cluster_slot(
     assert keys.slack_thread(TEAM_ID, event["channel"], event["ts"]) in names
     assert any(":seen:slack-message:" in name for name in names)
     assert len({key_slot(key) for key in written}) == 1
+
+
+def test_a_job_template_writes_what_job_data_writes(slack_settings: Settings) -> None:
+    broker = build_broker(slack_settings.redis_url or "", slack_settings.queue_name, 2, 2)
+    step: AsyncKicker[Any, Any] = AsyncKicker(TASK_NAME, broker, labels={})
+    working: AsyncKicker[Any, Any] = AsyncKicker(working_job.TASK_NAME, broker, labels={})
+    pairs = [
+        (
+            JobTemplate(step, attempt=0, not_before=0.0)("th_a-b"),
+            job_data(step, "th_a-b", attempt=0, not_before=0.0),
+        ),
+        (
+            JobTemplate(working)("th_a-b", "C1", "1.000002"),
+            job_data(working, "th_a-b", "C1", "1.000002"),
+        ),
+    ]
+    for built, reference in pairs:
+        ours, theirs = json.loads(built)["task_id"], json.loads(reference)["task_id"]
+        assert ours != theirs  # a fresh task id per job
+        assert built.replace(ours.encode(), theirs.encode()) == reference  # else byte for byte
+
+
+def test_a_creation_writes_what_a_commit_onto_an_empty_thread_writes(
+    slack_settings: Settings,
+) -> None:
+    store = ThreadStore(Redis(), Keys(), 3600)
+    origin = SlackOrigin(team="T1", channel="C1", thread_ts="1.000001", user="U1")
+    thread = Thread(
+        id="th_t-1",
+        agent="deploy",
+        origin=origin,
+        events=[UserMessage(text="deploy api", user="U1")],
+        created_at=datetime.now(UTC),
+    )
+    empty = thread.model_copy(update={"events": [], "version": 0})
+    keys, reference = store.commit_parts(empty, thread.events)
+    creation = store.creation(thread)
+    assert creation.commit_keys == keys
+    # All but the commit id (random) and the update time (now) are the same.
+    varying = {1, 6}
+    assert len(creation.commit_args) == len(reference)
+    for i, (ours, theirs) in enumerate(zip(creation.commit_args, reference, strict=True)):
+        assert i in varying or ours == theirs, i
+
+
+async def test_a_chunked_mention_is_taken_like_any_other(
+    slack: SlackDriver, anthropic_stub: AnthropicStub
+) -> None:
+    anthropic_stub.reply_tool("done_for_now", {"message": "hello"})
+    event = signing.app_mention_event(ASKER, "<@U0BOT> hi", "CDEPLOY")
+    body, headers = signing.event_callback(event, signing_secret=SLACK_SECRET)
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the body comes in parts
+        yield body[:10]
+        yield body[10:]
+
+    reply = await slack.api.post("/slack/events", content=chunks(), headers=headers)
+    assert reply.status_code == 200, reply.text
+    [thread] = await slack.threads()
+    await wait_for(slack.api, thread["id"], "done")

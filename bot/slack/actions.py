@@ -179,7 +179,7 @@ async def _respond(slack: SlackDeps, click: Click, card: Card, answer: Answer) -
     if working:
         await slack.working.mark(thread_id, click.channel, click.message_ts)
     try:
-        thread = await slack.service.respond(thread_id, answer)
+        thread = await slack.service.respond(thread_id, answer, loaded=card.thread)
     except ServiceError as exc:
         if working:
             await slack.working.unmark(thread_id, click.channel, click.message_ts)

@@ -2,8 +2,9 @@
 
 A guard in front of Bolt answers what Bolt would get wrong: it checks the signature itself
 (so a bad one is a clear 401, whatever the body) and refuses a signed body Bolt cannot parse
-with a 400, where Bolt would answer 500. A message event that passes goes straight to the
-listener Bolt would call (`fastpath`); everything else goes to Bolt's FastAPI adapter.
+with a 400, where Bolt would answer 500. A signed, well-formed message event never gets here:
+`fastpath.MessageEvents`, in front of the routing, takes it; everything else that passes goes
+to Bolt's FastAPI adapter.
 """
 
 from __future__ import annotations
@@ -16,19 +17,20 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from bot.slack.app import SlackApp
-from bot.slack.fastpath import message_event
 from bot.slack.inbound import malformed
-from bot.slack.messages import take
 
 MAX_SKEW_S = 5 * 60
 """Slack's replay window: a request signed further from now is refused."""
 
+PATH = "/slack/events"
+"""The Request URL for events and interactivity alike."""
+
 router = APIRouter(tags=["slack"])
 
 
-@router.post("/slack/events", summary="Slack Events API and interactivity (signed by Slack)")
+@router.post(PATH, summary="Slack Events API and interactivity (signed by Slack)")
 async def slack_events(request: Request) -> Response:
-    """Check; take a message event at once, hand anything else to Bolt; ack once durable."""
+    """Check, then hand to Bolt (message events are taken before routing: `fastpath`)."""
     slack: SlackApp | None = getattr(request.app.state, "slack", None)
     if slack is None or not slack.signing_secret:
         return _refuse(
@@ -48,10 +50,6 @@ async def slack_events(request: Request) -> Response:
     problem = malformed(body, request.headers.get("content-type"))
     if problem is not None:
         return _refuse(400, f"malformed Slack request: {problem}")
-    found = message_event(body) if slack.bot_user_id else None
-    if found is not None:  # Bolt's listener for these, without Bolt's per-request work
-        await take(slack.deps, *found, slack.bot_user_id)
-        return Response(status_code=200)
     return await slack.handler.handle(request)
 
 

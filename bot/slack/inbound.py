@@ -218,10 +218,11 @@ def malformed(raw: bytes, content_type: str | None) -> str | None:
         return "the payload is not valid JSON"
     if not isinstance(payload, dict):
         return "the payload is not a JSON object"
-    return _shape_problem(payload)
+    return shape_problem(payload)
 
 
-def _shape_problem(payload: Json) -> str | None:
+def shape_problem(payload: Json) -> str | None:
+    """Why a parsed Slack payload cannot be read safely, or None (`malformed`'s last check)."""
     kind = payload.get("type")
     if not isinstance(kind, str):
         return "the payload has no type"

@@ -17,7 +17,7 @@ from taskiq import Context, TaskiqDepends
 from taskiq.kicker import AsyncKicker
 
 from bot.deps import Deps
-from bot.queue import StepBroker, job_data
+from bot.queue import JobTemplate, StepBroker
 from bot.slack.state import SlackState
 from bot.slack.working import Working
 
@@ -32,13 +32,14 @@ class ShowWorking:
 
     def __init__(self, broker: StepBroker) -> None:
         self._kicker: AsyncKicker[Any, Any] = AsyncKicker(TASK_NAME, broker, labels={})
+        self._job = JobTemplate(self._kicker)
 
     async def __call__(self, thread_id: str, channel: str, ts: str) -> None:
         await self._kicker.kiq(thread_id, channel, ts)
 
     def job(self, thread_id: str, channel: str, ts: str) -> bytes:
         """The stream entry's `data` that `self(thread_id, channel, ts)` would add."""
-        return job_data(self._kicker, thread_id, channel, ts)
+        return self._job(thread_id, channel, ts)
 
 
 def register(broker: StepBroker, deps: Deps) -> None:
