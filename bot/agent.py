@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.mcp.source import McpServer
 from bot.tools import BUILTINS, Tool
 
 
@@ -34,11 +35,15 @@ class Agent:
     """Its own tools; the built-ins are added by `all_tools`."""
     prefetch: tuple[Prefetch, ...] = ()
     """Calls made before the first LLM call."""
+    mcp: tuple[McpServer, ...] = ()
+    """MCP servers whose tools it may call besides its own (`bot.mcp`); listed by the worker
+    on the first step that needs them."""
     check: Callable[[], object] | None = None
     """Run at start: reads the agent's configuration (its data files) and raises ValueError,
     saying where and why, if it is invalid, so a bad file stops the start, not a thread."""
 
     @property
     def all_tools(self) -> dict[str, Tool[Any]]:
-        """Its tools and the built-in ones, by name."""
+        """Its own tools and the built-in ones, by name (an MCP server's tools are added by
+        `deps.mcp.all_tools`, which lists them)."""
         return {tool.name: tool for tool in (*self.tools, *BUILTINS)}

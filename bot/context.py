@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from bot.events import (
     UserMessage,
 )
 from bot.thread import Thread
+from bot.tools import Tool
 
 KEEP_RECENT_RESULTS = 2
 """The most recent tool results are never compacted: the model is most likely to need them."""
@@ -47,10 +48,14 @@ _templates = jinja2.Environment(
 )
 
 
-def render_prompt(agent: Agent, thread: Thread, now: datetime) -> str:
-    """The agent's `prompt.md`, rendered with what it may mention."""
+def render_prompt(
+    agent: Agent, thread: Thread, now: datetime, tools: Mapping[str, Tool[Any]] | None = None
+) -> str:
+    """The agent's `prompt.md`, rendered with what it may mention (`tools`: all the agent
+    has, its MCP servers' included; default: its own and the built-ins)."""
+    shown = agent.all_tools if tools is None else tools
     return _template(agent.prompt).render(
-        agent=agent, tools=list(agent.all_tools.values()), channel=thread.origin.kind, now=now
+        agent=agent, tools=list(shown.values()), channel=thread.origin.kind, now=now
     )
 
 
@@ -66,13 +71,21 @@ class ModelInput:
     """The agent's tool definitions (built-ins included), in its order."""
 
 
-def model_input(agent: Agent, thread: Thread, now: datetime, budget: int) -> ModelInput:
+def model_input(
+    agent: Agent,
+    thread: Thread,
+    now: datetime,
+    budget: int,
+    tools: Mapping[str, Tool[Any]] | None = None,
+) -> ModelInput:
     """What a model step on `thread` at `now` is given (pure: the same thread, time and
-    budget always give the same input, which is what lets `hitlbot record` rebuild it)."""
+    budget always give the same input, which is what lets `hitlbot record` rebuild it).
+    `tools`: all the agent has, its MCP servers' included (default: its own and built-ins)."""
+    shown = agent.all_tools if tools is None else tools
     return ModelInput(
-        system=render_prompt(agent, thread, now),
+        system=render_prompt(agent, thread, now, shown),
         context=render_events(thread, budget),
-        tools=[tool.schema() for tool in agent.all_tools.values()],
+        tools=[tool.schema() for tool in shown.values()],
     )
 
 

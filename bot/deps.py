@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.events import Event, RequestSent, utcnow
 from bot.keys import Keys
 from bot.lease import Leases
+from bot.mcp.hub import McpHub
 from bot.model import Model
 from bot.policy import Policy
 from bot.slack.groups import GroupMembers
@@ -68,5 +69,7 @@ class Deps:
     """Members of Slack user groups named as approvers, read with a short cache."""
     slack: AsyncWebClient | None = None
     """The process's one Slack Web API client, when `SLACK_BOT_TOKEN` is set."""
+    mcp: McpHub = field(default_factory=McpHub)
+    """Connections to the agents' MCP servers, opened by the first step that needs them."""
     clock: Callable[[], datetime] = utcnow
     ids: Callable[[str], str] = new_id

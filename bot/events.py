@@ -91,7 +91,14 @@ class HumanRequest(_Event):
     call_id: str | None = None
     """For approvals, the tool call it guards; for questions, the call that asked."""
     choices: list[str] = Field(default_factory=list)
-    """Suggested answers (buttons in Slack); free text is still accepted."""
+    """Suggested answers (buttons in Slack); free text is still accepted, unless
+    `only_choices`."""
+    only_choices: bool = False
+    """A choice question (`request_choice`): the answer must be one of `choices` (a button,
+    or text that names one or its number); anything else is held, not taken."""
+    answerers: list[str] = Field(default_factory=list)
+    """Who may answer a choice question; empty: the thread's human and the deployment's
+    approvers."""
     approvers: list[str] = Field(default_factory=list)
     """Who may decide an approval; empty means the channel's default approvers."""
     approver_groups: list[str] = Field(default_factory=list)

@@ -6,6 +6,7 @@ the events to append; the runner commits them, so any worker can take the next s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,10 +19,18 @@ from bot.agentstore import AgentStore
 from bot.context import model_input
 from bot.deps import Deps
 from bot.events import Done, Error, Event, HumanRequest, ToolCall, ToolResult
+from bot.mcp.client import McpUnavailable
 from bot.model import REASON_FIELD, ModelCall, ModelOutputError
 from bot.policy import Rule
 from bot.thread import Thread
-from bot.tools import DONE_FOR_NOW, REQUEST_MORE_INFORMATION, Tool, ToolContext, ToolError
+from bot.tools import (
+    DONE_FOR_NOW,
+    REQUEST_CHOICE,
+    REQUEST_MORE_INFORMATION,
+    Tool,
+    ToolContext,
+    ToolError,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -115,17 +124,21 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
 
 
 async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
+    try:
+        tools = await deps.mcp.all_tools(agent)
+    except McpUnavailable as exc:  # never listed, and down: the model cannot be shown its tools
+        return [Error(kind="tool", message=str(exc))]
     # One instant for the step: the prompt's "current time" and the stamp of what it chose,
     # so the request can be rebuilt exactly from the events (`bot.steps`, `hitlbot record`).
     now = deps.clock()
-    request = model_input(agent, thread, now, deps.settings.context_token_budget)
+    request = model_input(agent, thread, now, deps.settings.context_token_budget, tools)
     try:
         reply = await deps.model.next_call(
             system=request.system, context=request.context, tools=request.tools
         )
     except ModelOutputError as exc:
         return [Error(kind="validation", message=str(exc), at=now)]
-    chosen = validate_reply(agent, reply, now)
+    chosen = validate_reply(agent, reply, now, tools)
     if isinstance(chosen, Error):
         return [chosen]
     call = ToolCall(
@@ -137,6 +150,8 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     )
     rule = deps.policy.rule(agent.name, chosen.tool.name, chosen.tool.approval_rule())
     needs_approval = chosen.tool.needs_approval(chosen.args)
+    if rule.approval is not None:  # the operator's say, over the tool's
+        needs_approval = rule.approval
     return [call, *_follow_up(thread, call, needs_approval, rule, deps, now)]
 
 
@@ -156,10 +171,13 @@ class Chosen:
         return self.args.model_dump(mode="json")
 
 
-def validate_reply(agent: Agent, reply: ModelCall, at: datetime) -> Chosen | Error:
+def validate_reply(
+    agent: Agent, reply: ModelCall, at: datetime, tools: Mapping[str, Tool[Any]] | None = None
+) -> Chosen | Error:
     """What the loop makes of a reply (pure): the validated call, or the `error` the model
-    reads next step (an unknown tool, bad arguments), stamped `at`."""
-    tools = agent.all_tools
+    reads next step (an unknown tool, bad arguments), stamped `at`. `tools`: all the agent
+    has, its MCP servers' included (default: its own and the built-ins)."""
+    tools = agent.all_tools if tools is None else tools
     tool = tools.get(reply.name)
     if tool is None:
         known = ", ".join(tools)
@@ -182,13 +200,16 @@ def _follow_up(
     """What must be recorded together with `call`, atomically."""
     request_id = f"{thread.id}.{deps.ids('r')}"
     deadlines = _deadlines(rule, now)
-    if call.name == REQUEST_MORE_INFORMATION.name:
+    if call.name in (REQUEST_MORE_INFORMATION.name, REQUEST_CHOICE.name):
+        strict = call.name == REQUEST_CHOICE.name  # a choice: the answer must be one of them
         return [
             HumanRequest(
                 request_id=request_id,
                 kind="question",
                 message=call.args["message"],
                 choices=call.args.get("choices", []),
+                only_choices=strict,
+                answerers=list(rule.approvers) if strict else [],
                 call_id=call.call_id,
                 remind_at=deadlines["remind_at"],
                 expire_at=deadlines["expire_at"],
@@ -231,7 +252,10 @@ def _deadlines(rule: Rule, now: datetime) -> dict[str, Any]:
 
 
 async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) -> Event:
-    tool = agent.all_tools.get(call.name)
+    try:
+        tool = (await deps.mcp.all_tools(agent)).get(call.name)
+    except McpUnavailable as exc:
+        return Error(kind="tool", call_id=call.call_id, name=call.name, message=str(exc))
     if tool is None or tool.run is None:
         return Error(
             kind="tool", call_id=call.call_id, name=call.name, message="tool is not runnable"

@@ -35,6 +35,9 @@ class Rule:
     """Slack channel or user id of the escalation."""
     expire_after: float | None = None
     """Seconds after the request that it expires (is rejected, "expired"), if still pending."""
+    approval: bool | None = None
+    """Whether calls need approval at all, over the tool's own say (its `approval`, or an MCP
+    tool's annotations); None keeps the tool's."""
 
 
 @dataclass(frozen=True)
@@ -138,3 +141,35 @@ class Policy:
     def rule(self, agent: str, tool: str, declared: Rule) -> Rule:
         """The rule in force for `agent`'s `tool`: the operator's if set, else the agent's."""
         return self.rules.get((agent, tool), declared)
+
+
+def match_choice(request: HumanRequest, text: str) -> str | None:
+    """The choice `text` names (pure): one of the request's choices as written (case and
+    surrounding space aside), or its number (`2`, `#2`, `2.`); None if it names none."""
+    said = " ".join(text.split()).casefold().strip(" .!")
+    for choice in request.choices:
+        if " ".join(choice.split()).casefold().strip(" .!") == said:
+            return choice
+    number = said.lstrip("#").rstrip(".)")
+    if number.isdigit() and 1 <= int(number) <= len(request.choices):
+        return request.choices[int(number) - 1]
+    return None
+
+
+def pickers(request: HumanRequest, starter: str | None, approvers: frozenset[str]) -> set[str]:
+    """Who may answer a choice question: its own `answerers`, else the thread's human and
+    the deployment's approvers."""
+    if request.answerers:
+        return set(request.answerers)
+    return {*approvers, *([starter] if starter else [])}
+
+
+def pick_refusal(
+    request: HumanRequest, user: str, starter: str | None, approvers: frozenset[str]
+) -> str | None:
+    """Why `user` may not answer the choice question `request`, or None if they may (pure)."""
+    if not request.only_choices:
+        return None
+    if user in pickers(request, starter, approvers):
+        return None
+    return "they are not one of the people this choice is for"

@@ -48,6 +48,9 @@ class RuleSpec(BaseModel):
     """One tool's rule as written in the file."""
 
     model_config = ConfigDict(extra="forbid")
+    approval: bool | None = None
+    """Whether the tool's calls need approval at all, over the tool's own say (e.g. an MCP
+    tool's annotations); unset keeps the tool's."""
     approvers: list[str] = Field(default_factory=list)
     """Slack user ids who may decide (narrowing SLACK_APPROVERS when that is set)."""
     groups: list[Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")]] = Field(default_factory=list)
@@ -87,7 +90,9 @@ def load_policy(path: str | None, agents: Mapping[str, Agent]) -> Policy:
         if not isinstance(tools, dict):
             raise PolicyError(f"{where(agent_name)}: expected a table of tools")
         for tool_name, spec in tools.items():
-            if tool_name not in agent.all_tools:  # built-ins too: a question's deadlines
+            # Built-ins too (a question's deadlines); an MCP server's tools are not known
+            # before a worker lists them, so an agent with servers takes any name.
+            if tool_name not in agent.all_tools and not agent.mcp:
                 known = ", ".join(agent.all_tools)
                 raise PolicyError(
                     f"{where(agent_name, tool_name)}: agent {agent_name!r} has no tool "
@@ -118,6 +123,7 @@ def _rule(spec: Any, where: Any, agent: str, tool: str) -> Rule:
         escalate_after=parsed.escalate_after,
         escalate_to=parsed.escalate_to,
         expire_after=parsed.expire_after,
+        approval=parsed.approval,
     )
 
 

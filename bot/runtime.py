@@ -160,6 +160,7 @@ async def runtime(
         yield deps, broker
     finally:
         await deps.model.aclose()
+        await deps.mcp.aclose()
         await http.aclose()
         if deps.slack is not None:
             await close_client(deps.slack)

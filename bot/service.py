@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -26,11 +26,16 @@ from bot.events import (
     HumanResponse,
     UserMessage,
 )
-from bot.policy import Vote, refusal, tally, votes_on
+from bot.policy import Vote, match_choice, pick_refusal, refusal, tally, votes_on
 from bot.store import Busy
 from bot.thread import Origin, Thread
 
 log = structlog.get_logger(__name__)
+
+NOT_FOR_YOU = "not one of the people this choice is for, so not taken as the answer"
+"""Why a message was held instead of answering a choice question: who sent it."""
+NO_CHOICE = "names none of the choices, so not taken as the answer"
+"""Why a message was held instead of answering a choice question: what it said."""
 
 
 class ServiceError(Exception):
@@ -241,6 +246,8 @@ class Service:
             if answer.approved is not None or not (answer.answer or "").strip():
                 raise Invalid("this request is a question: send a non-empty answer")
             self._check_text(answer.answer or "")
+            if request.only_choices:
+                answer = self._picked(thread, request, answer, enforce)
         self._check_text(answer.comment or "")
         pending = request.kind == "approval" and self._pending_vote(
             thread, request, answer, enforce, members or frozenset()
@@ -263,6 +270,20 @@ class Service:
             edited_args=edited,
             at=self.deps.clock(),
         )
+
+    def _picked(
+        self, thread: Thread, request: HumanRequest, answer: Answer, enforce: bool
+    ) -> Answer:
+        """A choice question's answer as the choice it names; refused if it names none, or
+        (`enforce`) comes from someone it is not for."""
+        approvers = self.deps.settings.slack_approver_ids()
+        why = pick_refusal(request, answer.user, thread.starter, approvers) if enforce else None
+        if why is not None:
+            raise Forbidden(f"{answer.user} may not answer this: {why}")
+        choice = match_choice(request, answer.answer or "")
+        if choice is None:
+            raise Invalid(f"pick one of: {'; '.join(request.choices)}")
+        return replace(answer, answer=choice)
 
     def _edited(
         self, thread: Thread, request: HumanRequest, answer: Answer
@@ -290,7 +311,7 @@ class Service:
     def args_model(self, thread: Thread, tool: str) -> type[BaseModel] | None:
         """The pydantic model of `tool`'s arguments in the thread's agent, if it has the tool."""
         agent = self.deps.agents.get(thread.agent)
-        found = agent.all_tools.get(tool) if agent is not None else None
+        found = self.deps.mcp.known(agent).get(tool) if agent is not None else None
         return found.args if found is not None else None
 
     def _pending_vote(
@@ -360,11 +381,32 @@ class Service:
                 return HeldMessage(
                     text=text, sender=user or "", reason=reason, ref=ref, at=self.deps.clock()
                 )
+            held = self._held_pick(thread, pending, text, user, ref)
+            if held is not None:
+                return held
             answer = Answer(request_id=pending.request_id, user=user or "", answer=text, ref=ref)
-            return self._response(thread, answer, enforce=False)  # questions have no policy
+            return self._response(thread, answer, enforce=False)  # checked above
         if pending is not None:
             raise NotAccepting("the thread is waiting for an approval decision")
         return UserMessage(text=text, user=user, ref=ref, at=self.deps.clock())
+
+    def _held_pick(
+        self, thread: Thread, request: HumanRequest, text: str, user: str | None, ref: str | None
+    ) -> HeldMessage | None:
+        """A message that cannot answer a choice question (from someone it is not for, or
+        naming none of its choices) is kept, not taken; None if it answers it."""
+        if not request.only_choices:
+            return None
+        approvers = self.deps.settings.slack_approver_ids()
+        if pick_refusal(request, user or "", thread.starter, approvers) is not None:
+            reason = NOT_FOR_YOU
+        elif match_choice(request, text) is None:
+            reason = NO_CHOICE
+        else:
+            return None
+        return HeldMessage(
+            text=text, sender=user or "", reason=reason, ref=ref, at=self.deps.clock()
+        )
 
     def _check_text(self, text: str) -> None:
         limit = self.deps.settings.max_message_chars

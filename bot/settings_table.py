@@ -65,6 +65,19 @@ READ_ELSEWHERE = (
         "bundled `catalog.json`.",
         after="HITLBOT_SUPPORT_ORDERS",
     ),
+    Variable(
+        "HITLBOT_ONCALL_MCP_URL",
+        "unset",
+        "The `oncall` agent's MCP server over streamable HTTP (`http://host:port/mcp`); unset: "
+        "the worker runs the bundled example server over stdio.",
+        after="HITLBOT_DEPLOY_CATALOG",
+    ),
+    Variable(
+        "INCIDENTS_STATE",
+        "unset",
+        "A JSON file the bundled incidents MCP server keeps its state in (default: memory).",
+        after="HITLBOT_ONCALL_MCP_URL",
+    ),
 )
 """Variables read by the SDK, the CLI or an agent rather than `Settings`: listed all the same."""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -56,6 +56,9 @@ class Tool(Generic[A]):
     rule: Rule | None = None
     """The whole approval rule (approvers, groups, quorum, self-approval, deadlines), when
     `approvers` is not enough; the operator's policy file may replace it."""
+    input_schema: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
+    """The JSON schema the model is shown, when it is not `args`'s own (an MCP server's
+    schema, shown as the server wrote it; `args` was converted from it)."""
     prose: tuple[str, ...] = field(default=())
     """Arguments written for people (a message, a reason): a replay eval compares a call's
     other arguments exactly and these not at all, as a model never words them twice alike."""
@@ -71,6 +74,9 @@ class Tool(Generic[A]):
     def schema(self) -> dict[str, Any]:
         """The Messages API tool definition (built once per tool: it never changes, and
         pydantic's schema generation on every model call was a seventh of a worker's time)."""
+        if self.input_schema is not None:
+            schema = {"type": "object", **self.input_schema}
+            return {"name": self.name, "description": self.description, "input_schema": schema}
         return _schema(self.name, self.description, self.args)
 
 
@@ -87,6 +93,15 @@ class RequestMoreInformation(BaseModel):
     message: str = Field(description="The question, in plain words.")
     choices: list[str] = Field(
         default_factory=list, description="Optional short answers to offer as buttons."
+    )
+
+
+class RequestChoice(BaseModel):
+    """Ask a human to pick one of a few options; the thread pauses until one is picked."""
+
+    message: str = Field(min_length=1, description="The question, in plain words.")
+    choices: list[Annotated[str, Field(min_length=1, max_length=75)]] = Field(
+        min_length=2, max_length=10, description="The options, short (they become buttons)."
     )
 
 
@@ -109,3 +124,14 @@ DONE_FOR_NOW: Tool[DoneForNow] = Tool(
     prose=("message",),
 )
 BUILTINS: tuple[Tool[Any], ...] = (REQUEST_MORE_INFORMATION, DONE_FOR_NOW)
+REQUEST_CHOICE: Tool[RequestChoice] = Tool(
+    name="request_choice",
+    description=(
+        "Ask a human to pick exactly one of 2 to 10 options (buttons in Slack); only the "
+        "thread's human and the approvers may pick, and the answer is always one of them."
+    ),
+    args=RequestChoice,
+    prose=("message",),
+)
+"""A control tool an agent opts into by listing it among its tools; the loop handles it like
+`request_more_information`. Who may pick can be narrowed by its rule (`approvers`)."""

@@ -236,7 +236,7 @@ async def test_bad_agents_and_cases_are_clear_errors(
     recorded: Path, deploy: Agent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code, out = await cli("eval", "nope")
-    assert code == 2 and "unknown agent 'nope'; known: deploy, support" in out
+    assert code == 2 and "unknown agent 'nope'; known: deploy, oncall, support" in out
     code, out = await cli("eval", "deploy", "--live", "--accept")
     assert code == 2 and "--accept re-records requests in recorded mode" in out
     code, out = await cli("record", case_thread(recorded), "--name", "prod")

@@ -186,3 +186,21 @@ async def test_a_question_answered_by_a_reply_in_the_slack_thread(page: Page) ->
     await expect(answer).to_be_visible(timeout=WAIT_MS)
     # The reply sits in the Slack thread, under the question, not as a new conversation.
     await expect(page.locator(".thread")).to_have_count(1)
+
+
+async def test_oncall_picks_an_incident_by_button_then_approves_the_ticket(page: Page) -> None:
+    await be(page, "U0BEN", "C0ONCALL")
+    await expect(page.locator(".room-hint")).to_contain_text("page the on-call for payments")
+    await write(page, "@hitlbot page the on-call for payments")
+    question = page.locator(".msg.bot", has_text="Which one is the page about?")
+    pick = question.get_by_role("button", name="INC-101: Card payments failing for EU customers")
+    await pick.click(timeout=WAIT_MS)
+    await expect(question).to_contain_text("@Ben picked: INC-101", timeout=WAIT_MS)
+    await expect(question.get_by_role("button")).to_have_count(0)
+    card = page.locator(".msg.bot", has_text="Approval needed: open_ticket")
+    await expect(card.get_by_role("button", name="Approve")).to_be_visible(timeout=WAIT_MS)
+    await be(page, "U0MAYA", "C0ONCALL")
+    await card.get_by_role("button", name="Approve").click()
+    await expect(card).to_contain_text("Approved by @Maya", timeout=WAIT_MS)
+    answer = page.locator(".replies .msg.bot", has_text="Paged Priya (payments) about INC-101")
+    await expect(answer).to_contain_text("Opened ticket TCK-1", timeout=WAIT_MS)

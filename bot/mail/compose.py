@@ -96,7 +96,10 @@ def body_text(event: Event) -> str:
     """The plain-text body for an outbound event."""
     if isinstance(event, HumanRequest):
         text = event.message.strip()
-        if event.choices:
+        if event.only_choices:
+            options = "\n".join(f"{n}. {choice}" for n, choice in enumerate(event.choices, 1))
+            text += f"\n\nPlease answer with one of these (its words or its number):\n{options}"
+        elif event.choices:
             options = "\n".join(f"- {choice}" for choice in event.choices)
             text += f"\n\nYou can answer with one of:\n{options}"
         return text + "\n\nJust reply to this email."

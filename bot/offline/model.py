@@ -13,13 +13,13 @@ from typing import Any
 
 from bot.config import NotConfigured
 from bot.model import ModelCall
-from bot.offline import deploy, support
+from bot.offline import deploy, oncall, support
 from bot.offline.eventlog import parse
 from bot.offline.rules import Rules
 
 NAME = "offline"
 """The `HITLBOT_MODEL` value that selects this model."""
-RULE_SETS: tuple[Rules, ...] = (deploy.RULES, support.RULES)
+RULE_SETS: tuple[Rules, ...] = (deploy.RULES, support.RULES, oncall.RULES)
 """The agents the offline model knows how to play."""
 
 _AGENT_NAME = re.compile(r"You are `([^`]+)`")

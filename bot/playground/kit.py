@@ -41,6 +41,10 @@ class Room:
     """Channel id."""
     name: str
     """Channel name, without `#`."""
+    hint: str = ""
+    """What to try there, shown above its messages."""
+    agent: str | None = None
+    """The agent the channel is routed to (`HITLBOT_SLACK_ROUTES`); None: the default."""
 
 
 BEN = Person("U0BEN", "Ben Okafor", "D0BEN")
@@ -55,7 +59,15 @@ DEPLOYS = Room("C0DEPLOYS", "deploys")
 """Where the page opens: mention @hitlbot here."""
 APPROVALS = Room("C0APPROVALS", "approvals")
 """Receives the approval cards of mail and API threads (`SLACK_APPROVAL_CHANNEL`)."""
-ROOMS = (DEPLOYS, APPROVALS)
+ONCALL = Room(
+    "C0ONCALL",
+    "oncall",
+    hint="Try <b>@hitlbot page the on-call for payments</b>: the oncall agent, its tools "
+    "from the bundled incidents MCP server.",
+    agent="oncall",
+)
+"""Routed to the `oncall` agent."""
+ROOMS = (DEPLOYS, ONCALL, APPROVALS)
 """The channels of the built-in workspace."""
 
 
@@ -117,6 +129,9 @@ def prepare(settings: Settings, base_url: str) -> tuple[Playground, list[str]]:
         settings.slack_api_url = base_url + API_PATH
         settings.slack_approvers = settings.slack_approvers or MAYA.id
         settings.slack_approval_channel = settings.slack_approval_channel or APPROVALS.id
+        routed = [f"{room.id}={room.agent}" for room in ROOMS if room.agent]
+        if not settings.slack_routes:  # an operator's own routes stand as they are
+            settings.slack_routes = ",".join(routed)
         notes.append(
             f"Slack: built-in workspace on the page ({base_url}/), Web API at {API_PATH} "
             "(set SLACK_BOT_TOKEN for a real one)"

@@ -21,7 +21,7 @@ from bot.service import AlreadyAnswered, Answer, ServiceError
 from bot.slack import inbound
 from bot.slack.blocks import APPROVE, CHOICE, EDIT, REJECT, reject_modal
 from bot.slack.channel import show_response
-from bot.slack.decisions import Card, Refused, already, card_for, check_approver
+from bot.slack.decisions import Card, Refused, already, card_for, check_approver, check_picker
 from bot.slack.deps import SlackDeps
 from bot.slack.editform import edit_modal, editable
 from bot.slack.inbound import Click
@@ -162,6 +162,7 @@ async def choose(slack: SlackDeps, click: Click) -> None:
         card = await card_for(slack.store, click.value, "question", click.channel, click.message_ts)
         if not 0 <= index < len(card.request.choices):
             raise Refused("That choice is not one this question offers. Nothing was changed.")
+        check_picker(slack.settings, card, click.user)
     except Refused as refused:
         _tell(slack, click, str(refused))
         return

@@ -88,7 +88,11 @@ def question_message(request: HumanRequest) -> SlackMessage:
             for index, choice in enumerate(request.choices[:_BUTTONS_MAX])
         ]
         blocks.append({"type": "actions", "block_id": "choices", "elements": buttons})
-        blocks.append(_context("Pick one, or reply in this thread."))
+        if request.only_choices:
+            who = ", ".join(mention(user) for user in request.answerers)
+            blocks.append(_context(f"Pick one{f' ({who})' if who else ''}."))
+        else:
+            blocks.append(_context("Pick one, or reply in this thread."))
     else:
         blocks.append(_context("Reply in this thread to answer."))
     return SlackMessage(text=cut(escape(request.message), _SECTION_MAX), blocks=blocks)
@@ -98,7 +102,8 @@ def answered_question(request: HumanRequest, response: HumanResponse) -> SlackMe
     """The question once answered: its buttons gone, who answered what below it."""
     blocks = _paragraphs(mrkdwn(request.message))
     answer = cut(escape(response.answer or ""), 500)
-    blocks.append(_context(f"{mention(response.user)} answered: {answer}"))
+    verb = "picked" if request.only_choices else "answered"
+    blocks.append(_context(f"{mention(response.user)} {verb}: {answer}"))
     return SlackMessage(text=cut(escape(request.message), _SECTION_MAX), blocks=blocks)
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from bot.config import Settings
 from bot.events import HumanRequest, HumanResponse
-from bot.policy import allowed_approvers, refusal
+from bot.policy import allowed_approvers, pick_refusal, pickers, refusal
 from bot.slack.blocks import mention
 from bot.slack.channel import messages_of_record
 from bot.store import ThreadStore
@@ -83,6 +83,17 @@ def check_approver(
         raise Refused("No one may decide this in Slack yet: the operator must set SLACK_APPROVERS.")
     names = ", ".join(mention(u) for u in sorted(allowed))
     raise Refused(f"Only {names} can decide this. Nothing was changed.")
+
+
+def check_picker(settings: Settings, card: Card, user: str) -> None:
+    """Refused unless `user` may answer the card's choice question (any question without
+    `only_choices` is anyone's in its Slack thread, as replies are)."""
+    request, starter = card.request, card.thread.starter
+    approvers = settings.slack_approver_ids()
+    if pick_refusal(request, user, starter, approvers) is None:
+        return
+    names = ", ".join(mention(u) for u in sorted(pickers(request, starter, approvers)))
+    raise Refused(f"Only {names} can pick this. Nothing was changed.")
 
 
 def already(response: HumanResponse) -> str:

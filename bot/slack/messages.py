@@ -15,9 +15,10 @@ import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.events import HeldMessage, HumanResponse
-from bot.service import NotFound, ServiceError
+from bot.policy import pickers
+from bot.service import NO_CHOICE, NOT_FOR_YOU, NotFound, ServiceError
 from bot.slack import inbound
-from bot.slack.blocks import mention
+from bot.slack.blocks import escape, mention
 from bot.slack.channel import show_response
 from bot.slack.deps import SlackDeps
 from bot.slack.inbound import Incoming
@@ -174,14 +175,28 @@ async def _continue(slack: SlackDeps, message: Incoming, thread_id: str) -> bool
         return True
     # Kept as long as the thread is: a thread in use outlives the link's first TTL.
     await slack.state.link(message.team, message.channel, message.thread_ts, thread_id)
-    if isinstance(thread.events[-1], HeldMessage):
+    last = thread.events[-1]
+    if isinstance(last, HeldMessage):
         await slack.working.unmark(thread_id, message.channel, message.ts)
-        who = mention(thread.starter or "") if thread.starter else "the person who asked"
-        _tell(slack, message, f"Only {who} or an approver can answer this; I kept your note.")
+        _tell(slack, message, _held_note(slack, thread, last))
         return True
     _show_working(slack, thread_id, message)
     _show_answer(slack, thread)
     return True
+
+
+def _held_note(slack: SlackDeps, thread: Thread, held: HeldMessage) -> str:
+    """What the writer of a message that answered nothing is told (only they see it)."""
+    pending = thread.pending_request
+    if pending is not None and held.reason == NO_CHOICE:
+        options = ", ".join(f"*{escape(choice)}*" for choice in pending.choices)
+        return f"Pick one of the buttons, or reply with one of: {options}. I kept your note."
+    if pending is not None and held.reason == NOT_FOR_YOU:
+        allowed = pickers(pending, thread.starter, slack.settings.slack_approver_ids())
+        names = ", ".join(mention(user) for user in sorted(allowed))
+        return f"Only {names} can pick this; I kept your note."
+    who = mention(thread.starter or "") if thread.starter else "the person who asked"
+    return f"Only {who} or an approver can answer this; I kept your note."
 
 
 def _show_working(slack: SlackDeps, thread_id: str, message: Incoming) -> None:

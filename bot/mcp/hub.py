@@ -1,0 +1,160 @@
+"""The MCP servers of a process's agents, and their tools as ordinary hitlbot tools.
+
+Each listed MCP tool becomes a `Tool`: its input schema a pydantic model (`bot.mcp.schema`),
+its approval from its annotations unless the agent says otherwise, its run a `tools/call`
+with the call id as idempotency key. Tool errors (`isError` results, protocol errors, a server
+that is down) raise `ToolError`, so the loop records them as `error` events like any tool's.
+
+Connections open on the first step that needs them, in the worker (the web process never runs
+a step, so it starts no server), and close with the process (`Deps` → `runtime`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import mcp_types as types
+import structlog
+from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel
+
+from bot.mcp.client import McpConnection, McpUnavailable
+from bot.mcp.schema import SchemaError, args_model
+from bot.mcp.source import McpServer, needs_approval
+from bot.tools import BUILTINS, Tool, ToolContext, ToolError
+
+if TYPE_CHECKING:
+    from bot.agent import Agent
+
+log = structlog.get_logger(__name__)
+
+_TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+"""What the Messages API accepts as a tool name."""
+
+
+class McpHub:
+    """One connection per (agent, server) in this process, and the tools they offer."""
+
+    def __init__(self) -> None:
+        self._connections: dict[tuple[str, str], McpConnection] = {}
+        self._converted: dict[tuple[str, str], tuple[int, dict[str, Tool[Any]]]] = {}
+
+    def connection(self, agent: str, server: McpServer) -> McpConnection:
+        """The (lazily opened) connection of `agent` to `server`."""
+        key = (agent, server.name)
+        found = self._connections.get(key)
+        if found is None:
+            found = self._connections[key] = McpConnection(server)
+        return found
+
+    async def all_tools(self, agent: Agent) -> dict[str, Tool[Any]]:
+        """The agent's own tools, its MCP servers' tools, then the built-ins, by name.
+
+        No round trip once a server's tools are listed. McpUnavailable if a server has never
+        been listed and cannot be now (a server that was listed and died keeps its tools: the
+        call reconnects, or fails as that tool's error).
+        """
+        if not agent.mcp:
+            return agent.all_tools
+        for server in agent.mcp:
+            connection = self.connection(agent.name, server)
+            if connection.tools is None:
+                await connection.list_tools()
+        return self.known(agent)
+
+    def known(self, agent: Agent) -> dict[str, Tool[Any]]:
+        """As `all_tools`, from what is listed already (no IO): for the web process and
+        renderings, which never connect."""
+        tools: dict[str, Tool[Any]] = {tool.name: tool for tool in agent.tools}
+        for server in agent.mcp:
+            for name, tool in self._tools_of(agent, server).items():
+                if name in tools or name in {b.name for b in BUILTINS}:
+                    log.warning("MCP tool shadowed; skipped", server=server.name, tool=name)
+                    continue
+                tools[name] = tool
+        return {**tools, **{tool.name: tool for tool in BUILTINS}}
+
+    def _tools_of(self, agent: Agent, server: McpServer) -> dict[str, Tool[Any]]:
+        connection = self._connections.get((agent.name, server.name))
+        if connection is None or connection.tools is None:
+            return {}
+        key = (agent.name, server.name)
+        cached = self._converted.get(key)
+        if cached is not None and cached[0] == id(connection.tools):
+            return cached[1]
+        converted: dict[str, Tool[Any]] = {}
+        for listed in connection.tools:
+            if server.only is not None and listed.name not in server.only:
+                continue
+            tool = self._convert(agent.name, server, listed)
+            if tool is not None:
+                converted[tool.name] = tool
+        self._converted[key] = (id(connection.tools), converted)
+        return converted
+
+    def _convert(self, agent: str, server: McpServer, listed: types.Tool) -> Tool[Any] | None:
+        if not _TOOL_NAME.fullmatch(listed.name):
+            log.error("MCP tool name not usable; skipped", server=server.name, tool=listed.name)
+            return None
+        try:
+            model = args_model(listed.name, listed.input_schema)
+        except SchemaError as exc:
+            log.error("MCP tool schema not supported; skipped", server=server.name, error=str(exc))
+            return None
+        return Tool(
+            name=listed.name,
+            description=listed.description or listed.title or listed.name,
+            args=model,
+            run=_runner(self, agent, server, listed.name),
+            approval=needs_approval(listed.annotations, server.approval.get(listed.name)),
+            rule=server.rules.get(listed.name),
+            input_schema=listed.input_schema,
+        )
+
+    async def aclose(self) -> None:
+        """Close every connection (stdio servers are stopped)."""
+        for connection in list(self._connections.values()):
+            await connection.close()
+
+
+def _runner(hub: McpHub, agent: str, server: McpServer, name: str) -> Any:
+    async def run(args: BaseModel, ctx: ToolContext) -> Any:
+        connection = hub.connection(agent, server)
+        try:
+            result = await connection.call(name, args.model_dump(mode="json"), ctx.call_id)
+        except McpUnavailable as exc:
+            raise ToolError(str(exc)) from None
+        except MCPError as exc:
+            raise ToolError(f"MCP server {server.name!r} refused the call: {exc}") from None
+        if result.is_error:
+            raise ToolError(_text(result) or f"{name} failed (the server gave no reason)")
+        return tool_output(result)
+
+    return run
+
+
+def tool_output(result: types.CallToolResult) -> Any:
+    """What the thread records of a result: its structured content if it has any, else its
+    text (read as JSON when it is JSON), else a note of what else it sent."""
+    structured = result.structured_content
+    if structured is not None:
+        if isinstance(structured, Mapping) and set(structured) == {"result"}:
+            return structured["result"]  # the SDK wraps a plain return value so
+        return structured
+    text = _text(result)
+    if text:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    kinds = sorted({block.type for block in result.content})
+    return {"content": kinds} if kinds else None
+
+
+def _text(result: types.CallToolResult) -> str:
+    return "\n".join(
+        block.text for block in result.content if isinstance(block, types.TextContent)
+    ).strip()

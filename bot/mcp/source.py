@@ -1,0 +1,74 @@
+"""How an agent declares an MCP server: where it is, and what hitlbot decides over its tools.
+
+    McpServer(
+        "incidents",
+        command=(sys.executable, "-m", "agents.oncall.incidents_server"),  # stdio
+        url_env="HITLBOT_ONCALL_MCP_URL",   # streamable HTTP instead, when that is set
+        approval={"page_oncall": False},    # over the tools' own annotations
+    )
+
+Pure data: nothing connects until a worker's first step needs the tools (`bot.mcp.hub`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.policy import Rule
+
+IDEMPOTENCY_META = "idempotency_key"
+"""The `_meta` key of every tool call: the hitlbot `call_id`, the same for every run of one
+call, so a server that dedupes on it performs a repeated call once."""
+
+
+@dataclass(frozen=True)
+class McpServer:
+    """One MCP server whose tools an agent may call."""
+
+    name: str
+    """Short name, used in logs and errors (`MCP server 'incidents' is unreachable`)."""
+    command: tuple[str, ...] = ()
+    """stdio transport: the server's command line; the worker starts it, restarts it when it
+    dies, and stops it on shutdown."""
+    url: str | None = None
+    """Streamable HTTP transport: the server's MCP endpoint (`http://host:port/mcp`)."""
+    url_env: str | None = None
+    """An environment variable that, when set, gives the URL to use instead of `command`
+    (read when connecting, so an operator points the agent at their own server)."""
+    env: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment of a stdio server (the SDK passes only PATH, HOME and the like)."""
+    pass_env: tuple[str, ...] = ()
+    """Variables of the worker's environment handed on to a stdio server, when set."""
+    approval: Mapping[str, bool] = field(default_factory=dict)
+    """Per tool: whether its calls need approval, over what its annotations say."""
+    rules: Mapping[str, Rule] = field(default_factory=dict)
+    """Per tool: its approval rule (approvers, quorum, deadlines); the policy file may
+    replace it."""
+    only: tuple[str, ...] | None = None
+    """If set, only these of the server's tools are offered to the model."""
+    timeout_s: float = 30.0
+    """Seconds a request to the server (connect, list, call) may take."""
+
+    def transport(self) -> tuple[Literal["stdio", "http"], Any]:
+        """`("http", url)` or `("stdio", command)`, as configured now."""
+        url = (os.environ.get(self.url_env) if self.url_env else None) or self.url
+        if url:
+            return "http", url
+        if not self.command:
+            raise ValueError(f"MCP server {self.name!r} has neither a command nor a URL")
+        return "stdio", self.command
+
+
+def needs_approval(annotations: Any, override: bool | None) -> bool:
+    """Whether a tool's calls pause for approval (pure): the agent's word if it gave one,
+    else the annotations, read conservatively as the MCP spec's defaults do — a tool is
+    assumed to write (`readOnlyHint` false) and to destroy (`destructiveHint` true) unless
+    it says otherwise; only one that says it is read-only and not destructive runs at once."""
+    if override is not None:
+        return override
+    read_only = getattr(annotations, "read_only_hint", None)
+    destructive = getattr(annotations, "destructive_hint", None)
+    return destructive is True or read_only is not True
