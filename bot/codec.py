@@ -8,12 +8,12 @@ are still read; their first commit rewrites them in this layout.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from pydantic import TypeAdapter
 
 from bot.events import Event
+from bot.lru import Lru
 from bot.thread import Thread
 
 EVENT: TypeAdapter[Event] = TypeAdapter(Event)
@@ -60,26 +60,19 @@ class ThreadCache:
     """The threads this process saw last, so a load fetches only what was appended since."""
 
     def __init__(self, size: int = CACHED_THREADS) -> None:
-        self.size = size
-        self._threads: OrderedDict[str, Thread] = OrderedDict()
+        self._threads: Lru[str, Thread] = Lru(size)
 
     def get(self, thread_id: str) -> Thread | None:
         """The last version seen of the thread, if still kept."""
-        thread = self._threads.get(thread_id)
-        if thread is not None:
-            self._threads.move_to_end(thread_id)
-        return thread
+        return self._threads.get(thread_id)
 
     def put(self, thread: Thread) -> None:
         """Remember `thread` (events are append-only, so it stays a prefix of the stored one)."""
-        self._threads[thread.id] = thread
-        self._threads.move_to_end(thread.id)
-        while len(self._threads) > self.size:
-            self._threads.popitem(last=False)
+        self._threads.put(thread.id, thread)
 
     def forget(self, thread_id: str) -> None:
         """Drop a thread whose stored events no longer extend the cached ones."""
-        self._threads.pop(thread_id, None)
+        self._threads.pop(thread_id)
 
 
 def tail_from(cache: ThreadCache, thread_id: str) -> tuple[int, Thread | None]:

@@ -7,7 +7,6 @@ errors are dropped and then old tool results are shortened, oldest first.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from bot.events import (
     ToolResult,
     UserMessage,
 )
+from bot.lru import Lru
 from bot.thread import Thread
 from bot.tools import Tool
 
@@ -351,24 +351,5 @@ class _Log:
         return "\n".join([*self.kept_compacted[:cut], *self.kept[cut:], *tail])
 
 
-class _Logs:
-    """The `_Log` of each thread rendered lately, by thread id."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._logs: OrderedDict[str, _Log] = OrderedDict()
-
-    def get(self, thread_id: str) -> _Log | None:
-        log = self._logs.get(thread_id)
-        if log is not None:
-            self._logs.move_to_end(thread_id)
-        return log
-
-    def put(self, thread_id: str, log: _Log) -> None:
-        self._logs[thread_id] = log
-        self._logs.move_to_end(thread_id)
-        while len(self._logs) > self.size:
-            self._logs.popitem(last=False)
-
-
-_LOGS = _Logs(LOGS_KEPT)
+_LOGS: Lru[str, _Log] = Lru(LOGS_KEPT)
+"""The `_Log` of each thread rendered lately, by thread id."""
