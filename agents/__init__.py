@@ -5,6 +5,6 @@ from collections.abc import Mapping
 from agents.deploy import AGENT as DEPLOY
 from agents.oncall import AGENT as ONCALL
 from agents.support import AGENT as SUPPORT
-from bot.agent import Agent
+from bot.core.agent import Agent
 
 AGENTS: Mapping[str, Agent] = {agent.name: agent for agent in (DEPLOY, SUPPORT, ONCALL)}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench import cycles, inflight, ingest, machine, paused, stack, steps
 from bench.stats import Row, table
-from bot.devredis import private_redis
+from bot.dev.embedded_redis import private_redis
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- results:start -->", "<!-- results:end -->"

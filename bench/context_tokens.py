@@ -1,4 +1,4 @@
-"""Context tokens of one thread: our event log (`bot/context.py`) vs a plain message list.
+"""Context tokens of one thread: our event log (`bot/core/context.py`) vs a plain message list.
 
 The plain list is what a framework that keeps the chat transcript sends: Anthropic Messages
 turns with `tool_use` / `tool_result` blocks, one per event. Both are counted with the
@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.context import estimate_tokens, render_events
-from bot.events import Error, HumanResponse, ToolCall, ToolResult, UserMessage
-from bot.thread import Thread
+from bot.core.context import estimate_tokens, render_events
+from bot.core.events import Error, HumanResponse, ToolCall, ToolResult, UserMessage
+from bot.core.thread import Thread
 
 UNLIMITED = 10**9
 

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from bench.stack import API_TOKEN, APPROVER, SIGNING_SECRET
-from bot.slack.blocks import APPROVE
+from bot.slack.cards import APPROVE
 from bot.testing.slack_signing import block_actions
 
 MESSAGE = "deploy api 1.4.2 to production"

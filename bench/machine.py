@@ -7,7 +7,7 @@ import platform
 import subprocess
 from importlib import metadata
 
-from bot.devredis import find_redis_server
+from bot.dev.embedded_redis import find_redis_server
 
 
 def describe() -> list[str]:

@@ -21,8 +21,8 @@ from redis import Redis
 from bench.cycle_client import MESSAGE
 from bench.stack import API_TOKEN, APPROVER, SIGNING_SECRET, StandIns, hitlbot_env, web, worker
 from bench.stats import Row, percentile
-from bot.keys import Keys
-from bot.slack.blocks import APPROVE
+from bot.slack.cards import APPROVE
+from bot.store.keys import Keys
 from bot.testing.slack_signing import block_actions
 
 BATCH = 1000

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from bench.procs import PYTHON, ExitedAtStart, answers, child
-from bot.devredis import free_port
+from bot.dev.embedded_redis import free_port
 
 SIGNING_SECRET = "bench-signing-secret"
 API_TOKEN = "bench"

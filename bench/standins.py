@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.slack.blocks import APPROVE
+from bot.slack.cards import APPROVE
 from bot.testing.anthropic_stub import AnthropicStub, Reply, ToolReply
 from bot.testing.slack_stub import SlackStub
 

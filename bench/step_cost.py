@@ -1,6 +1,6 @@
 """Per-step framework overhead, model excluded, and Redis work per step, at event 10 and 500.
 
-Runs in its own process against a private Redis: the real runner (`bot.runner.advance`) with
+Runs in its own process against a private Redis: the real runner (`bot.runtime.runner.advance`) with
 an in-process scripted model that answers at once, so what is timed is ours: lease, load,
 decide, render the context, validate, run a trivial tool, commit. The model asks for
 `list_services` over and over (a model step then a tool step each time), then a question,
@@ -27,15 +27,15 @@ from redis.asyncio.connection import AbstractConnection
 
 from bench.context_tokens import compare
 from bot.config import Settings
+from bot.core.thread import ApiOrigin
+from bot.llm.claude import ModelCall
 from bot.logs import configure
-from bot.model import ModelCall
-from bot.runner import advance
-from bot.runtime import runtime
-from bot.service import Service
-from bot.thread import ApiOrigin
+from bot.runtime.runner import advance
+from bot.runtime.service import Service
+from bot.runtime.wiring import runtime
 
 try:
-    from bot.runtime import freeze_heap
+    from bot.runtime.wiring import freeze_heap
 except ImportError:  # HITLBOT_BENCH_CODE names a checkout from before it: its worker did not
 
     def freeze_heap() -> None:

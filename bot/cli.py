@@ -15,7 +15,7 @@ import typer
 import uvicorn
 
 from bot.config import Settings
-from bot.devserver import DEV_TOKEN
+from bot.dev.server import DEV_TOKEN
 from bot.logs import configure
 
 app = typer.Typer(
@@ -29,8 +29,8 @@ Token = Annotated[str, typer.Option(envvar="HITLBOT_API_TOKEN", help="API bearer
 @app.command()
 def web(host: str = "0.0.0.0", port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
     """Run the web process (HTTP API, Slack and email webhooks)."""
-    import bot.web  # noqa: F401 - imported before the heap is frozen
-    from bot.runtime import freeze_heap
+    import bot.web.app  # noqa: F401 - imported before the heap is frozen
+    from bot.runtime.wiring import freeze_heap
 
     configure()
     _check_configuration(Settings())
@@ -41,8 +41,8 @@ def web(host: str = "0.0.0.0", port: Annotated[int, typer.Option(envvar="PORT")]
 @app.command()
 def worker() -> None:
     """Run a worker: it takes agent steps off the queue."""
-    from bot.runtime import freeze_heap, runtime
-    from bot.worker import run_worker
+    from bot.runtime.wiring import freeze_heap, runtime
+    from bot.runtime.worker import run_worker
 
     configure()
     settings = Settings()
@@ -63,7 +63,7 @@ def smtp(
     port: Annotated[int, typer.Option(envvar="HITLBOT_SMTPD_PORT")] = 2525,
 ) -> None:
     """Receive mail over SMTP (point an MX record here); it is taken like /email/inbound's."""
-    from bot.mail.smtpd import run_smtpd
+    from bot.email.smtpd import run_smtpd
 
     configure()
     with contextlib.suppress(KeyboardInterrupt):
@@ -78,7 +78,7 @@ def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
     Slack workspace (no SLACK_BOT_TOKEN), a mail catcher (no SMTP_HOST), and the playground
     page at http://127.0.0.1:PORT/.
     """
-    from bot.devserver import run
+    from bot.dev.server import run
 
     configure()
     run(Settings(), port, typer.echo)
@@ -119,7 +119,7 @@ def threads(
 @app.command()
 def show(thread_id: str, url: Url = "http://127.0.0.1:8000", token: Token = DEV_TOKEN) -> None:
     """Show a thread as a timeline."""
-    from bot.timeline import timeline
+    from bot.core.timeline import timeline
 
     typer.echo(timeline(_call("GET", url, token, f"/threads/{thread_id}")))
 
@@ -214,7 +214,7 @@ def record(
 ) -> None:
     """Save a finished thread (from REDIS_URL) as a replay case: agents/AGENT/cases/NAME.yaml."""
     from bot.evals.commands import CommandError, record_thread
-    from bot.runtime import load_agents
+    from bot.runtime.wiring import load_agents
 
     try:
         path = asyncio.run(record_thread(Settings(), load_agents(), thread_id, name, force))
@@ -236,7 +236,7 @@ def eval_(
 ) -> None:
     """Replay AGENT's cases against the current prompt and tools; exit 1 on a regression."""
     from bot.evals.commands import CommandError, run_eval
-    from bot.runtime import load_agents
+    from bot.runtime.wiring import load_agents
 
     try:
         code = run_eval(Settings(), load_agents(), agent, case, live, accept, typer.echo)
@@ -267,7 +267,7 @@ def nothing_to_answer(view: dict[str, Any]) -> str:
 
 
 def _wait_and_show(url: str, token: str, thread_id: str, timeout: float) -> None:
-    from bot.timeline import timeline
+    from bot.core.timeline import timeline
 
     deadline = time.monotonic() + timeout
     view = _call("GET", url, token, f"/threads/{thread_id}")
@@ -308,7 +308,7 @@ def _call(method: str, url: str, token: str, path: str, **kwargs: Any) -> Any:
 
 def _check_configuration(settings: Settings) -> None:
     """Stop with the reason (file, line) before starting on a configuration that cannot work."""
-    from bot.runtime import StartupError, check_configuration, load_agents
+    from bot.runtime.wiring import StartupError, check_configuration, load_agents
 
     try:
         check_configuration(settings, load_agents())

@@ -12,7 +12,7 @@ class NotConfigured(Exception):
 
 
 class Settings(BaseSettings):
-    """The operator's configuration; names are part of the external contract (DESIGN.md)."""
+    """The operator's configuration; names are part of the external contract (the README)."""
 
     model_config = SettingsConfigDict(
         env_file=".env",

@@ -22,8 +22,8 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from bot.agent import Agent
-from bot.policy import Policy, Rule
+from bot.core.agent import Agent
+from bot.core.policy import Policy, Rule
 
 
 class PolicyError(Exception):

@@ -21,14 +21,14 @@ import uvicorn
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.devredis import find_redis_server, free_port, private_redis
+from bot.dev.embedded_redis import find_redis_server, free_port, private_redis
 from bot.logs import configure
 from bot.testing import slack_signing
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
 from bot.testing.slack_workspace import Message
 from bot.testing.smtp_sink import SmtpSink
-from bot.web import create_app
+from bot.web.app import create_app
 from tests import email_support
 
 FORBIDDEN_SUFFIXES = ("anthropic.com", "slack.com", "slack-edge.com")

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from bot.devredis import free_port
+from bot.dev.embedded_redis import free_port
 
 
 def state(path: Path) -> dict[str, Any]:

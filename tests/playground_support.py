@@ -11,7 +11,7 @@ import httpx
 import uvicorn
 
 from bot.config import Settings
-from bot.devredis import free_port
+from bot.dev.embedded_redis import free_port
 from bot.playground.app import dev_app
 from bot.playground.kit import Playground
 

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from bot.devredis import free_port
+from bot.dev.embedded_redis import free_port
 
 
 class CuttingProxy:

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from agents.support import RefundArgs, issue_refund
-from bot.agentstore import AgentStore, OverLimit
-from bot.keys import Keys
-from bot.tools import ToolContext, ToolError
+from bot.core.tools import ToolContext, ToolError
+from bot.store.agentstore import AgentStore, OverLimit
+from bot.store.keys import Keys
 
 READS = {"get", "hget", "hvals", "hgetall", "hmget", "exists", "script_exists", "get_encoder"}
 

@@ -9,7 +9,7 @@ import httpx
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.keys import Keys
+from bot.store.keys import Keys
 from bot.testing.anthropic_stub import AnthropicStub
 from tests.helpers import tool_results, types, wait_for
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from bot.events import HumanRequest, HumanResponse
-from bot.mail.compose import body_text
-from bot.policy import match_choice, pick_refusal, pickers
-from bot.slack.blocks import answered_question, question_message
+from bot.core.events import HumanRequest, HumanResponse
+from bot.core.policy import match_choice, pick_refusal, pickers
+from bot.email.compose import body_text
+from bot.slack.cards import answered_question, question_message
 
 CHOICE = HumanRequest(
     request_id="th_1.r1",

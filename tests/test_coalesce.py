@@ -12,7 +12,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-from bot.coalesce import CoalescedScript
+from bot.store.coalesce import CoalescedScript
 from tests.tcp_proxy import CuttingProxy
 
 # Counts its calls in KEYS[1]; ARGV[1] 'fail' makes it fail after counting (its write stays,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agents.deploy import AGENT
-from bot.context import render_events, render_prompt
-from bot.events import (
+from bot.core.context import render_events, render_prompt
+from bot.core.events import (
     Done,
     Error,
     Event,
@@ -21,7 +21,7 @@ from bot.events import (
     ToolResult,
     UserMessage,
 )
-from bot.thread import SlackOrigin, Thread
+from bot.core.thread import SlackOrigin, Thread
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)

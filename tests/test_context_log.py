@@ -9,10 +9,10 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.context import render_events, render_events_full
-from bot.events import Done, Error, Event, HumanRequest, HumanResponse, ToolCall, ToolResult
-from bot.events import UserMessage as Message
-from bot.thread import ApiOrigin, Thread
+from bot.core.context import render_events, render_events_full
+from bot.core.events import Done, Error, Event, HumanRequest, HumanResponse, ToolCall, ToolResult
+from bot.core.events import UserMessage as Message
+from bot.core.thread import ApiOrigin, Thread
 
 _ids = itertools.count()
 

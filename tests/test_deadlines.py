@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Settings
-from bot.deadlines import passed
-from bot.events import DeadlinePassed, HumanRequest, HumanResponse, ToolCall, UserMessage
-from bot.mail.channel import REMINDER
-from bot.policy import deadline_steps
+from bot.core.events import DeadlinePassed, HumanRequest, HumanResponse, ToolCall, UserMessage
+from bot.core.policy import deadline_steps
+from bot.core.thread import ApiOrigin, Thread
+from bot.email.outbound import REMINDER
+from bot.runtime.deadlines import passed
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
 from bot.testing.smtp_sink import SmtpSink
-from bot.thread import ApiOrigin, Thread
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SlackDriver, app_client
 from tests.email_support import MailDriver, new_mail
 from tests.helpers import wait_for

@@ -15,8 +15,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.devredis import free_port
-from bot.devserver import redis_note, try_line
+from bot.dev.embedded_redis import free_port
+from bot.dev.server import redis_note, try_line
 
 CLEARED = (
     "REDIS_URL",

@@ -7,9 +7,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.audit import args_digest
 from bot.config import Settings
-from bot.keys import Keys
+from bot.core.audit import args_digest
+from bot.store.keys import Keys
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver, app_client

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Settings
-from bot.events import (
+from bot.core.events import (
     Done,
     Error,
     Failed,
@@ -18,10 +18,9 @@ from bot.events import (
     RequestSent,
     UserMessage,
 )
-from bot.keys import Keys
-from bot.mail import parse_rfc822
-from bot.mail.channel import EmailChannel, status
-from bot.mail.compose import (
+from bot.core.thread import ApiOrigin, EmailOrigin, Thread, undelivered
+from bot.email import parse_rfc822
+from bot.email.compose import (
     FAILED_NOTICE,
     body_text,
     build_message,
@@ -32,13 +31,14 @@ from bot.mail.compose import (
     reply_to_thread,
     trimmed_references,
 )
-from bot.mail.form import parse_form
-from bot.mail.inbox import Outcome, model_text
-from bot.mail.index import MessageIndex
-from bot.mail.mailgun import BadSignature, check_signature, sign
-from bot.mail.model import EmailParseError
-from bot.mail.routes import secret_matches
-from bot.mail.routing import (
+from bot.email.http import secret_matches
+from bot.email.inbound.form import parse_form
+from bot.email.inbound.mailgun import BadSignature, check_signature, sign
+from bot.email.index import MessageIndex
+from bot.email.ingest import Outcome, model_text
+from bot.email.message import EmailParseError
+from bot.email.outbound import EmailChannel, status
+from bot.email.routing import (
     Hold,
     Resume,
     Route,
@@ -49,7 +49,7 @@ from bot.mail.routing import (
     reply_mailbox,
     route,
 )
-from bot.thread import ApiOrigin, EmailOrigin, Thread, undelivered
+from bot.store.keys import Keys
 
 ORIGIN = EmailOrigin(address="ana@example.com", mailbox="support@shop.example", subject="Dent")
 ASK = HumanRequest(request_id="t.r1", kind="question", message="Which order?", choices=["A", "B"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import httpx
 
 from bot.config import Settings
-from bot.mail.compose import FAILED_NOTICE
+from bot.email.compose import FAILED_NOTICE
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.smtp_sink import SmtpSink
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.conftest import serve
 from tests.email_support import MailDriver, new_mail, wait_delivered
 

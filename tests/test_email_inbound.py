@@ -18,10 +18,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.keys import Keys
-from bot.mail.mailgun import sign
+from bot.email.inbound.mailgun import sign
+from bot.store.keys import Keys
 from bot.testing.anthropic_stub import AnthropicStub
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.conftest import serve
 from tests.email_support import (
     BOT,

@@ -10,11 +10,11 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from bot.mail.mailgun import sign
-from bot.store import ThreadStore
+from bot.core.thread import Thread
+from bot.email.inbound.mailgun import sign
+from bot.store.threads import ThreadStore
 from bot.testing.anthropic_stub import AnthropicStub
-from bot.thread import Thread
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.conftest import serve
 from tests.email_support import MailDriver, new_mail, wait_delivered
 from tests.helpers import types

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.delivery import DeliveryFailed, DeliveryUnavailable
-from bot.devredis import free_port
-from bot.mail.compose import Outbound, build_message
-from bot.mail.smtp import Mailer
+from bot.dev.embedded_redis import free_port
+from bot.email.compose import Outbound, build_message
+from bot.email.smtp import Mailer
+from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.testing.smtp_sink import SmtpSink
 from tests.mail_tls import self_signed, server_context
 

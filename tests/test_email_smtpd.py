@@ -9,11 +9,11 @@ import aiosmtplib
 import pytest
 
 from bot.config import Settings
-from bot.devredis import free_port
-from bot.mail.inbox import Inbox
-from bot.mail.smtpd import serve_smtp
-from bot.runtime import runtime
-from bot.service import Service
+from bot.dev.embedded_redis import free_port
+from bot.email.ingest import Inbox
+from bot.email.smtpd import serve_smtp
+from bot.runtime.service import Service
+from bot.runtime.wiring import runtime
 from bot.testing.anthropic_stub import AnthropicStub
 from tests.email_support import BOT, CUSTOMER, MailDriver, new_mail, wait_delivered
 

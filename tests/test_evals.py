@@ -17,25 +17,25 @@ import yaml
 from redis.asyncio import Redis
 from typer.testing import CliRunner
 
-import bot.runtime
+import bot.runtime.wiring
 from agents import AGENTS
-from bot.agent import Agent
 from bot.cli import app
 from bot.config import Settings
-from bot.context import ModelInput
-from bot.deps import Deps
+from bot.core.agent import Agent
+from bot.core.context import ModelInput
+from bot.core.events import ToolCall, ToolResult, UserMessage
+from bot.core.steps import model_steps
+from bot.core.thread import ApiOrigin, Thread
 from bot.evals import case as cases
 from bot.evals.case import canonical
-from bot.events import ToolCall, ToolResult, UserMessage
-from bot.keys import Keys
-from bot.lease import Leases
-from bot.loop import CallModel
-from bot.loop import step as loop_step
-from bot.model import ModelCall
-from bot.steps import model_steps
-from bot.store import ThreadStore
+from bot.llm.claude import ModelCall
+from bot.runtime.deps import Deps
+from bot.runtime.lease import Leases
+from bot.runtime.loop import CallModel
+from bot.runtime.loop import step as loop_step
+from bot.store.keys import Keys
+from bot.store.threads import ThreadStore
 from bot.testing.anthropic_stub import AnthropicStub, Reply, ToolReply
-from bot.thread import ApiOrigin, Thread
 from tests.conftest import app_client
 from tests.helpers import wait_for
 
@@ -60,7 +60,7 @@ def deploy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Agent:
     """The deploy agent with its prompt (and so its cases folder) in a scratch directory."""
     shutil.copy(AGENTS["deploy"].prompt, tmp_path / "prompt.md")
     agent = dataclasses.replace(AGENTS["deploy"], prompt=tmp_path / "prompt.md")
-    monkeypatch.setattr(bot.runtime, "load_agents", lambda: {**AGENTS, "deploy": agent})
+    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda: {**AGENTS, "deploy": agent})
     return agent
 
 
@@ -164,7 +164,7 @@ async def test_a_tool_schema_change_is_a_changed_request(
         for tool in deploy.tools
     )
     changed = dataclasses.replace(deploy, tools=tools)
-    monkeypatch.setattr(bot.runtime, "load_agents", lambda: {**AGENTS, "deploy": changed})
+    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda: {**AGENTS, "deploy": changed})
     code, out = await cli("eval", "deploy")
     assert code == 1, out
     assert '-    "description": "Deploy a version of a service to staging or production.",' in out
@@ -262,7 +262,7 @@ async def test_bad_agents_and_cases_are_clear_errors(
     recorded.write_text(good)
     without = tuple(tool for tool in deploy.tools if tool.name != "list_versions")
     gone = dataclasses.replace(deploy, tools=without)
-    monkeypatch.setattr(bot.runtime, "load_agents", lambda: {**AGENTS, "deploy": gone})
+    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda: {**AGENTS, "deploy": gone})
     code, out = await cli("eval", "deploy")
     assert code == 2
     assert "step 1 calls 'list_versions', a tool agent deploy no longer has" in out

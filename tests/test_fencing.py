@@ -10,15 +10,15 @@ import pytest
 from pydantic import BaseModel
 
 from agents.deploy import AGENT as DEPLOY
-from bot.agent import Agent
 from bot.config import Settings
-from bot.events import ToolCall, ToolResult, UserMessage
-from bot.runner import advance
-from bot.runtime import runtime
-from bot.store import Fenced
+from bot.core.agent import Agent
+from bot.core.events import ToolCall, ToolResult, UserMessage
+from bot.core.thread import ApiOrigin, Thread
+from bot.core.tools import Tool, ToolContext
+from bot.runtime.runner import advance
+from bot.runtime.wiring import runtime
+from bot.store.threads import Fenced
 from bot.testing.anthropic_stub import AnthropicStub
-from bot.thread import ApiOrigin, Thread
-from bot.tools import Tool, ToolContext
 
 
 class NoArgs(BaseModel):

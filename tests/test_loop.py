@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agents.deploy import AGENT as DEPLOY_AGENT
-from bot.agent import Agent
-from bot.events import (
+from bot.core.agent import Agent
+from bot.core.events import (
     Done,
     Error,
     Event,
@@ -16,8 +16,8 @@ from bot.events import (
     ToolResult,
     UserMessage,
 )
-from bot.loop import AskForHelp, CallModel, Deliver, RunPrefetch, RunTool, Stop, decide
-from bot.thread import ApiOrigin, Thread
+from bot.core.thread import ApiOrigin, Thread
+from bot.runtime.loop import AskForHelp, CallModel, Deliver, RunPrefetch, RunTool, Stop, decide
 
 PLAIN = Agent(name="plain", description="", prompt=DEPLOY_AGENT.prompt, tools=DEPLOY_AGENT.tools)
 LISTED = ToolCall(call_id="c0", name="list_services", args={})

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.mail import (
+from bot.email import (
     EmailParseError,
     EmailTooLarge,
     ParsedEmail,
@@ -22,9 +22,9 @@ from bot.mail import (
     parse_sendgrid_form,
     split_plus_address,
 )
-from bot.mail.headers import MAX_REFERENCES, is_auto_submitted, message_ids, parse_date
-from bot.mail.htmltext import html_to_text
-from bot.mail.reply import extract_reply
+from bot.email.headers import MAX_REFERENCES, is_auto_submitted, message_ids, parse_date
+from bot.email.inbound.htmltext import html_to_text
+from bot.email.inbound.reply import extract_reply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"
 MAX = 1_000_000

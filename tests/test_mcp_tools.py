@@ -14,12 +14,12 @@ from pydantic import ValidationError
 
 from agents.oncall import AGENT as ONCALL
 from agents.oncall import INCIDENTS, URL_ENV
-from bot.agentstore import AgentStore
+from bot.core.policy import Rule
+from bot.core.tools import ToolContext, ToolError
 from bot.mcp.hub import McpHub
 from bot.mcp.schema import SchemaError, args_model
 from bot.mcp.source import McpServer, needs_approval
-from bot.policy import Rule
-from bot.tools import ToolContext, ToolError
+from bot.store.agentstore import AgentStore
 from tests.mcp_support import down_url, http_server, state, wait_for_state
 
 SCHEMA: dict[str, Any] = {

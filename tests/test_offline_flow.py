@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-import bot.runtime
+import bot.runtime.wiring
 from agents import AGENTS
-from bot.agent import Agent
 from bot.config import Settings
-from bot.timeline import timeline
+from bot.core.agent import Agent
+from bot.core.timeline import timeline
 from tests.conftest import app_client
 from tests.helpers import tool_results, wait_for
 
@@ -56,7 +56,7 @@ async def test_an_agent_the_offline_model_has_no_rules_for_fails_clearly(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     notes = Agent(name="notes", description="d", prompt=AGENTS["deploy"].prompt, tools=())
-    monkeypatch.setattr(bot.runtime, "load_agents", lambda: {**AGENTS, "notes": notes})
+    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda: {**AGENTS, "notes": notes})
     async with app_client(settings.model_copy(update={"model": "offline"})) as api:
         reply = await api.post("/threads", json={"agent": "notes", "message": "hi"})
         assert reply.status_code == 202, reply.text

@@ -8,8 +8,8 @@ import pytest
 
 from agents import AGENTS
 from bot.config import NotConfigured, Settings
-from bot.context import render_events, render_prompt
-from bot.events import (
+from bot.core.context import render_events, render_prompt
+from bot.core.events import (
     Error,
     Event,
     HumanRequest,
@@ -19,11 +19,11 @@ from bot.events import (
     UserMessage,
     utcnow,
 )
-from bot.model import ModelCall
-from bot.offline.eventlog import parse
-from bot.offline.model import OfflineModel
-from bot.runtime import model_from
-from bot.thread import ApiOrigin, Thread
+from bot.core.thread import ApiOrigin, Thread
+from bot.llm.claude import ModelCall
+from bot.llm.offline.eventlog import parse
+from bot.llm.offline.model import OfflineModel
+from bot.runtime.wiring import model_from
 
 SERVICES = ["api", "billing", "web"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from bot.events import HumanRequest, ToolCall
+from bot.core.events import HumanRequest, ToolCall
+from bot.core.thread import SlackOrigin, Thread
 from bot.playground.blockkit import blocks, mrkdwn
-from bot.slack.blocks import approval_card, reject_modal
-from bot.thread import SlackOrigin, Thread
+from bot.slack.cards import approval_card, reject_modal
 
 NAMES = {"U0ANA": "Ana"}
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agents import AGENTS
-from bot.events import ApprovalVote, HumanRequest, HumanResponse
-from bot.policy import Rule, Vote, refusal, tally, votes_on
+from bot.core.events import ApprovalVote, HumanRequest, HumanResponse
+from bot.core.policy import Rule, Vote, refusal, tally, votes_on
 from bot.policyfile import PolicyError, load_policy
 
 

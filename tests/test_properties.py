@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.deploy import AGENT
-from bot.events import (
+from bot.core.events import (
     EVENTS,
     ApprovalVote,
     DeadlinePassed,
@@ -22,8 +22,7 @@ from bot.events import (
     ToolResult,
     UserMessage,
 )
-from bot.loop import Deliver, RunTool, Stop, decide
-from bot.thread import (
+from bot.core.thread import (
     ApiOrigin,
     Thread,
     consecutive_errors,
@@ -33,6 +32,7 @@ from bot.thread import (
     status_of,
     undelivered,
 )
+from bot.runtime.loop import Deliver, RunTool, Stop, decide
 
 ids = st.sampled_from(["c1", "c2", "c3"])
 requests = st.sampled_from(["t.r1", "t.r2"])

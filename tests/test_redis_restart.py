@@ -8,10 +8,10 @@ import httpx
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.config import Settings
-from bot.devredis import free_port, private_redis
-from bot.runtime import redis_client
+from bot.dev.embedded_redis import free_port, private_redis
+from bot.runtime.wiring import redis_client
 from bot.testing.anthropic_stub import AnthropicStub
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.conftest import serve
 from tests.helpers import wait_for
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
-from bot.events import HumanRequest, HumanResponse, ToolCall
-from bot.runtime import runtime
-from bot.service import AlreadyAnswered, Answer, Service
-from bot.thread import ApiOrigin
+from bot.core.events import HumanRequest, HumanResponse, ToolCall
+from bot.core.thread import ApiOrigin
+from bot.runtime.service import AlreadyAnswered, Answer, Service
+from bot.runtime.wiring import runtime
 
 
 async def test_a_stale_loaded_thread_does_not_decide_twice(settings: Settings) -> None:

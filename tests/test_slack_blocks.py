@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bot.events import Done, Failed, HumanRequest, HumanResponse, ToolCall, UserMessage
-from bot.slack.blocks import (
+from bot.core.events import Done, Failed, HumanRequest, HumanResponse, ToolCall, UserMessage
+from bot.core.thread import ApiOrigin, EmailOrigin, SlackOrigin, Thread
+from bot.slack.cards import (
     answered_question,
     approval_card,
     decided_card,
@@ -15,7 +16,6 @@ from bot.slack.blocks import (
     question_message,
     reject_modal,
 )
-from bot.thread import ApiOrigin, EmailOrigin, SlackOrigin, Thread
 
 SLACK = SlackOrigin(team="T1", channel="C1", thread_ts="1.000100", user="UASKER")
 

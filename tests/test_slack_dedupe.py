@@ -10,9 +10,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.keys import Keys
-from bot.service import Service
+from bot.runtime.service import Service
 from bot.slack.ingest import Ingest
+from bot.store.keys import Keys
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_workspace import Ephemeral

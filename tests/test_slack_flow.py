@@ -9,7 +9,7 @@ import json
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.keys import Keys
+from bot.store.keys import Keys
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub

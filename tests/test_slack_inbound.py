@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 
 from bot.config import Settings
-from bot.events import HumanRequest
+from bot.core.events import HumanRequest
 from bot.slack.decisions import Refused, check_approver, thread_id_of
 from bot.slack.http import signature_problem
 from bot.slack.inbound import Incoming, click, incoming, malformed, strip_mention, submission

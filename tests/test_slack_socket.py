@@ -22,7 +22,7 @@ from bot.testing import slack_signing as signing
 from bot.testing import slack_workspace
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.conftest import APPROVER, SLACK_SECRET, SlackDriver, serve
 from tests.helpers import wait_for
 

@@ -9,12 +9,12 @@ import pytest
 from redis.asyncio import Redis
 from redis.crc import key_slot
 
-from bot.audit import args_digest
-from bot.events import HumanRequest, HumanResponse, ToolCall, ToolResult, UserMessage
-from bot.keys import Keys
-from bot.lease import Leases
-from bot.store import Conflict, ThreadExists, ThreadStore
-from bot.thread import ApiOrigin, Thread
+from bot.core.audit import args_digest
+from bot.core.events import HumanRequest, HumanResponse, ToolCall, ToolResult, UserMessage
+from bot.core.thread import ApiOrigin, Thread
+from bot.runtime.lease import Leases
+from bot.store.keys import Keys
+from bot.store.threads import Conflict, ThreadExists, ThreadStore
 
 
 @pytest.fixture

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from bot import codec
-from bot.codec import ThreadCache
-from bot.events import ToolCall, ToolResult, UserMessage
-from bot.keys import Keys
-from bot.lease import Leases
-from bot.store import ThreadStore
-from bot.thread import ApiOrigin, Thread
+from bot.core.events import ToolCall, ToolResult, UserMessage
+from bot.core.thread import ApiOrigin, Thread
+from bot.runtime.lease import Leases
+from bot.store import codec
+from bot.store.codec import ThreadCache
+from bot.store.keys import Keys
+from bot.store.threads import ThreadStore
 
 
 def new_thread(thread_id: str = "th_l") -> Thread:

@@ -6,11 +6,11 @@ import asyncio
 import time
 
 from bot.config import Settings
-from bot.events import UserMessage
-from bot.runtime import runtime
-from bot.sweeper import sweep
+from bot.core.events import UserMessage
+from bot.core.thread import ApiOrigin, Thread
+from bot.runtime.sweeper import sweep
+from bot.runtime.wiring import runtime
 from bot.testing.anthropic_stub import AnthropicStub
-from bot.thread import ApiOrigin, Thread
 from tests.conftest import app_client
 from tests.helpers import wait_for
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.events import (
+from bot.core.events import (
     Done,
     Error,
     Failed,
@@ -14,7 +14,7 @@ from bot.events import (
     ToolResult,
     UserMessage,
 )
-from bot.thread import (
+from bot.core.thread import (
     ApiOrigin,
     Thread,
     consecutive_errors,

@@ -10,8 +10,8 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, Field
 
-from bot.agent import Agent, Prefetch
-from bot.tools import Tool, ToolContext, ToolError
+from bot.core.agent import Agent, Prefetch
+from bot.core.tools import Tool, ToolContext, ToolError
 
 HERE = Path(__file__).parent
 CATALOG_ENV = "HITLBOT_DEPLOY_CATALOG"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.agent import Agent
+from bot.core.agent import Agent
+from bot.core.tools import REQUEST_CHOICE
 from bot.mcp.source import McpServer
-from bot.tools import REQUEST_CHOICE
 
 HERE = Path(__file__).parent
 URL_ENV = "HITLBOT_ONCALL_MCP_URL"

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bot.agent import Agent
-from bot.agentstore import OverLimit
-from bot.tools import Tool, ToolContext, ToolError
+from bot.core.agent import Agent
+from bot.core.tools import Tool, ToolContext, ToolError
+from bot.store.agentstore import OverLimit
 
 HERE = Path(__file__).parent
 CENTS = Decimal("0.01")

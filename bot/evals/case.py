@@ -18,8 +18,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.events import Event
-from bot.thread import Origin
+from bot.core.events import Event
+from bot.core.thread import Origin
 
 FORMAT: Literal[1] = 1
 """The case format this code reads and writes."""

@@ -11,8 +11,9 @@ from pathlib import Path
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.agent import Agent
 from bot.config import NotConfigured, Settings
+from bot.core.agent import Agent
+from bot.core.thread import Thread
 from bot.evals import case as cases
 from bot.evals.case import Case, CaseError
 from bot.evals.record import NotRecordable, record
@@ -24,10 +25,9 @@ from bot.evals.replay import (
     replay_live,
     replay_recorded,
 )
-from bot.keys import Keys
-from bot.model import LLMFatal, LLMUnavailable, Model
-from bot.store import ThreadStore
-from bot.thread import Thread
+from bot.llm.claude import LLMFatal, LLMUnavailable, Model
+from bot.store.keys import Keys
+from bot.store.threads import ThreadStore
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -131,7 +131,7 @@ def load_cases(agent: Agent, only: str | None) -> list[tuple[Path, Case]]:
 def live_model(settings: Settings) -> Model:
     """The model `--live` asks: Claude through the adapter (a key is needed), or the offline
     model when `HITLBOT_MODEL=offline` says so."""
-    from bot.runtime import model_from
+    from bot.runtime.wiring import model_from
 
     if settings.model != "offline" and not settings.anthropic_api_key:
         raise CommandError(

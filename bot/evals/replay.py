@@ -19,14 +19,14 @@ from typing import Any, Literal
 
 import yaml
 
-from bot.agent import Agent
-from bot.context import model_input
+from bot.core.agent import Agent
+from bot.core.context import model_input
+from bot.core.steps import ModelStepAt
+from bot.core.thread import Thread
 from bot.evals.case import Case, Request, Step, canonical
 from bot.evals.record import request_of
-from bot.loop import Chosen, validate_reply
-from bot.model import REASON_FIELD, Model, ModelCall, ModelOutputError
-from bot.steps import ModelStepAt
-from bot.thread import Thread
+from bot.llm.claude import REASON_FIELD, Model, ModelCall, ModelOutputError
+from bot.runtime.loop import Chosen, validate_reply
 
 Verdict = Literal["ok", "changed", "accepted", "same", "different", "invalid", "unscored"]
 FAILING: frozenset[Verdict] = frozenset({"changed", "different", "invalid"})

@@ -21,13 +21,13 @@ import structlog
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel
 
+from bot.core.tools import BUILTINS, Tool, ToolContext, ToolError
 from bot.mcp.client import McpConnection, McpUnavailable
 from bot.mcp.schema import SchemaError, args_model
 from bot.mcp.source import McpServer, needs_approval
-from bot.tools import BUILTINS, Tool, ToolContext, ToolError
 
 if TYPE_CHECKING:
-    from bot.agent import Agent
+    from bot.core.agent import Agent
 
 log = structlog.get_logger(__name__)
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.policy import Rule
+from bot.core.policy import Rule
 
 IDEMPOTENCY_META = "idempotency_key"
 """The `_meta` key of every tool call: the hitlbot `call_id`, the same for every run of one

@@ -1,4 +1,4 @@
-"""Adds the playground to a web app built by `bot.web.create_app` (only `hitlbot dev` does)."""
+"""Adds the playground to a web app built by `bot.web.app.create_app` (only `hitlbot dev` does)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def dev_app(settings: Settings, base_url: str) -> tuple[FastAPI, Playground, lis
     Changes `settings` to point at the built-ins; returns the banner's notes about them. The
     caller starts `playground.sink` (when there is one) before serving and stops it after.
     """
-    from bot.web import create_app
+    from bot.web.app import create_app
 
     playground, notes = prepare(settings, base_url)
     app = create_app(settings, with_worker=True)

@@ -15,7 +15,7 @@ from email.utils import format_datetime, parseaddr
 
 import httpx
 
-from bot.events import utcnow
+from bot.core.events import utcnow
 from bot.playground.kit import Playground
 from bot.playground.person import Refused, Sent
 

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
-from bot.deps import Deps
 from bot.playground import blockkit, mailbox, threadview
 from bot.playground.kit import DEPLOYS, PEOPLE, ROOMS, Person, Playground, person_sees
+from bot.runtime.deps import Deps
 from bot.testing.slack_signing import BOT_USER_ID
 from bot.testing.slack_workspace import Ephemeral, Message
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.agent import Agent
-from bot.api import thread_view
-from bot.context import estimate_tokens, render_events
-from bot.steps import model_steps
-from bot.thread import Thread
-from bot.timeline import describe
+from bot.api.http import thread_view
+from bot.core.agent import Agent
+from bot.core.context import estimate_tokens, render_events
+from bot.core.steps import model_steps
+from bot.core.thread import Thread
+from bot.core.timeline import describe
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,18 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.events import ApprovalVote
-from bot.policy import tally, votes_on
-from bot.service import AlreadyAnswered, Answer, ServiceError
+from bot.core.events import ApprovalVote
+from bot.core.policy import tally, votes_on
+from bot.core.thread import SlackOrigin
+from bot.runtime.service import AlreadyAnswered, Answer, ServiceError
 from bot.slack import inbound
-from bot.slack.blocks import APPROVE, CHOICE, EDIT, REJECT, reject_modal
-from bot.slack.channel import show_response
+from bot.slack.cards import APPROVE, CHOICE, EDIT, REJECT, reject_modal
 from bot.slack.decisions import Card, Refused, already, card_for, check_approver, check_picker
-from bot.slack.deps import SlackDeps
 from bot.slack.editform import edit_modal, editable
 from bot.slack.inbound import Click
+from bot.slack.outbound import show_response
+from bot.slack.resources import SlackDeps
 from bot.slack.state import ModalTicket
-from bot.thread import SlackOrigin
 
 Json = dict[str, Any]
 

@@ -20,17 +20,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackClientError
 
 from bot.config import Settings
-from bot.queue import StepBroker
-from bot.service import Service
+from bot.runtime.service import Service
 from bot.slack import actions, messages, modals
 from bot.slack.background import Background
-from bot.slack.deps import SlackDeps
 from bot.slack.ingest import Ingest
+from bot.slack.resources import SlackDeps
 from bot.slack.routing import Routes
 from bot.slack.socket import SocketMode
 from bot.slack.state import SlackState
 from bot.slack.working import Working
 from bot.slack.working_job import ShowWorking
+from bot.store.queue import StepBroker
 
 log = structlog.get_logger(__name__)
 

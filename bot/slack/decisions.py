@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.config import Settings
-from bot.events import HumanRequest, HumanResponse
-from bot.policy import allowed_approvers, pick_refusal, pickers, refusal
-from bot.slack.blocks import mention
-from bot.slack.channel import messages_of_record
-from bot.store import ThreadStore
-from bot.thread import Thread
+from bot.core.events import HumanRequest, HumanResponse
+from bot.core.policy import allowed_approvers, pick_refusal, pickers, refusal
+from bot.core.thread import Thread
+from bot.slack.cards import mention
+from bot.slack.outbound import messages_of_record
+from bot.store.threads import ThreadStore
 
 _REQUEST_ID = re.compile(r"([A-Za-z0-9_-]{1,100})\.[A-Za-z0-9_-]{1,100}")
 

@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from bot.edits import WHOLE, as_text, choices, parsed
-from bot.slack.blocks import cut, escape
+from bot.core.edits import WHOLE, as_text, choices, parsed
+from bot.slack.cards import cut, escape
 
 Json = dict[str, Any]
 

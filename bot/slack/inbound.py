@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.slack.blocks import REASON_BLOCK, REASON_INPUT
+from bot.slack.cards import REASON_BLOCK, REASON_INPUT
 
 Json = dict[str, Any]
 

@@ -12,11 +12,11 @@ second kick for the reaction job. Here one script does all of it, atomically:
 4. otherwise link the Slack thread to a new thread and create it with the store's own commit
    script (`COMMIT_LUA`, on `ThreadStore.creation`'s keys and arguments), list it, mark it
    queued, mark the message working, and XADD the step job and the reaction job to the queue
-   stream, byte for byte what taskiq's kick would send (`bot.queue.job_data`).
+   stream, byte for byte what taskiq's kick would send (`bot.store.queue.job_data`).
 
 Two first messages in one Slack thread run one after the other in Redis: the first creates,
 the second finds the link. The thread's id carries the Slack thread's hash tag
-(`bot.keys.slack_tag`), like the claims and the link, so those keys share one Cluster slot.
+(`bot.store.keys.slack_tag`), like the claims and the link, so those keys share one Cluster slot.
 The index, the queued set and the queue stream are global keys: on a single Redis (what the
 runtime connects to) the script writes them too; see the README for what a Cluster needs.
 """
@@ -28,13 +28,13 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from bot.coalesce import CoalescedScript
-from bot.keys import DEDUPE_TTL_S, SLACK_WORKING_TTL_S, TAG_SEPARATOR, Keys, slack_tag
-from bot.queue import Kicker, StepBroker
+from bot.core.thread import Thread
 from bot.slack.inbound import Incoming
 from bot.slack.working_job import ShowWorking
-from bot.store import COMMIT_LUA, ThreadStore
-from bot.thread import Thread
+from bot.store.coalesce import CoalescedScript
+from bot.store.keys import DEDUPE_TTL_S, SLACK_WORKING_TTL_S, TAG_SEPARATOR, Keys, slack_tag
+from bot.store.queue import Kicker, StepBroker
+from bot.store.threads import COMMIT_LUA, ThreadStore
 
 # KEYS: event claim, message claim, link, the commit's four keys (thread, audit, lease,
 # events), index, queued, queue stream, working set.

@@ -14,15 +14,15 @@ from typing import Any
 import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from bot.events import HeldMessage, HumanResponse
-from bot.policy import pickers
-from bot.service import NO_CHOICE, NOT_FOR_YOU, NotFound, ServiceError
+from bot.core.events import HeldMessage, HumanResponse
+from bot.core.policy import pickers
+from bot.core.thread import SlackOrigin, Thread
+from bot.runtime.service import NO_CHOICE, NOT_FOR_YOU, NotFound, ServiceError
 from bot.slack import inbound
-from bot.slack.blocks import escape, mention
-from bot.slack.channel import show_response
-from bot.slack.deps import SlackDeps
+from bot.slack.cards import escape, mention
 from bot.slack.inbound import Incoming
-from bot.thread import SlackOrigin, Thread
+from bot.slack.outbound import show_response
+from bot.slack.resources import SlackDeps
 
 Json = dict[str, Any]
 log = structlog.get_logger(__name__)

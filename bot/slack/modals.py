@@ -15,17 +15,17 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.edits import EditError, validated
-from bot.service import AlreadyAnswered, Answer, InvalidEdit, ServiceError
+from bot.core.edits import EditError, validated
+from bot.core.thread import SlackOrigin, Thread
+from bot.runtime.service import AlreadyAnswered, Answer, InvalidEdit, ServiceError
 from bot.slack import inbound
-from bot.slack.blocks import REASON_BLOCK, REJECT_MODAL
-from bot.slack.channel import show_response
+from bot.slack.cards import REASON_BLOCK, REJECT_MODAL
 from bot.slack.decisions import Refused, already, check_approver, thread_id_of
-from bot.slack.deps import SlackDeps
 from bot.slack.editform import EDIT_MODAL, error_blocks, submitted_args
 from bot.slack.inbound import ViewState
+from bot.slack.outbound import show_response
+from bot.slack.resources import SlackDeps
 from bot.slack.state import ModalTicket
-from bot.thread import SlackOrigin, Thread
 
 Json = dict[str, Any]
 

@@ -1,6 +1,6 @@
 """What the Slack channel keeps in Redis beside the threads: links, claims, modals, markers.
 
-Every key name comes from `bot.keys`; every claim is a `SET NX`, never a read-then-write.
+Every key name comes from `bot.store.keys`; every claim is a `SET NX`, never a read-then-write.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.keys import SLACK_MODAL_TTL_S, SLACK_WORKING_TTL_S, Keys
+from bot.store.keys import SLACK_MODAL_TTL_S, SLACK_WORKING_TTL_S, Keys
 
 # KEYS: link. ARGV: thread id, the id it may replace ('' if none), ttl. Sets the link if it is
 # missing or names ARGV[2]; returns the id the Slack thread is linked to afterwards.

@@ -16,10 +16,10 @@ from redis.exceptions import RedisError
 from taskiq import Context, TaskiqDepends
 from taskiq.kicker import AsyncKicker
 
-from bot.deps import Deps
-from bot.queue import JobTemplate, StepBroker
+from bot.runtime.deps import Deps
 from bot.slack.state import SlackState
 from bot.slack.working import Working
+from bot.store.queue import JobTemplate, StepBroker
 
 log = structlog.get_logger(__name__)
 

@@ -1,0 +1,171 @@
+"""The HTTP API of factor 6: launch, get, list and resume threads."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.core.events import HumanRequest, RequestSent
+from bot.core.policy import tally, votes_on
+from bot.core.thread import STATUSES, ApiOrigin, Status, Thread
+from bot.runtime.service import Answer, Service
+
+
+class LaunchBody(BaseModel):
+    """`POST /threads`."""
+
+    model_config = ConfigDict(extra="forbid")
+    agent: str = Field(min_length=1, max_length=100, description="Agent to run, e.g. `deploy`.")
+    message: str = Field(min_length=1, description="The first message of the thread.")
+    user: str | None = Field(default=None, max_length=200, description="Who is asking.")
+
+
+class ResponseBody(BaseModel):
+    """`POST /threads/{id}/responses`."""
+
+    model_config = ConfigDict(extra="forbid")
+    request_id: str = Field(min_length=1, max_length=200)
+    user: str = Field(min_length=1, max_length=200, description="Who answers or decides.")
+    approved: bool | None = Field(default=None, description="The decision, for approvals.")
+    answer: str | None = Field(default=None, description="The answer, for questions.")
+    comment: str | None = Field(default=None, description="Why (a rejection's reason).")
+    args: dict[str, Any] | None = Field(
+        default=None,
+        description="For an approval: the call's arguments as edited by the approver, checked "
+        "by the tool's model; these run instead of the proposed ones (quorum-1 requests only).",
+    )
+
+
+class MessageBody(BaseModel):
+    """`POST /threads/{id}/messages`."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1)
+    user: str | None = Field(default=None, max_length=200)
+
+
+# The dependencies are `async def` though they never await: FastAPI runs a plain `def`
+# dependency in a worker thread, which cost a tenth of the web process under the cycle bench.
+async def service(request: Request) -> Service:
+    """The app's Service, built once at start-up."""
+    svc: Service = request.app.state.service
+    return svc
+
+
+bearer = HTTPBearer(
+    auto_error=False,  # require_token answers itself, with messages that say what is wrong
+    scheme_name="HITLBOT_API_TOKEN",
+    description="`HITLBOT_API_TOKEN` (under `hitlbot dev`, `dev` unless you set one).",
+)
+"""The API's security scheme: declared so OpenAPI (and /docs's Authorize button) knows it."""
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+
+
+async def require_token(request: Request, credentials: Credentials) -> None:
+    """Bearer auth with HITLBOT_API_TOKEN, compared in constant time."""
+    expected = request.app.state.settings.api_token
+    if not expected:
+        raise HTTPException(401, "the API is disabled: set HITLBOT_API_TOKEN")
+    given = credentials.credentials.encode() if credentials is not None else b""
+    if not secrets.compare_digest(given, expected.encode()):
+        raise HTTPException(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+
+
+Svc = Annotated[Service, Depends(service)]
+router = APIRouter(prefix="/threads", tags=["threads"], dependencies=[Depends(require_token)])
+
+
+@router.post("", status_code=202)
+async def launch(body: LaunchBody, svc: Svc) -> dict[str, Any]:
+    """Start a thread; a worker takes its first step."""
+    thread = await svc.launch(body.agent, body.message, ApiOrigin(user=body.user), body.user)
+    return {"thread_id": thread.id, "status": thread.status}
+
+
+@router.get("")
+async def list_threads(
+    svc: Svc,
+    status: Annotated[Status | None, Query(description=f"One of {', '.join(STATUSES)}")] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Threads, newest first; pass `next_cursor` back as `cursor` for the next page."""
+    try:
+        found, next_cursor = await svc.deps.store.list(status, cursor, limit)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    threads = [
+        {"id": s.id, "agent": s.agent, "status": s.status, "updated": s.updated} for s in found
+    ]
+    return {"threads": threads, "next_cursor": next_cursor}
+
+
+@router.get("/{thread_id}")
+async def get_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
+    """The thread: status, pending request, every event, and the model that plays its agent."""
+    return thread_view(await svc.get(thread_id)) | {"model": svc.deps.settings.model_label()}
+
+
+@router.get("/{thread_id}/audit")
+async def get_audit(thread_id: str, svc: Svc) -> dict[str, Any]:
+    """The thread's audit entries, oldest first: launches, requests, every vote and
+    decision (who, when, the SHA-256 of the approved arguments), results."""
+    await svc.get(thread_id)  # 404 for an unknown thread
+    return {"thread_id": thread_id, "entries": await svc.deps.store.audit(thread_id)}
+
+
+@router.post("/{thread_id}/responses", status_code=202)
+async def respond(thread_id: str, body: ResponseBody, svc: Svc) -> dict[str, Any]:
+    """Answer the pending request; 409 if it was already answered."""
+    answer = Answer(
+        body.request_id, body.user, body.answer, body.approved, body.comment, args=body.args
+    )
+    trusted = svc.deps.settings.api_trusted_decisions
+    thread = await svc.respond(thread_id, answer, enforce=not trusted)
+    reply: dict[str, Any] = {"thread_id": thread.id, "status": thread.status}
+    request = thread.request(body.request_id)
+    if request is not None and request.kind == "approval":
+        count = tally(request, votes_on(thread.events, request.request_id))
+        reply["approvals"] = {"count": len(count.approvals), "needed": count.needed}
+    return reply
+
+
+@router.post("/{thread_id}/messages", status_code=202)
+async def post_message(thread_id: str, body: MessageBody, svc: Svc) -> dict[str, Any]:
+    """Write to the thread again: answers a pending question or starts the next turn."""
+    thread = await svc.post_message(thread_id, body.message, body.user)
+    return {"thread_id": thread.id, "status": thread.status}
+
+
+def thread_view(thread: Thread) -> dict[str, Any]:
+    """The JSON shape of `GET /threads/{id}`."""
+    view: dict[str, Any] = {
+        "id": thread.id,
+        "agent": thread.agent,
+        "status": thread.status,
+        "origin": thread.origin.model_dump(mode="json"),
+        "created_at": thread.created_at.isoformat(),
+        "version": thread.version,
+        "pending_request": _pending(thread),
+        "events": [event.model_dump(mode="json") for event in thread.events],
+    }
+    if thread.status == "failed":
+        view["error"] = next(e.reason for e in reversed(thread.events) if e.type == "failed")
+    return view
+
+
+def _pending(thread: Thread) -> dict[str, Any] | None:
+    request: HumanRequest | None = thread.pending_request
+    if request is None:
+        return None
+    view = request.model_dump(mode="json", exclude={"type"})
+    call = thread.call(request.call_id) if request.call_id else None
+    if request.kind == "approval" and call is not None:
+        view["tool"] = {"name": call.name, "args": call.args, "reason": call.reason}
+    sent = [e for e in thread.events if isinstance(e, RequestSent) and e.ref == request.request_id]
+    view["sent_to"] = sent[-1].model_dump(mode="json", exclude={"type", "at"}) if sent else None
+    return view

@@ -1,0 +1,175 @@
+"""`hitlbot dev`: web and worker in one process, with whatever is missing built in.
+
+A private Redis when `REDIS_URL` is unset, the offline model without `ANTHROPIC_API_KEY`,
+the built-in Slack workspace without `SLACK_BOT_TOKEN`, the mail catcher without `SMTP_HOST`,
+and the playground page at `/`. The private Redis goes with the process on Ctrl-C, SIGTERM
+and SIGHUP alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+import redis
+import uvicorn
+
+from bot.config import Settings
+from bot.dev.embedded_redis import private_redis
+
+DEV_TOKEN = "dev"
+"""The API token `hitlbot dev` uses when HITLBOT_API_TOKEN is unset (it listens on loopback)."""
+
+
+def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
+    """Serve until stopped; `echo` prints the banner."""
+    from bot.email.outbound import status as email_status
+    from bot.playground.app import dev_app
+    from bot.slack.app import status as slack_status
+
+    base_url = f"http://127.0.0.1:{port}"
+    _quiet_playground_logs()
+    with contextlib.ExitStack() as stack, _stopped_by_signals():
+        notes = [redis_note(settings, stack)]
+        if not settings.api_token:
+            settings.api_token = DEV_TOKEN
+            notes.append(f"API token: {DEV_TOKEN!r} (set HITLBOT_API_TOKEN to choose one)")
+        if "api_trusted_decisions" not in settings.model_fields_set:
+            # `hitlbot respond --approve` from this terminal decides as you; Slack still checks.
+            settings.api_trusted_decisions = True
+            notes.append(
+                "API decisions: trusted (the token decides as anyone; "
+                "HITLBOT_API_TRUSTED_DECISIONS=false checks approvers as web does)"
+            )
+        notes.append(_model(settings))
+        application, playground, built_in = dev_app(settings, base_url)
+        if playground.sink is not None:
+            # The catcher serves from its own thread and loop; these loops only start it.
+            asyncio.run(playground.sink.start())
+            stack.callback(asyncio.run, playground.sink.stop())
+        if playground.slack is None:
+            notes.append("Slack: " + slack_status(settings, base_url))
+        if not any(note.startswith("Email:") for note in built_in):
+            notes.append("Email: " + email_status(settings))
+        notes += built_in
+        echo(f"hitlbot dev: web + worker on {base_url}")
+        for note in notes:
+            echo(f"  {note}")
+        echo(f"  Open {base_url}/ (the playground) and write: deploy api 1.4.2 to production")
+        echo(f"  Try: {try_line(base_url, port)}  (API docs: {base_url}/docs)")
+        uvicorn.run(application, host="127.0.0.1", port=port, log_config=None)
+
+
+def redis_note(settings: Settings, stack: contextlib.ExitStack) -> str:
+    """Start the private Redis if none is set; the banner line saying which Redis is used."""
+    if not settings.redis_url:
+        settings.redis_url = stack.enter_context(private_redis())
+        return f"Redis: private server at {settings.redis_url} (gone when you stop)"
+    line = f"Redis: external, {settings.redis_url} (REDIS_URL; threads there persist)"
+    keys = _existing_keys(settings.redis_url, settings.redis_prefix)
+    if keys is None:
+        line += "; WARNING: not reachable now"
+    elif keys:
+        line += (
+            f"; WARNING: not empty, {keys}+ keys under {settings.redis_prefix}:* "
+            "(unset REDIS_URL for a private one)"
+        )
+    return line
+
+
+def _existing_keys(url: str, prefix: str) -> int | None:
+    """How many of our keys are there (counted up to 100), or None if Redis does not answer."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        with contextlib.closing(client):
+            found = 0
+            for _ in client.scan_iter(f"{prefix}:*", count=100):
+                found += 1
+                if found >= 100:
+                    break
+            return found
+    except redis.RedisError:
+        return None
+
+
+def _model(settings: Settings) -> str:
+    if settings.offline_model():
+        return (
+            "Model: OFFLINE - a rule-based stand-in for the deploy, support and oncall agents, "
+            "not Claude (set ANTHROPIC_API_KEY to use Claude)"
+        )
+    if settings.anthropic_api_key:
+        return f"Model: {settings.model}"
+    return (
+        f"Model: MISSING - HITLBOT_MODEL={settings.model} needs ANTHROPIC_API_KEY; until then "
+        "threads fail at their first model call (HITLBOT_MODEL=offline for the offline model)"
+    )
+
+
+def try_line(base_url: str, port: int) -> str:
+    """The banner's example command: the right URL, and a path to `hitlbot` if off PATH."""
+    command = "hitlbot" if shutil.which("hitlbot") else _local_command()
+    env = "" if port == 8000 else f"HITLBOT_URL={base_url} "
+    return f'{env}{command} launch deploy "deploy api 1.4.2 to production"'
+
+
+def _local_command() -> str:
+    """The path of this very `hitlbot`, relative when it is under the current directory."""
+    script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path(".venv/bin/hitlbot")
+    if script.name != "hitlbot":
+        script = Path(sys.executable).parent / "hitlbot"
+    with contextlib.suppress(ValueError):
+        return str(script.resolve().relative_to(Path.cwd()))
+    return str(script)
+
+
+class _NotPlayground(logging.Filter):
+    """Drops the access log lines of the page's polling and the built-in Slack API."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (len(args) >= 3 and str(args[2]).startswith("/dev/"))
+
+
+def _quiet_playground_logs() -> None:
+    logging.getLogger("uvicorn.access").addFilter(_NotPlayground())
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
+
+
+class Stopped(SystemExit):
+    """Raised by SIGTERM or SIGHUP, so every cleanup of `run` runs as on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop `hitlbot dev` cleanly, private Redis included.
+
+    uvicorn takes SIGTERM over while it serves and shuts down gracefully, then raises the
+    signal again once it has put back the handler it found: ours, which exits through the
+    cleanups (the default one would kill the process and orphan the Redis). SIGHUP, which
+    uvicorn does not handle, is turned into that SIGTERM.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(128 + signum)
+
+    def hang_up(signum: int, frame: FrameType | None) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, stop),
+        signal.SIGHUP: signal.signal(signal.SIGHUP, hang_up),
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -1,0 +1,75 @@
+"""The live things a step or a request handler uses, in one small object passed in."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+from redis.asyncio import Redis
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.core.events import Event, RequestSent, utcnow
+from bot.core.policy import Policy
+from bot.core.thread import Thread
+from bot.llm.claude import Model
+from bot.mcp.hub import McpHub
+from bot.runtime.lease import Leases
+from bot.slack.groups import GroupMembers
+from bot.store.keys import Keys
+from bot.store.threads import ThreadStore
+
+if TYPE_CHECKING:
+    from bot.core.agent import Agent
+
+
+class Enqueue(Protocol):
+    """Puts a step job for a thread on the work queue."""
+
+    async def __call__(self, thread_id: str, *, attempt: int = 0, not_before: float = 0.0) -> None:
+        """Queue `thread_id` to be advanced by a worker, no earlier than `not_before`."""
+        ...
+
+
+class Channel(Protocol):
+    """Sends a thread's outbound events (questions, approval cards, answers) to its humans."""
+
+    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+        """Send `event`; return where it went, recorded so it is never sent twice."""
+        ...
+
+
+def new_id(prefix: str) -> str:
+    """The default id generator: a prefix and 16 random hex digits."""
+    return f"{prefix}{secrets.token_hex(8)}"
+
+
+@dataclass
+class Deps:
+    """Everything with a connection or a clock in it."""
+
+    settings: Settings
+    redis: Redis
+    keys: Keys
+    store: ThreadStore
+    leases: Leases
+    model: Model
+    enqueue: Enqueue
+    http: httpx.AsyncClient
+    agents: Mapping[str, Agent]
+    channels: dict[str, Channel] = field(default_factory=dict)
+    """Delivery by origin kind; an origin with no channel (the API) needs no delivery."""
+    policy: Policy = field(default_factory=Policy)
+    """The operator's approval rules (`HITLBOT_POLICY`), over the agents' own."""
+    groups: GroupMembers = field(default_factory=lambda: GroupMembers(None))
+    """Members of Slack user groups named as approvers, read with a short cache."""
+    slack: AsyncWebClient | None = None
+    """The process's one Slack Web API client, when `SLACK_BOT_TOKEN` is set."""
+    mcp: McpHub = field(default_factory=McpHub)
+    """Connections to the agents' MCP servers, opened by the first step that needs them."""
+    clock: Callable[[], datetime] = utcnow
+    ids: Callable[[str], str] = new_id

@@ -1,0 +1,185 @@
+"""The per-thread lease: at most one worker advances a thread at a time.
+
+A worker that finds the lease taken marks the thread dirty instead of waiting; the holder
+sees the mark when it tries to release and runs again. Both sides are one Lua script each,
+so no wake-up is lost between a failed acquire and a release.
+
+Each acquire takes a fresh fencing token (a per-thread counter). The holder passes it to every
+commit, and the commit script refuses it once the lease is gone: a worker that stalled past
+its lease (a GC pause, a blocked event loop) cannot write onto a thread a new holder has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import structlog
+from redis.asyncio import Redis
+
+from bot.core.thread import Thread
+from bot.store.codec import ThreadCache, loaded, tail_from
+from bot.store.keys import DEDUPE_TTL_S, FENCE_TTL_S, Keys
+
+log = structlog.get_logger(__name__)
+
+# KEYS: lease, dirty, thread, fence, events. ARGV: lease ms, dirty ttl, fence ttl, events
+# already known. Returns {token, {v, head, legacy data, start, events from start}} when
+# acquired (the load is the store's, see `bot.store.threads`), else 0. The token is the
+# thread's fence counter, incremented at every acquire: a later holder's token is greater
+# than an earlier one's.
+_ACQUIRE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local token = tostring(redis.call('INCR', KEYS[4]))
+  redis.call('EXPIRE', KEYS[4], ARGV[3])
+  redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
+  redis.call('DEL', KEYS[2])
+  local found = redis.call('HMGET', KEYS[3], 'v', 'head', 'data')
+  local start = tonumber(ARGV[4])
+  if start > redis.call('LLEN', KEYS[5]) then start = 0 end
+  local events = redis.call('LRANGE', KEYS[5], start, -1)
+  return {token, {found[1], found[2], found[3], start, events}}
+end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+return 0
+"""
+# KEYS: lease. ARGV: token, lease ms.
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+# KEYS: lease, dirty. ARGV: token. 1: work arrived meanwhile, lease kept; 0: released; -1: lost.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('DEL', KEYS[2]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+redis.call('DEL', KEYS[1])
+return 0
+"""
+# KEYS: lease. ARGV: token. Lets go whatever is pending (a job for it is queued or waiting).
+_DROP = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Lease:
+    """One worker's hold on one thread, renewed in the background while held."""
+
+    def __init__(self, leases: Leases, thread_id: str) -> None:
+        self.leases = leases
+        self.thread_id = thread_id
+        self.token = ""
+        """The fencing token of this hold, set by `acquire`."""
+        self.held = False
+        self.lost = False
+
+    async def acquire(self) -> tuple[bool, Thread | None]:
+        """Take the lease and load the thread in one round trip; False if someone holds it."""
+        keys, cache = self.leases.keys, self.leases.cache
+        start, known = tail_from(cache, self.thread_id)
+        reply = await self.leases.acquire_script(
+            keys=[
+                keys.lease(self.thread_id),
+                keys.dirty(self.thread_id),
+                keys.thread(self.thread_id),
+                keys.fence(self.thread_id),
+                keys.events(self.thread_id),
+            ],
+            args=[self.leases.lease_ms, DEDUPE_TTL_S, self.leases.fence_ttl_s, start],
+        )
+        if reply == 0:
+            return False, None
+        self.held, self.lost = True, False
+        token, load = reply
+        self.token = token.decode()
+        return True, loaded(cache, self.thread_id, known, load)
+
+    async def check(self) -> bool:
+        """Renew now, right before a side effect: False if the lease was lost meanwhile."""
+        return await self.renew()
+
+    async def release(self) -> bool:
+        """Let go; True means new work arrived meanwhile and the lease is still ours."""
+        keys = self.leases.keys
+        reply = await self.leases.release_script(
+            keys=[keys.lease(self.thread_id), keys.dirty(self.thread_id)],
+            args=[self.token, self.leases.lease_ms],
+        )
+        if reply == -1:
+            self.lost = True
+        self.held = reply == 1
+        return self.held
+
+    async def drop(self) -> None:
+        """Let go without looking for new work: for exits where this worker cannot go on."""
+        self.held = False
+        await self.leases.drop_script(
+            keys=[self.leases.keys.lease(self.thread_id)], args=[self.token]
+        )
+
+    async def renew(self) -> bool:
+        """Extend the lease; False if it was lost."""
+        reply = await self.leases.renew_script(
+            keys=[self.leases.keys.lease(self.thread_id)], args=[self.token, self.leases.lease_ms]
+        )
+        self.lost = not reply
+        self.held = self.held and not self.lost
+        return not self.lost
+
+    @contextlib.asynccontextmanager
+    async def renewing(
+        self, also: Callable[[], Awaitable[None]] | None = None
+    ) -> AsyncIterator[None]:
+        """Renew every third of the lease while the body runs; `also` runs with each renewal."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(self.leases.lease_ms / 3000)
+                try:
+                    if not await self.renew():
+                        log.warning("lease lost", thread_id=self.thread_id)
+                        return
+                    if also is not None:
+                        await also()
+                except Exception as exc:  # a Redis blip must not kill the step; retry next tick
+                    log.warning("lease renewal failed", thread_id=self.thread_id, error=str(exc))
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class Leases:
+    """Factory of leases sharing the scripts and the lease length."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        lease_s: float,
+        fence_ttl_s: int = FENCE_TTL_S,
+        cache: ThreadCache | None = None,
+    ) -> None:
+        self.keys = keys
+        self.cache = cache or ThreadCache()
+        """Shared with the store: an acquire loads only the events appended since."""
+        self.lease_ms = max(int(lease_s * 1000), 100)
+        self.fence_ttl_s = fence_ttl_s
+        self.acquire_script = redis.register_script(_ACQUIRE)
+        self.renew_script = redis.register_script(_RENEW)
+        self.release_script = redis.register_script(_RELEASE)
+        self.drop_script = redis.register_script(_DROP)
+
+    def lease(self, thread_id: str) -> Lease:
+        """A new, not yet acquired lease on `thread_id`."""
+        return Lease(self, thread_id)

@@ -1,0 +1,169 @@
+"""Builds the live dependencies from settings, and closes them; nothing connects at import time."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import anthropic
+import httpx
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.api.outbound import ApiChannel
+from bot.config import Settings
+from bot.core.agent import Agent
+from bot.core.policy import Policy
+from bot.email.outbound import EmailChannel
+from bot.llm.claude import AnthropicModel, MissingCredentials, Model
+from bot.llm.offline.model import OfflineModel
+from bot.policyfile import PolicyError, load_policy
+from bot.runtime.deps import Deps
+from bot.runtime.lease import Leases
+from bot.slack.client import close_client, slack_client
+from bot.slack.groups import GroupMembers
+from bot.slack.outbound import ApprovalChannel, SlackChannel
+from bot.store.codec import ThreadCache
+from bot.store.keys import Keys
+from bot.store.queue import Kicker, StepBroker, build_broker
+from bot.store.threads import ThreadStore
+
+
+def freeze_heap() -> None:
+    """Leave what the process has built by now (modules, schemas, clients) out of every later
+    garbage collection. A full collection walks every object alive; with the startup heap in
+    it, one took ~150 ms of a worker's loop here, and it grew with the threads held in memory.
+    For a server process's start only (tests build runtimes again and again).
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def reconnecting() -> dict[str, Any]:
+    """Connection options that ride out a Redis restart: retries with backoff (about 7 s)."""
+    return {
+        "health_check_interval": 30,
+        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
+
+
+def redis_client(url: str, pool_size: int) -> Redis:
+    """A client on a sized, blocking pool that retries through a Redis restart."""
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=pool_size, timeout=10, **reconnecting()
+    )
+    return Redis(connection_pool=pool)
+
+
+def model_from(settings: Settings) -> Model:
+    """One Anthropic client for the process; the offline model when chosen (or no key is set
+    and no model named); else a stand-in that says the key is missing."""
+    if settings.offline_model():
+        return OfflineModel()
+    if not settings.anthropic_api_key:
+        return MissingCredentials()
+    # The SDK's aiohttp transport (aiohttp is here for Slack already): per call, about a third
+    # less of the worker's CPU than its default httpx one (one socket write, a C parser).
+    client = anthropic.AsyncAnthropic(
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_sdk_retries,
+        http_client=anthropic.DefaultAioHttpClient(timeout=settings.llm_timeout),
+    )
+    return AnthropicModel(client, settings.model, settings.llm_max_tokens)
+
+
+def load_agents() -> Mapping[str, Agent]:
+    """The agents that ship in the `agents` package."""
+    from agents import AGENTS
+
+    return AGENTS
+
+
+class StartupError(Exception):
+    """The configuration cannot work (a bad policy or data file); the message says where."""
+
+
+def check_configuration(settings: Settings, agents: Mapping[str, Agent]) -> Policy:
+    """Run the agents' own checks and load the policy file; StartupError if any is invalid."""
+    for agent in agents.values():
+        if agent.check is not None:
+            try:
+                agent.check()
+            except ValueError as exc:
+                raise StartupError(f"agent {agent.name}: {exc}") from None
+    try:
+        return load_policy(settings.policy_file, agents)
+    except PolicyError as exc:
+        raise StartupError(str(exc)) from None
+
+
+def _approvals(deps: Deps) -> ApprovalChannel | None:
+    """Where approvals of email threads go: SLACK_APPROVAL_CHANNEL, when Slack is on."""
+    channel = deps.settings.slack_approval_channel
+    if deps.slack is None or not channel:
+        return None
+    return ApprovalChannel(deps.slack, channel, deps.settings.slack_approver_ids())
+
+
+@contextlib.asynccontextmanager
+async def runtime(
+    settings: Settings, *, model: Model | None = None
+) -> AsyncIterator[tuple[Deps, StepBroker]]:
+    """Deps and the queue broker for one process; closed on exit."""
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
+    agents = load_agents()
+    policy = check_configuration(settings, agents)
+    redis = redis_client(settings.redis_url, settings.redis_pool_size)
+    # The same retries for the queue: a job kicked after its thread was committed must not be
+    # lost to a blip, or the thread would sit `running` with nothing queued for it.
+    broker = build_broker(
+        settings.redis_url,
+        settings.queue_name,
+        settings.step_lease_s,
+        settings.redis_pool_size,
+        **reconnecting(),
+    )
+    keys = Keys(settings.redis_prefix)
+    cache = ThreadCache()  # one per process: the store and the leases load tails through it
+    http = httpx.AsyncClient(timeout=10)
+    deps = Deps(
+        settings=settings,
+        redis=redis,
+        keys=keys,
+        store=ThreadStore(redis, keys, settings.thread_ttl_s, cache),
+        leases=Leases(
+            redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s, cache=cache
+        ),
+        model=model or model_from(settings),
+        enqueue=Kicker(broker),
+        http=http,
+        agents=agents,
+        policy=policy,
+        slack=slack_client(settings),
+    )
+    deps.groups = GroupMembers(deps.slack)
+    if deps.slack is not None:
+        deps.channels["slack"] = SlackChannel.from_deps(deps)
+    approvals = _approvals(deps)
+    # Always on: without SMTP_HOST its sends fail loudly (recorded on the thread), never silently.
+    deps.channels["email"] = EmailChannel.from_deps(deps, approvals=approvals)
+    if approvals is not None:
+        deps.channels["api"] = ApiChannel(approvals)
+    try:
+        yield deps, broker
+    finally:
+        await deps.model.aclose()
+        await deps.mcp.aclose()
+        await http.aclose()
+        if deps.slack is not None:
+            await close_client(deps.slack)
+        await broker.shutdown()
+        await redis.aclose(close_connection_pool=True)
+        await broker.connection_pool.disconnect()

@@ -1,0 +1,58 @@
+"""What the Slack listeners use, in one object built once per web process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.runtime.service import Service
+from bot.slack.background import Background
+from bot.slack.ingest import Ingest
+from bot.slack.routing import Routes
+from bot.slack.state import SlackState
+from bot.slack.working import Working
+from bot.store.threads import ThreadStore
+
+
+@dataclass(frozen=True)
+class SlackDeps:
+    """The service every channel resumes threads through, and Slack's own live things."""
+
+    service: Service
+    """Launch, respond, post_message: the one path shared with the API."""
+    client: AsyncWebClient
+    """The process's one Web API client (`deps.slack`)."""
+    state: SlackState
+    """Slack's Redis records: thread links, claims, modals, working markers."""
+    working: Working
+    """The working reaction."""
+    background: Background
+    """Slack calls made after the ack."""
+    routes: Routes
+    """Channel -> agent."""
+    ingest: Ingest
+    """A message's claims, link lookup and (first message) thread and job in one round trip."""
+    show_working: Callable[[str, str, str], Coroutine[Any, Any, None]] | None = None
+    """Queues the working reaction of `(thread id, channel, ts)` for a worker; None: this
+    process adds it itself (no queue at hand)."""
+
+    @property
+    def settings(self) -> Settings:
+        """The process's settings."""
+        return self.service.deps.settings
+
+    @property
+    def store(self) -> ThreadStore:
+        """The thread store."""
+        return self.service.deps.store
+
+    def tell(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+        """Show `text` to `user` only (an ephemeral message), after the ack."""
+        note = self.client.chat_postEphemeral(
+            channel=channel, user=user, text=text, thread_ts=thread_ts
+        )
+        self.background.spawn(note, "chat.postEphemeral")

@@ -1,0 +1,195 @@
+"""The work queue: taskiq with taskiq-redis's stream broker, plus what its `listen` lacks.
+
+taskiq-redis 1.2.4's `RedisStreamBroker.listen` runs XAUTOCLAIM only after XREADGROUP has
+returned new messages, so on a quiet queue a dead worker's job is never reclaimed; and nothing
+extends the claim of a job that runs longer than `idle_timeout`. `StepBroker` keeps the
+library's kick, ack and consumer-group handling and replaces `listen` with one that reclaims on
+a timer, survives Redis restarts, and lets a running job `touch` its claim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from taskiq import AckableMessage
+from taskiq.kicker import AsyncKicker
+from taskiq_redis import RedisStreamBroker
+
+from bot.store.keys import QUEUE_MAXLEN
+
+log = structlog.get_logger(__name__)
+
+TASK_NAME = "hitlbot.advance"
+"""The one task: advance a thread."""
+RECONNECT_DELAY_S = 1.0
+
+
+class StepBroker(RedisStreamBroker):
+    """A stream broker whose pending jobs are reclaimed on a timer and can be kept claimed."""
+
+    def __init__(self, url: str, *, queue_name: str, idle_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(
+            url,
+            queue_name=queue_name,
+            consumer_group_name="hitlbot-workers",
+            consumer_id="0",  # jobs queued before the first worker started are not skipped
+            maxlen=QUEUE_MAXLEN,
+            idle_timeout=max(int(idle_timeout_s * 1000), 100),
+            xread_block=min(2000, max(int(idle_timeout_s * 250), 50)),
+            **kwargs,
+        )
+        self.reclaim_every_s = max(idle_timeout_s / 4, 0.05)
+        self._claims: dict[str, bytes] = {}  # task id -> stream id, for touch()
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        """New jobs as they come, and jobs idle past `idle_timeout` on a timer."""
+        last_reclaim = 0.0
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            while True:
+                try:
+                    for msg_id, fields in await self._read(redis):
+                        yield self._ackable(msg_id, fields)
+                    if time.monotonic() - last_reclaim >= self.reclaim_every_s:
+                        last_reclaim = time.monotonic()
+                        for msg_id, fields in await self._reclaim(redis):
+                            yield self._ackable(msg_id, fields)
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    log.warning("queue unreachable; retrying", error=str(exc))
+                    await asyncio.sleep(RECONNECT_DELAY_S)
+                except ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    log.warning("queue group missing (Redis restarted?); declaring it again")
+                    await self._declare_consumer_group()
+
+    async def _read(self, redis: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        fetched = await redis.xreadgroup(
+            self.consumer_group_name,
+            self.consumer_name,
+            {self.queue_name: ">"},
+            block=self.block,
+            count=self.count,
+        )
+        return [entry for _, entries in fetched or [] for entry in entries]
+
+    async def _reclaim(self, redis: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        reply = await redis.xautoclaim(
+            self.queue_name,
+            self.consumer_group_name,
+            self.consumer_name,
+            min_idle_time=self.idle_timeout,
+            count=self.unacknowledged_batch_size,
+        )
+        claimed = [(msg_id, fields) for msg_id, fields in reply[1] if fields]
+        if claimed:
+            log.info("reclaimed jobs of a stalled worker", count=len(claimed))
+        return claimed
+
+    def _ackable(self, msg_id: bytes, fields: dict[bytes, bytes]) -> AckableMessage:
+        data = fields[b"data"]
+        try:
+            task_id = self.formatter.loads(data).task_id
+        except Exception:  # the receiver logs and acks unreadable jobs itself
+            task_id = None
+        if task_id:
+            self._claims[task_id] = msg_id
+        ack = self._ack_generator(id=msg_id, queue_name=self.queue_name)  # type: ignore[arg-type]
+
+        async def ack_and_forget() -> None:
+            await ack()
+            if task_id:
+                self._claims.pop(task_id, None)
+
+        return AckableMessage(data=data, ack=ack_and_forget)
+
+    async def touch(self, task_id: str) -> None:
+        """Reset the idle time of a running job so no other worker reclaims it."""
+        msg_id = self._claims.get(task_id)
+        if msg_id is None:
+            return
+        async with Redis(connection_pool=self.connection_pool) as redis:
+            await redis.xclaim(
+                self.queue_name,
+                self.consumer_group_name,
+                self.consumer_name,
+                min_idle_time=0,
+                message_ids=[msg_id],
+                justid=True,
+            )
+
+
+def build_broker(
+    url: str, queue_name: str, lease_s: float, pool_size: int, **connection: Any
+) -> StepBroker:
+    """The broker both the web process (to kick) and workers (to listen) use."""
+    return StepBroker(
+        url,
+        queue_name=queue_name,
+        idle_timeout_s=lease_s,
+        max_connection_pool_size=pool_size,
+        **connection,
+    )
+
+
+class Kicker:
+    """The `Enqueue` of Deps, backed by the broker."""
+
+    def __init__(self, broker: StepBroker) -> None:
+        self._kicker: AsyncKicker[Any, Any] = AsyncKicker(TASK_NAME, broker, labels={})
+        self._job = JobTemplate(self._kicker, attempt=0, not_before=0.0)
+
+    async def __call__(self, thread_id: str, *, attempt: int = 0, not_before: float = 0.0) -> None:
+        await self._kicker.kiq(thread_id, attempt=attempt, not_before=not_before)
+
+    def job(self, thread_id: str) -> bytes:
+        """The stream entry's `data` that `self(thread_id)` would add (see `job_data`)."""
+        return self._job(thread_id)
+
+
+def job_data(kicker: AsyncKicker[Any, Any], *args: Any, **kwargs: Any) -> bytes:
+    """The `data` field `kicker.kiq(*args, **kwargs)` would XADD to the broker's stream.
+
+    Built the way `AsyncKicker.kiq` builds it (its message, the broker's formatter), so a Redis
+    script can add the job itself: `XADD <queue_name> MAXLEN ~ <maxlen> * data <this>`, what
+    `RedisStreamBroker.kick` sends. Our brokers have no `pre_send` middleware to run first.
+    """
+    broker = kicker.broker
+    if broker.middlewares:
+        raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
+    message = kicker._prepare_message(*args, **kwargs)
+    return bytes(broker.formatter.dumps(message).message)
+
+
+class JobTemplate:
+    """`job_data` for one kicker and fixed keyword arguments, its message built once.
+
+    Per job only the task id and the positional arguments (strings, which taskiq's kicker
+    passes through as they are) change, so the job is the kicker's message with those two
+    fields set, dumped by the broker's serializer as its formatter does: the same bytes as
+    `job_data(kicker, *args, **kwargs)` but for the task id, at a fraction of the cost
+    (no pydantic message to build and dump per job).
+    """
+
+    def __init__(self, kicker: AsyncKicker[Any, Any], **kwargs: Any) -> None:
+        broker = kicker.broker
+        if broker.middlewares:
+            raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
+        self._broker = broker
+        self._message = kicker._prepare_message(**kwargs).model_dump(mode="json")
+        self._new_id = broker.id_generator
+        self._dumpb = broker.serializer.dumpb
+
+    def __call__(self, *args: str) -> bytes:
+        """The job's `data` for these positional arguments."""
+        if self._broker.middlewares:
+            raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
+        message = {**self._message, "task_id": self._new_id(), "args": list(args)}
+        return bytes(self._dumpb(message))

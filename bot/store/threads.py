@@ -1,0 +1,355 @@
+"""Threads in Redis: load, create, and save under a compare-and-set on their version."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.core.audit import audit_entries
+from bot.core.events import Event, HumanRequest
+from bot.core.policy import deadline_steps
+from bot.core.thread import Status, Thread
+from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
+from bot.store.keys import AUDIT_MAXLEN, Keys
+
+# One round trip: check the writer's fence, compare the version, append the new events, update
+# the head fields, append the audit entries. KEYS: thread hash, audit stream, lease, events list.
+# ARGV: expected version, commit id, fence ('' when the writer holds no lease), head JSON (''
+# to keep it), status, agent, updated, ttl seconds, audit maxlen, commits remembered, number of
+# events k, '1' to replace every stored event, then k events, then the audit entries.
+# Returns {1, version}, {0, current version} on a conflict, {-1, ''} when the fence is stale,
+# {-2, ''} when the thread is stored whole by an earlier version (send every event, replacing).
+# The hash keeps the last few `commit id=version` pairs in `c`, so a commit retried after Redis
+# ran it (the reply was lost with the connection) gets its own result back, not a conflict.
+COMMIT_LUA = """
+local recent = redis.call('HGET', KEYS[1], 'c') or ''
+local done = string.match(' ' .. recent, ' ' .. ARGV[2] .. '=(%d+)')
+if done then return {1, done} end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return {-1, ''} end
+local current = redis.call('HGET', KEYS[1], 'v') or '0'
+if current ~= ARGV[1] then return {0, current} end
+if ARGV[12] ~= '1' and redis.call('HEXISTS', KEYS[1], 'data') == 1 then return {-2, ''} end
+local version = tostring(tonumber(current) + 1)
+local kept = {}
+for pair in string.gmatch(recent, '%S+') do
+  if #kept < tonumber(ARGV[10]) - 1 then kept[#kept + 1] = pair end
+end
+table.insert(kept, 1, ARGV[2] .. '=' .. version)
+if ARGV[12] == '1' then
+  redis.call('DEL', KEYS[4])
+  redis.call('HDEL', KEYS[1], 'data')
+end
+local last = 12 + tonumber(ARGV[11])
+for first = 13, last, 500 do
+  redis.call('RPUSH', KEYS[4], unpack(ARGV, first, math.min(first + 499, last)))
+end
+redis.call('HSET', KEYS[1], 'v', version, 'status', ARGV[5], 'agent', ARGV[6],
+           'updated', ARGV[7], 'c', table.concat(kept, ' '))
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'head', ARGV[4]) end
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('EXPIRE', KEYS[4], ARGV[8])
+for i = last + 1, #ARGV do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'e', ARGV[i])
+end
+if #ARGV > last then redis.call('EXPIRE', KEYS[2], ARGV[8]) end
+return {1, version}
+"""
+# KEYS: thread hash, events list. ARGV: events already known. Returns {v, head, legacy data,
+# start, events from start}; start is 0 when the known events are not a prefix any more.
+_LOAD = """
+local found = redis.call('HMGET', KEYS[1], 'v', 'head', 'data')
+local start = tonumber(ARGV[1])
+if start > redis.call('LLEN', KEYS[2]) then start = 0 end
+return {found[1], found[2], found[3], start, redis.call('LRANGE', KEYS[2], start, -1)}
+"""
+RECENT_COMMITS = 8
+"""Commit ids remembered per thread for recognising a retried commit."""
+COMMIT_ATTEMPTS = 20
+"""Reload-and-retry rounds of `update` when concurrent writers move the thread on (rare)."""
+
+
+class Conflict(Exception):
+    """The thread changed since it was loaded; reload and decide again."""
+
+
+class Fenced(Exception):
+    """The writer's lease has lapsed and another worker may hold the thread: nothing written."""
+
+
+class Busy(Exception):
+    """Concurrent writers kept moving the thread on; the change was not made."""
+
+
+class ThreadExists(Exception):
+    """A thread with this id already exists."""
+
+
+@dataclass(frozen=True)
+class Creation:
+    """A new thread's writes, for a script of another module to make in its own round trip:
+    run `COMMIT_LUA` on `commit_keys`/`commit_args` (expect `{1, 1}`), then list the thread in
+    `index` and mark it in `queued` with these scores, exactly as `ThreadStore.create` does."""
+
+    commit_keys: list[str]
+    commit_args: list[Any]
+    index: str
+    index_score: str
+    queued: str
+    queued_score: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a listing shows of one thread."""
+
+    id: str
+    agent: str
+    status: Status
+    updated: float
+
+
+class ThreadStore:
+    """Reads and writes threads; every write is one atomic script call."""
+
+    def __init__(
+        self, redis: Redis, keys: Keys, ttl_s: int, cache: ThreadCache | None = None
+    ) -> None:
+        # redis-py types every reply as a wide union; the shapes here are fixed by the commands.
+        self.redis: Any = redis
+        self.keys = keys
+        self.ttl_s = ttl_s
+        self.cache = cache or ThreadCache()
+        """Threads seen last: loads fetch only the events appended since."""
+        self._commit = redis.register_script(COMMIT_LUA)
+        self._load = redis.register_script(_LOAD)
+
+    async def get(self, thread_id: str) -> Thread | None:
+        """The stored thread, or None (one round trip, new events only when it is cached)."""
+        start, known = tail_from(self.cache, thread_id)
+        reply = await self._load(
+            keys=[self.keys.thread(thread_id), self.keys.events(thread_id)], args=[start]
+        )
+        return loaded(self.cache, thread_id, known, reply)
+
+    async def create(self, thread: Thread) -> Thread:
+        """Store a new thread, list it and mark it queued; ThreadExists if the id is taken."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            keys, args = self.commit_parts(_empty(thread), thread.events)
+            await self._commit(keys=keys, args=args, client=pipe)
+            pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
+            pipe.zadd(self.keys.queued, {thread.id: time.time()})
+            (ok, _), *_ = await pipe.execute()
+        if int(ok) != 1:
+            raise ThreadExists(thread.id)
+        return thread.model_copy(update={"version": 1})
+
+    async def commit(
+        self,
+        thread: Thread,
+        new: list[Event],
+        *,
+        queued: bool = False,
+        fence: str | None = None,
+        replace: bool = False,
+    ) -> Thread:
+        """Append `new` to `thread` if nobody saved it since it was loaded, else Conflict.
+
+        `queued`: the caller enqueues a step next; the thread is marked in the same round
+        trip, so the sweeper can kick it again should that enqueue never happen.
+        `fence`: the writer's lease token; if that lease is no longer held, Fenced and nothing
+        is written (a worker that stalled past its lease must not commit onto the new holder).
+        """
+        due = deadlines_of(thread.id, new)
+        after = thread.appended(*new)
+        keys, args = self.commit_parts(thread, new, fence, replace, after=after)
+        if queued or due:
+            # One round trip: the marks go with the commit (an unmarked deadline would never
+            # be swept; a mark whose commit was refused is dropped by the sweeper).
+            async with self.redis.pipeline(transaction=False) as pipe:
+                await self._commit(keys=keys, args=args, client=pipe)
+                if queued:
+                    pipe.zadd(self.keys.queued, {thread.id: time.time()})
+                if due:
+                    pipe.zadd(self.keys.deadlines, due)
+                (ok, version), *_ = await pipe.execute()
+        else:
+            ok, version = await self._commit(keys=keys, args=args)
+        if int(ok) == -2:  # stored whole by an earlier version: rewrite it in this layout
+            return await self.commit(thread, new, queued=queued, fence=fence, replace=True)
+        if int(ok) == -1:
+            raise Fenced(f"the lease on thread {thread.id} was lost; not committed")
+        if not int(ok):
+            raise Conflict(f"thread {thread.id} is at version {version}, not {thread.version}")
+        committed = after.model_copy(update={"version": int(version)})
+        self.cache.put(committed)
+        return committed
+
+    async def update(
+        self,
+        thread_id: str,
+        change: Callable[[Thread], list[Event]],
+        *,
+        queued: bool = False,
+        attempts: int = COMMIT_ATTEMPTS,
+        loaded: Thread | None = None,
+    ) -> Thread | None:
+        """Load the thread, append what `change` makes of it, commit under that version.
+
+        On a conflict it loads and asks `change` again, so the change is always decided on the
+        very version it is committed on. `change` may raise to refuse; an empty list writes
+        nothing. None if there is no such thread; Busy if writers kept getting there first.
+        `loaded`: the caller's copy, just loaded, tried first instead of loading it again
+        (the compare-and-set refuses it if the thread has moved on since).
+        """
+        for attempt in range(attempts):
+            thread = loaded if attempt == 0 and loaded is not None else await self.get(thread_id)
+            if thread is None:
+                return None
+            events = change(thread)
+            if not events:
+                return thread
+            try:
+                return await self.commit(thread, events, queued=queued)
+            except Conflict:
+                continue
+        raise Busy(f"thread {thread_id} kept changing; try again")
+
+    async def mark_queued(self, thread_id: str, due: float) -> None:
+        """Mark the thread as given work due at `due` (the sweeper looks only past that)."""
+        await self.redis.zadd(self.keys.queued, {thread_id: due})
+
+    def commit_parts(
+        self,
+        before: Thread,
+        new: list[Event],
+        fence: str | None = None,
+        replace: bool = False,
+        *,
+        after: Thread | None = None,
+    ) -> tuple[list[str], list[Any]]:
+        """KEYS and ARGV of the commit script (`COMMIT_LUA`) appending `new` to `before`
+        (`after`: `before` with `new`, if the caller has it already).
+
+        Public so a script that creates a thread as part of more work (the Slack ingest) runs
+        this very commit, with this layout, instead of a copy of it.
+        """
+        after = after if after is not None else before.appended(*new)
+        audit = [json.dumps(entry) for entry in audit_entries(before, new, after)]
+        first = before.version == 0 or replace
+        written = after.events if replace else new
+        keys = self.commit_keys(before.id)
+        args = [
+            str(before.version),
+            secrets.token_hex(8),  # the same on redis-py's retry of this very call
+            fence or "",
+            encode_head(after) if first else "",
+            after.status,
+            after.agent,
+            repr(time.time()),
+            self.ttl_s,
+            AUDIT_MAXLEN,
+            RECENT_COMMITS,
+            len(written),
+            "1" if replace else "",
+            *(encode_event(event) for event in written),
+            *audit,
+        ]
+        return keys, args
+
+    def commit_keys(self, thread_id: str) -> list[str]:
+        """KEYS of the commit script for `thread_id` (all in its slot)."""
+        return [
+            self.keys.thread(thread_id),
+            self.keys.audit(thread_id),
+            self.keys.lease(thread_id),
+            self.keys.events(thread_id),
+        ]
+
+    def creation(self, thread: Thread) -> Creation:
+        """Everything `create` writes for `thread`, for a script that creates it itself."""
+        # `after` is the thread itself: the commit need not rebuild it from an empty copy.
+        keys, args = self.commit_parts(_empty(thread), thread.events, after=thread)
+        return Creation(
+            commit_keys=keys,
+            commit_args=args,
+            index=self.keys.index,
+            index_score=repr(thread.created_at.timestamp()),
+            queued=self.keys.queued,
+            queued_score=repr(time.time()),
+        )
+
+    async def audit(self, thread_id: str) -> list[dict[str, Any]]:
+        """The thread's audit entries, oldest first."""
+        rows = await self.redis.xrange(self.keys.audit(thread_id))
+        return [json.loads(fields[b"e"]) for _, fields in rows]
+
+    async def list(
+        self, status: Status | None, cursor: str | None, limit: int
+    ) -> tuple[list[Summary], str | None]:
+        """Threads newest first, filtered by status; returns a page and the next cursor."""
+        top, after_id = _parse_cursor(cursor)
+        found: list[Summary] = []
+        scanned, budget = 0, max(limit * 10, 1000)
+        while len(found) < limit and scanned < budget:
+            batch = await self.redis.zrange(
+                self.keys.index,
+                top,
+                "-inf",
+                byscore=True,
+                desc=True,
+                offset=0,
+                num=limit + 50,
+                withscores=True,
+            )
+            batch = [(m.decode(), s) for m, s in batch]
+            if after_id is not None:
+                batch = [(m, s) for m, s in batch if s < float(top) or m < after_id]
+            if not batch:
+                return found, None
+            scanned += len(batch)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for member, _ in batch:
+                    pipe.hmget(self.keys.thread(member), ["agent", "status", "updated"])
+                rows = await pipe.execute()
+            for (member, score), (agent, state, updated) in zip(batch, rows, strict=True):
+                top, after_id = repr(score), member
+                if state is None:
+                    await self.redis.zrem(self.keys.index, member)  # expired thread
+                    continue
+                if status is None or state.decode() == status:
+                    found.append(Summary(member, agent.decode(), state.decode(), float(updated)))
+                    if len(found) == limit:
+                        break
+        return found, f"{top}|{after_id}"
+
+
+def deadlines_of(thread_id: str, events: list[Event]) -> dict[str, float]:
+    """Sweeper marks for the requests among `events` that have deadlines."""
+    marks: dict[str, float] = {}
+    for event in events:
+        if isinstance(event, HumanRequest):
+            steps = deadline_steps(event)
+            if steps:
+                marks[f"{thread_id} {event.request_id}"] = steps[0][1]
+    return marks
+
+
+def _empty(thread: Thread) -> Thread:
+    return thread.model_copy(update={"events": [], "version": 0})
+
+
+def _parse_cursor(cursor: str | None) -> tuple[str, str | None]:
+    if not cursor:
+        return "+inf", None
+    score, _, member = cursor.partition("|")
+    try:
+        float(score)
+    except ValueError as exc:
+        raise ValueError("cursor is not one this server gave out") from exc
+    return score, member or None

@@ -1,0 +1,102 @@
+"""The web process: an app factory for uvicorn (`uvicorn --factory bot.web:create_app`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from bot.api import http as api
+from bot.config import Settings
+from bot.email import http as email_routes
+from bot.llm.claude import Model
+from bot.runtime.service import Service, ServiceError
+from bot.runtime.wiring import runtime
+from bot.runtime.worker import run_worker
+from bot.slack import http as slack_http
+from bot.slack.app import slack_app
+from bot.slack.fastpath import MessageEvents
+from bot.web.bodylimit import BodyLimit
+
+log = structlog.get_logger(__name__)
+
+HEALTH_TIMEOUT_S = 1.0
+"""How long `/healthz` waits for Redis to answer."""
+DOCS_ASSETS = "/docs/assets"
+"""Where /docs and /redoc load their scripts and styles from: this process, never a CDN."""
+MAX_BODY_BYTES = 1_000_000
+"""Largest request body accepted on any route (a mail route may set its own, lower, limit)."""
+
+
+def create_app(
+    settings: Settings | None = None, *, with_worker: bool = False, model: Model | None = None
+) -> FastAPI:
+    """The FastAPI app; `with_worker` also runs a worker in this process (`hitlbot dev`)."""
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime(settings, model=model) as (deps, broker):
+            await broker.startup()
+            app.state.deps = deps
+            app.state.service = Service(deps)
+            worker = asyncio.create_task(run_worker(deps, broker)) if with_worker else None
+            try:
+                async with slack_app(app.state.service, broker) as slack:
+                    app.state.slack = slack
+                    yield
+            finally:
+                if worker is not None:
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+
+    # FastAPIOffline: /docs and /redoc with Swagger UI and ReDoc served from the package's own
+    # copies (FastAPI's default pages load them from a CDN, and are blank offline).
+    app = FastAPIOffline(
+        title="hitlbot",
+        version="0.1.0",
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        # Keep the token across reloads; no validator badge (an image from validator.swagger.io).
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
+    )
+    app.state.settings = settings
+    app.include_router(api.router)
+    app.include_router(slack_http.router)
+    app.include_router(email_routes.router(settings))
+    # In front of the routing for Slack's message events, behind the body limit (added last,
+    # so it runs first) and the server-error handler.
+    app.add_middleware(MessageEvents)
+    # Mail is bigger: /email/inbound enforces HITLBOT_EMAIL_MAX_BYTES itself.
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt={email_routes.PATH})
+    app.exception_handler(ServiceError)(_service_error)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness, with a Redis round trip."""
+        try:
+            # Bounded: the client retries through a Redis restart, a probe must not wait for it.
+            await asyncio.wait_for(request.app.state.deps.redis.ping(), HEALTH_TIMEOUT_S)
+        except Exception as exc:
+            reason = str(exc) or type(exc).__name__
+            return JSONResponse({"ok": False, "redis": reason}, status_code=503)
+        return JSONResponse({"ok": True, "redis": "ok"})
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
+    status = exc.status if isinstance(exc, ServiceError) else 400
+    return JSONResponse({"detail": str(exc)}, status_code=status)
