@@ -27,8 +27,8 @@ from redis.asyncio.connection import AbstractConnection
 
 from bench.context_tokens import compare
 from bot.config import Settings
+from bot.core.model import ModelCall
 from bot.core.thread import ApiOrigin
-from bot.llm.claude import ModelCall
 from bot.logs import configure
 from bot.runtime.runner import advance
 from bot.runtime.service import Service

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from agents.deploy import AGENT
 from bot.core.audit import args_digest, audit_entries
 from bot.core.context import render_events
+from bot.core.decide import RunTool, decide
 from bot.core.edits import EditError, changes, validated
 from bot.core.events import HumanRequest, HumanResponse, ToolCall
 from bot.core.thread import ApiOrigin, Thread
-from bot.runtime.loop import RunTool, decide
 from bot.slack.cards import decided_card
 from bot.slack.editform import edit_modal, editable, error_blocks, submitted_args
 

@@ -23,15 +23,15 @@ from bot.cli import app
 from bot.config import Settings
 from bot.core.agent import Agent
 from bot.core.context import ModelInput
+from bot.core.decide import CallModel
 from bot.core.events import ToolCall, ToolResult, UserMessage
+from bot.core.model import ModelCall
 from bot.core.steps import model_steps
 from bot.core.thread import ApiOrigin, Thread
 from bot.evals import case as cases
 from bot.evals.case import canonical
-from bot.llm.claude import ModelCall
 from bot.runtime.deps import Deps
 from bot.runtime.lease import Leases
-from bot.runtime.loop import CallModel
 from bot.runtime.loop import step as loop_step
 from bot.store.keys import Keys
 from bot.store.threads import ThreadStore

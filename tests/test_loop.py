@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agents.deploy import AGENT as DEPLOY_AGENT
 from bot.core.agent import Agent
+from bot.core.decide import AskForHelp, CallModel, Deliver, RunPrefetch, RunTool, Stop, decide
 from bot.core.events import (
     Done,
     Error,
@@ -17,7 +18,6 @@ from bot.core.events import (
     UserMessage,
 )
 from bot.core.thread import ApiOrigin, Thread
-from bot.runtime.loop import AskForHelp, CallModel, Deliver, RunPrefetch, RunTool, Stop, decide
 
 PLAIN = Agent(name="plain", description="", prompt=DEPLOY_AGENT.prompt, tools=DEPLOY_AGENT.tools)
 LISTED = ToolCall(call_id="c0", name="list_services", args={})

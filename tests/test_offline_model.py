@@ -19,8 +19,8 @@ from bot.core.events import (
     UserMessage,
     utcnow,
 )
+from bot.core.model import ModelCall
 from bot.core.thread import ApiOrigin, Thread
-from bot.llm.claude import ModelCall
 from bot.llm.offline.eventlog import parse
 from bot.llm.offline.model import OfflineModel
 from bot.runtime.wiring import model_from

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.deploy import AGENT
+from bot.core.decide import Deliver, RunTool, Stop, decide
 from bot.core.events import (
     EVENTS,
     ApprovalVote,
@@ -32,7 +33,6 @@ from bot.core.thread import (
     status_of,
     undelivered,
 )
-from bot.runtime.loop import Deliver, RunTool, Stop, decide
 
 ids = st.sampled_from(["c1", "c2", "c3"])
 requests = st.sampled_from(["t.r1", "t.r2"])

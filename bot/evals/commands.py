@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from bot.config import NotConfigured, Settings
 from bot.core.agent import Agent
+from bot.core.model import LLMFatal, LLMUnavailable, Model
 from bot.core.thread import Thread
 from bot.evals import case as cases
 from bot.evals.case import Case, CaseError
@@ -25,7 +26,6 @@ from bot.evals.replay import (
     replay_live,
     replay_recorded,
 )
-from bot.llm.claude import LLMFatal, LLMUnavailable, Model
 from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
 

@@ -13,10 +13,11 @@ from typing import Any
 
 from bot.core.agent import Agent
 from bot.core.events import Error, Event, ToolCall, ToolResult
+from bot.core.model import REASON_FIELD
 from bot.core.steps import ModelStepAt, model_steps
 from bot.core.thread import Thread
 from bot.evals.case import Case, Reply, Request, Step, digest
-from bot.llm.claude import REASON_FIELD, request_params
+from bot.llm.claude import request_params
 
 
 class NotRecordable(Exception):

@@ -1,59 +1,21 @@
-"""The model adapter (factor 1): one Messages API request in, exactly one tool call out."""
+"""Claude, the model adapter (factor 1): one Messages API request in, exactly one tool call out."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import anthropic
 from anthropic.types import ToolUseBlock
 
 from bot.config import NotConfigured
+from bot.core.model import REASON_FIELD, LLMFatal, LLMUnavailable, ModelCall, ModelOutputError
 
 HOW_TO_SET_KEY = (
     "set ANTHROPIC_API_KEY=sk-ant-... in the environment or in .env (see .env.example), "
     "then restart hitlbot"
 )
 """The fix for a missing or rejected key, said the same way wherever it comes up."""
-
-
-REASON_FIELD = "reason"
-"""Optional argument added to every tool's schema: the model's one-line reason, for humans."""
-
-
-@dataclass(frozen=True)
-class ModelCall:
-    """The tool the model chose and its raw, not yet validated, arguments."""
-
-    name: str
-    args: dict[str, Any]
-
-
-class ModelOutputError(Exception):
-    """The model answered, but not with one tool call; the model sees this as an error."""
-
-
-class LLMUnavailable(Exception):
-    """The API could not answer now (rate limit, overload, timeout): retry later."""
-
-
-class LLMFatal(Exception):
-    """The API rejected the request in a way a retry will not fix (a bad request)."""
-
-
-class Model(Protocol):
-    """What the loop needs of a model; a scripted stand-in can implement it too."""
-
-    async def next_call(
-        self, *, system: str, context: str, tools: Sequence[dict[str, Any]]
-    ) -> ModelCall:
-        """Choose the next tool call given the system prompt and the rendered thread."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release connections."""
-        ...
 
 
 class AnthropicModel:

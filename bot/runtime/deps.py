@@ -14,9 +14,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.core.events import Event, RequestSent, utcnow
+from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.core.thread import Thread
-from bot.llm.claude import Model
 from bot.mcp.hub import McpHub
 from bot.runtime.lease import Leases
 from bot.slack.groups import GroupMembers

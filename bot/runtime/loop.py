@@ -1,108 +1,37 @@
-"""The loop (factor 8): decide from the thread alone what happens next, then do that one thing.
+"""The loop (factor 8): do the one thing `bot.core.decide` chose, and say what it adds.
 
-`decide` is pure and tested with plain data. `step` does the IO of one decision and returns
-the events to append; the runner commits them, so any worker can take the next step (factor 12).
+`step` does the IO of one decision (call the model, run a tool, deliver) and returns the
+events to append; the runner commits them, so any worker can take the next step (factor 12).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bot.core.agent import Agent, Prefetch
 from bot.core.context import model_input
-from bot.core.events import Done, Error, Event, HumanRequest, ToolCall, ToolResult
-from bot.core.policy import Rule
-from bot.core.thread import Thread
-from bot.core.tools import (
-    DONE_FOR_NOW,
-    REQUEST_CHOICE,
-    REQUEST_MORE_INFORMATION,
-    Tool,
-    ToolContext,
-    ToolError,
+from bot.core.decide import (
+    Action,
+    AskForHelp,
+    CallModel,
+    Deliver,
+    RunPrefetch,
+    RunTool,
+    follow_up,
+    validate_reply,
 )
-from bot.llm.claude import REASON_FIELD, ModelCall, ModelOutputError
+from bot.core.events import Error, Event, HumanRequest, ToolCall, ToolResult
+from bot.core.model import ModelOutputError
+from bot.core.thread import Thread
+from bot.core.tools import ToolContext, ToolError
 from bot.mcp.client import McpUnavailable
 from bot.runtime.deps import Deps
 from bot.store.agentstore import AgentStore
 
 log = structlog.get_logger(__name__)
-
-MAX_CONSECUTIVE_ERRORS = 3
-"""After this many errors in a row the loop asks a human instead of spinning (factor 9)."""
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Nothing to do until a human acts."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Deliver:
-    """Send an outbound event through the thread's channel."""
-
-    ref: str
-    event: HumanRequest | Done | Event
-
-
-@dataclass(frozen=True)
-class RunTool:
-    """Run a recorded (and, if needed, approved) tool call."""
-
-    call: ToolCall
-
-
-@dataclass(frozen=True)
-class RunPrefetch:
-    """Make the agent's pre-fetch calls before its first LLM call."""
-
-    calls: tuple[Prefetch, ...]
-
-
-@dataclass(frozen=True)
-class AskForHelp:
-    """Too many errors in a row: ask the human."""
-
-    last_error: str
-
-
-@dataclass(frozen=True)
-class CallModel:
-    """Ask the model for the next tool call."""
-
-
-Action = Stop | Deliver | RunTool | RunPrefetch | AskForHelp | CallModel
-
-
-def decide(thread: Thread, agent: Agent, delivers: bool) -> Action:
-    """The next action for `thread` (pure). `delivers`: its origin has a channel to send to."""
-    if delivers:
-        outbound = thread.undelivered
-        if outbound:
-            ref, event = outbound[0]
-            return Deliver(ref, event)
-    status = thread.status
-    if status != "running":
-        return Stop(status)
-    call = thread.open_call
-    if call is not None:
-        # An approver's edit is what runs; the recorded tool_call stays as the model proposed.
-        edited = thread.edited_args(call.call_id)
-        return RunTool(call if edited is None else call.model_copy(update={"args": edited}))
-    if thread.consecutive_errors >= MAX_CONSECUTIVE_ERRORS:
-        last = next(e for e in reversed(thread.events) if isinstance(e, Error))
-        return AskForHelp(last.message)
-    if agent.prefetch and not any(isinstance(e, ToolCall) for e in thread.events):
-        return RunPrefetch(agent.prefetch)
-    return CallModel()
 
 
 async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list[Event]:
@@ -152,103 +81,8 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     needs_approval = chosen.tool.needs_approval(chosen.args)
     if rule.approval is not None:  # the operator's say, over the tool's
         needs_approval = rule.approval
-    return [call, *_follow_up(thread, call, needs_approval, rule, deps, now)]
-
-
-@dataclass(frozen=True)
-class Chosen:
-    """A model reply that names one of the agent's tools with arguments its model accepts."""
-
-    tool: Tool[Any]
-    """The tool chosen."""
-    args: BaseModel
-    """Its arguments, validated."""
-    reason: str | None
-    """The model's one-line reason, if it gave one."""
-
-    def dumped(self) -> dict[str, Any]:
-        """The arguments as recorded on the `tool_call` event (JSON data)."""
-        return self.args.model_dump(mode="json")
-
-
-def validate_reply(
-    agent: Agent, reply: ModelCall, at: datetime, tools: Mapping[str, Tool[Any]] | None = None
-) -> Chosen | Error:
-    """What the loop makes of a reply (pure): the validated call, or the `error` the model
-    reads next step (an unknown tool, bad arguments), stamped `at`. `tools`: all the agent
-    has, its MCP servers' included (default: its own and the built-ins)."""
-    tools = agent.all_tools if tools is None else tools
-    tool = tools.get(reply.name)
-    if tool is None:
-        known = ", ".join(tools)
-        message = f"no tool {reply.name!r}; use one of {known}"
-        return Error(kind="unknown_tool", name=reply.name, message=message, at=at)
-    raw = dict(reply.args)
-    # A tool with an argument of its own called `reason` keeps it; it doubles as the call's reason.
-    own = REASON_FIELD in tool.args.model_fields
-    reason = raw.get(REASON_FIELD) if own else raw.pop(REASON_FIELD, None)
-    try:
-        args = tool.args.model_validate(raw)
-    except ValidationError as exc:
-        return Error(kind="validation", name=tool.name, message=_compact(exc), at=at)
-    return Chosen(tool, args, reason if isinstance(reason, str) else None)
-
-
-def _follow_up(
-    thread: Thread, call: ToolCall, needs_approval: bool, rule: Rule, deps: Deps, now: datetime
-) -> list[Event]:
-    """What must be recorded together with `call`, atomically."""
     request_id = f"{thread.id}.{deps.ids('r')}"
-    deadlines = _deadlines(rule, now)
-    if call.name in (REQUEST_MORE_INFORMATION.name, REQUEST_CHOICE.name):
-        strict = call.name == REQUEST_CHOICE.name  # a choice: the answer must be one of them
-        return [
-            HumanRequest(
-                request_id=request_id,
-                kind="question",
-                message=call.args["message"],
-                choices=call.args.get("choices", []),
-                only_choices=strict,
-                answerers=list(rule.approvers) if strict else [],
-                call_id=call.call_id,
-                remind_at=deadlines["remind_at"],
-                expire_at=deadlines["expire_at"],
-                at=now,
-            )
-        ]
-    if call.name == DONE_FOR_NOW.name:
-        return [Done(message=call.args["message"], call_id=call.call_id, at=now)]
-    if needs_approval:
-        message = call.reason or f"{call.name} needs approval before it runs"
-        return [
-            HumanRequest(
-                request_id=request_id,
-                kind="approval",
-                message=message,
-                call_id=call.call_id,
-                approvers=list(rule.approvers),
-                approver_groups=list(rule.groups),
-                quorum=rule.quorum,
-                excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
-                at=now,
-                **deadlines,
-            )
-        ]
-    return []
-
-
-def _deadlines(rule: Rule, now: datetime) -> dict[str, Any]:
-    """The request's deadlines from its rule, as of `now`."""
-
-    def after(seconds: float | None) -> datetime | None:
-        return None if seconds is None else now + timedelta(seconds=seconds)
-
-    return {
-        "remind_at": after(rule.remind_after),
-        "escalate_at": after(rule.escalate_after) if rule.escalate_to else None,
-        "escalate_to": rule.escalate_to,
-        "expire_at": after(rule.expire_after),
-    }
+    return [call, *follow_up(thread, call, needs_approval, rule, request_id, now)]
 
 
 async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) -> Event:
@@ -281,15 +115,6 @@ async def _prefetch(
         call = ToolCall(call_id=deps.ids("call_"), name=prefetch.tool, args=prefetch.args)
         events += [call, await _run_tool(thread, agent, call, deps)]
     return events
-
-
-def _compact(exc: ValidationError) -> str:
-    """A validation error in a few model-readable lines."""
-    parts = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in error["loc"]) or "arguments"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def _jsonable(value: Any) -> Any:

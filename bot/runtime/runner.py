@@ -16,13 +16,14 @@ import structlog
 from bot import metrics
 from bot.config import NotConfigured
 from bot.core.agent import Agent
+from bot.core.decide import Action, CallModel, Deliver, RunTool, Stop, decide
 from bot.core.events import Error, Event, Failed
+from bot.core.model import LLMFatal, LLMUnavailable
 from bot.core.thread import Thread
-from bot.llm.claude import LLMFatal, LLMUnavailable
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.runtime.deps import Deps
 from bot.runtime.lease import Lease
-from bot.runtime.loop import Action, CallModel, Deliver, RunTool, Stop, decide, step
+from bot.runtime.loop import step
 from bot.store.threads import Conflict, Fenced
 
 log = structlog.get_logger(__name__)

@@ -18,9 +18,10 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bot.api.outbound import ApiChannel
 from bot.config import Settings
 from bot.core.agent import Agent
+from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.email.outbound import EmailChannel
-from bot.llm.claude import AnthropicModel, MissingCredentials, Model
+from bot.llm.claude import AnthropicModel, MissingCredentials
 from bot.llm.offline.model import OfflineModel
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps

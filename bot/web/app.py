@@ -14,8 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.api import http as api
 from bot.config import Settings
+from bot.core.model import Model
 from bot.email import http as email_routes
-from bot.llm.claude import Model
 from bot.runtime.service import Service, ServiceError
 from bot.runtime.wiring import runtime
 from bot.runtime.worker import run_worker

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.config import NotConfigured
-from bot.llm.claude import ModelCall
+from bot.core.model import ModelCall
 from bot.llm.offline import deploy, oncall, support
 from bot.llm.offline.eventlog import parse
 from bot.llm.offline.rules import Rules

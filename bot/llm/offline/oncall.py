@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from bot.llm.claude import ModelCall
+from bot.core.model import ModelCall
 from bot.llm.offline.eventlog import Entry, Outcome, current_turn, human_text, last_match, outcomes
 from bot.llm.offline.rules import Rules, ask, call, done
 

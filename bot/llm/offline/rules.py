@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.llm.claude import REASON_FIELD, ModelCall
+from bot.core.model import REASON_FIELD, ModelCall
 from bot.llm.offline.eventlog import Entry
 
 MARK = "(offline model)"

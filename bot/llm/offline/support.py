@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.llm.claude import ModelCall
+from bot.core.model import ModelCall
 from bot.llm.offline.eventlog import Entry, Outcome, current_turn, human_text, last_match, outcomes
 from bot.llm.offline.rules import MARK, Rules, ask, call, done
 
