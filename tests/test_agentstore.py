@@ -11,8 +11,9 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from agents.support import RefundArgs, issue_refund
+from bot.core.records import OverLimit
 from bot.core.tools import ToolContext, ToolError
-from bot.store.agentstore import AgentStore, OverLimit
+from bot.store.agentstore import AgentStore
 from bot.store.keys import Keys
 
 READS = {"get", "hget", "hvals", "hgetall", "hmget", "exists", "script_exists", "get_encoder"}
@@ -49,8 +50,10 @@ class HeldWrites:
 
 def context(redis: Any, prefix: str, call_id: str) -> ToolContext:
     store = AgentStore(redis, Keys(prefix), "support", call_id)
-    no_deps: Any = None  # the refund tools use only their store
-    return ToolContext(call_id=call_id, thread_id="th_" + call_id, deps=no_deps, store=store)
+    unused: Any = None  # the refund tools use only their store
+    return ToolContext(
+        call_id=call_id, thread_id="th_" + call_id, store=store, http=unused, settings=unused
+    )
 
 
 async def test_two_concurrent_refunds_of_one_order_cannot_both_pass(

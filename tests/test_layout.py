@@ -1,4 +1,4 @@
-"""The tree keeps its design: the core is pure, and reads no clock of its own."""
+"""The tree keeps its design: the core is pure and reads no clock of its own; no import circle."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import bot.core
+
+ROOT = Path(bot.core.__file__).parents[2]
 
 CORE = Path(bot.core.__file__).parent
 IO_LIBRARIES = {
@@ -93,3 +95,58 @@ def test_the_clock_check_sees_a_clock() -> None:
     source = "import time\n\n\ndef f() -> float:\n    return time.time()\n"
     assert clock_reads(source, "probe.py") == [("probe.py", 5, "time.time")]
     assert clock_reads(source.replace("def f", "def utcnow"), "events.py") == []
+
+
+def our_modules() -> dict[str, Path]:
+    """Every module of `bot` and `agents`, by dotted name."""
+    found = {}
+    for path in [*ROOT.glob("bot/**/*.py"), *ROOT.glob("agents/**/*.py")]:
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def imports_of(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The modules of ours `path` imports at its top level, `if TYPE_CHECKING:` blocks too (a
+    circle of type-only imports is a circle of concepts all the same)."""
+    found: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    whole = f"{node.module}.{alias.name}"
+                    found.add(whole if whole in modules else node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.If | ast.Try):
+                visit(node.body)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return {name for name in found if name in modules}
+
+
+def on_circles(graph: dict[str, set[str]]) -> list[str]:
+    """The modules that import themselves through others, sorted."""
+
+    def reachable(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(graph[start])
+        while todo:
+            node = todo.pop()
+            if node not in seen:
+                seen.add(node)
+                todo.extend(graph[node])
+        return seen
+
+    return sorted(node for node in graph if node in reachable(node))
+
+
+def test_no_import_circle_among_our_modules() -> None:
+    modules = our_modules()
+    graph = {name: imports_of(path, modules) - {name} for name, path in modules.items()}
+    assert on_circles(graph) == []
+
+
+def test_the_circle_check_sees_a_circle() -> None:
+    assert on_circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c"]

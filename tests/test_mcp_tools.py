@@ -111,8 +111,11 @@ def test_approval_comes_from_the_annotations_unless_the_agent_says(
 
 
 def context(call_id: str) -> ToolContext:
-    # The MCP tools use neither deps nor the store: only the call id.
-    return ToolContext(call_id=call_id, thread_id="th_x", deps=None, store=None)  # type: ignore[arg-type]
+    # The MCP tools use neither the store, HTTP nor the settings: only the call id.
+    unused: Any = None
+    return ToolContext(
+        call_id=call_id, thread_id="th_x", store=unused, http=unused, settings=unused
+    )
 
 
 async def test_stdio_tools_are_hitlbot_tools_and_a_dead_server_is_restarted(

@@ -73,12 +73,10 @@ async def deploy_service(args: DeployArgs, ctx: ToolContext) -> dict[str, str]:
     if earlier is not None:
         return {"status": "deployed", **earlier}
     record = {**args.model_dump(), "call_id": ctx.call_id}
-    url = ctx.deps.settings.deploy_webhook_url
+    url = ctx.settings.deploy_webhook_url
     if url:
         try:
-            reply = await ctx.deps.http.post(
-                url, json=record, headers={"Idempotency-Key": ctx.call_id}
-            )
+            reply = await ctx.http.post(url, json=record, headers={"Idempotency-Key": ctx.call_id})
         except httpx.HTTPError as exc:
             raise ToolError(f"deploy webhook unreachable: {exc}") from exc
         if reply.status_code >= 300:

@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bot.core.agent import Agent
+from bot.core.records import OverLimit
 from bot.core.tools import Tool, ToolContext, ToolError
-from bot.store.agentstore import OverLimit
 
 HERE = Path(__file__).parent
 CENTS = Decimal("0.01")

@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 from bot.core.policy import Rule
 
 if TYPE_CHECKING:
-    from bot.runtime.deps import Deps
-    from bot.store.agentstore import AgentStore
+    import httpx
+
+    from bot.config import Settings
+    from bot.core.records import AgentRecords
 
 A = TypeVar("A", bound=BaseModel)
 
@@ -24,17 +26,20 @@ class ToolError(Exception):
 
 @dataclass(frozen=True)
 class ToolContext:
-    """What a running tool may use besides its arguments."""
+    """What a running tool may use besides its arguments, and nothing more: not the worker's
+    dependencies, not raw Redis."""
 
     call_id: str
     """Idempotency key: the same for every (re)run of one call."""
     thread_id: str
     """The thread the call belongs to."""
-    deps: Deps
-    """Live clients (HTTP) and settings."""
-    store: AgentStore
+    store: AgentRecords
     """The agent's own records, with the atomic primitives (`reserve`, `once`) keyed by
-    `call_id`: use these, not raw Redis, for anything a re-run must not do twice."""
+    `call_id`: use these for anything a re-run must not do twice."""
+    http: httpx.AsyncClient
+    """The process's shared HTTP client (pooled: never one per call)."""
+    settings: Settings
+    """The operator's configuration, read-only (e.g. `deploy_webhook_url`)."""
 
 
 @dataclass(frozen=True)

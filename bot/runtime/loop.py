@@ -95,7 +95,13 @@ async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) ->
             kind="tool", call_id=call.call_id, name=call.name, message="tool is not runnable"
         )
     store = AgentStore(deps.redis, deps.keys, agent.name, call.call_id)
-    context = ToolContext(call_id=call.call_id, thread_id=thread.id, deps=deps, store=store)
+    context = ToolContext(
+        call_id=call.call_id,
+        thread_id=thread.id,
+        store=store,
+        http=deps.http,
+        settings=deps.settings,
+    )
     try:
         result = await tool.run(tool.args.model_validate(call.args), context)
     except (ToolError, ValidationError) as exc:

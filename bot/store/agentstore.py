@@ -10,15 +10,13 @@ its own earlier record instead of acting twice. Names are namespaced per agent
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.core.records import Json, OverLimit, Reservation
 from bot.store.keys import Keys
-
-Json = dict[str, Any]
 
 UNITS = Decimal(1_000_000)
 """Amounts are kept as integer millionths, exact in Redis and in Lua's doubles below 2**53."""
@@ -43,28 +41,8 @@ return {0, redis.call('HGET', KEYS[1], ARGV[1])}
 """
 
 
-class OverLimit(Exception):
-    """A reservation would take the total past its limit; nothing was reserved."""
-
-    def __init__(self, total: Decimal, limit: Decimal, amount: Decimal) -> None:
-        self.total, self.limit, self.amount = total, limit, amount
-        super().__init__(f"{amount} is over what is left ({limit - total} of {limit})")
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """What `reserve` recorded for this call."""
-
-    record: Json
-    """The record stored with the reservation (the earlier one, if the call had reserved)."""
-    total: Decimal
-    """The ledger's total after it."""
-    first: bool
-    """False when this call id had reserved before (a re-run after a crash)."""
-
-
 class AgentStore:
-    """One agent's records, as seen by one tool call."""
+    """One agent's records, as seen by one tool call (`bot.core.records.AgentRecords`)."""
 
     def __init__(self, redis: Redis, keys: Keys, agent: str, call_id: str) -> None:
         # redis-py types every reply as a wide union; the shapes here are fixed by the scripts.
