@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import bot.runtime.wiring
 from agents import AGENTS
+from agents.oncall import URL_ENV
 from bot.cli import app
 from bot.config import Settings
 from bot.core.agent import Agent
@@ -38,6 +39,7 @@ from bot.store.threads import ThreadStore
 from bot.testing.anthropic_stub import AnthropicStub, Reply, ToolReply
 from tests.conftest import app_client
 from tests.helpers import wait_for
+from tests.mcp_support import down_url
 
 DEPLOY_REPLIES = [
     ("list_versions", {"service": "api", "reason": "check the version exists"}),
@@ -115,6 +117,61 @@ async def test_recorded_requests_are_byte_for_byte_what_the_steps_sent(
     assert replies == DEPLOY_REPLIES
     # The deploy's result is kept beside its step, for the reader.
     assert case.steps[1].result["status"] == "deployed"
+
+
+ONCALL_REPLIES = [
+    ("list_incidents", {"service": "payments", "status": "open"}),
+    ("page_oncall", {"service": "payments", "message": "INC-101 needs you"}),
+    ("done_for_now", {"message": "Paged payments."}),
+]
+
+
+@pytest.fixture
+def oncall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Agent:
+    """The oncall agent (tools from its bundled MCP server over stdio), its prompt and cases
+    folder in a scratch directory."""
+    shutil.copy(AGENTS["oncall"].prompt, tmp_path / "prompt.md")
+    agent = dataclasses.replace(AGENTS["oncall"], prompt=tmp_path / "prompt.md")
+    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda: {**AGENTS, "oncall": agent})
+    monkeypatch.setenv("INCIDENTS_STATE", str(tmp_path / "incidents.json"))
+    monkeypatch.delenv(URL_ENV, raising=False)
+    return agent
+
+
+async def test_an_mcp_agents_recorded_requests_carry_its_servers_tools(
+    settings: Settings, anthropic_stub: AnthropicStub, oncall: Agent, redis_env: None
+) -> None:
+    """The worker showed the model the MCP server's tools; the case must hold them too, or
+    replaying it would compare against a request no step sent."""
+    for name, args in ONCALL_REPLIES:
+        anthropic_stub.reply_tool(name, args)
+    async with app_client(settings) as api:
+        reply = await api.post("/threads", json={"agent": "oncall", "message": "page payments"})
+        thread_id = reply.json()["thread_id"]
+        await wait_for(api, thread_id, "done")
+    code, out = await cli("record", thread_id, "--name", "paged")
+    assert code == 0, out
+    case = cases.load(oncall.prompt.parent / "cases" / "paged.yaml")
+    sent = [request.body for request in anthropic_stub.requests]
+    assert len(case.steps) == len(sent) == len(ONCALL_REPLIES)
+    for step, body in zip(case.steps, sent, strict=True):
+        rebuilt = {**step.request.model_dump(), "tools": case.toolsets[step.request.tools]}
+        as_sent = {key: body[key] for key in ("system", "messages", "tools", "tool_choice")}
+        assert canonical(rebuilt) == canonical(as_sent)
+    assert "list_incidents" in {tool["name"] for tool in sent[0]["tools"]}
+    code, out = await cli("eval", "oncall")
+    assert code == 0 and "recorded mode: no regressions" in out, out
+
+
+async def test_eval_of_an_mcp_agent_whose_server_is_down_says_so(
+    oncall: Agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(AGENTS["oncall"].prompt.parent / "cases", oncall.prompt.parent / "cases")
+    monkeypatch.setenv(URL_ENV, down_url())
+    code, out = await cli("eval", "oncall")
+    assert code == 2, out
+    assert "agent oncall takes tools from MCP servers and one could not be listed" in out
+    assert "MCP server 'incidents'" in out
 
 
 async def test_a_recorded_case_replays_clean(recorded: Path) -> None:
@@ -347,6 +404,7 @@ async def _no_enqueue(thread_id: str, *, attempt: int = 0, not_before: float = 0
 SHIPPED = {
     "deploy": {"production-deploy-approved", "staging-deploy"},
     "support": {"refund-approved", "order-question-answered"},
+    "oncall": {"page-payments-ticket-approved"},
 }
 
 

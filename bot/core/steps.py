@@ -7,12 +7,15 @@ exactly the input that step was given. The playground shows it; `hitlbot record`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bot.core.agent import Agent
 from bot.core.context import ModelInput, model_input
 from bot.core.events import Error, Event, ToolCall
 from bot.core.thread import Thread
+from bot.core.tools import Tool
 
 
 @dataclass(frozen=True)
@@ -35,14 +38,17 @@ def model_step_indices(thread: Thread, agent: Agent | None) -> list[int]:
     ]
 
 
-def model_steps(thread: Thread, agent: Agent, budget: int) -> list[ModelStepAt]:
+def model_steps(
+    thread: Thread, agent: Agent, budget: int, tools: Mapping[str, Tool[Any]] | None = None
+) -> list[ModelStepAt]:
     """Every model step of `thread`, with the input it was given (`budget`: the context
-    token budget the worker had, `HITLBOT_CONTEXT_TOKENS`)."""
+    token budget the worker had, `HITLBOT_CONTEXT_TOKENS`; `tools`: all the agent had, its
+    MCP servers' included, as `bot.core.context.model_input` takes them)."""
     steps = []
     for index in model_step_indices(thread, agent):
         before = thread.model_copy(update={"events": thread.events[:index]})
         steps.append(
-            ModelStepAt(index, model_input(agent, before, thread.events[index].at, budget))
+            ModelStepAt(index, model_input(agent, before, thread.events[index].at, budget, tools))
         )
     return steps
 

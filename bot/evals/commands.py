@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from bot.config import NotConfigured, Settings
 from bot.core.agent import Agent
 from bot.core.model import LLMFatal, LLMUnavailable, Model
 from bot.core.thread import Thread
+from bot.core.tools import BUILTINS
 from bot.evals import case as cases
 from bot.evals.case import Case, CaseError
 from bot.evals.record import NotRecordable, record
@@ -26,6 +28,8 @@ from bot.evals.replay import (
     replay_live,
     replay_recorded,
 )
+from bot.mcp.client import McpUnavailable
+from bot.mcp.hub import McpHub
 from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
 
@@ -66,6 +70,28 @@ def agent_named(agents: Mapping[str, Agent], name: str) -> Agent:
     return agent
 
 
+async def listed(agent: Agent) -> Agent:
+    """The agent with its MCP servers' tools made its own, listed now as its worker lists
+    them (the bundled stdio server is started for it; a URL is reached), so that a recorded
+    or replayed step is rendered with every tool the step was shown. CommandError if a
+    server cannot be listed."""
+    if not agent.mcp:
+        return agent
+    hub = McpHub()
+    try:
+        tools = await hub.all_tools(agent)
+    except McpUnavailable as exc:
+        raise CommandError(
+            f"agent {agent.name} takes tools from MCP servers and one could not be listed, so "
+            f"its steps cannot be rendered as they were: {exc}"
+        ) from None
+    finally:
+        await hub.aclose()
+    builtin = {tool.name for tool in BUILTINS}
+    own = tuple(tool for name, tool in tools.items() if name not in builtin)
+    return dataclasses.replace(agent, tools=own, mcp=())
+
+
 def default_name(thread: Thread) -> str:
     """A file name from the thread's first message (`deploy-api-1-4-2-to-production`)."""
     first = next((e for e in thread.events if e.type == "user_message"), None)
@@ -100,7 +126,7 @@ async def record_thread(
             f"no thread {thread_id!r} in Redis at {settings.redis_url} "
             f"(prefix {settings.redis_prefix!r}; HITLBOT_REDIS_PREFIX)"
         )
-    agent = agent_named(agents, thread.agent)
+    agent = await listed(agent_named(agents, thread.agent))
     name = name or default_name(thread)
     if not _NAME.match(name):
         raise CommandError(f"case name {name!r}: use lower-case letters, digits, - and _")
@@ -154,6 +180,8 @@ def run_eval(
     if live and accept:
         raise CommandError("--accept re-records requests in recorded mode; run it without --live")
     agent = agent_named(agents, agent_name)
+    if agent.mcp and case_paths(agent, only):
+        agent = asyncio.run(listed(agent))
     loaded = load_cases(agent, only)
     if not loaded:
         echo(f"agent {agent.name}: no cases in {cases_dir(agent)} (record some: hitlbot record ID)")

@@ -17,7 +17,7 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
-from typing import Any, cast
+from typing import Any, TextIO, cast
 
 import anyio
 import httpx2
@@ -159,7 +159,7 @@ class McpConnection:
         command, *args = where
         env = {name: os.environ[name] for name in self.server.pass_env if name in os.environ}
         params = StdioServerParameters(command=command, args=args, env={**env, **self.server.env})
-        async with stdio_client(params, errlog=sys.stderr) as streams:
+        async with stdio_client(params, errlog=_errlog()) as streams:
             yield streams[0], streams[1]
 
     def _why(self, exc: BaseException) -> str:
@@ -169,6 +169,16 @@ class McpConnection:
         if isinstance(exc, BaseExceptionGroup):
             detail = "; ".join(str(e) or type(e).__name__ for e in exc.exceptions)
         return f"MCP server {self.server.name!r} ({kind} {shown}) is unreachable: {detail}"
+
+
+def _errlog() -> TextIO:
+    """Where a stdio server's stderr goes: ours, or the process's own when ours is a capture
+    with no file behind it (a CLI run under a test runner), which a child cannot write to."""
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return sys.__stderr__ or sys.stderr
+    return sys.stderr
 
 
 async def _all_tools(session: ClientSession) -> list[types.Tool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from bot.core.context import estimate_tokens, render_events
 from bot.core.steps import model_steps
 from bot.core.thread import Thread
 from bot.core.timeline import describe
+from bot.core.tools import Tool
 
 
 @dataclass(frozen=True)
@@ -44,10 +46,14 @@ class Row:
     """Set on the events the model chose."""
 
 
-def rows(thread: Thread, agent: Agent | None, budget: int) -> list[Row]:
-    """The timeline of `thread`, each model-chosen event with the context behind it."""
+def rows(
+    thread: Thread, agent: Agent | None, budget: int, tools: Mapping[str, Tool[Any]] | None = None
+) -> list[Row]:
+    """The timeline of `thread`, each model-chosen event with the context behind it (`tools`:
+    the agent's, its MCP servers' as this process listed them)."""
     view = thread_view(thread)
-    steps = {step.index: step.input for step in model_steps(thread, agent, budget)} if agent else {}
+    listed = model_steps(thread, agent, budget, tools) if agent else []
+    steps = {step.index: step.input for step in listed}
     out = []
     for index, data in enumerate(view["events"]):
         step = None

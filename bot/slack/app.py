@@ -7,10 +7,11 @@ they only claim, commit and enqueue, which is fast and makes the work durable be
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -35,7 +36,7 @@ from bot.store.queue import StepBroker
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class SlackApp:
     """The running Slack side of a web process."""
 
@@ -48,7 +49,8 @@ class SlackApp:
     handler: AsyncSlackRequestHandler
     """Bolt's FastAPI adapter over `bolt`."""
     bot_user_id: str | None = None
-    """The bot's user id (`auth.test` at start); message events skip Bolt when it is known."""
+    """The bot's user id (`auth.test`, asked in the background from the start until Slack
+    answers); message events skip Bolt once it is known, and go through Bolt before."""
 
 
 class _NoTokenNotice(logging.Filter):
@@ -126,30 +128,60 @@ async def slack_app(service: Service, broker: StepBroker) -> AsyncIterator[Slack
     socket = SocketMode(bolt, settings.slack_app_token) if settings.slack_app_token else None
     if socket is not None:
         await socket.start()
+    app = SlackApp(
+        bolt=bolt,
+        deps=slack,
+        signing_secret=settings.slack_signing_secret,
+        handler=AsyncSlackRequestHandler(bolt),
+    )
+    # Not awaited before serving: under `hitlbot dev` the Slack Web API is this very process,
+    # which does not listen yet, and a Slack that is down at start must not turn the fast
+    # path off for the life of the process.
+    learner = asyncio.create_task(learn_bot_user_id(app)) if app.signing_secret else None
     try:
-        yield SlackApp(
-            bolt=bolt,
-            deps=slack,
-            signing_secret=settings.slack_signing_secret,
-            handler=AsyncSlackRequestHandler(bolt),
-            bot_user_id=await _bot_user_id(slack) if settings.slack_signing_secret else None,
-        )
+        yield app
     finally:
+        if learner is not None:
+            learner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await learner
         if socket is not None:
             await socket.stop()
         await background.drain()
 
 
-async def _bot_user_id(slack: SlackDeps) -> str | None:
-    """The bot's user id from `auth.test`; None (every event then goes through Bolt, which
-    asks again per request) when Slack cannot tell us now."""
-    try:
-        reply = await slack.client.auth_test()
-    except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-        log.warning("auth.test failed; Slack events go through Bolt", error=str(exc))
-        return None
-    user_id = reply.get("user_id")
-    return user_id if isinstance(user_id, str) and user_id else None
+async def learn_bot_user_id(
+    app: SlackApp,
+    *,
+    first_delay: float = 0.25,
+    max_delay: float = 60.0,
+    quiet_for: float = 10.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Ask `auth.test` until Slack answers, backing off from `first_delay` to `max_delay`
+    seconds, and set `app.bot_user_id`. Failures are logged at debug for `quiet_for` seconds
+    (a start under `hitlbot dev` fails once or twice by design), then as a warning, once."""
+    delay, waited, warned = first_delay, 0.0, False
+    while True:
+        try:
+            reply = await app.deps.client.auth_test()
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
+            if waited >= quiet_for and not warned:
+                log.warning(
+                    "auth.test fails; Slack events go through Bolt until it answers", error=str(exc)
+                )
+                warned = True
+            else:
+                log.debug("auth.test failed; will ask again", error=str(exc), delay=delay)
+        else:
+            user_id = reply.get("user_id")
+            app.bot_user_id = user_id if isinstance(user_id, str) and user_id else None
+            if warned:
+                log.info("auth.test answers; message events skip Bolt from now on")
+            return
+        await sleep(delay)
+        waited += delay
+        delay = min(delay * 2, max_delay)
 
 
 def status(settings: Settings, base_url: str) -> str:
