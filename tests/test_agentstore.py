@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from agents.support import RefundArgs, issue_refund
+from agents.support.agent import RefundArgs, issue_refund
 from bot.core.records import OverLimit
 from bot.core.tools import ToolContext, ToolError
 from bot.store.agentstore import AgentStore

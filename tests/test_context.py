@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.deploy import AGENT
+from agents.deploy.agent import AGENT
 from bot.core.context import render_events, render_prompt
 from bot.core.events import (
     Done,

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel
 
-from agents.deploy import AGENT
+from agents.deploy.agent import AGENT
 from bot.core.audit import args_digest, audit_entries
 from bot.core.context import render_events
 from bot.core.decide import RunTool, decide

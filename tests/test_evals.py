@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import bot.runtime.wiring
 from agents import AGENTS
-from agents.oncall import URL_ENV
+from agents.oncall.agent import URL_ENV
 from bot.cli import app
 from bot.config import Settings
 from bot.core.agent import Agent

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agents.deploy import AGENT as DEPLOY
+from agents.deploy.agent import AGENT as DEPLOY
 from bot.config import Settings
 from bot.core.agent import Agent
 from bot.core.events import ToolCall, ToolResult, UserMessage

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agents.deploy import AGENT as DEPLOY_AGENT
+from agents.deploy.agent import AGENT as DEPLOY_AGENT
 from bot.core.agent import Agent
 from bot.core.decide import AskForHelp, CallModel, Deliver, RunPrefetch, RunTool, Stop, decide
 from bot.core.events import (

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agents.oncall import AGENT as ONCALL
-from agents.oncall import INCIDENTS, URL_ENV
+from agents.oncall.agent import AGENT as ONCALL
+from agents.oncall.agent import INCIDENTS, URL_ENV
 from bot.core.policy import Rule
 from bot.core.tools import ToolContext, ToolError
 from bot.mcp.hub import McpHub

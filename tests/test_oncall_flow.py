@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agents.oncall import URL_ENV
+from agents.oncall.agent import URL_ENV
 from bot.config import Settings
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub

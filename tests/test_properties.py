@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.deploy import AGENT
+from agents.deploy.agent import AGENT
 from bot.core.decide import Deliver, RunTool, Stop, decide
 from bot.core.events import (
     EVENTS,

@@ -25,6 +25,7 @@ from bot.llm.claude import AnthropicModel, MissingCredentials
 from bot.llm.offline.model import OfflineModel
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
+from bot.runtime.discovery import AgentError, discover
 from bot.runtime.lease import Leases
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
@@ -80,10 +81,14 @@ def model_from(settings: Settings) -> Model:
 
 
 def load_agents() -> Mapping[str, Agent]:
-    """The agents that ship in the `agents` package."""
-    from agents import AGENTS
+    """The agents found in the `agents` package's folders (`bot.runtime.discovery`), found
+    again at each start, so a folder added since is there."""
+    import agents
 
-    return AGENTS
+    try:
+        return discover(agents)
+    except AgentError as exc:
+        raise StartupError(str(exc)) from None
 
 
 class StartupError(Exception):
