@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -145,3 +147,32 @@ class Settings(BaseSettings):
     def delivery_retry_delays(self) -> list[float]:
         """The retry schedule of a send that failed for now, in seconds."""
         return [float(part) for part in self.delivery_retry_schedule.split(",") if part.strip()]
+
+
+def _stripped(key: str) -> str | None:
+    return key.strip() or None
+
+
+def agent_routes(
+    spec: str,
+    setting: str,
+    shape: str,
+    *,
+    separators: str = ",",
+    key: Callable[[str], str | None] = _stripped,
+) -> dict[str, str]:
+    """A routing setting's `KEY=agent` entries (`HITLBOT_SLACK_ROUTES`, `HITLBOT_EMAIL_ROUTES`)
+    as {key(KEY): agent}, split on any of `separators`, blank entries skipped; ValueError
+    naming `setting` and the entry that is not `shape` (no `=`, no agent, `key` gives None)."""
+    for separator in separators[1:]:
+        spec = spec.replace(separator, separators[0])
+    routes: dict[str, str] = {}
+    for entry in (part.strip() for part in spec.split(separators[0])):
+        if not entry:
+            continue
+        left, eq, agent = entry.partition("=")
+        found = key(left)
+        if not eq or found is None or not agent.strip():
+            raise ValueError(f"{setting}: {entry!r} is not {shape}")
+        routes[found] = agent.strip()
+    return routes

@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
+from bot.core.jsondata import Json
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_workspace import Ephemeral, Message
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver
 from tests.helpers import tool_results, wait_for
 
-Json = dict[str, Any]
 PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
 
 

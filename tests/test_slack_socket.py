@@ -10,7 +10,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from bot.config import Settings
+from bot.core.jsondata import Json
 from bot.testing import slack_signing as signing
 from bot.testing import slack_workspace
 from bot.testing.anthropic_stub import AnthropicStub
@@ -25,8 +25,6 @@ from bot.testing.slack_stub import SlackStub
 from bot.web.app import create_app
 from tests.conftest import APPROVER, SLACK_SECRET, SlackDriver, serve
 from tests.helpers import wait_for
-
-Json = dict[str, Any]
 
 
 class SocketModeServer:

@@ -121,9 +121,7 @@ async def get_audit(thread_id: str, svc: Svc) -> dict[str, Any]:
 @router.post("/{thread_id}/responses", status_code=202)
 async def respond(thread_id: str, body: ResponseBody, svc: Svc) -> dict[str, Any]:
     """Answer the pending request; 409 if it was already answered."""
-    answer = Answer(
-        body.request_id, body.user, body.answer, body.approved, body.comment, args=body.args
-    )
+    answer = Answer(**dict(body))  # the body's fields are the answer's
     trusted = svc.deps.settings.api_trusted_decisions
     thread = await svc.respond(thread_id, answer, enforce=not trusted)
     reply: dict[str, Any] = {"thread_id": thread.id, "status": thread.status}

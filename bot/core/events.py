@@ -131,10 +131,12 @@ class RequestSent(_Event):
     """Channel-specific address of the message (Slack channel and ts, email Message-ID)."""
 
 
-class HumanResponse(_Event):
-    """A human answered a request; recorded exactly once per request."""
+class Response(BaseModel):
+    """What a human says to a request: who, the answer or the decision, and why. A
+    `HumanResponse` once recorded; the service's `Answer` as received."""
 
-    type: Literal["human_response"] = "human_response"
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     request_id: str
     """The request this answers."""
     user: str
@@ -147,6 +149,17 @@ class HumanResponse(_Event):
     """Why, for a decision; a rejection's reason reaches the model."""
     ref: str | None = None
     """The channel's id of the message the answer came in (an email's Message-ID), if any."""
+
+    @property
+    def verdict(self) -> str:
+        """What it did, in one word: `approved`, `rejected` or `answered`."""
+        return {True: "approved", False: "rejected", None: "answered"}[self.approved]
+
+
+class HumanResponse(Response, _Event):
+    """A human answered a request; recorded exactly once per request."""
+
+    type: Literal["human_response"] = "human_response"
     edited_args: dict[str, Any] | None = None
     """For an approval whose approver edited the call: the arguments that run instead of the
     proposed ones, validated by the tool's model (JSON data). None: approved as proposed."""

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
-Json = dict[str, Any]
+from bot.core.jsondata import Json
 
 
 class OverLimit(Exception):

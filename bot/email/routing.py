@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.config import agent_routes
 from bot.core.thread import EmailOrigin, Thread
 from bot.email.headers import clean_address, split_plus_address
 from bot.email.message import ParsedEmail
@@ -16,16 +17,7 @@ from bot.email.message import ParsedEmail
 
 def parse_routes(spec: str) -> dict[str, str]:
     """`a@x.com=support,b@x.com=deploy` -> {address: agent}; ValueError when malformed."""
-    routes: dict[str, str] = {}
-    for item in (part.strip() for part in spec.split(",")):
-        if not item:
-            continue
-        address, eq, agent = item.partition("=")
-        base = mailbox_of(address)
-        if not eq or base is None or not agent.strip():
-            raise ValueError(f"HITLBOT_EMAIL_ROUTES: {item!r} is not `address=agent`")
-        routes[base] = agent.strip()
-    return routes
+    return agent_routes(spec, "HITLBOT_EMAIL_ROUTES", "`address=agent`", key=mailbox_of)
 
 
 def mailbox_of(address: str) -> str | None:

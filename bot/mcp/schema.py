@@ -27,7 +27,7 @@ from pydantic import (
     model_serializer,
 )
 
-Json = dict[str, Any]
+from bot.core.jsondata import Json
 
 _IGNORED = frozenset(
     {

@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-Json = dict[str, Any]
+from bot.core.jsondata import Json
 
 EMOJI = {
     "white_check_mark": "✅",

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
 
+from bot.core.jsondata import Json
 from bot.playground import blockkit, mailbox, threadview
 from bot.playground.kit import DEPLOYS, PEOPLE, ROOMS, Person, Playground, person_sees
 from bot.runtime.deps import Deps
@@ -105,7 +106,7 @@ def _slack(playground: Playground, who: Person, conversation: str) -> dict[str, 
         uid: str(user["real_name"]).split()[0] for uid, user in (workspace.users or {}).items()
     }
 
-    def button(element: blockkit.Json) -> Markup:
+    def button(element: Json) -> Markup:
         return Markup('<button class="bk-button %s" data-click="%s">%s</button>') % (
             element.get("style", "default"),
             element.get("action_id", ""),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -23,6 +22,7 @@ from bot.core.events import (
     HeldMessage,
     HumanRequest,
     HumanResponse,
+    Response,
     UserMessage,
 )
 from bot.core.policy import Vote, match_choice, pick_refusal, refusal, tally, votes_on
@@ -53,8 +53,7 @@ class AlreadyAnswered(ServiceError):
 
     def __init__(self, response: HumanResponse) -> None:
         self.response = response
-        verdict = {True: "approved", False: "rejected", None: "answered"}[response.approved]
-        super().__init__(f"already {verdict} by {response.user}")
+        super().__init__(f"already {response.verdict} by {response.user}")
 
 
 class Forbidden(ServiceError):
@@ -89,17 +88,9 @@ class InvalidEdit(Invalid):
         super().__init__("the edited arguments are invalid: " + str(EditError(fields)))
 
 
-@dataclass(frozen=True)
-class Answer:
-    """A human's response to a request, as received."""
+class Answer(Response):
+    """A human's response to a request, as received (not yet checked nor recorded)."""
 
-    request_id: str
-    user: str
-    answer: str | None = None
-    approved: bool | None = None
-    comment: str | None = None
-    ref: str | None = None
-    """The channel's id of the message it came in (an email's Message-ID)."""
     args: Mapping[str, Any] | None = None
     """For an approval: the call's arguments as the approver edited them (checked by the
     tool's model; the ones that run)."""
@@ -283,7 +274,7 @@ class Service:
         choice = match_choice(request, answer.answer or "")
         if choice is None:
             raise Invalid(f"pick one of: {'; '.join(request.choices)}")
-        return replace(answer, answer=choice)
+        return answer.model_copy(update={"answer": choice})
 
     def _edited(
         self, thread: Thread, request: HumanRequest, answer: Answer

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.events import ApprovalVote
+from bot.core.jsondata import Json
 from bot.core.policy import tally, votes_on
 from bot.core.thread import SlackOrigin
 from bot.runtime.service import AlreadyAnswered, Answer, ServiceError
@@ -27,8 +27,6 @@ from bot.slack.inbound import Click
 from bot.slack.outbound import show_response
 from bot.slack.resources import SlackDeps
 from bot.slack.state import ModalTicket
-
-Json = dict[str, Any]
 
 
 def register(app: AsyncApp, slack: SlackDeps) -> None:
@@ -167,7 +165,12 @@ async def choose(slack: SlackDeps, click: Click) -> None:
         _tell(slack, click, str(refused))
         return
     choice = card.request.choices[index]
-    await _respond(slack, click, card, Answer(card.request.request_id, click.user, answer=choice))
+    await _respond(
+        slack,
+        click,
+        card,
+        Answer(request_id=card.request.request_id, user=click.user, answer=choice),
+    )
 
 
 async def _respond(slack: SlackDeps, click: Click, card: Card, answer: Answer) -> None:

@@ -15,10 +15,9 @@ from typing import Any
 from bot.core.audit import args_digest
 from bot.core.edits import changes
 from bot.core.events import Done, Failed, HumanRequest, HumanResponse, ToolCall
+from bot.core.jsondata import Json
 from bot.core.policy import tally, votes_on
 from bot.core.thread import EmailOrigin, SlackOrigin, Thread
-
-Json = dict[str, Any]
 
 APPROVE = "approve"
 """action_id of the Approve button."""

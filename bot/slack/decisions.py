@@ -98,5 +98,4 @@ def check_picker(settings: Settings, card: Card, user: str) -> None:
 
 def already(response: HumanResponse) -> str:
     """What a late click is told: who decided first."""
-    verdict = {True: "approved", False: "rejected", None: "answered"}[response.approved]
-    return f"Already {verdict} by {mention(response.user)}."
+    return f"Already {response.verdict} by {mention(response.user)}."

@@ -14,9 +14,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from bot.core.edits import WHOLE, as_text, choices, parsed
+from bot.core.jsondata import Json
 from bot.slack.cards import cut, escape
-
-Json = dict[str, Any]
 
 EDIT_MODAL = "hitlbot_edit"
 """callback_id of the Edit modal."""

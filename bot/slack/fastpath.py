@@ -17,15 +17,13 @@ window), other events, and Socket Mode.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.core.jsondata import Json
 from bot.slack.http import PATH, signature_problem
 from bot.slack.inbound import shape_problem
 from bot.slack.messages import take
-
-Json = dict[str, Any]
 
 MESSAGE_EVENTS = ("app_mention", "message")
 """Event types `messages.take` handles; Bolt routes them to it too."""

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bot.core.jsondata import Json
 from bot.slack.cards import REASON_BLOCK, REASON_INPUT
-
-Json = dict[str, Any]
 
 _HUMAN_SUBTYPES = (None, "file_share", "thread_broadcast")
 """Message subtypes a person writes; edits, deletions, joins and bot posts are not triggers."""

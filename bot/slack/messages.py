@@ -9,12 +9,12 @@ a claim is given back when handling fails, so Slack's retry of a failed event co
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.core.events import HeldMessage, HumanResponse
+from bot.core.jsondata import Json
 from bot.core.policy import pickers
 from bot.core.thread import SlackOrigin, Thread
 from bot.runtime.service import NO_CHOICE, NOT_FOR_YOU, NotFound, ServiceError
@@ -24,7 +24,6 @@ from bot.slack.inbound import Incoming
 from bot.slack.outbound import show_response
 from bot.slack.resources import SlackDeps
 
-Json = dict[str, Any]
 log = structlog.get_logger(__name__)
 
 JOIN_ATTEMPTS = 20

@@ -11,11 +11,10 @@ where mentions render.
 
 from __future__ import annotations
 
-from typing import Any
-
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.edits import EditError, validated
+from bot.core.jsondata import Json
 from bot.core.thread import SlackOrigin, Thread
 from bot.runtime.service import AlreadyAnswered, Answer, InvalidEdit, ServiceError
 from bot.slack import inbound
@@ -26,8 +25,6 @@ from bot.slack.inbound import ViewState
 from bot.slack.outbound import show_response
 from bot.slack.resources import SlackDeps
 from bot.slack.state import ModalTicket
-
-Json = dict[str, Any]
 
 EXPIRED = "This form is no longer valid; click Reject on the card again."
 EXPIRED_EDIT = "This form is no longer valid; click Edit on the card again."
@@ -79,7 +76,9 @@ async def reject(slack: SlackDeps, body: Json, view: Json) -> None:
     thread = await _thread(slack, ticket, EXPIRED)
     if thread is None:
         return
-    answer = Answer(ticket.request_id, ticket.user, approved=False, comment=reason.reason)
+    answer = Answer(
+        request_id=ticket.request_id, user=ticket.user, approved=False, comment=reason.reason
+    )
     await _record(slack, ticket, thread, answer)
 
 
@@ -101,7 +100,7 @@ async def approve_edited(slack: SlackDeps, submitted: ViewState | None) -> None:
         validated(model, args)  # the service checks again; this one writes nothing first
     except EditError as invalid:
         raise FormError(str(invalid), error_blocks(model, invalid.fields)) from None
-    answer = Answer(ticket.request_id, ticket.user, approved=True, args=args)
+    answer = Answer(request_id=ticket.request_id, user=ticket.user, approved=True, args=args)
     try:
         await _record(slack, ticket, thread, answer)
     except InvalidEdit as invalid:

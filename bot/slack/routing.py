@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from bot.config import agent_routes
+
 
 @dataclass(frozen=True)
 class Routes:
@@ -18,14 +20,7 @@ class Routes:
     @classmethod
     def parse(cls, spec: str, default: str) -> Routes:
         """Read `C123=deploy,C456=support`; raises ValueError naming a malformed entry."""
-        by_channel: dict[str, str] = {}
-        for entry in spec.replace(";", ",").split(","):
-            if not entry.strip():
-                continue
-            channel, sep, agent = (part.strip() for part in entry.partition("="))
-            if not sep or not channel or not agent:
-                raise ValueError(f"HITLBOT_SLACK_ROUTES: {entry.strip()!r} is not CHANNEL=agent")
-            by_channel[channel] = agent
+        by_channel = agent_routes(spec, "HITLBOT_SLACK_ROUTES", "CHANNEL=agent", separators=",;")
         return cls(default=default, by_channel=by_channel)
 
     def agent_for(self, channel: str) -> str:

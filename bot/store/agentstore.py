@@ -15,7 +15,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.core.records import Json, OverLimit, Reservation
+from bot.core.jsondata import Json
+from bot.core.records import OverLimit, Reservation
 from bot.store.keys import Keys
 
 UNITS = Decimal(1_000_000)

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
+from bot.core.jsondata import Json
+
 TEAM_ID = "T0TEAM"
 """Workspace id used by default here and by `SlackStub`."""
 TEAM_DOMAIN = "hitlbot-test"
@@ -32,7 +34,6 @@ BOT_ID = "B0BOT"
 VERIFICATION_TOKEN = "verification-token"
 """The deprecated `token` field Slack still puts in every payload; nothing should trust it."""
 
-Json = dict[str, Any]
 Request = tuple[bytes, dict[str, str]]
 """A request body and its headers, ready to POST to the app."""
 

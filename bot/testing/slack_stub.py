@@ -27,10 +27,10 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from bot.core.jsondata import Json
 from bot.testing.slack_workspace import (
     METHODS,
     Ephemeral,
-    Json,
     Message,
     MethodError,
     Workspace,
