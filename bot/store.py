@@ -23,6 +23,8 @@ from bot.thread import Status, Thread
 # ARGV: expected version, commit id, fence ('' when the writer holds no lease), head JSON (''
 # to keep it), status, agent, updated, ttl seconds, audit maxlen, commits remembered, number of
 # events k, '1' to replace every stored event, then k events, then the audit entries.
+# Every commit but a thread's first publishes `<version> <status>` on a channel named like the
+# thread hash, for requests waiting on the thread (`bot.watch`; nobody waits on a new one).
 # Returns {1, version}, {0, current version} on a conflict, {-1, ''} when the fence is stale,
 # {-2, ''} when the thread is stored whole by an earlier version (send every event, replacing).
 # The hash keeps the last few `commit id=version` pairs in `c`, so a commit retried after Redis
@@ -58,6 +60,7 @@ for i = last + 1, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'e', ARGV[i])
 end
 if #ARGV > last then redis.call('EXPIRE', KEYS[2], ARGV[8]) end
+if version ~= '1' then redis.call('PUBLISH', KEYS[1], version .. ' ' .. ARGV[5]) end
 return {1, version}
 """
 # KEYS: thread hash, events list. ARGV: events already known. Returns {v, head, legacy data,
