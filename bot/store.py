@@ -182,7 +182,9 @@ class ThreadStore:
         `fence`: the writer's lease token; if that lease is no longer held, Fenced and nothing
         is written (a worker that stalled past its lease must not commit onto the new holder).
         """
-        committed, _ = await self.commit_step(thread, new, queued=queued, fence=fence)
+        committed, _ = await self.commit_step(
+            thread, new, queued=queued, fence=fence, replace=replace
+        )
         return committed
 
     async def commit_step(

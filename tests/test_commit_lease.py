@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.events import ToolCall, UserMessage
 from bot.keys import Keys
-from bot.lease import Leases
+from bot.lease import Lease, Leases
 from bot.runner import advance
 from bot.runtime import runtime
 from bot.store import Fenced, ThreadStore
@@ -38,13 +38,19 @@ def new_thread(thread_id: str = "th_c") -> Thread:
     return Thread(id=thread_id, agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
 
 
-async def test_a_commit_renews_the_fenced_lease(
-    store: ThreadStore, leases: Leases, redis_client: Redis, prefix: str
-) -> None:
+async def acquired(store: ThreadStore, leases: Leases) -> tuple[Lease, Thread]:
+    """A new thread `th_c`, its lease taken; the thread as the acquire loaded it."""
     await store.create(new_thread())
     lease = leases.lease("th_c")
     _, thread = await lease.acquire()
     assert thread is not None
+    return lease, thread
+
+
+async def test_a_commit_renews_the_fenced_lease(
+    store: ThreadStore, leases: Leases, redis_client: Redis, prefix: str
+) -> None:
+    lease, thread = await acquired(store, leases)
     key = Keys(prefix).lease("th_c")
     await redis_client.pexpire(key, 5_000)
     await store.commit_step(thread, [UserMessage(text="x")], fence=lease.token, renew_ms=600_000)
@@ -58,10 +64,7 @@ async def test_a_releasing_commit_lets_go_or_keeps_it_for_new_work(
     store: ThreadStore, leases: Leases, redis_client: Redis, prefix: str
 ) -> None:
     keys = Keys(prefix)
-    await store.create(new_thread())
-    lease = leases.lease("th_c")
-    _, thread = await lease.acquire()
-    assert thread is not None
+    lease, thread = await acquired(store, leases)
     # Another worker found it taken meanwhile: the dirty mark. The lease is kept, mark gone.
     assert (await leases.lease("th_c").acquire())[0] is False
     thread, held = await store.commit_step(
@@ -87,10 +90,7 @@ async def test_a_releasing_commit_lets_go_or_keeps_it_for_new_work(
 async def test_a_fenced_releasing_commit_writes_nothing_and_keeps_the_new_holders_lease(
     store: ThreadStore, leases: Leases, redis_client: Redis, prefix: str
 ) -> None:
-    await store.create(new_thread())
-    first = leases.lease("th_c")
-    _, thread = await first.acquire()
-    assert thread is not None
+    first, thread = await acquired(store, leases)
     await redis_client.delete(Keys(prefix).lease("th_c"))  # lapsed
     second = leases.lease("th_c")
     assert (await second.acquire())[0]
@@ -108,10 +108,7 @@ async def test_a_retried_releasing_commit_answers_from_the_lease(
 ) -> None:
     """The reply of a releasing commit lost with its connection: redis-py sends the very
     call again (same commit id); it gets its result back, the lease as the first run left it."""
-    await store.create(new_thread())
-    lease = leases.lease("th_c")
-    _, thread = await lease.acquire()
-    assert thread is not None
+    lease, thread = await acquired(store, leases)
     keys, args = store.commit_parts(
         thread, [UserMessage(text="x")], lease.token, renew_ms=1000, release=True
     )
