@@ -39,7 +39,10 @@ evals: $(STAMP)  ## replay every shipped agent's cases in recorded mode (no key,
 pytest: $(STAMP)  ## the tests start a private Redis (or use HITLBOT_TEST_REDIS_URL)
 	$(BIN)/pytest
 
-bench: $(BENCH_STAMP)  ## every figure beside its baseline; writes bench/RESULTS.md (wrk: apt install wrk)
+bench: $(BENCH_STAMP)  ## every figure beside its baseline; writes bench/RESULTS.md (installs wrk with apt-get when missing)
+	@command -v wrk >/dev/null 2>&1 || { echo "==> installing wrk (the ingest load generator) with apt-get"; \
+	  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null 2>&1 || \
+	  echo "==> no wrk: ingest throughput falls back to the Python load generator (its row says so; not comparable with wrk runs)"; }
 	$(BIN)/python -m bench
 
 bench-smoke: $(BENCH_STAMP)  ## the same measurements with tiny counts (under a minute), so none rots

@@ -23,12 +23,17 @@ from bot.slack.cards import APPROVE
 from bot.testing.slack_signing import block_actions
 
 MESSAGE = "deploy api 1.4.2 to production"
+WAIT_S = 10.0
+"""Longest long-poll of the thread (`GET /threads/{id}?wait=`); asked again until ready."""
 POLL_S = 0.005
-"""Poll interval of the thread once the step being waited for is almost certainly done."""
+"""Poll interval against a web process without the long-poll (an older tree under
+`HITLBOT_BENCH_CODE`), as this client polled before it."""
 CYCLE_TIMEOUT_S = 30.0
 
 
-async def cycle(session: aiohttp.ClientSession, web: str, control: str, stage: list[str]) -> None:
+async def cycle(
+    session: aiohttp.ClientSession, web: str, control: str, stage: list[str], long_poll: bool
+) -> None:
     auth = {"Authorization": f"Bearer {API_TOKEN}"}
     async with session.post(
         f"{web}/threads", json={"agent": "deploy", "message": MESSAGE}, headers=auth
@@ -42,7 +47,7 @@ async def cycle(session: aiohttp.ClientSession, web: str, control: str, stage: l
     stage.append("card")
     # The worker posts the card, then records where it went; a click counts only on the card
     # of record, so a click faster than any person's waits for that record.
-    await _until(session, f"{web}/threads/{thread_id}", auth, _card_recorded)
+    await _until(session, f"{web}/threads/{thread_id}", auth, _card_recorded, [], long_poll)
     stage.append("recorded")
     body, headers = block_actions(
         APPROVER,
@@ -54,7 +59,8 @@ async def cycle(session: aiohttp.ClientSession, web: str, control: str, stage: l
     async with session.post(f"{web}/slack/events", data=body, headers=headers) as reply:
         assert reply.status == 200, await reply.text()
     stage.append("clicked")
-    await _until(session, f"{web}/threads/{thread_id}", auth, _done)
+    busy = [("while_status", "running"), ("while_status", "waiting_approval")]
+    await _until(session, f"{web}/threads/{thread_id}", auth, _done, busy, long_poll)
 
 
 def _card_recorded(thread: dict[str, Any]) -> bool:
@@ -71,15 +77,33 @@ async def _until(
     url: str,
     auth: dict[str, str],
     ready: Callable[[dict[str, Any]], bool],
+    busy: list[tuple[str, str]],
+    long_poll: bool,
 ) -> None:
-    """Poll the thread every few ms until `ready` says so (bounded by the cycle timeout)."""
+    """Long-poll the thread until `ready` says so (bounded by the cycle timeout): each ask
+    answers when the thread has moved past the version last seen, or left the `busy`
+    statuses, as any client of the API would wait. Without `long_poll`, poll every few ms."""
     deadline = time.monotonic() + CYCLE_TIMEOUT_S
+    params: list[tuple[str, str]] = [("wait", str(WAIT_S)), *busy] if busy and long_poll else []
     while time.monotonic() < deadline:
-        async with session.get(url, headers=auth) as reply:
-            if ready(await reply.json()):
-                return
-        await asyncio.sleep(POLL_S)
+        async with session.get(url, headers=auth, params=params) as reply:
+            assert reply.status == 200, await reply.text()
+            view = await reply.json()
+        if ready(view):
+            return
+        if long_poll:
+            params = [("wait", str(WAIT_S)), ("after_version", str(view["version"])), *busy]
+        else:
+            await asyncio.sleep(POLL_S)
     raise TimeoutError(f"{url} not ready within {CYCLE_TIMEOUT_S} s")
+
+
+async def _has_long_poll(session: aiohttp.ClientSession, web: str) -> bool:
+    """Whether the web process long-polls: it refuses a malformed `wait` (422); a tree from
+    before it ignores the parameter and answers 404 for the unknown thread."""
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    async with session.get(f"{web}/threads/th_probe?wait=x", headers=auth) as reply:
+        return reply.status == 422
 
 
 async def main(web: str, control: str, clients: int, seconds: float) -> dict[str, object]:
@@ -87,6 +111,7 @@ async def main(web: str, control: str, clients: int, seconds: float) -> dict[str
     failures: list[str] = []
     connector = aiohttp.TCPConnector(limit=clients * 2)
     async with aiohttp.ClientSession(connector=connector) as session:
+        long_poll = await _has_long_poll(session, web)
         start = time.monotonic()
         stop_at = start + seconds
 
@@ -95,7 +120,9 @@ async def main(web: str, control: str, clients: int, seconds: float) -> dict[str
                 began = time.monotonic()
                 stage: list[str] = []
                 try:
-                    await asyncio.wait_for(cycle(session, web, control, stage), CYCLE_TIMEOUT_S)
+                    await asyncio.wait_for(
+                        cycle(session, web, control, stage, long_poll), CYCLE_TIMEOUT_S
+                    )
                 except Exception as exc:  # counted, reported in the table, logged
                     failures.append(f"{exc!r} after {stage}")
                     print("cycle failed:", failures[-1], file=sys.stderr)
@@ -109,6 +136,7 @@ async def main(web: str, control: str, clients: int, seconds: float) -> dict[str
         "latencies": latencies,
         "failures": failures[:5],
         "failed": len(failures),
+        "long_poll": long_poll,
     }
 
 

@@ -34,7 +34,11 @@ async def main(url: str) -> None:
     async with AnthropicStub() as stub:
         os.environ.update(ANTHROPIC_BASE_URL=stub.base_url, ANTHROPIC_API_KEY="x")
         settings = Settings(
-            _env_file=None, REDIS_URL=url, HITLBOT_API_TOKEN="t", HITLBOT_STEP_LEASE_S=60
+            _env_file=None,
+            REDIS_URL=url,
+            HITLBOT_API_TOKEN="t",
+            HITLBOT_STEP_LEASE_S=60,
+            HITLBOT_API_TRUSTED_DECISIONS=True,  # "bob" decides for the token, as in the tests
         )
         redis = Redis.from_url(url)
         async with serve(create_app(settings, with_worker=True)) as base:

@@ -13,6 +13,10 @@ from bot.core.events import HumanRequest, RequestSent
 from bot.core.policy import tally, votes_on
 from bot.core.thread import STATUSES, ApiOrigin, Status, Thread
 from bot.runtime.service import Answer, Service
+from bot.store.watch import ThreadWatch, Until, wait_for
+
+WAIT_MAX_S = 30.0
+"""Longest long-poll of `GET /threads/{id}?wait=` (below common proxies' idle timeouts)."""
 
 
 class LaunchBody(BaseModel):
@@ -105,9 +109,41 @@ async def list_threads(
 
 
 @router.get("/{thread_id}")
-async def get_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
-    """The thread: status, pending request, every event, and the model that plays its agent."""
-    return thread_view(await svc.get(thread_id)) | {"model": svc.deps.settings.model_label()}
+async def get_thread(
+    thread_id: str,
+    request: Request,
+    svc: Svc,
+    wait: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            le=WAIT_MAX_S,
+            description="Long-poll: hold the request up to this many seconds until "
+            "`after_version` or `while_status` says the thread is worth answering with.",
+        ),
+    ] = None,
+    after_version: Annotated[
+        int | None, Query(ge=0, description="With `wait`: answer once `version` is above this.")
+    ] = None,
+    while_status: Annotated[
+        list[Status] | None,
+        Query(description="With `wait`: answer once `status` is none of these (repeatable)."),
+    ] = None,
+) -> dict[str, Any]:
+    """The thread: status, pending request, every event, and the model that plays its agent.
+
+    With `wait`, answered as soon as the thread meets the condition (at once if it does),
+    else when the wait ends, with the thread as it is then: the client checks and asks again.
+    """
+    if wait is None:
+        thread = await svc.get(thread_id)
+    elif after_version is None and not while_status:
+        raise HTTPException(400, "wait needs after_version or while_status: what to wait for")
+    else:
+        until = Until(after_version, frozenset(while_status or ()))
+        watch: ThreadWatch = request.app.state.watch
+        thread = await wait_for(watch, lambda: svc.get(thread_id), thread_id, until, wait)
+    return thread_view(thread) | {"model": svc.deps.settings.model_label()}
 
 
 @router.get("/{thread_id}/audit")

@@ -87,6 +87,8 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
         if events is None:
             return  # a later attempt is queued
         thread = await _commit_or_redo(deps, lease, thread, agent, action, events)
+        if not lease.held:
+            return  # let go with the commit: the thread waits for a human or is finished
         attempt = 0  # that step went through: the next one gets the whole retry schedule
 
 
@@ -130,11 +132,37 @@ def _given_up(thread: Thread, action: Action, reason: str) -> Error:
     return Error(kind="delivery", message=message, ref=action.ref)
 
 
-async def _commit(deps: Deps, lease: Lease, thread: Thread, events: list[Event]) -> Thread:
-    thread = await deps.store.commit(thread, events, fence=lease.token)
+async def _commit(
+    deps: Deps, lease: Lease, thread: Thread, events: list[Event], agent: Agent | None = None
+) -> Thread:
+    """Commit under the lease, renewing it in the same round trip. With `agent`: if the
+    thread then stops (it waits for a human, or is finished), the same round trip lets the
+    lease go, as `Stop` would one round trip later; unless work arrived meanwhile (the dirty
+    mark): then the lease stays held and the thread is loaded again to go on, as after
+    `Lease.release`."""
+    after = thread.appended(*events)
+    stops = agent is not None and isinstance(
+        decide(after, agent, after.origin.kind in deps.channels), Stop
+    )
+    sent_at = time.monotonic()
+    committed, held = await deps.store.commit_step(
+        thread,
+        events,
+        fence=lease.token,
+        renew_ms=deps.leases.lease_ms,
+        release=stops,
+        after=after,
+    )
+    lease.confirmed(sent_at)
     for event in events:
         metrics.EVENTS.labels(event.type).inc()
-    return thread
+    if held is None:
+        return committed
+    lease.held = held
+    if not held:
+        return committed
+    fresh = await deps.store.get(thread.id)  # work arrived while we held it
+    return fresh if fresh is not None else committed
 
 
 async def _commit_or_redo(
@@ -146,7 +174,7 @@ async def _commit_or_redo(
     is dropped when something new arrived, since it was made without seeing it.
     """
     try:
-        return await _commit(deps, lease, thread, events)
+        return await _commit(deps, lease, thread, events, agent)
     except Conflict:
         fresh = await deps.store.get(thread.id)
         if fresh is None:

@@ -19,10 +19,17 @@ from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail
 from bot.store.keys import AUDIT_MAXLEN, Keys
 
 # One round trip: check the writer's fence, compare the version, append the new events, update
-# the head fields, append the audit entries. KEYS: thread hash, audit stream, lease, events list.
-# ARGV: expected version, commit id, fence ('' when the writer holds no lease), head JSON (''
-# to keep it), status, agent, updated, ttl seconds, audit maxlen, commits remembered, number of
-# events k, '1' to replace every stored event, then k events, then the audit entries.
+# the head fields, append the audit entries. KEYS: thread hash, audit stream, lease, events list,
+# and the dirty mark when the commit releases the lease. ARGV: expected version, commit id,
+# fence ('' when the writer holds no lease), head JSON ('' to keep it), status, agent, updated,
+# ttl seconds, audit maxlen, commits remembered, number of events k, '1' to replace every stored
+# event, lease ms to renew the fenced lease to ('' not to), '1' to release the fenced lease
+# after the commit unless work arrived meanwhile (the dirty mark: then it is renewed and kept,
+# as `bot.runtime.lease`'s release does), then k events, then the audit entries.
+# A release adds a third reply element: '1' if the lease is still held (kept for new work),
+# '0' if let go; a retried commit answers it from the lease as it is.
+# Every commit but a thread's first publishes `<version> <status>` on a channel named like the
+# thread hash, for requests waiting on the thread (`bot.store.watch`; nobody waits on a new one).
 # Returns {1, version}, {0, current version} on a conflict, {-1, ''} when the fence is stale,
 # {-2, ''} when the thread is stored whole by an earlier version (send every event, replacing).
 # The hash keeps the last few `commit id=version` pairs in `c`, so a commit retried after Redis
@@ -30,7 +37,10 @@ from bot.store.keys import AUDIT_MAXLEN, Keys
 COMMIT_LUA = """
 local recent = redis.call('HGET', KEYS[1], 'c') or ''
 local done = string.match(' ' .. recent, ' ' .. ARGV[2] .. '=(%d+)')
-if done then return {1, done} end
+if done then
+  if ARGV[14] ~= '1' then return {1, done} end
+  return {1, done, redis.call('GET', KEYS[3]) == ARGV[3] and '1' or '0'}
+end
 if ARGV[3] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[3] then return {-1, ''} end
 local current = redis.call('HGET', KEYS[1], 'v') or '0'
 if current ~= ARGV[1] then return {0, current} end
@@ -45,8 +55,8 @@ if ARGV[12] == '1' then
   redis.call('DEL', KEYS[4])
   redis.call('HDEL', KEYS[1], 'data')
 end
-local last = 12 + tonumber(ARGV[11])
-for first = 13, last, 500 do
+local last = 14 + tonumber(ARGV[11])
+for first = 15, last, 500 do
   redis.call('RPUSH', KEYS[4], unpack(ARGV, first, math.min(first + 499, last)))
 end
 redis.call('HSET', KEYS[1], 'v', version, 'status', ARGV[5], 'agent', ARGV[6],
@@ -58,6 +68,13 @@ for i = last + 1, #ARGV do
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'e', ARGV[i])
 end
 if #ARGV > last then redis.call('EXPIRE', KEYS[2], ARGV[8]) end
+if version ~= '1' then redis.call('PUBLISH', KEYS[1], version .. ' ' .. ARGV[5]) end
+if ARGV[3] ~= '' and ARGV[13] ~= '' then redis.call('PEXPIRE', KEYS[3], ARGV[13]) end
+if ARGV[14] == '1' then
+  if redis.call('DEL', KEYS[5]) == 1 then return {1, version, '1'} end
+  redis.call('DEL', KEYS[3])
+  return {1, version, '0'}
+end
 return {1, version}
 """
 # KEYS: thread hash, events list. ARGV: events already known. Returns {v, head, legacy data,
@@ -165,9 +182,34 @@ class ThreadStore:
         `fence`: the writer's lease token; if that lease is no longer held, Fenced and nothing
         is written (a worker that stalled past its lease must not commit onto the new holder).
         """
+        committed, _ = await self.commit_step(
+            thread, new, queued=queued, fence=fence, replace=replace
+        )
+        return committed
+
+    async def commit_step(
+        self,
+        thread: Thread,
+        new: list[Event],
+        *,
+        queued: bool = False,
+        fence: str | None = None,
+        renew_ms: int = 0,
+        release: bool = False,
+        after: Thread | None = None,
+        replace: bool = False,
+    ) -> tuple[Thread, bool | None]:
+        """`commit`, for a lease holder: in the same round trip, renew the fenced lease to
+        `renew_ms` (0: leave it), and with `release` let it go unless work arrived meanwhile
+        (the dirty mark). Returns the committed thread and, with `release`, whether the lease
+        is still held (new work: go on), else None. `after`: `thread` with `new`, if the
+        caller built it already.
+        """
         due = deadlines_of(thread.id, new)
-        after = thread.appended(*new)
-        keys, args = self.commit_parts(thread, new, fence, replace, after=after)
+        after = after if after is not None else thread.appended(*new)
+        keys, args = self.commit_parts(
+            thread, new, fence, replace, after=after, renew_ms=renew_ms, release=release
+        )
         if queued or due:
             # One round trip: the marks go with the commit (an unmarked deadline would never
             # be swept; a mark whose commit was refused is dropped by the sweeper).
@@ -177,18 +219,28 @@ class ThreadStore:
                     pipe.zadd(self.keys.queued, {thread.id: time.time()})
                 if due:
                     pipe.zadd(self.keys.deadlines, due)
-                (ok, version), *_ = await pipe.execute()
+                reply, *_ = await pipe.execute()
         else:
-            ok, version = await self._commit(keys=keys, args=args)
+            reply = await self._commit(keys=keys, args=args)
+        ok, version = reply[0], reply[1]
         if int(ok) == -2:  # stored whole by an earlier version: rewrite it in this layout
-            return await self.commit(thread, new, queued=queued, fence=fence, replace=True)
+            return await self.commit_step(
+                thread,
+                new,
+                queued=queued,
+                fence=fence,
+                renew_ms=renew_ms,
+                release=release,
+                after=after,
+                replace=True,
+            )
         if int(ok) == -1:
             raise Fenced(f"the lease on thread {thread.id} was lost; not committed")
         if not int(ok):
             raise Conflict(f"thread {thread.id} is at version {version}, not {thread.version}")
         committed = after.model_copy(update={"version": int(version)})
         self.cache.put(committed)
-        return committed
+        return committed, (reply[2] == b"1" if release else None)
 
     async def update(
         self,
@@ -232,9 +284,12 @@ class ThreadStore:
         replace: bool = False,
         *,
         after: Thread | None = None,
+        renew_ms: int = 0,
+        release: bool = False,
     ) -> tuple[list[str], list[Any]]:
         """KEYS and ARGV of the commit script (`COMMIT_LUA`) appending `new` to `before`
-        (`after`: `before` with `new`, if the caller has it already).
+        (`after`: `before` with `new`, if the caller has it already; `renew_ms`, `release`:
+        see `commit_step`).
 
         Public so a script that creates a thread as part of more work (the Slack ingest) runs
         this very commit, with this layout, instead of a copy of it.
@@ -244,6 +299,8 @@ class ThreadStore:
         first = before.version == 0 or replace
         written = after.events if replace else new
         keys = self.commit_keys(before.id)
+        if release:
+            keys.append(self.keys.dirty(before.id))
         args = [
             str(before.version),
             secrets.token_hex(8),  # the same on redis-py's retry of this very call
@@ -257,6 +314,8 @@ class ThreadStore:
             RECENT_COMMITS,
             len(written),
             "1" if replace else "",
+            str(renew_ms) if renew_ms else "",
+            "1" if release else "",
             *(encode_event(event) for event in written),
             *audit,
         ]

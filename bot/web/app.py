@@ -22,6 +22,7 @@ from bot.runtime.worker import run_worker
 from bot.slack import http as slack_http
 from bot.slack.app import slack_app
 from bot.slack.fastpath import MessageEvents
+from bot.store.watch import ThreadWatch
 from bot.web.bodylimit import BodyLimit
 
 log = structlog.get_logger(__name__)
@@ -46,12 +47,14 @@ def create_app(
             await broker.startup()
             app.state.deps = deps
             app.state.service = Service(deps)
+            app.state.watch = ThreadWatch(deps.redis, deps.keys)
             worker = asyncio.create_task(run_worker(deps, broker)) if with_worker else None
             try:
                 async with slack_app(app.state.service, broker) as slack:
                     app.state.slack = slack
                     yield
             finally:
+                await app.state.watch.aclose()
                 if worker is not None:
                     worker.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
