@@ -103,16 +103,22 @@ async def recorded(
     return path
 
 
+def as_sent(case: cases.Case, stub: AnthropicStub, steps: int) -> list[dict[str, Any]]:
+    """The bodies the stand-in received, checked to be the case's requests byte for byte."""
+    sent = [request.body for request in stub.requests]
+    assert len(case.steps) == len(sent) == steps
+    for step, body in zip(case.steps, sent, strict=True):
+        rebuilt = {**step.request.model_dump(), "tools": case.toolsets[step.request.tools]}
+        shown = {key: body[key] for key in ("system", "messages", "tools", "tool_choice")}
+        assert canonical(rebuilt) == canonical(shown)
+    return sent
+
+
 async def test_recorded_requests_are_byte_for_byte_what_the_steps_sent(
     recorded: Path, anthropic_stub: AnthropicStub
 ) -> None:
     case = cases.load(recorded)
-    sent = [request.body for request in anthropic_stub.requests]
-    assert len(case.steps) == len(sent) == len(DEPLOY_REPLIES)
-    for step, body in zip(case.steps, sent, strict=True):
-        rebuilt = {**step.request.model_dump(), "tools": case.toolsets[step.request.tools]}
-        as_sent = {key: body[key] for key in ("system", "messages", "tools", "tool_choice")}
-        assert canonical(rebuilt) == canonical(as_sent)
+    as_sent(case, anthropic_stub, len(DEPLOY_REPLIES))
     replies = [(step.reply.tool, step.reply.args) for step in case.steps if step.reply]
     assert replies == DEPLOY_REPLIES
     # The deploy's result is kept beside its step, for the reader.
@@ -152,12 +158,7 @@ async def test_an_mcp_agents_recorded_requests_carry_its_servers_tools(
     code, out = await cli("record", thread_id, "--name", "paged")
     assert code == 0, out
     case = cases.load(oncall.prompt.parent / "cases" / "paged.yaml")
-    sent = [request.body for request in anthropic_stub.requests]
-    assert len(case.steps) == len(sent) == len(ONCALL_REPLIES)
-    for step, body in zip(case.steps, sent, strict=True):
-        rebuilt = {**step.request.model_dump(), "tools": case.toolsets[step.request.tools]}
-        as_sent = {key: body[key] for key in ("system", "messages", "tools", "tool_choice")}
-        assert canonical(rebuilt) == canonical(as_sent)
+    sent = as_sent(case, anthropic_stub, len(ONCALL_REPLIES))
     assert "list_incidents" in {tool["name"] for tool in sent[0]["tools"]}
     code, out = await cli("eval", "oncall")
     assert code == 0 and "recorded mode: no regressions" in out, out

@@ -21,6 +21,13 @@ async def stub() -> AsyncIterator[SlackStub]:
         yield slack
 
 
+class Slept(list[float]):
+    """An injected sleep that only notes how long it was asked to sleep."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 def _app(stub: SlackStub) -> Any:
     client = AsyncWebClient(token="xoxb-test", base_url=stub.api_url)
     return SimpleNamespace(deps=SimpleNamespace(client=client), bot_user_id=None)
@@ -28,13 +35,10 @@ def _app(stub: SlackStub) -> Any:
 
 async def test_asked_again_with_backoff_until_slack_answers(stub: SlackStub) -> None:
     stub.fail("auth.test", error="fatal_error", times=3)
-    app, slept = _app(stub), []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
+    app, slept = _app(stub), Slept()
 
     with capture_logs() as logs:
-        await learn_bot_user_id(cast(SlackApp, app), quiet_for=10, sleep=sleep)
+        await learn_bot_user_id(cast(SlackApp, app), quiet_for=10, sleep=slept)
     assert app.bot_user_id == (await app.deps.client.auth_test())["user_id"]
     assert slept == [0.25, 0.5, 1.0]
     assert not [entry for entry in logs if entry["log_level"] != "debug"]  # a dev start: quiet
@@ -42,13 +46,10 @@ async def test_asked_again_with_backoff_until_slack_answers(stub: SlackStub) -> 
 
 async def test_a_slack_that_keeps_failing_is_warned_about_once(stub: SlackStub) -> None:
     stub.fail("auth.test", error="fatal_error", times=8)
-    app, slept = _app(stub), []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
+    app, slept = _app(stub), Slept()
 
     with capture_logs() as logs:
-        await learn_bot_user_id(cast(SlackApp, app), quiet_for=3, max_delay=2, sleep=sleep)
+        await learn_bot_user_id(cast(SlackApp, app), quiet_for=3, max_delay=2, sleep=slept)
     assert slept == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0]
     warnings = [entry for entry in logs if entry["log_level"] == "warning"]
     assert len(warnings) == 1 and "go through Bolt until it answers" in warnings[0]["event"]
