@@ -28,64 +28,21 @@ from bot.core.events import (
 from bot.core.policy import Vote, match_choice, pick_refusal, refusal, tally, votes_on
 from bot.core.thread import Origin, Thread
 from bot.runtime.deps import Deps
+from bot.runtime.refusals import (
+    NO_CHOICE,
+    NOT_FOR_YOU,
+    AlreadyAnswered,
+    AlreadyVoted,
+    Forbidden,
+    Invalid,
+    InvalidEdit,
+    NotAccepting,
+    NotFound,
+    TooLarge,
+)
 from bot.store.threads import Busy
 
 log = structlog.get_logger(__name__)
-
-NOT_FOR_YOU = "not one of the people this choice is for, so not taken as the answer"
-"""Why a message was held instead of answering a choice question: who sent it."""
-NO_CHOICE = "names none of the choices, so not taken as the answer"
-"""Why a message was held instead of answering a choice question: what it said."""
-
-
-class ServiceError(Exception):
-    """A request the service refuses; `status` is the HTTP status that fits it."""
-
-    status = 400
-
-
-class NotFound(ServiceError):
-    status = 404
-
-
-class AlreadyAnswered(ServiceError):
-    status = 409
-
-    def __init__(self, response: HumanResponse) -> None:
-        self.response = response
-        super().__init__(f"already {response.verdict} by {response.user}")
-
-
-class Forbidden(ServiceError):
-    """A decision by someone the policy does not allow."""
-
-    status = 403
-
-
-class AlreadyVoted(ServiceError):
-    """The same approver approving again: counted once, so refused."""
-
-    status = 409
-
-
-class NotAccepting(ServiceError):
-    status = 409
-
-
-class TooLarge(ServiceError):
-    status = 413
-
-
-class Invalid(ServiceError):
-    status = 422
-
-
-class InvalidEdit(Invalid):
-    """Edited arguments the tool's model refuses; `fields` says why, per field name."""
-
-    def __init__(self, fields: dict[str, str]) -> None:
-        self.fields = fields
-        super().__init__("the edited arguments are invalid: " + str(EditError(fields)))
 
 
 class Answer(Response):

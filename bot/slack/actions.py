@@ -18,7 +18,8 @@ from bot.core.events import ApprovalVote
 from bot.core.jsondata import Json
 from bot.core.policy import tally, votes_on
 from bot.core.thread import SlackOrigin
-from bot.runtime.service import AlreadyAnswered, Answer, ServiceError
+from bot.runtime.refusals import AlreadyAnswered, ServiceError
+from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import APPROVE, CHOICE, EDIT, REJECT, reject_modal
 from bot.slack.decisions import Card, Refused, already, card_for, check_approver, check_picker

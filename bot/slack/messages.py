@@ -17,7 +17,7 @@ from bot.core.events import HeldMessage, HumanResponse
 from bot.core.jsondata import Json
 from bot.core.policy import pickers
 from bot.core.thread import SlackOrigin, Thread
-from bot.runtime.service import NO_CHOICE, NOT_FOR_YOU, NotFound, ServiceError
+from bot.runtime.refusals import NO_CHOICE, NOT_FOR_YOU, NotFound, ServiceError
 from bot.slack import inbound
 from bot.slack.cards import escape, mention
 from bot.slack.inbound import Incoming

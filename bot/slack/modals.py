@@ -16,7 +16,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.core.edits import EditError, validated
 from bot.core.jsondata import Json
 from bot.core.thread import SlackOrigin, Thread
-from bot.runtime.service import AlreadyAnswered, Answer, InvalidEdit, ServiceError
+from bot.runtime.refusals import AlreadyAnswered, InvalidEdit, ServiceError
+from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import REASON_BLOCK, REJECT_MODAL
 from bot.slack.decisions import Refused, already, check_approver, thread_id_of

@@ -16,7 +16,8 @@ from bot.api import http as api
 from bot.config import Settings
 from bot.core.model import Model
 from bot.email import http as email_routes
-from bot.runtime.service import Service, ServiceError
+from bot.runtime.refusals import ServiceError
+from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
 from bot.runtime.worker import run_worker
 from bot.slack import http as slack_http
