@@ -40,7 +40,7 @@ async def test_asked_again_with_backoff_until_slack_answers(stub: SlackStub) -> 
     with capture_logs() as logs:
         await learn_bot_user_id(cast(SlackApp, app), quiet_for=10, sleep=slept)
     assert app.bot_user_id == (await app.deps.client.auth_test())["user_id"]
-    assert slept == [0.25, 0.5, 1.0]
+    assert slept == [0.25, 0.5, 1.0, 2.0]  # the first ask waits too
     assert not [entry for entry in logs if entry["log_level"] != "debug"]  # a dev start: quiet
 
 
@@ -50,7 +50,7 @@ async def test_a_slack_that_keeps_failing_is_warned_about_once(stub: SlackStub) 
 
     with capture_logs() as logs:
         await learn_bot_user_id(cast(SlackApp, app), quiet_for=3, max_delay=2, sleep=slept)
-    assert slept == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0]
+    assert slept == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]
     warnings = [entry for entry in logs if entry["log_level"] == "warning"]
     assert len(warnings) == 1 and "go through Bolt until it answers" in warnings[0]["event"]
     assert logs[-1]["log_level"] == "info" and app.bot_user_id is not None

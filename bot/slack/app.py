@@ -158,11 +158,15 @@ async def learn_bot_user_id(
     quiet_for: float = 10.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> None:
-    """Ask `auth.test` until Slack answers, backing off from `first_delay` to `max_delay`
-    seconds, and set `app.bot_user_id`. Failures are logged at debug for `quiet_for` seconds
-    (a start under `hitlbot dev` fails once or twice by design), then as a warning, once."""
+    """Ask `auth.test` until Slack answers, first after `first_delay` seconds, then backing
+    off to `max_delay`, and set `app.bot_user_id`. Failures are logged at debug for
+    `quiet_for` seconds, then as a warning, once. The first ask waits: under `hitlbot dev` the
+    Web API is this process, whose port opens only once the start is complete."""
     delay, waited, warned = first_delay, 0.0, False
     while True:
+        await sleep(delay)
+        waited += delay
+        delay = min(delay * 2, max_delay)
         try:
             reply = await app.deps.client.auth_test()
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
@@ -179,9 +183,6 @@ async def learn_bot_user_id(
             if warned:
                 log.info("auth.test answers; message events skip Bolt from now on")
             return
-        await sleep(delay)
-        waited += delay
-        delay = min(delay * 2, max_delay)
 
 
 def status(settings: Settings, base_url: str) -> str:
