@@ -101,3 +101,11 @@ def test_the_try_line_names_the_url_and_a_hitlbot_off_path(
     assert line.startswith(f"{Path(sys.executable).parent.parent.name}/bin/hitlbot launch deploy")
     line = try_line("http://127.0.0.1:9000", 9000)
     assert line.startswith("HITLBOT_URL=http://127.0.0.1:9000 ")
+
+
+def test_free_ports_asked_for_before_any_is_bound_all_differ() -> None:
+    """The web server's port and its mail catcher's are both asked for before either binds;
+    the kernel hands the same unbound port out twice now and then (the playground's server
+    once found its port taken by its own catcher)."""
+    ports = [free_port() for _ in range(2000)]
+    assert len(set(ports)) == len(ports)
