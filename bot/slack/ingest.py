@@ -32,9 +32,10 @@ from bot.core.thread import Thread
 from bot.slack.inbound import Incoming
 from bot.slack.working_job import ShowWorking
 from bot.store.coalesce import CoalescedScript
+from bot.store.commit_script import COMMIT_LUA
 from bot.store.keys import DEDUPE_TTL_S, SLACK_WORKING_TTL_S, TAG_SEPARATOR, Keys, slack_tag
 from bot.store.queue import Kicker, StepBroker
-from bot.store.threads import COMMIT_LUA, ThreadStore
+from bot.store.threads import ThreadStore
 
 # KEYS: event claim, message claim, link, the commit's four keys (thread, audit, lease,
 # events), index, queued, queue stream, working set.
