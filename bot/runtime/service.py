@@ -26,7 +26,7 @@ from bot.core.events import (
     UserMessage,
 )
 from bot.core.policy import Vote, match_choice, pick_refusal, refusal, tally, votes_on
-from bot.core.thread import Origin, Thread
+from bot.core.thread import ExternalOrigin, Origin, Thread
 from bot.runtime.deps import Deps
 from bot.runtime.refusals import (
     NO_CHOICE,
@@ -323,6 +323,9 @@ class Service:
         """What a new message from the human is on `thread`: the answer to its pending
         question, or the first message of its next turn; NotAccepting during an approval."""
         pending = thread.pending_request
+        if pending is not None and isinstance(thread.origin, ExternalOrigin):
+            # An external question: anyone may answer it, unless its caller named who.
+            answerers = frozenset(pending.answerers) if pending.answerers else None
         if pending is not None and pending.kind == "question":
             if answerers is not None and user != thread.starter and user not in answerers:
                 reason = "not the thread's human or an approver, so not taken as the answer"
