@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
 
 from bot.core.thread import Thread
+from bot.store.connect import RedisClient
 from bot.store.keys import Keys
 
 log = structlog.get_logger(__name__)
@@ -127,7 +127,7 @@ class ThreadWatch:
     ready.
     """
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self._pubsub: Any = redis.pubsub()
         self._keys = keys
         self._channels: dict[str, _Channel] = {}
