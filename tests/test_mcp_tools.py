@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ from agents.oncall.agent import AGENT as ONCALL
 from agents.oncall.agent import INCIDENTS, URL_ENV
 from bot.core.policy import Rule
 from bot.core.tools import ToolContext, ToolError
+from bot.mcp.client import MAX_TOOL_PAGES, McpConnection, McpUnavailable
 from bot.mcp.hub import McpHub
 from bot.mcp.schema import SchemaError, args_model
-from bot.mcp.source import McpServer, needs_approval
+from bot.mcp.source import McpServer, needs_approval, redact
 from bot.store.agentstore import AgentStore
 from tests.mcp_support import down_url, http_server, state, wait_for_state
 
@@ -222,12 +224,77 @@ async def test_a_server_that_is_down_is_a_clear_error(monkeypatch: pytest.Monkey
     agent = ONCALL.__class__(
         name="oncall", description="", prompt=ONCALL.prompt, tools=(), mcp=(server,)
     )
-    from bot.mcp.client import McpUnavailable
-
     with pytest.raises(McpUnavailable, match="MCP server 'incidents' .* is unreachable"):
         await hub.all_tools(agent)
     assert hub.known(agent).keys() == {"request_more_information", "done_for_now"}
     await hub.aclose()
+
+
+SECRETS = ("tokuser", "S3CRETPW", "tok_SECRET123", "SECRETKEY", "SECRETARG123", "SECRETENV9")
+
+
+@pytest.mark.parametrize(
+    ("server", "shown", "cause"),
+    [
+        (
+            McpServer(
+                "hosted",
+                url=down_url()
+                .replace("http://", "http://tokuser:S3CRETPW@")
+                .replace("/mcp", "/v1/tok_SECRET123/mcp?api_key=SECRETKEY"),
+                timeout_s=5,
+            ),
+            "(http 127.0.0.1:",
+            "ConnectError: All connection attempts failed",
+        ),
+        (
+            McpServer(
+                "local",
+                command=("/nonexistent/mcp-server", "--token", "SECRETARG123"),
+                env={"API_KEY": "SECRETENV9"},
+                timeout_s=5,
+            ),
+            "(stdio mcp-server)",
+            "No such file or directory",
+        ),
+    ],
+)
+async def test_an_unreachable_server_is_named_without_its_credentials(
+    server: McpServer, shown: str, cause: str
+) -> None:
+    """Once the whole URL or command line, and "unhandled errors in a TaskGroup"; the message
+    becomes an error event: seen by the model, the API, and the thread's people."""
+    hub = McpHub()
+    agent = ONCALL.__class__(
+        name="oncall", description="", prompt=ONCALL.prompt, tools=(), mcp=(server,)
+    )
+    try:
+        with pytest.raises(McpUnavailable) as refused:
+            await hub.all_tools(agent)
+    finally:
+        await hub.aclose()
+    said = str(refused.value)
+    assert said.startswith(f"MCP server {server.name!r} {shown}"), said
+    assert cause in said and "TaskGroup" not in said, said
+    assert not [secret for secret in SECRETS if secret in said], said
+
+
+def test_redact_cuts_urls_to_their_host() -> None:
+    said = "Client error '401' for url 'https://u:p@mcp.example.com:8443/s/tok?key=abc'."
+    assert redact(said) == "Client error '401' for url 'https://mcp.example.com:8443/…'."
+    assert redact("run x --token SECRETARG123 now", ["SECRETARG123"]) == "run x --token … now"
+
+
+async def test_a_server_that_pages_its_tools_forever_is_refused() -> None:
+    server = McpServer(
+        "endless", command=(sys.executable, "-m", "tests.endless_tools_server"), timeout_s=20
+    )
+    connection = McpConnection(server)
+    try:
+        with pytest.raises(McpUnavailable, match=f"goes on past {MAX_TOOL_PAGES} pages"):
+            await connection.list_tools()
+    finally:
+        await connection.close()
 
 
 def test_rules_declared_for_an_mcp_tool_are_its_rules() -> None:

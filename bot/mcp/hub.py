@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from bot.core.tools import BUILTINS, Tool, ToolContext, ToolError
 from bot.mcp.client import McpConnection, McpUnavailable
 from bot.mcp.schema import SchemaError, args_model
-from bot.mcp.source import McpServer, needs_approval
+from bot.mcp.source import McpServer, needs_approval, redact
 
 if TYPE_CHECKING:
     from bot.core.agent import Agent
@@ -128,9 +128,11 @@ def _runner(hub: McpHub, agent: str, server: McpServer, name: str) -> Any:
         except McpUnavailable as exc:
             raise ToolError(str(exc)) from None
         except MCPError as exc:
-            raise ToolError(f"MCP server {server.name!r} refused the call: {exc}") from None
+            refusal = redact(str(exc), server.secrets())
+            raise ToolError(f"MCP server {server.name!r} refused the call: {refusal}") from None
         if result.is_error:
-            raise ToolError(_text(result) or f"{name} failed (the server gave no reason)")
+            why = redact(_text(result), server.secrets())
+            raise ToolError(why or f"{name} failed (the server gave no reason)")
         return tool_output(result)
 
     return run
