@@ -89,14 +89,22 @@ SECRET_MIN = 6
 """Shorter parts of a configuration (`-m`, `/mcp`) are not hidden: they hold no credential,
 and hiding them would garble every message they happen to occur in."""
 
-_URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/@\s]*@)?([^/?#\s'\"]*)[^\s'\"]*")
+_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s'\"]*@)?([^/?#\s'\"]*)([^\s'\"]*)")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with each of `secrets` replaced by `…`, and any URL cut to its scheme and host."""
+    """`text` with each of `secrets` replaced by `…`, and any URL cut to its scheme and host
+    (`https://mcp.example.com/…`): a user, a path or a query may hold a credential."""
     for secret in secrets:
         text = text.replace(secret, "…")
-    return _URL.sub(lambda m: f"{m.group(1)}{m.group(2)}/…", text)
+    return _URL.sub(_cut, text)
+
+
+def _cut(url: re.Match[str]) -> str:
+    scheme, user, host, rest = url.groups()
+    if not user and rest.rstrip(".,;:)") in ("", "/"):
+        return url.group(0)
+    return f"{scheme}{host}/…"
 
 
 def needs_approval(annotations: Any, override: bool | None) -> bool:
