@@ -3,6 +3,7 @@ server run for real over stdio (killed and restarted) and over streamable HTTP."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -323,3 +324,47 @@ def test_the_operator_policy_sets_approval_of_an_mcp_tool(tmp_path: Path) -> Non
     file.write_text('[oncall.open_ticket]\napproval = "maybe"\n')
     with pytest.raises(PolicyError, match="approval"):
         load_policy(str(file), AGENTS)
+
+
+def test_a_policy_rule_for_a_tool_the_server_does_not_list_refuses_the_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once such a rule (a typo: `open_tiket`) loaded and was never checked: the call it meant
+    ran under the tool's own rule. Now the agent's threads are refused, in the worker (the
+    step fails, saying why) and on `hitlbot dev`'s banner."""
+    from agents import AGENTS
+    from bot.config import NotConfigured, Settings
+    from bot.dev.server import policy_notes
+    from bot.policyfile import load_policy
+
+    monkeypatch.setenv("INCIDENTS_STATE", str(tmp_path / "incidents.json"))
+    monkeypatch.delenv(URL_ENV, raising=False)
+    file = tmp_path / "policy.toml"
+    file.write_text("[oncall.open_tiket]\napproval = false\n\n[oncall.open_ticket]\nquorum = 2\n")
+    policy = load_policy(str(file), AGENTS)  # the names are known only once listed
+
+    async def listed() -> None:
+        hub = McpHub(policy)
+        try:
+            with pytest.raises(NotConfigured, match="rules for 'open_tiket' of agent 'oncall'"):
+                await hub.all_tools(ONCALL)
+            with pytest.raises(NotConfigured, match="its threads are refused"):
+                await hub.all_tools(ONCALL)  # every step of its threads, not only the first
+            assert hub.connection("oncall", INCIDENTS).connects == 1
+        finally:
+            await hub.aclose()
+
+    asyncio.run(listed())
+    [note] = policy_notes(Settings(_env_file=None, HITLBOT_POLICY=str(file)))
+    assert note.startswith("Policy: REFUSED agent 'oncall': HITLBOT_POLICY has rules for")
+    file.write_text("[oncall.open_ticket]\nquorum = 2\n")  # the names it lists: nothing said
+    assert policy_notes(Settings(_env_file=None, HITLBOT_POLICY=str(file))) == []
+
+    async def fixed() -> None:
+        hub = McpHub(load_policy(str(file), AGENTS))
+        try:
+            assert "open_ticket" in await hub.all_tools(ONCALL)
+        finally:
+            await hub.aclose()
+
+    asyncio.run(fixed())
