@@ -20,6 +20,7 @@ from bot.humanlayer.outbound import external_channel
 from bot.llm.claude import AnthropicModel, MissingCredentials
 from bot.llm.offline.model import OfflineModel
 from bot.llm.offline.script import ScriptError, load_script
+from bot.mcp.hub import McpHub
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import AgentError, Found, find
@@ -145,6 +146,7 @@ async def runtime(
         agents=agents,
         policy=policy,
         slack=slack_client(settings),
+        mcp=McpHub(policy),  # it refuses an agent whose policy names tools its servers lack
     )
     deps.groups = GroupMembers(deps.slack)
     if deps.slack is not None:

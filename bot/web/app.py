@@ -26,6 +26,7 @@ from bot.slack.app import slack_app
 from bot.slack.fastpath import MessageEvents
 from bot.store.watch import ThreadWatch
 from bot.web.bodylimit import BodyLimit
+from bot.web.surrogates import SurrogateGuard
 
 log = structlog.get_logger(__name__)
 
@@ -80,6 +81,8 @@ def create_app(
     # In front of the routing for Slack's message events, behind the body limit (added last,
     # so it runs first) and the server-error handler.
     app.add_middleware(MessageEvents)
+    # Outside the Slack fast path too: a lone surrogate reaches no route.
+    app.add_middleware(SurrogateGuard, limit=max(MAX_BODY_BYTES, settings.email_max_bytes))
     # Mail is bigger: /email/inbound enforces HITLBOT_EMAIL_MAX_BYTES itself.
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt={email_routes.PATH})
     app.exception_handler(ServiceError)(_service_error)
