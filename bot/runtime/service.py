@@ -28,6 +28,7 @@ from bot.core.events import (
 from bot.core.policy import Vote, match_choice, pick_refusal, refusal, tally, votes_on
 from bot.core.thread import Origin, Thread
 from bot.runtime.deps import Deps
+from bot.runtime.intake import Message, NewThread, Outcome, start_or_continue
 from bot.runtime.refusals import (
     NO_CHOICE,
     NOT_FOR_YOU,
@@ -53,6 +54,15 @@ class Answer(Response):
     tool's model; the ones that run)."""
 
 
+def _written(taken: Outcome) -> Thread:
+    """The thread a message started or continued, or why it was refused."""
+    if taken.error is not None:
+        raise taken.error
+    if taken.thread is None:
+        raise Invalid("the message was empty")
+    return taken.thread
+
+
 class Service:
     """Thread operations shared by the HTTP API, the CLI and the channels."""
 
@@ -64,21 +74,12 @@ class Service:
         return self.deps.ids("th_")
 
     async def launch(
-        self,
-        agent: str,
-        text: str,
-        origin: Origin,
-        user: str | None,
-        *,
-        ref: str | None = None,
-        thread_id: str | None = None,
+        self, agent: str, text: str, origin: Origin, user: str | None, *, ref: str | None = None
     ) -> Thread:
         """Start a thread on `agent` with a first message; queued for a worker."""
-        thread = self.new_thread(agent, text, origin, user, ref=ref, thread_id=thread_id)
-        thread = await self.deps.store.create(thread)
-        await self.deps.enqueue(thread.id)
-        self.launched(thread)
-        return thread
+        start = NewThread(agent, origin)
+        taken = await start_or_continue(self, Message(text, user, ref=ref, start=start))
+        return _written(taken)
 
     def new_thread(
         self,
@@ -301,16 +302,8 @@ class Service:
         thread's approvers); anyone else's message is kept as a `held_message`, resuming nothing.
         """
         self._check_text(text)
-        thread = await self.update(
-            thread_id, lambda thread: [self.message_event(thread, text, user, ref, answerers)]
-        )
-        last = thread.events[-1]
-        if isinstance(last, HeldMessage):
-            return thread
-        await self.deps.enqueue(thread.id)
-        if isinstance(last, HumanResponse):
-            metrics.RESPONSES.labels("answer").inc()
-        return thread
+        message = Message(text, user, ref=ref, thread_id=thread_id, answerers=answerers)
+        return _written(await start_or_continue(self, message))
 
     def message_event(
         self,
