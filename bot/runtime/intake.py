@@ -44,15 +44,15 @@ class Service(Protocol):
         """The thread a first message starts (checked, not stored)."""
         ...
 
-    def message_event(
+    async def deciding_message(
         self,
-        thread: Thread,
+        loaded: Thread,
         text: str,
         user: str | None,
         ref: str | None,
-        answerers: frozenset[str] | None = None,
-    ) -> Event:
-        """What a new message is on `thread`."""
+        answerers: frozenset[str] | None,
+    ) -> Callable[[Thread], Event]:
+        """What the message is on a thread, as a function of the version it commits on."""
         ...
 
     def launched(self, thread: Thread) -> None:
@@ -211,12 +211,17 @@ async def _continue(service: Service, message: Message, thread_id: str) -> Outco
     intake, store = service.deps.intake, service.deps.store
     if not message.text:
         return Outcome("ignored")  # nothing to add
+    decide = message.decide
     for _ in range(COMMIT_ATTEMPTS):
         thread = await store.get(thread_id)
         if thread is None:
             return None
+        if decide is None:  # resolved once (a pending request's approvers)
+            decide = await service.deciding_message(
+                thread, message.text, message.user, message.ref, message.answerers
+            )
         try:
-            event = _decide(service, message, thread)
+            event = _decide(service, message, decide, thread)
         except ServiceError as exc:
             return await _refuse(service, message, thread_id, exc)
         step = not isinstance(event, HeldMessage | ApprovalVote)
@@ -242,13 +247,13 @@ async def _continue(service: Service, message: Message, thread_id: str) -> Outco
     raise NotAccepting("the thread is too busy to take that now; try again")
 
 
-def _decide(service: Service, message: Message, thread: Thread) -> Event:
+def _decide(
+    service: Service, message: Message, decide: Callable[[Thread], Event], thread: Thread
+) -> Event:
     limit = service.deps.settings.max_message_chars
     if len(message.text) > limit:
         raise TooLarge(f"message is {len(message.text)} characters; the limit is {limit}")
-    if message.decide is not None:
-        return message.decide(thread)
-    return service.message_event(thread, message.text, message.user, message.ref, message.answerers)
+    return decide(thread)
 
 
 async def _refuse(service: Service, message: Message, slot_of: str, error: ServiceError) -> Outcome:

@@ -19,6 +19,7 @@ from bot.core.thread import SlackOrigin, Thread
 from bot.runtime.intake import Message, NewThread, start_or_continue
 from bot.runtime.refusals import NO_CHOICE, NOT_FOR_YOU
 from bot.slack import inbound
+from bot.slack.agentdm import set_title
 from bot.slack.cards import escape, mention
 from bot.slack.inbound import Incoming
 from bot.slack.outbound import show_response
@@ -54,7 +55,9 @@ async def take(slack: SlackDeps, body: Json, event: Json, bot_user_id: str | Non
         return
     event_id = body["event_id"] if isinstance(body.get("event_id"), str) else None
     outcome = await start_or_continue(slack.service, _message(slack, message, event_id))
-    if outcome.status == "refused":
+    if outcome.status == "started":
+        _name(slack, message)
+    elif outcome.status == "refused":
         if outcome.error is None:
             _tell(slack, message, EMPTY)
         elif outcome.thread_id is None:
@@ -100,6 +103,12 @@ def _message(slack: SlackDeps, message: Incoming, event_id: str | None) -> Messa
         answerers=slack.settings.slack_approver_ids(),
         working=working,
     )
+
+
+def _name(slack: SlackDeps, message: Incoming) -> None:
+    """A new thread in the agent DM is titled after its first message."""
+    if message.direct:
+        set_title(slack, message.channel, message.thread_ts, message.text)
 
 
 def _held_note(slack: SlackDeps, thread: Thread, held: HeldMessage) -> str:

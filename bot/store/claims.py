@@ -11,8 +11,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
+from bot.store.connect import RedisClient
 from bot.store.keys import DEDUPE_TTL_S, Keys
 from bot.store.scripts import source
 
@@ -28,7 +27,7 @@ class Claimed:
 class Claims:
     """Claims on inbound items (namespace, item) under the store's keys."""
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_s: int = DEDUPE_TTL_S) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, ttl_s: int = DEDUPE_TTL_S) -> None:
         self.keys = keys
         self.ttl_s = ttl_s
         self._claim: Any = redis.register_script(source("claim"))

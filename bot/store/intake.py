@@ -23,11 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis.asyncio import Redis
-
 from bot.core.events import Event
 from bot.core.thread import Thread
 from bot.store.coalesce import CoalescedScript
+from bot.store.connect import RedisClient
 from bot.store.keys import DEDUPE_TTL_S, SLACK_WORKING_TTL_S, TAG_SEPARATOR, Keys, item_tag
 from bot.store.queue import Kicker, StepBroker
 from bot.store.scripts import source
@@ -108,7 +107,7 @@ class Intake:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keys: Keys,
         store: ThreadStore,
         broker: StepBroker,
@@ -125,10 +124,17 @@ class Intake:
         self._step = Kicker(broker)
         # Concurrent messages' calls share round trips (one pipeline per batch in flight).
         self.script = CoalescedScript(redis, source("intake"))
+        self._link = redis.register_script(source("link"))
 
     def new_id(self, ids: Any, tag_of: str) -> str:
         """A new thread's id in the slot of `tag_of` (`ids`: `Deps.ids`)."""
         return str(ids(item_tag(tag_of) + TAG_SEPARATOR))
+
+    async def link(self, link: SlackLink, thread_id: str) -> str:
+        """Link a conversation to `thread_id` unless it names another thread already (a
+        refresh never takes one over); the thread it is linked to afterwards."""
+        found = await self._link(keys=[link.key(self.keys)], args=[thread_id, self.link_ttl_s])
+        return str(found.decode())
 
     async def linked(self, link: Link) -> str | None:
         """The thread `link` names to follow, if any (a plain read: nothing is claimed)."""
