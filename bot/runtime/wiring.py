@@ -28,10 +28,12 @@ from bot.runtime.lease import Leases
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
 from bot.slack.outbound import ApprovalChannel, SlackChannel
+from bot.store.claims import Claims
 from bot.store.codec import ThreadCache
 from bot.store.connect import RedisUnreachable, connect
 from bot.store.connect import reconnecting as reconnecting  # re-exported: tests use them
 from bot.store.connect import redis_client as redis_client
+from bot.store.intake import Intake
 from bot.store.keys import Keys
 from bot.store.queue import Kicker, StepBroker
 from bot.store.threads import ThreadStore
@@ -132,11 +134,14 @@ async def runtime(
     keys = Keys(settings.redis_prefix)
     cache = ThreadCache()  # one per process: the store and the leases load tails through it
     http = httpx.AsyncClient(timeout=10)
+    store = ThreadStore(redis, keys, settings.thread_ttl_s, cache)
     deps = Deps(
         settings=settings,
         redis=redis,
         keys=keys,
-        store=ThreadStore(redis, keys, settings.thread_ttl_s, cache),
+        store=store,
+        intake=Intake(redis, keys, store, broker, link_ttl_s=settings.thread_ttl_s),
+        claims=Claims(redis, keys),
         leases=Leases(
             redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s, cache=cache
         ),

@@ -14,9 +14,9 @@ from bot.core.events import Event, HumanRequest
 from bot.core.policy import deadline_steps
 from bot.core.thread import Status, Thread
 from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
-from bot.store.commit_script import COMMIT_LUA
 from bot.store.connect import RedisClient
 from bot.store.keys import AUDIT_MAXLEN, Keys
+from bot.store.scripts import source
 
 # KEYS: thread hash, events list. ARGV: events already known. Returns {v, head, legacy data,
 # start, events from start}; start is 0 when the known events are not a prefix any more.
@@ -51,7 +51,7 @@ class ThreadExists(Exception):
 @dataclass(frozen=True)
 class Creation:
     """A new thread's writes, for a script of another module to make in its own round trip:
-    run `COMMIT_LUA` on `commit_keys`/`commit_args` (expect `{1, 1}`), then list the thread in
+    run the commit script on `commit_keys`/`commit_args` (expect `{1, 1}`), then list the thread in
     `index` and mark it in `queued` with these scores, exactly as `ThreadStore.create` does."""
 
     commit_keys: list[str]
@@ -84,7 +84,7 @@ class ThreadStore:
         self.ttl_s = ttl_s
         self.cache = cache or ThreadCache()
         """Threads seen last: loads fetch only the events appended since."""
-        self._commit = redis.register_script(COMMIT_LUA)
+        self._commit = redis.register_script(source("commit"))
         self._load = redis.register_script(_LOAD)
 
     async def get(self, thread_id: str) -> Thread | None:
@@ -228,11 +228,11 @@ class ThreadStore:
         renew_ms: int = 0,
         release: bool = False,
     ) -> tuple[list[str], list[Any]]:
-        """KEYS and ARGV of the commit script (`COMMIT_LUA`) appending `new` to `before`
+        """KEYS and ARGV of the commit script (`scripts/commit.lua`) appending `new` to `before`
         (`after`: `before` with `new`, if the caller has it already; `renew_ms`, `release`:
         see `commit_step`).
 
-        Public so a script that creates a thread as part of more work (the Slack ingest) runs
+        Public so a script that commits as part of more work (`bot.store.intake`) runs
         this very commit, with this layout, instead of a copy of it.
         """
         after = after if after is not None else before.appended(*new)
