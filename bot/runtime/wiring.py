@@ -30,6 +30,7 @@ from bot.store.connect import reconnecting as reconnecting  # re-exported: tests
 from bot.store.connect import redis_client as redis_client
 from bot.store.keys import Keys
 from bot.store.queue import Kicker, StepBroker
+from bot.store.replicas import Replicas
 from bot.store.threads import ThreadStore
 
 
@@ -118,7 +119,13 @@ async def runtime(
         settings=settings,
         redis=redis,
         keys=keys,
-        store=ThreadStore(redis, keys, settings.thread_ttl_s, cache),
+        store=ThreadStore(
+            redis,
+            keys,
+            settings.thread_ttl_s,
+            cache,
+            Replicas(redis, settings.redis_replicas_ack, settings.redis_replicas_timeout_s),
+        ),
         leases=Leases(
             redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s, cache=cache
         ),

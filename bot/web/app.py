@@ -23,6 +23,7 @@ from bot.runtime.worker import run_worker
 from bot.slack import http as slack_http
 from bot.slack.app import slack_app
 from bot.slack.fastpath import MessageEvents
+from bot.store.replicas import NotReplicated
 from bot.store.watch import ThreadWatch
 from bot.web.bodylimit import BodyLimit
 
@@ -81,6 +82,7 @@ def create_app(
     # Mail is bigger: /email/inbound enforces HITLBOT_EMAIL_MAX_BYTES itself.
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt={email_routes.PATH})
     app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(NotReplicated)(_not_replicated)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:
@@ -99,6 +101,11 @@ def create_app(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+async def _not_replicated(request: Request, exc: Exception) -> JSONResponse:
+    """HITLBOT_REDIS_REPLICAS_ACK not met in time: made, but not acknowledged; retry."""
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "1"})
 
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
