@@ -65,6 +65,8 @@ class LocalCluster:
             "nodes.conf",
             "--cluster-node-timeout",
             str(NODE_TIMEOUT_MS),
+            "--repl-diskless-sync-delay",  # a new replica syncs at once, not 5 s later
+            "0",
             "--save",
             "",
             "--appendonly",
@@ -121,21 +123,34 @@ class LocalCluster:
         raise AssertionError(f"nobody serves slot {slot}")
 
     def wait_healthy(self, primaries: int = 3, timeout: float = READY_TIMEOUT_S) -> None:
-        """Until the cluster says ok to every live node and `primaries` serve the slots."""
+        """Until every live node says the cluster is ok, `primaries` serve the slots, and each
+        of them has as many in-sync replicas as there are live nodes to spare."""
         deadline = time.monotonic() + timeout
-        while True:
-            with contextlib.suppress(subprocess.SubprocessError):
-                live = [n for n in self.nodes if n.proc is not None]
-                ok = all(
-                    "cluster_state:ok" in self.cli("cluster", "info", port=n.port) for n in live
-                )
-                if ok and len(self.primaries()) == primaries:
-                    return
+        while not self._healthy(primaries):
             if time.monotonic() > deadline:
-                raise AssertionError(
-                    "the test cluster did not become healthy:\n" + self.cli("cluster", "nodes")
-                )
+                nodes = self.cli("cluster", "nodes")
+                raise AssertionError(f"the test cluster did not become healthy:\n{nodes}")
             time.sleep(0.1)
+
+    def _healthy(self, primaries: int) -> bool:
+        live = [n for n in self.nodes if n.proc is not None]
+        try:
+            if not all(
+                "cluster_state:ok" in self.cli("cluster", "info", port=n.port) for n in live
+            ):
+                return False
+            serving = self.primaries()
+            if len(serving) != primaries:
+                return False
+            replicas = (len(live) - primaries) // primaries
+            for node in serving:
+                info = self.cli("info", "replication", port=node.port)
+                online = info.count("state=online")
+                if online < replicas:
+                    return False
+        except subprocess.SubprocessError:
+            return False
+        return True
 
 
 def _wait_for_port(node: Node) -> None:
