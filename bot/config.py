@@ -82,9 +82,22 @@ class Settings(BaseSettings):
     api_trusted_decisions: bool = Field(default=False, alias="HITLBOT_API_TRUSTED_DECISIONS")
     """Take approval decisions on the API token's word, whoever they name (for automation);
     off: the decision's `user` must be an approver the policy allows."""
+    response_webhook_url: str | None = Field(default=None, alias="HITLBOT_RESPONSE_WEBHOOK_URL")
+    """Where each answered external call (`/humanlayer/v1`) is POSTed, with its `state`:
+    HMAC-signed, retried with backoff, the call id as `Idempotency-Key`."""
+    response_webhook_secret: str | None = Field(
+        default=None, alias="HITLBOT_RESPONSE_WEBHOOK_SECRET"
+    )
+    """Key of the response webhook's HMAC-SHA256 signature (unset: `HITLBOT_API_TOKEN`)."""
     policy_file: str | None = Field(default=None, alias="HITLBOT_POLICY")
     """TOML or YAML file of approval rules per agent and tool (approvers, quorum,
     self-approval); refused at start, with the line, if it is invalid."""
+    agent_paths: str = Field(default="", alias="HITLBOT_AGENT_PATHS")
+    """Folders of your own agents besides the bundled ones, separated by `:` (each holds
+    `<name>/agent.py` defining `AGENT`); a name claimed twice stops the start."""
+    offline_script: str | None = Field(default=None, alias="HITLBOT_OFFLINE_SCRIPT")
+    """YAML file of scripted replies for the offline model, per agent (a test or a demo):
+    `{agent: [{tool: name, args: {...}}, ...]}`, played in order in each thread."""
     port: int = Field(default=8000, alias="PORT")
     """Port of the web process."""
 
@@ -155,6 +168,10 @@ class Settings(BaseSettings):
     def model_label(self) -> str:
         """The model as people should read it: `offline` or the Claude model id."""
         return "offline" if self.offline_model() else self.model
+
+    def agent_roots(self) -> list[str]:
+        """The folders named by `HITLBOT_AGENT_PATHS`, in order."""
+        return [part.strip() for part in self.agent_paths.split(":") if part.strip()]
 
     def slack_approver_ids(self) -> frozenset[str]:
         """The Slack user ids in `SLACK_APPROVERS`."""

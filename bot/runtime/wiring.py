@@ -12,14 +12,17 @@ import httpx
 from bot.api.outbound import ApiChannel
 from bot.config import Settings
 from bot.core.agent import Agent
+from bot.core.external import EXTERNAL
 from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.email.outbound import EmailChannel
+from bot.humanlayer.outbound import external_channel
 from bot.llm.claude import AnthropicModel, MissingCredentials
 from bot.llm.offline.model import OfflineModel
+from bot.llm.offline.script import ScriptError, load_script
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
-from bot.runtime.discovery import AgentError, discover
+from bot.runtime.discovery import AgentError, Found, find
 from bot.runtime.lease import Leases
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
@@ -44,11 +47,14 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def model_from(settings: Settings) -> Model:
+def model_from(settings: Settings, agents: Mapping[str, Agent] | None = None) -> Model:
     """One Anthropic client for the process; the offline model when chosen (or no key is set
-    and no model named); else a stand-in that says the key is missing."""
+    and no model named), playing every agent found; else a stand-in that says the key is
+    missing."""
     if settings.offline_model():
-        return OfflineModel()
+        found = load_found(settings)
+        script = load_script(settings.offline_script) if settings.offline_script else None
+        return OfflineModel(found.rules, found.agents if agents is None else agents, script)
     if not settings.anthropic_api_key:
         return MissingCredentials()
     # The SDK's aiohttp transport (aiohttp is here for Slack already): per call, about a third
@@ -61,15 +67,22 @@ def model_from(settings: Settings) -> Model:
     return AnthropicModel(client, settings.model, settings.llm_max_tokens)
 
 
-def load_agents() -> Mapping[str, Agent]:
-    """The agents found in the `agents` package's folders (`bot.runtime.discovery`), found
-    again at each start, so a folder added since is there."""
+def load_found(settings: Settings | None = None) -> Found:
+    """The agents (and their offline rules) in the `agents` package's folders and in the
+    folders of `HITLBOT_AGENT_PATHS` (`bot.runtime.discovery`), found again at each start, so
+    a folder added since is there; StartupError naming the file if one is wrong."""
     import agents
 
+    roots = (settings or Settings()).agent_roots()
     try:
-        return discover(agents)
+        return find(agents, roots)
     except AgentError as exc:
         raise StartupError(str(exc)) from None
+
+
+def load_agents(settings: Settings | None = None) -> Mapping[str, Agent]:
+    """The agents `load_found` finds, by name."""
+    return load_found(settings).agents
 
 
 class StartupError(Exception):
@@ -85,7 +98,7 @@ def check_configuration(settings: Settings, agents: Mapping[str, Agent]) -> Poli
             except ValueError as exc:
                 raise StartupError(f"agent {agent.name}: {exc}") from None
     try:
-        return load_policy(settings.policy_file, agents)
+        return load_policy(settings.policy_file, {**agents, EXTERNAL.name: EXTERNAL})
     except PolicyError as exc:
         raise StartupError(str(exc)) from None
 
@@ -105,8 +118,12 @@ async def runtime(
     """Deps and the queue broker for one process; closed on exit."""
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
-    agents = load_agents()
+    agents = load_agents(settings)
     policy = check_configuration(settings, agents)
+    try:
+        chosen = model or model_from(settings, agents)
+    except ScriptError as exc:
+        raise StartupError(str(exc)) from None
     try:
         connection = await connect(settings)
     except RedisUnreachable as exc:
@@ -129,7 +146,7 @@ async def runtime(
         leases=Leases(
             redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s, cache=cache
         ),
-        model=model or model_from(settings),
+        model=chosen,
         enqueue=Kicker(broker),
         http=http,
         agents=agents,
@@ -144,6 +161,7 @@ async def runtime(
     deps.channels["email"] = EmailChannel.from_deps(deps, approvals=approvals)
     if approvals is not None:
         deps.channels["api"] = ApiChannel(approvals)
+    deps.channels["external"] = external_channel(deps)
     try:
         yield deps, broker
     finally:
