@@ -122,6 +122,16 @@ class LocalCluster:
                     return next(n for n in self.nodes if n.port == port)
         raise AssertionError(f"nobody serves slot {slot}")
 
+    def replica_of(self, primary: Node) -> Node:
+        """A live replica of `primary`."""
+        lines = [line.split() for line in self.cli("cluster", "nodes").splitlines()]
+        ports = {parts[0]: int(parts[1].split("@")[0].rsplit(":", 1)[1]) for parts in lines}
+        primary_id = next(p[0] for p in lines if ports[p[0]] == primary.port)
+        for parts in lines:
+            if "slave" in parts[2] and parts[3] == primary_id and "fail" not in parts[2]:
+                return next(n for n in self.nodes if n.port == ports[parts[0]])
+        raise AssertionError(f"no replica of {primary.address}")
+
     def wait_healthy(self, primaries: int = 3, timeout: float = READY_TIMEOUT_S) -> None:
         """Until every live node says the cluster is ok, `primaries` serve the slots, and each
         of them has as many in-sync replicas as there are live nodes to spare."""

@@ -113,7 +113,8 @@ class ThreadStore:
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
 
         # A launch answers a human: with HITLBOT_REDIS_REPLICAS_ACK, acknowledged once held.
-        (ok, _), *_ = await self.replicas.pipeline(build, scripts=[COMMIT_LUA], wait_on=keys[0])
+        wait_on = [keys[0], self.keys.queued]
+        (ok, _), *_ = await self.replicas.pipeline(build, scripts=[COMMIT_LUA], wait_on=wait_on)
         if int(ok) != 1:
             raise ThreadExists(thread.id)
         return thread.model_copy(update={"version": 1})
@@ -174,7 +175,7 @@ class ThreadStore:
 
             # Queued work is a human's answer or message (or a deadline's): held by the
             # replicas HITLBOT_REDIS_REPLICAS_ACK asks for before it is acknowledged.
-            wait_on = keys[0] if queued else None
+            wait_on = [keys[0], self.keys.queued] if queued else []
             reply, *_ = await self.replicas.pipeline(build, scripts=[COMMIT_LUA], wait_on=wait_on)
         else:
             reply = await self._commit(keys=keys, args=args)
