@@ -36,6 +36,7 @@ from bot.store.connect import redis_client as redis_client
 from bot.store.intake import Intake
 from bot.store.keys import Keys
 from bot.store.queue import Kicker, StepBroker
+from bot.store.replicas import Replicas
 from bot.store.threads import ThreadStore
 
 
@@ -134,7 +135,8 @@ async def runtime(
     keys = Keys(settings.redis_prefix)
     cache = ThreadCache()  # one per process: the store and the leases load tails through it
     http = httpx.AsyncClient(timeout=10)
-    store = ThreadStore(redis, keys, settings.thread_ttl_s, cache)
+    replicas = Replicas(redis, settings.redis_replicas_ack, settings.redis_replicas_timeout_s)
+    store = ThreadStore(redis, keys, settings.thread_ttl_s, cache, replicas)
     deps = Deps(
         settings=settings,
         redis=redis,
