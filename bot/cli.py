@@ -245,6 +245,31 @@ def eval_(
     raise typer.Exit(code)
 
 
+new = typer.Typer(help="Write something new to start from.", no_args_is_help=True)
+app.add_typer(new, name="new")
+
+
+@new.command("agent")
+def new_agent(
+    name: str,
+    dir: Annotated[Path, typer.Option(help="Folder of your agents (HITLBOT_AGENT_PATHS).")] = Path(
+        "."
+    ),
+) -> None:
+    """Write a working agent NAME under --dir: agent.py, prompt.md, offline rules, an eval
+    case and a test; it runs in `hitlbot dev` at once."""
+    from bot.scaffold.agent import ScaffoldError, next_steps, write_agent
+
+    root = dir.expanduser().resolve()
+    try:
+        written = write_agent(name, root)
+    except ScaffoldError as exc:
+        _stop(str(exc))
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(next_steps(name, root, in_tree=False))
+
+
 def nothing_to_answer(view: dict[str, Any]) -> str:
     """Why `respond` has nothing to answer on this thread, and what to run instead."""
     thread_id, status = view["id"], view["status"]

@@ -70,7 +70,10 @@ def model_from(settings: Settings, agents: Mapping[str, Agent] | None = None) ->
     missing."""
     if settings.offline_model():
         found = load_found(settings)
-        script = load_script(settings.offline_script) if settings.offline_script else None
+        try:
+            script = load_script(settings.offline_script) if settings.offline_script else None
+        except ScriptError as exc:
+            raise StartupError(str(exc)) from None
         return OfflineModel(found.rules, found.agents if agents is None else agents, script)
     if not settings.anthropic_api_key:
         return MissingCredentials()
@@ -137,10 +140,7 @@ async def runtime(
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
     agents = load_agents(settings)
     policy = check_configuration(settings, agents)
-    try:
-        chosen = model or model_from(settings, agents)
-    except ScriptError as exc:
-        raise StartupError(str(exc)) from None
+    chosen = model or model_from(settings, agents)
     redis = redis_client(settings.redis_url, settings.redis_pool_size)
     # The same retries for the queue: a job kicked after its thread was committed must not be
     # lost to a blip, or the thread would sit `running` with nothing queued for it.
