@@ -5,22 +5,18 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
 
 import anthropic
 import httpx
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.api.outbound import ApiChannel
 from bot.config import Settings
 from bot.core.agent import Agent
+from bot.core.external import EXTERNAL
 from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.email.outbound import EmailChannel
+from bot.humanlayer.outbound import external_channel
 from bot.llm.claude import AnthropicModel, MissingCredentials
 from bot.llm.offline.model import OfflineModel
 from bot.llm.offline.script import ScriptError, load_script
@@ -32,8 +28,11 @@ from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
 from bot.slack.outbound import ApprovalChannel, SlackChannel
 from bot.store.codec import ThreadCache
+from bot.store.connect import RedisUnreachable, connect
+from bot.store.connect import reconnecting as reconnecting  # re-exported: tests use them
+from bot.store.connect import redis_client as redis_client
 from bot.store.keys import Keys
-from bot.store.queue import Kicker, StepBroker, build_broker
+from bot.store.queue import Kicker, StepBroker
 from bot.store.threads import ThreadStore
 
 
@@ -45,23 +44,6 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def reconnecting() -> dict[str, Any]:
-    """Connection options that ride out a Redis restart: retries with backoff (about 7 s)."""
-    return {
-        "health_check_interval": 30,
-        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
-        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
-    }
-
-
-def redis_client(url: str, pool_size: int) -> Redis:
-    """A client on a sized, blocking pool that retries through a Redis restart."""
-    pool = BlockingConnectionPool.from_url(
-        url, max_connections=pool_size, timeout=10, **reconnecting()
-    )
-    return Redis(connection_pool=pool)
 
 
 def model_from(settings: Settings, agents: Mapping[str, Agent] | None = None) -> Model:
@@ -118,7 +100,7 @@ def check_configuration(settings: Settings, agents: Mapping[str, Agent]) -> Poli
             except ValueError as exc:
                 raise StartupError(f"agent {agent.name}: {exc}") from None
     try:
-        return load_policy(settings.policy_file, agents)
+        return load_policy(settings.policy_file, {**agents, EXTERNAL.name: EXTERNAL})
     except PolicyError as exc:
         raise StartupError(str(exc)) from None
 
@@ -141,16 +123,11 @@ async def runtime(
     agents = load_agents(settings)
     policy = check_configuration(settings, agents)
     chosen = model or model_from(settings, agents)
-    redis = redis_client(settings.redis_url, settings.redis_pool_size)
-    # The same retries for the queue: a job kicked after its thread was committed must not be
-    # lost to a blip, or the thread would sit `running` with nothing queued for it.
-    broker = build_broker(
-        settings.redis_url,
-        settings.queue_name,
-        settings.step_lease_s,
-        settings.redis_pool_size,
-        **reconnecting(),
-    )
+    try:
+        connection = await connect(settings)
+    except RedisUnreachable as exc:
+        raise StartupError(str(exc)) from None
+    redis, broker = connection.redis, connection.broker
     keys = Keys(settings.redis_prefix)
     cache = ThreadCache()  # one per process: the store and the leases load tails through it
     http = httpx.AsyncClient(timeout=10)
@@ -177,6 +154,7 @@ async def runtime(
     deps.channels["email"] = EmailChannel.from_deps(deps, approvals=approvals)
     if approvals is not None:
         deps.channels["api"] = ApiChannel(approvals)
+    deps.channels["external"] = external_channel(deps)
     try:
         yield deps, broker
     finally:
@@ -185,6 +163,4 @@ async def runtime(
         await http.aclose()
         if deps.slack is not None:
             await close_client(deps.slack)
-        await broker.shutdown()
-        await redis.aclose(close_connection_pool=True)
-        await broker.connection_pool.disconnect()
+        await connection.aclose()
