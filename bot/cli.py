@@ -17,11 +17,13 @@ import uvicorn
 from bot.config import Settings
 from bot.dev.server import DEV_TOKEN
 from bot.logs import configure
+from bot.scaffold.command import new
 
 app = typer.Typer(
     help="hitlbot: human-in-the-loop agents over Slack and email.", no_args_is_help=True
 )
 
+app.add_typer(new, name="new")
 Url = Annotated[str, typer.Option(envvar="HITLBOT_URL", help="Base URL of the web process.")]
 Token = Annotated[str, typer.Option(envvar="HITLBOT_API_TOKEN", help="API bearer token.")]
 
@@ -114,6 +116,23 @@ def threads(
     params: dict[str, Any] = {"limit": limit, **({"status": status} if status else {})}
     for row in _call("GET", url, token, "/threads", params=params)["threads"]:
         typer.echo(f"{row['id']}  {row['agent']:<10} {row['status']}")
+
+
+@app.command()
+def pending(
+    agent: Annotated[str | None, typer.Option(help="Only this agent's.")] = None,
+    older_than: Annotated[str | None, typer.Option(help="Waiting longer: 90, 15m, 2h.")] = None,
+    url: Url = "http://127.0.0.1:8000",
+    token: Token = DEV_TOKEN,
+) -> None:
+    """What waits on a human, oldest first: what is asked, who may decide, the deadline."""
+    from bot.core.pending import describe
+
+    params = {"agent": agent, "older_than": older_than}
+    reply = _call("GET", url, token, "/requests", params={k: v for k, v in params.items() if v})
+    for entry in reply["requests"]:
+        typer.echo(describe(entry))
+    typer.echo(f"{reply['count']} pending")
 
 
 @app.command()
@@ -243,31 +262,6 @@ def eval_(
     except CommandError as exc:
         _stop(str(exc))
     raise typer.Exit(code)
-
-
-new = typer.Typer(help="Write something new to start from.", no_args_is_help=True)
-app.add_typer(new, name="new")
-
-
-@new.command("agent")
-def new_agent(
-    name: str,
-    dir: Annotated[Path, typer.Option(help="Folder of your agents (HITLBOT_AGENT_PATHS).")] = Path(
-        "."
-    ),
-) -> None:
-    """Write a working agent NAME under --dir: agent.py, prompt.md, offline rules, an eval
-    case and a test; it runs in `hitlbot dev` at once."""
-    from bot.scaffold.agent import ScaffoldError, next_steps, write_agent
-
-    root = dir.expanduser().resolve()
-    try:
-        written = write_agent(name, root)
-    except ScaffoldError as exc:
-        _stop(str(exc))
-    for path in written:
-        typer.echo(f"wrote {path}")
-    typer.echo(next_steps(name, root, in_tree=False))
 
 
 def nothing_to_answer(view: dict[str, Any]) -> str:
