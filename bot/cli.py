@@ -230,14 +230,20 @@ def record(
         str | None, typer.Option(help="Case name (default: from the first message).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a case of that name.")] = False,
+    url: Annotated[
+        str | None, typer.Option(envvar="HITLBOT_URL", help="Read it through this API.")
+    ] = None,
+    token: Token = DEV_TOKEN,
 ) -> None:
-    """Save a finished thread (from REDIS_URL) as a replay case: agents/AGENT/cases/NAME.yaml."""
+    """Save a finished thread as a replay case (AGENT/cases/NAME.yaml): read through the API
+    when HITLBOT_URL is set (no Redis credentials needed), else from REDIS_URL."""
     from bot.evals.commands import CommandError, record_thread
-    from bot.runtime.wiring import load_agents
+    from bot.runtime.wiring import StartupError, load_agents
 
+    api = (url, token) if url else None
     try:
-        path = asyncio.run(record_thread(Settings(), load_agents(), thread_id, name, force))
-    except CommandError as exc:
+        path = asyncio.run(record_thread(Settings(), load_agents(), thread_id, name, force, api))
+    except (CommandError, StartupError) as exc:
         _stop(str(exc))
     typer.echo(f"recorded {thread_id} as {path}")
 
@@ -255,11 +261,11 @@ def eval_(
 ) -> None:
     """Replay AGENT's cases against the current prompt and tools; exit 1 on a regression."""
     from bot.evals.commands import CommandError, run_eval
-    from bot.runtime.wiring import load_agents
+    from bot.runtime.wiring import StartupError, load_agents
 
     try:
         code = run_eval(Settings(), load_agents(), agent, case, live, accept, typer.echo)
-    except CommandError as exc:
+    except (CommandError, StartupError) as exc:
         _stop(str(exc))
     raise typer.Exit(code)
 

@@ -3,6 +3,7 @@ own rules, the scripted default, or replies scripted in a file."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 import agents
 from bot.cli import app
 from bot.runtime.wiring import StartupError
-from bot.testing.harness import hitlbot
+from bot.testing.harness import TOKEN, hitlbot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,3 +137,25 @@ async def test_a_malformed_script_stops_the_start_naming_the_file(mine: Path) ->
     with pytest.raises(StartupError, match=r"HITLBOT_OFFLINE_SCRIPT: .*script.yaml: at inventory"):
         async with hitlbot(HITLBOT_OFFLINE_SCRIPT=str(script)):
             pass
+
+
+async def test_record_reads_the_thread_through_the_api_when_hitlbot_url_is_set(
+    mine: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new_agent(mine)
+    monkeypatch.setenv("HITLBOT_AGENT_PATHS", str(mine))
+    monkeypatch.delenv("REDIS_URL", raising=False)  # no Redis credentials on this laptop
+    async with hitlbot(agent_paths=[mine]) as bot:
+        thread_id = await bot.launch("inventory", "add 3 of C-300")
+        await bot.decide(thread_id, approved=True)
+        monkeypatch.setenv("HITLBOT_URL", str(bot.api.base_url))
+        monkeypatch.setenv("HITLBOT_API_TOKEN", TOKEN)
+        record = ["record", thread_id, "--name", "three-added"]
+        recorded = await asyncio.to_thread(CliRunner().invoke, app, record)
+        monkeypatch.setenv("HITLBOT_API_TOKEN", "wrong")
+        refused = await asyncio.to_thread(CliRunner().invoke, app, [*record, "--force"])
+    assert recorded.exit_code == 0, recorded.output
+    assert (mine / "inventory" / "cases" / "three-added.yaml").is_file()
+    assert refused.exit_code == 2 and "answered HTTP 401" in refused.output
+    replayed = CliRunner().invoke(app, ["eval", "inventory"])
+    assert "2 case(s), 6 step(s), recorded mode: no regressions" in replayed.output
