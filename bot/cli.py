@@ -83,7 +83,8 @@ def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
     from bot.dev.server import run
 
     configure()
-    run(Settings(), port, typer.echo)
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C at any phase: cleanups ran, no trace
+        run(Settings(), port, typer.echo)
 
 
 @app.command()
