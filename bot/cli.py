@@ -83,8 +83,10 @@ def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
     from bot.dev.server import run
 
     configure()
+    settings = Settings()
+    _check_configuration(settings)  # a bad agent folder or policy: its file, before any start
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C at any phase: cleanups ran, no trace
-        run(Settings(), port, typer.echo)
+        run(settings, port, typer.echo)
 
 
 @app.command()
@@ -337,7 +339,7 @@ def _check_configuration(settings: Settings) -> None:
     from bot.runtime.wiring import StartupError, check_configuration, load_agents
 
     try:
-        check_configuration(settings, load_agents())
+        check_configuration(settings, load_agents(settings))
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

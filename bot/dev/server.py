@@ -141,8 +141,8 @@ def _existing_keys(url: str, prefix: str) -> int | None:
 def _model(settings: Settings) -> str:
     if settings.offline_model():
         return (
-            "Model: OFFLINE - a rule-based stand-in for the deploy, support and oncall agents, "
-            "not Claude (set ANTHROPIC_API_KEY to use Claude)"
+            "Model: OFFLINE - rules, not Claude: each agent's own offline.py, else a labelled "
+            "scripted default (set ANTHROPIC_API_KEY to use Claude)"
         )
     if settings.anthropic_api_key:
         return f"Model: {settings.model}"

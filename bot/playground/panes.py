@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from bot.core.jsondata import Json
 from bot.playground import blockkit, mailbox, threadview
-from bot.playground.kit import DEPLOYS, PEOPLE, ROOMS, Person, Playground, person_sees
+from bot.playground.kit import DEPLOYS, PEOPLE, Person, Playground, person_sees
 from bot.runtime.deps import Deps
 from bot.testing.slack_signing import BOT_USER_ID
 from bot.testing.slack_workspace import Ephemeral, Message
@@ -33,7 +33,7 @@ async def page(request: Request) -> HTMLResponse:
     """The playground."""
     playground: Playground = request.app.state.playground
     html = _templates.get_template("page.html.j2").render(
-        playground=playground, people=PEOPLE, rooms=ROOMS
+        playground=playground, people=PEOPLE, rooms=playground.rooms
     )
     return HTMLResponse(html)
 
@@ -149,7 +149,7 @@ def _slack(playground: Playground, who: Person, conversation: str) -> dict[str, 
         "off": False,
         "person": who.id,
         "conversation": conversation,
-        "rooms": ROOMS,
+        "rooms": playground.rooms,
         "dm": who.dm,
         "top": top,
         "loose": loose,
