@@ -57,7 +57,10 @@ async def test_a_new_agent_outside_the_tree_is_approved_in_the_playground(page: 
     await expect(card.get_by_role("button", name="Approve")).to_be_visible(timeout=WAIT_MS)
     await expect(card).to_contain_text("(offline model)")
 
-    await be(page, "U0MAYA", "C0INVENTORY")
+    # Switching "You are" keeps the channel the page shows.
+    await page.select_option("#person", "U0MAYA")
+    await expect(page.locator('.messages[data-current="C0INVENTORY"]')).to_be_visible()
+    await expect(card.get_by_role("button", name="Approve")).to_be_visible(timeout=WAIT_MS)
     await card.get_by_role("button", name="Approve").click()
     await expect(page.locator(".msg.bot", has_text="Added 10 of A-100.")).to_be_visible(
         timeout=WAIT_MS
