@@ -56,7 +56,10 @@ def model_from(settings: Settings, agents: Mapping[str, Agent] | None = None) ->
     missing."""
     if settings.offline_model():
         found = load_found(settings)
-        script = load_script(settings.offline_script) if settings.offline_script else None
+        try:
+            script = load_script(settings.offline_script) if settings.offline_script else None
+        except ScriptError as exc:
+            raise StartupError(str(exc)) from None
         return OfflineModel(found.rules, found.agents if agents is None else agents, script)
     if not settings.anthropic_api_key:
         return MissingCredentials()
@@ -123,10 +126,7 @@ async def runtime(
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
     agents = load_agents(settings)
     policy = check_configuration(settings, agents)
-    try:
-        chosen = model or model_from(settings, agents)
-    except ScriptError as exc:
-        raise StartupError(str(exc)) from None
+    chosen = model or model_from(settings, agents)
     try:
         connection = await connect(settings)
     except RedisUnreachable as exc:

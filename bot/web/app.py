@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisClusterException, RedisError
 
 from bot.api import http as api
+from bot.api import requests as requests_api
 from bot.config import Settings
 from bot.core.model import Model
 from bot.email import http as email_routes
@@ -77,6 +78,7 @@ def create_app(
     )
     app.state.settings = settings
     app.include_router(api.router)
+    app.include_router(requests_api.router)
     app.include_router(slack_http.router)
     app.include_router(email_routes.router(settings))
     app.include_router(humanlayer_http.router)
@@ -106,7 +108,11 @@ def create_app(
 
     @app.get("/metrics", tags=["ops"])
     async def metrics() -> Response:
-        """Prometheus metrics of this process."""
+        """Prometheus metrics of this process, and the requests waiting on a human."""
+        try:  # bounded like the health probe: metrics are served even when Redis is away
+            await asyncio.wait_for(requests_api.refresh_gauge(app.state.deps), HEALTH_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("pending gauge not refreshed", error=str(exc) or type(exc).__name__)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
