@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, cast
 
 import anthropic
-from anthropic.types import ToolUseBlock
+from anthropic.types import Message, ToolUseBlock
 
 from bot.config import NotConfigured
+from bot.core.events import Usage
 from bot.core.model import REASON_FIELD, LLMFatal, LLMUnavailable, ModelCall, ModelOutputError
+from bot.llm.cache import DEFAULT, CachePolicy, cached_request
 
 HOW_TO_SET_KEY = (
     "set ANTHROPIC_API_KEY=sk-ant-... in the environment or in .env (see .env.example), "
@@ -21,10 +24,18 @@ HOW_TO_SET_KEY = (
 class AnthropicModel:
     """Claude through the official async SDK, forced to answer with exactly one tool call."""
 
-    def __init__(self, client: anthropic.AsyncAnthropic, model: str, max_tokens: int) -> None:
+    def __init__(
+        self,
+        client: anthropic.AsyncAnthropic | Any,
+        model: str,
+        max_tokens: int,
+        cache: CachePolicy = DEFAULT,
+    ) -> None:
         self.client = client
+        """`AsyncAnthropic`, `AsyncAnthropicBedrock` or `AsyncAnthropicVertex`: one API."""
         self.model = model
         self.max_tokens = max_tokens
+        self.cache = cache
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -32,11 +43,11 @@ class AnthropicModel:
     async def next_call(
         self, *, system: str, context: str, tools: Sequence[dict[str, Any]]
     ) -> ModelCall:
+        params = request_params(system=system, context=context, tools=tools, cache=self.cache)
+        started = time.perf_counter()
         try:
             message = await self.client.messages.create(
-                model=self.model,
-                max_tokens=self.max_tokens,
-                **cast(Any, request_params(system=system, context=context, tools=tools)),
+                model=self.model, max_tokens=self.max_tokens, **cast(Any, params)
             )
         except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
             raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
@@ -56,20 +67,48 @@ class AnthropicModel:
                     "ANTHROPIC_BASE_URL, if set), then restart hitlbot"
                 ) from exc
             raise LLMFatal(detail) from exc
-        calls = [block for block in message.content if isinstance(block, ToolUseBlock)]
-        if len(calls) != 1:
-            raise ModelOutputError(f"expected exactly one tool call, got {len(calls)}")
-        args = calls[0].input if isinstance(calls[0].input, dict) else {}
-        return ModelCall(name=calls[0].name, args=dict(args))
+        return read_reply(message, usage_of(message, self.model, started))
 
 
-def request_params(*, system: str, context: str, tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def read_reply(message: Message, usage: Usage) -> ModelCall:
+    """The one tool call of a whole answer (a streamed one too, once it has ended)."""
+    calls = [block for block in message.content if isinstance(block, ToolUseBlock)]
+    if len(calls) != 1:
+        raise ModelOutputError(f"expected exactly one tool call, got {len(calls)}", usage)
+    args = calls[0].input if isinstance(calls[0].input, dict) else {}
+    return ModelCall(name=calls[0].name, args=dict(args), usage=usage)
+
+
+def usage_of(message: Message, model: str, started: float) -> Usage:
+    """The answer's `usage`, with the time since `started` (a `time.perf_counter()`)."""
+    usage = message.usage
+    return Usage(
+        model=message.model or model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cache_read_input_tokens or 0,
+        cache_write_tokens=usage.cache_creation_input_tokens or 0,
+        latency_ms=round((time.perf_counter() - started) * 1000),
+    )
+
+
+def request_params(
+    *,
+    system: str,
+    context: str,
+    tools: Sequence[dict[str, Any]],
+    cache: CachePolicy = DEFAULT,
+) -> dict[str, Any]:
     """The Messages API request of one step, but for `model` and `max_tokens` (settings):
-    what the model reads, as sent. `hitlbot eval` compares these, byte for byte."""
+    what the model reads, as sent, cache breakpoints included (`bot.llm.cache`).
+    `hitlbot eval` compares these, byte for byte."""
+    marked_system, messages, marked_tools = cached_request(
+        system, context, [_with_reason(tool) for tool in tools], cache
+    )
     return {
-        "system": system,
-        "messages": [{"role": "user", "content": context}],
-        "tools": [_with_reason(tool) for tool in tools],
+        "system": marked_system,
+        "messages": messages,
+        "tools": marked_tools,
         "tool_choice": {"type": "any", "disable_parallel_tool_use": True},
     }
 

@@ -66,16 +66,17 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
             system=request.system, context=request.context, tools=request.tools
         )
     except ModelOutputError as exc:
-        return [Error(kind="validation", message=str(exc), at=now)]
+        return [Error(kind="validation", message=str(exc), at=now, usage=exc.usage)]
     chosen = validate_reply(agent, reply, now, tools)
     if isinstance(chosen, Error):
-        return [chosen]
+        return [chosen.model_copy(update={"usage": reply.usage})]
     call = ToolCall(
         call_id=deps.ids("call_"),
         name=chosen.tool.name,
         args=chosen.dumped(),
         reason=chosen.reason,
         at=now,
+        usage=reply.usage,
     )
     rule = deps.policy.rule(agent.name, chosen.tool.name, chosen.tool.approval_rule())
     needs_approval = chosen.tool.needs_approval(chosen.args)

@@ -7,7 +7,6 @@ import gc
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import anthropic
 import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -21,8 +20,9 @@ from bot.core.agent import Agent
 from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.email.outbound import EmailChannel
-from bot.llm.claude import AnthropicModel, MissingCredentials
+from bot.llm.claude import MissingCredentials
 from bot.llm.offline.model import OfflineModel
+from bot.llm.providers import claude
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import AgentError, discover
@@ -68,16 +68,9 @@ def model_from(settings: Settings) -> Model:
     and no model named); else a stand-in that says the key is missing."""
     if settings.offline_model():
         return OfflineModel()
-    if not settings.anthropic_api_key:
+    if settings.model_provider == "anthropic" and not settings.anthropic_api_key:
         return MissingCredentials()
-    # The SDK's aiohttp transport (aiohttp is here for Slack already): per call, about a third
-    # less of the worker's CPU than its default httpx one (one socket write, a C parser).
-    client = anthropic.AsyncAnthropic(
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_sdk_retries,
-        http_client=anthropic.DefaultAioHttpClient(timeout=settings.llm_timeout),
-    )
-    return AnthropicModel(client, settings.model, settings.llm_max_tokens)
+    return claude(settings)
 
 
 def load_agents() -> Mapping[str, Agent]:
