@@ -66,7 +66,12 @@ class CallModel:
     """Ask the model for the next tool call."""
 
 
-Action = Stop | Deliver | RunTool | RunPrefetch | AskForHelp | CallModel
+@dataclass(frozen=True)
+class Conclude:
+    """An external call was answered: record the outcome; its caller runs the function."""
+
+
+Action = Stop | Deliver | RunTool | RunPrefetch | AskForHelp | CallModel | Conclude
 
 
 def decide(thread: Thread, agent: Agent, delivers: bool) -> Action:
@@ -79,6 +84,8 @@ def decide(thread: Thread, agent: Agent, delivers: bool) -> Action:
     status = thread.status
     if status != "running":
         return Stop(status)
+    if agent.external:
+        return Conclude()
     call = thread.open_call
     if call is not None:
         # An approver's edit is what runs; the recorded tool_call stays as the model proposed.
@@ -152,6 +159,7 @@ def follow_up(
                 choices=call.args.get("choices", []),
                 only_choices=strict,
                 answerers=list(rule.approvers) if strict else [],
+                approver_groups=list(rule.groups) if strict else [],
                 call_id=call.call_id,
                 remind_at=deadlines["remind_at"],
                 expire_at=deadlines["expire_at"],
@@ -171,7 +179,7 @@ def follow_up(
                 approvers=list(rule.approvers),
                 approver_groups=list(rule.groups),
                 quorum=rule.quorum,
-                excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
+                excluded=[] if rule.self_approval else thread.requesters,
                 at=now,
                 **deadlines,
             )

@@ -68,7 +68,30 @@ class EmailOrigin(BaseModel):
     """Subject of the first mail, without `Re:`."""
 
 
-Origin = Annotated[ApiOrigin | SlackOrigin | EmailOrigin, Field(discriminator="kind")]
+class ExternalOrigin(BaseModel):
+    """A call from an agent outside hitlbot (the HumanLayer API, the native client): one
+    approval or one question, asked where `contact` says; the caller runs its own function."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["external"] = "external"
+    api: Literal["humanlayer", "native"] = "humanlayer"
+    """Which API asked: `humanlayer` (the SDK's `/humanlayer/v1`) or `native` (`bot.client`,
+    the only one that applies an approver's edited arguments)."""
+    call: Literal["function_call", "human_contact"] = "function_call"
+    """What it asks: approval of a function call, or a human's answer."""
+    call_id: str
+    """The caller's id of the call (its idempotency key)."""
+    run_id: str = ""
+    """The caller's run id, returned as given."""
+    user: str | None = None
+    """The API client that asked (its key's identity)."""
+    spec: dict[str, Any] = Field(default_factory=dict)
+    """The call's spec as the caller sent it (channel, options, state), returned as given."""
+
+
+Origin = Annotated[
+    ApiOrigin | SlackOrigin | EmailOrigin | ExternalOrigin, Field(discriminator="kind")
+]
 
 
 class Thread(BaseModel):
@@ -159,6 +182,30 @@ class Thread(BaseModel):
             return origin.user
         first = next((e for e in self.events if isinstance(e, UserMessage)), None)
         return first.user if first is not None else None
+
+    @property
+    def humans(self) -> frozenset[str]:
+        """Everyone who has written to the thread as its human: who started it and whoever
+        wrote a message of a turn since (a Slack thread is open to its channel)."""
+        found = {e.user for e in self.events if isinstance(e, UserMessage) and e.user}
+        return frozenset(found | ({self.starter} if self.starter else set()))
+
+    @property
+    def requesters(self) -> list[str]:
+        """Who asked for what the agent does next: the author of the last message of a turn
+        and whoever answered its questions since (their words shaped the call too); the
+        thread's starter if no message names its author. Kept from approving it."""
+        found: list[str] = []
+        for event in reversed(self.events):
+            if isinstance(event, HumanResponse) and event.approved is None and event.user:
+                found.append(event.user)
+            elif isinstance(event, UserMessage):
+                if event.user:
+                    found.append(event.user)
+                break
+        if not any(isinstance(e, UserMessage) and e.user for e in self.events) and self.starter:
+            found.append(self.starter)
+        return list(dict.fromkeys(found))
 
     def request(self, request_id: str) -> HumanRequest | None:
         """The request with this id, answered or not."""
