@@ -5,8 +5,9 @@ content blocks (the order the API caches them in). A block marked with `cache_co
 the prefix up to it (when at least `min_tokens` long); a later request reads back the longest
 prefix found in the cache, looked for at each of its marks and at up to `LOOKBACK` block
 boundaries before each. Tokens are counted as a quarter of the characters of each block's
-JSON, the stand-in's usual rough measure. What each request read, wrote and paid in full is its
-`usage`, and how much of it repeats the request before it is reported beside.
+text (a tool's JSON), the stand-in's usual rough measure. What each request read, wrote and
+paid in full is its `usage`, and how much of it repeats the request before it is reported
+beside.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class PromptCache:
     def account(self, body: dict[str, Any]) -> CacheUsage:
         """Read and write the cache as the API would for `body`; what it billed."""
         units = blocks(body)
-        tokens = [max(1, len(text) // 4) for text, _ in units]
+        tokens = [tokens_of(text) for text, _ in units]
         seed = _canonical([body.get("model"), body.get("tool_choice")])
         hashes, running = [], hashlib.sha256(seed.encode())
         for text, _ in units:
@@ -121,6 +122,14 @@ class PromptCache:
             matched_blocks=matched,
             marks=len(marks),
         )
+
+
+def tokens_of(block: str) -> int:
+    """A block's tokens: a quarter of its text's characters (of its JSON, for a tool), so the
+    same words count the same however they are split into blocks."""
+    data = json.loads(block)
+    text = data.get("text") if isinstance(data, dict) else None
+    return max(1, len(text if isinstance(text, str) else block) // 4)
 
 
 def _canonical(data: Any) -> str:
