@@ -30,12 +30,15 @@ class AnthropicModel:
         model: str,
         max_tokens: int,
         cache: CachePolicy = DEFAULT,
+        provider: str = "anthropic",
     ) -> None:
         self.client = client
         """`AsyncAnthropic`, `AsyncAnthropicBedrock` or `AsyncAnthropicVertex`: one API."""
         self.model = model
         self.max_tokens = max_tokens
         self.cache = cache
+        self.provider = provider
+        """`HITLBOT_MODEL_PROVIDER`: what an error message tells the operator to check."""
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -49,25 +52,49 @@ class AnthropicModel:
             message = await self.client.messages.create(
                 model=self.model, max_tokens=self.max_tokens, **cast(Any, params)
             )
-        except (anthropic.APITimeoutError, anthropic.APIConnectionError) as exc:
-            raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        except anthropic.APIStatusError as exc:
-            detail = f"HTTP {exc.status_code}: {_message(exc)}"
-            if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
-                raise LLMUnavailable(detail) from exc
-            if exc.status_code in (401, 403):
-                raise NotConfigured(
-                    f"the Messages API did not accept ANTHROPIC_API_KEY ({detail}); "
-                    f"{HOW_TO_SET_KEY}"
-                ) from exc
-            if exc.status_code == 404:
-                raise NotConfigured(
-                    f"the Messages API found no model {self.model!r} ({detail}); set "
-                    "HITLBOT_MODEL to a Claude model id your key may use (and check "
-                    "ANTHROPIC_BASE_URL, if set), then restart hitlbot"
-                ) from exc
-            raise LLMFatal(detail) from exc
+        except anthropic.APIError as exc:
+            raise failure(exc, self.model, self.provider) from exc
         return read_reply(message, usage_of(message, self.model, started))
+
+
+def failure(exc: anthropic.APIError, model: str, provider: str = "anthropic") -> Exception:
+    """What a failed request means to the loop: retry later, fix a setting, or give up."""
+    if isinstance(exc, anthropic.APITimeoutError | anthropic.APIConnectionError):
+        return LLMUnavailable(f"{type(exc).__name__}: {exc}")
+    if not isinstance(exc, anthropic.APIStatusError):
+        return LLMFatal(f"{type(exc).__name__}: {exc}")
+    detail = f"HTTP {exc.status_code}: {_message(exc)}"
+    if exc.status_code in (408, 409, 429) or exc.status_code >= 500:
+        return LLMUnavailable(detail)
+    where, credentials, fix = PROVIDERS.get(provider, PROVIDERS["anthropic"])
+    if exc.status_code in (401, 403):
+        return NotConfigured(f"{where} did not accept {credentials} ({detail}); {fix}")
+    if exc.status_code == 404:
+        return NotConfigured(
+            f"{where} found no model {model!r} ({detail}); set HITLBOT_MODEL to a Claude model "
+            f"id your {credentials} may use (and check the base URL, if set), then restart hitlbot"
+        )
+    return LLMFatal(detail)
+
+
+PROVIDERS: dict[str, tuple[str, str, str]] = {
+    "anthropic": ("the Messages API", "ANTHROPIC_API_KEY", HOW_TO_SET_KEY),
+    "bedrock": (
+        "AWS Bedrock",
+        "the AWS credentials",
+        "check AWS_REGION and the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+        "AWS_PROFILE, a role, or AWS_BEARER_TOKEN_BEDROCK), and that the model is enabled for "
+        "the account in Bedrock, then restart hitlbot",
+    ),
+    "vertex": (
+        "Google Vertex AI",
+        "the Google credentials",
+        "check CLOUD_ML_REGION, ANTHROPIC_VERTEX_PROJECT_ID and the credentials "
+        "(GOOGLE_APPLICATION_CREDENTIALS, or gcloud auth application-default login), and that "
+        "the model is enabled in the project's Model Garden, then restart hitlbot",
+    ),
+}
+"""Per provider: who answered, what it did not accept, and how to fix it."""
 
 
 def read_reply(message: Message, usage: Usage) -> ModelCall:

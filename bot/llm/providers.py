@@ -34,7 +34,11 @@ def cache_policy(settings: Settings) -> CachePolicy:
 def claude(settings: Settings) -> AnthropicModel:
     """Claude through the provider's client: one for the process, its pool reused."""
     return AnthropicModel(
-        client(settings), settings.model, settings.llm_max_tokens, cache_policy(settings)
+        client(settings),
+        settings.model,
+        settings.llm_max_tokens,
+        cache_policy(settings),
+        settings.model_provider,
     )
 
 

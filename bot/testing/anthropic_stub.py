@@ -14,7 +14,8 @@ it read from the cache, wrote to it and paid in full, and `requests[i].cache` sa
 how many of its leading blocks repeat the request before it. The same server answers as AWS
 Bedrock (`POST /model/{model}/invoke`, SigV4 or a bearer key) and Google Vertex AI
 (`POST /v1/projects/{p}/locations/{r}/publishers/anthropic/models/{model}:rawPredict`) do,
-the model named in the path and `anthropic_version` in the body.
+the model named in the path and `anthropic_version` in the body; `POST /token` stands in for
+Google's OAuth token endpoint (a service account file's `token_uri`).
 For code under test that runs in another thread or process, use
 `with AnthropicStub.run_in_thread() as stub:` (the server loop lives on a daemon thread).
 """
@@ -189,6 +190,8 @@ class AnthropicStub:
         self.host = host
         self.port = port
         self.cache = PromptCache(min_cache_tokens)
+        self.google_token = new_id("ya29.")
+        """The access token `POST /token` hands out, as Google's OAuth endpoint would."""
         """The prompt cache requests meet (`min_cache_tokens`: the least prefix it keeps)."""
         self.responder: Responder | None = None
         """Computes a reply from the request body when the queue is empty."""
@@ -273,6 +276,7 @@ class AnthropicStub:
         app.router.add_post("/v1/messages", self._handle)
         for route in clouds.ROUTES:
             app.router.add_post(route, self._handle)
+        app.router.add_post("/token", self._google_token)
         self._closing = asyncio.Event()
         # A short grace period: delayed handlers are woken by `_closing` anyway.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -313,6 +317,13 @@ class AnthropicStub:
             asyncio.run_coroutine_threadsafe(stub.stop(), loop).result(timeout=10)
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
+
+    async def _google_token(self, request: web.Request) -> web.Response:
+        form = await request.post()  # a service account's signed JWT (not checked), or a refresh
+        if not (form.get("assertion") or form.get("refresh_token")):
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        token = {"access_token": self.google_token, "expires_in": 3600, "token_type": "Bearer"}
+        return web.json_response(token)
 
     def _next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:

@@ -1,6 +1,6 @@
 """The Messages API as AWS Bedrock and Google Vertex AI serve it, for the Anthropic stand-in:
-their paths (the model named in the path, not the body), their `anthropic_version` in the
-body, and their authentication (SigV4 or a Bedrock API key; a Google bearer token)."""
+their paths (the model named in the path, not the body), an `anthropic_version` in the body,
+and their authentication (SigV4 or a Bedrock API key; a Google bearer token)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ ROUTES = (
     "/v1/projects/{project}/locations/{region}/publishers/anthropic/models/{call}",
 )
 """Bedrock's and Vertex's paths (Vertex's last segment is `MODEL:rawPredict`)."""
-VERSIONS = {"bedrock": "bedrock-2023-05-31", "vertex": "vertex-2023-10-16"}
-"""The `anthropic_version` each cloud wants in the body."""
 
 
 def provider(path: str, match: dict[str, str]) -> tuple[str, str | None]:
@@ -38,8 +36,9 @@ def refusal(
         return 401, "Request is missing required authentication credential"
     if body is None:
         return None  # the common checks say what is wrong with it
-    if body.get("anthropic_version") != VERSIONS[provider]:
-        return 400, f"anthropic_version: must be {VERSIONS[provider]}"
+    version = body.get("anthropic_version")
+    if not isinstance(version, str) or not version:  # the clouds' own dated ones, or the SDK's
+        return 400, "anthropic_version: Field required"
     if "model" in body:
         return 400, "model: the model is named in the path, not the body"
     return None
