@@ -58,8 +58,7 @@ def external_thread(
     request = events[-1]
     assert isinstance(request, HumanRequest)
     if approvers:
-        field = "approvers" if request.kind == "approval" else "answerers"
-        events[-1] = request.model_copy(update={field: approvers})
+        events[-1] = request.model_copy(update={"responders": approvers})
     return thread.appended(*events)
 
 
