@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.slack.app import status
@@ -12,35 +14,91 @@ from bot.slack.app import status
 ROOT = Path(__file__).parent.parent
 
 
-def test_manifest_subscribes_to_what_the_listeners_handle() -> None:
+# The bot scope each Web API method needs (docs.slack.dev/reference/methods/<method>).
+METHOD_SCOPES = {
+    "auth_test": None,
+    "chat_postMessage": "chat:write",
+    "chat_update": "chat:write",
+    "chat_postEphemeral": "chat:write",
+    "chat_startStream": "chat:write",
+    "chat_appendStream": "chat:write",
+    "chat_stopStream": "chat:write",
+    "chat_stream": "chat:write",
+    "assistant_threads_setStatus": "chat:write",  # or assistant:write, until Slack drops it
+    "assistant_threads_setTitle": "assistant:write",
+    "assistant_threads_setSuggestedPrompts": "assistant:write",
+    "reactions_add": "reactions:write",
+    "reactions_remove": "reactions:write",
+    "usergroups_users_list": "usergroups:read",
+    "views_open": None,
+    "views_update": None,
+}
+# Each event the listeners handle: its subscriptions, and the scope each needs.
+EVENT_SUBSCRIPTIONS = {
+    "app_mention": {"app_mention": "app_mentions:read"},
+    "message": {
+        "message.channels": "channels:history",
+        "message.groups": "groups:history",
+        "message.im": "im:history",
+    },
+    "app_home_opened": {"app_home_opened": None},
+    "assistant_thread_started": {"assistant_thread_started": "assistant:write"},
+    "agent_session_stopped": {"agent_session_stopped": "assistant:write"},
+}
+
+
+def _code() -> str:
+    """The runtime's own code: not the stand-ins of `bot/testing` or the playground."""
+    skip = ("testing", "playground")
+    return "\n".join(
+        path.read_text()
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        if path.relative_to(ROOT / "bot").parts[0] not in skip
+    )
+
+
+def _web_api_calls(code: str) -> set[str]:
+    """The Web API methods the code calls (by name: `client.x(...)` or `getattr(client, "x")`)."""
+    methods = {
+        name
+        for name in dir(AsyncWebClient)
+        if not name.startswith("_") and "_" in name and name not in ("api_call",)
+    }
+    return {name for name in re.findall(r"\b([a-z]+_[A-Za-z_]+)\b", code) if name in methods}
+
+
+def test_manifest_scopes_and_events_match_what_the_code_calls_and_handles() -> None:
     manifest = yaml.safe_load((ROOT / "slack-manifest.yml").read_text())
+    code = _code()
+    calls = _web_api_calls(code)
+    assert {"chat_postMessage", "assistant_threads_setSuggestedPrompts"} <= calls
+    unknown = calls - METHOD_SCOPES.keys()
+    assert not unknown, f"add the scope of {unknown} to METHOD_SCOPES and the manifest"
+    handled = set(re.findall(r"@app\.event\(\"([a-z_]+)\"\)", code))
+    assert {"app_mention", "message", "app_home_opened", "assistant_thread_started"} <= handled
+    subscriptions = {
+        sub: scope for event in handled for sub, scope in EVENT_SUBSCRIPTIONS[event].items()
+    }
     settings = manifest["settings"]
     events = settings["event_subscriptions"]
-    assert set(events["bot_events"]) == {
-        "app_mention",
-        "message.channels",
-        "message.groups",
-        "message.im",
-    }
+    assert set(events["bot_events"]) == set(subscriptions)
+    needed = {METHOD_SCOPES[call] for call in calls} | set(subscriptions.values())
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed - {None}
+
+
+def test_manifest_turns_the_agent_dm_on() -> None:
+    manifest = yaml.safe_load((ROOT / "slack-manifest.yml").read_text())
+    features = manifest["features"]
+    assert features["agent_view"]["agent_description"]
+    assert features["app_home"]["messages_tab_enabled"] is True
+    assert features["app_home"]["messages_tab_read_only_enabled"] is False
+    settings = manifest["settings"]
+    events = settings["event_subscriptions"]
     assert events["request_url"].endswith("/slack/events")
     assert settings["interactivity"] == {
         "is_enabled": True,
         "request_url": events["request_url"],
     }
-    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    # What each event needs, and what the channel calls (chat.*, reactions.*, usergroups.*;
-    # views.* needs none).
-    assert scopes == {
-        "app_mentions:read",
-        "channels:history",
-        "groups:history",
-        "im:history",
-        "chat:write",
-        "reactions:write",
-        "usergroups:read",
-    }
-    assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
-    assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False
     assert settings["socket_mode_enabled"] is False
 
 

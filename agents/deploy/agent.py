@@ -10,7 +10,7 @@ from typing import Literal
 import httpx
 from pydantic import BaseModel, Field
 
-from bot.core.agent import Agent, Prefetch
+from bot.core.agent import Agent, Prefetch, SuggestedPrompt
 from bot.core.tools import Tool, ToolContext, ToolError
 
 HERE = Path(__file__).parent
@@ -109,16 +109,34 @@ AGENT = Agent(
     description="Ships services to staging and production, with approval for production.",
     prompt=HERE / "prompt.md",
     tools=(
-        Tool("list_services", "List the services that can be deployed.", NoArgs, list_services),
-        Tool("list_versions", "List a service's deployable versions.", ServiceArg, list_versions),
+        Tool(
+            "list_services",
+            "List the services that can be deployed.",
+            NoArgs,
+            list_services,
+            status="is checking the deploy catalog…",
+        ),
+        Tool(
+            "list_versions",
+            "List a service's deployable versions.",
+            ServiceArg,
+            list_versions,
+            status="is checking the deploy catalog…",
+        ),
         Tool(
             "deploy_service",
             "Deploy a version of a service to staging or production.",
             DeployArgs,
             deploy_service,
             approval=lambda args: args.environment == "production",
+            status="is deploying…",
         ),
     ),
     prefetch=(Prefetch("list_services"),),
+    suggested_prompts=(
+        SuggestedPrompt("What can I deploy?", "Which services and versions can I deploy?"),
+        SuggestedPrompt("Deploy to staging", "Deploy api 1.4.2 to staging"),
+        SuggestedPrompt("Deploy to production", "Deploy web 2.1.0 to production"),
+    ),
     check=load_catalog,
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bot.core.agent import Agent
+from bot.core.agent import Agent, SuggestedPrompt
 from bot.core.tools import REQUEST_CHOICE
 from bot.mcp.source import McpServer
 
@@ -37,4 +37,8 @@ AGENT = Agent(
     prompt=HERE / "prompt.md",
     tools=(REQUEST_CHOICE,),
     mcp=(INCIDENTS,),
+    suggested_prompts=(
+        SuggestedPrompt("Open incidents", "Which incidents are open?"),
+        SuggestedPrompt("Page the on-call", "Page the on-call about the checkout errors."),
+    ),
 )

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from bot.core.agent import Agent
+from bot.core.agent import Agent, SuggestedPrompt
 from bot.core.records import OverLimit
 from bot.core.tools import Tool, ToolContext, ToolError
 
@@ -101,6 +101,10 @@ AGENT = Agent(
             approval=True,
             prose=("reason",),
         ),
+    ),
+    suggested_prompts=(
+        SuggestedPrompt("Where is my order?", "Where is my order A1001?"),
+        SuggestedPrompt("Ask for a refund", "I would like a refund for order A1001."),
     ),
     check=load_orders,
 )

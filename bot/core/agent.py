@@ -22,6 +22,16 @@ class Prefetch:
 
 
 @dataclass(frozen=True)
+class SuggestedPrompt:
+    """A prompt offered when a person opens the agent's DM (Slack's suggested prompts)."""
+
+    title: str
+    """The short label shown (Slack shows up to about 40 characters)."""
+    message: str
+    """What is sent as the person's message when they pick it."""
+
+
+@dataclass(frozen=True)
 class Agent:
     """One agent: what it is told, what it can do, what it fetches first."""
 
@@ -38,6 +48,8 @@ class Agent:
     mcp: tuple[McpServer, ...] = ()
     """MCP servers whose tools it may call besides its own (`bot.mcp`); listed by the worker
     on the first step that needs them."""
+    suggested_prompts: tuple[SuggestedPrompt, ...] = ()
+    """A few prompts offered when a person opens the DM of this agent (at most four shown)."""
     check: Callable[[], object] | None = None
     """Run at start: reads the agent's configuration (its data files) and raises ValueError,
     saying where and why, if it is invalid, so a bad file stops the start, not a thread."""

@@ -64,6 +64,9 @@ class Tool(Generic[A]):
     input_schema: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
     """The JSON schema the model is shown, when it is not `args`'s own (an MCP server's
     schema, shown as the server wrote it; `args` was converted from it)."""
+    status: str = ""
+    """Slack's status line while it runs, after the bot's name: "is checking the deploy
+    catalog…"; empty: "is running <name>…"."""
     prose: tuple[str, ...] = field(default=())
     """Arguments written for people (a message, a reason): a replay eval compares a call's
     other arguments exactly and these not at all, as a model never words them twice alike."""

@@ -1,8 +1,8 @@
 """The built-in workspace's Web API, served by the web app at `/dev/slack/api/{method}`.
 
 The bot's real slack-sdk client calls it over HTTP, as it would call slack.com; the methods
-are the test kit's (`bot.testing.slack_workspace`). The asyncio loop is the only thread that
-touches the workspace, so no lock is needed.
+are the test kit's (`bot.testing.slack_workspace`, `bot.testing.slack_agent`). The asyncio
+loop is the only thread that touches the workspace, so no lock is needed.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot.playground.kit import BOT_TOKEN, Playground
-from bot.testing.slack_workspace import METHODS, Ephemeral, MethodError
+from bot.testing.slack_agent import METHODS
+from bot.testing.slack_workspace import Ephemeral, MethodError
 
 router = APIRouter(include_in_schema=False)
 
-_JSON_ARGS = ("blocks", "view", "attachments", "metadata")
+_JSON_ARGS = ("blocks", "view", "attachments", "metadata", "prompts", "loading_messages", "chunks")
 
 
 @router.api_route("/dev/slack/api/{method}", methods=["GET", "POST"])

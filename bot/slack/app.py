@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.config import Settings
 from bot.runtime.service import Service
-from bot.slack import actions, messages, modals
+from bot.slack import actions, agentdm, messages, modals
 from bot.slack.background import Background
 from bot.slack.ingest import Ingest
 from bot.slack.resources import SlackDeps
@@ -79,6 +79,7 @@ def build_bolt(slack: SlackDeps, signing_secret: str | None) -> AsyncApp:
     messages.register(app, slack)
     actions.register(app, slack)
     modals.register(app, slack)
+    agentdm.register(app, slack)
 
     @app.event(re.compile(".*"))
     async def on_other_event(ack: AsyncAck) -> None:

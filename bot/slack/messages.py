@@ -19,6 +19,7 @@ from bot.core.policy import pickers
 from bot.core.thread import SlackOrigin, Thread
 from bot.runtime.refusals import NO_CHOICE, NOT_FOR_YOU, NotFound, ServiceError
 from bot.slack import inbound
+from bot.slack.agentdm import set_title
 from bot.slack.cards import escape, mention
 from bot.slack.inbound import Incoming
 from bot.slack.outbound import show_response
@@ -62,6 +63,7 @@ async def take(slack: SlackDeps, body: Json, event: Json, bot_user_id: str | Non
     taken = await slack.ingest.take(message, event_id, first)
     if taken.outcome == "started" and first is not None:
         slack.service.launched(first)  # stored and queued: nothing left to fail
+        _name(slack, message)
         return
     try:
         if taken.outcome == "empty":
@@ -138,6 +140,13 @@ async def _start(slack: SlackDeps, message: Incoming, *, stale: str | None) -> N
         raise
     await slack.working.mark(thread.id, message.channel, message.ts)
     _show_working(slack, thread.id, message)
+    _name(slack, message)
+
+
+def _name(slack: SlackDeps, message: Incoming) -> None:
+    """A new thread in the agent DM is titled after its first message."""
+    if message.direct:
+        set_title(slack, message.channel, message.thread_ts, message.text)
 
 
 async def _join(slack: SlackDeps, message: Incoming, winner: str, own_id: str) -> None:

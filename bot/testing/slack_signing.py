@@ -332,3 +332,33 @@ def _finish(
     if secret is not None:
         out.update(sign(secret, body, timestamp))
     return out
+
+
+def app_home_opened_event(user: str, channel: str, tab: str = "messages") -> Json:
+    """`app_home_opened`: under the agent view, tab "messages" is the agent DM being opened."""
+    return {"type": "app_home_opened", "user": user, "channel": channel, "tab": tab}
+
+
+def assistant_thread_started_event(user: str, channel: str, thread_ts: str) -> Json:
+    """`assistant_thread_started`, as apps on the older assistant view still get it."""
+    return {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": user,
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+            "context": {},
+        },
+        "event_ts": new_ts(),
+    }
+
+
+def agent_session_stopped_event(user: str, channel: str, thread_ts: str) -> Json:
+    """`agent_session_stopped`: the person pressed Stop under the agent's work in a thread."""
+    return {
+        "type": "agent_session_stopped",
+        "user": user,
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "event_ts": new_ts(),
+    }

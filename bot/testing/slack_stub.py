@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import threading
 import time
@@ -28,8 +29,9 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from bot.core.jsondata import Json
+from bot.testing.slack_agent import METHODS
+from bot.testing.slack_agent_state import AgentSurface
 from bot.testing.slack_workspace import (
-    METHODS,
     Ephemeral,
     Message,
     MethodError,
@@ -39,7 +41,7 @@ from bot.testing.slack_workspace import (
 )
 
 # Arguments Slack takes as JSON text inside a form or query string.
-_JSON_ARGS = ("blocks", "view", "attachments", "metadata")
+_JSON_ARGS = ("blocks", "view", "attachments", "metadata", "prompts", "loading_messages", "chunks")
 _TOKEN_PREFIXES = ("xoxb-", "xapp-")
 
 
@@ -233,6 +235,7 @@ class SlackStub:
             self._ws.ephemerals.clear()
             self._ws.views.clear()
             self._ws.reactions.clear()
+            self._ws.agent = AgentSurface()
 
     # -- inspection (each returns a snapshot) ------------------------------------------
 
@@ -280,6 +283,18 @@ class SlackStub:
         """Modals opened (and updated), by view id."""
         with self._lock:
             return dict(self._ws.views)
+
+    @property
+    def agent(self) -> AgentSurface:
+        """Statuses, titles, suggested prompts and streams, as a snapshot; a test sets
+        `refuse_status` to take the status line away."""
+        with self._lock:
+            return copy.deepcopy(self._ws.agent)
+
+    def refuse_status(self, channel: str = "*", error: str = "missing_scope") -> None:
+        """Make `assistant.threads.setStatus` fail in `channel` ("*": everywhere)."""
+        with self._lock:
+            self._ws.agent.status_refused[channel] = error
 
     def reactions(self, channel: str, ts: str) -> list[str]:
         """Names of the bot's reactions on a message."""
