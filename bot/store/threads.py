@@ -102,6 +102,9 @@ class ThreadStore:
             await self._commit(keys=keys, args=args, client=pipe)
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
+            due = deadlines_of(thread.id, thread.events)  # born waiting (an external call)
+            if due:
+                pipe.zadd(self.keys.deadlines, due)
             (ok, _), *_ = await pipe.execute()
         if int(ok) != 1:
             raise ThreadExists(thread.id)
