@@ -48,9 +48,11 @@ async def until(condition: Callable[[], object], timeout: float = 10) -> None:
         await asyncio.sleep(0.01)
 
 
-async def pending(slack: SlackDriver, count: int = 1) -> tuple[dict[str, Any], Message]:
+async def pending(
+    slack: SlackDriver, count: int = 1, timeout: float = 10
+) -> tuple[dict[str, Any], Message]:
     """Once `count` threads exist, the newest one's recorded card (see `SlackDriver.pending`)."""
-    deadline = asyncio.get_running_loop().time() + 10
+    deadline = asyncio.get_running_loop().time() + timeout
     while len(await slack.threads()) < count:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("the SDK's call never arrived")
