@@ -112,7 +112,7 @@ async def test_bad_requests(
     [
         ({"request_id": "th_x.rnope", "user": "bob", "approved": True}, 404, "has no request"),
         ({"request_id": "", "user": "bob", "approved": True}, 422, "at least 1 character"),
-        ({"user": None, "approved": True}, 422, "valid string"),
+        ({"request_id": "th_x.r1", "user": 5, "approved": True}, 422, "valid string"),
         ({"user": "bob", "answer": "yes please"}, 422, "approval: send approved true or false"),
         ({"user": "bob", "approved": "maybe"}, 422, "valid boolean"),
         ({"user": "", "approved": True}, 422, "at least 1 character"),
