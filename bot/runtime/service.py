@@ -8,6 +8,7 @@ compare-and-set lets exactly one commit, and the other finds the request already
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 from pydantic import BaseModel
@@ -44,9 +45,13 @@ class Service:
         *,
         ref: str | None = None,
         thread_id: str | None = None,
+        client: str | None = None,
     ) -> Thread:
-        """Start a thread on `agent` with a first message; queued for a worker."""
-        thread = self.new_thread(agent, text, origin, user, ref=ref, thread_id=thread_id)
+        """Start a thread on `agent` with a first message; queued for a worker. `client`:
+        the API client launching it, for the audit."""
+        thread = self.new_thread(
+            agent, text, origin, user, ref=ref, thread_id=thread_id, client=client
+        )
         thread = await self.deps.store.create(thread)
         await self.deps.enqueue(thread.id)
         self.launched(thread)
@@ -61,6 +66,7 @@ class Service:
         *,
         ref: str | None = None,
         thread_id: str | None = None,
+        client: str | None = None,
     ) -> Thread:
         """The thread `launch` would store (nothing is written); NotFound for an unknown
         agent, TooLarge for an over-long message. For a channel that stores it itself."""
@@ -72,7 +78,7 @@ class Service:
             id=thread_id or self.new_thread_id(),
             agent=agent,
             origin=origin,
-            events=[UserMessage(text=text, user=user, ref=ref)],
+            events=[UserMessage(text=text, user=user, ref=ref, client=client)],
             created_at=self.deps.clock(),
         )
 
@@ -186,6 +192,7 @@ class Service:
         *,
         ref: str | None = None,
         answerers: frozenset[str] | None = None,
+        client: str | None = None,
     ) -> Thread:
         """A new message from the human: answers a pending question, or starts the next turn.
 
@@ -198,7 +205,7 @@ class Service:
         approvers = await self.approvers(loaded, pending.request_id if pending else None)
 
         def change(thread: Thread) -> list[Event]:
-            ctx = self.deciding(thread, approvers)
+            ctx = replace(self.deciding(thread, approvers), client=client)
             return [message(thread, text, user, ref, ctx, answerers)]
 
         thread = await self.update(thread_id, change, loaded=loaded)
