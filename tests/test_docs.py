@@ -73,7 +73,7 @@ async def test_openapi_declares_bearer_auth_on_the_threads_routes(web: httpx.Asy
     assert len(threads) == 6  # launch, list, get, audit, responses, messages
     for path, method, op in operations:
         # The HumanLayer API (`/humanlayer/v1`) takes the same bearer keys.
-        protected = path.startswith(("/threads", "/humanlayer/v1"))
+        protected = path.startswith(("/threads", "/humanlayer/v1", "/requests"))
         expected = [{"HITLBOT_API_TOKEN": []}] if protected else None
         assert op.get("security") == expected, (path, method)
     # The token is the scheme's, not a header parameter of each route.
