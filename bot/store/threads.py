@@ -14,10 +14,12 @@ from bot.core.events import Event, HumanRequest
 from bot.core.policy import deadline_steps
 from bot.core.thread import Status, Thread
 from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
-from bot.store.commit_script import COMMIT_LUA
 from bot.store.connect import RedisClient
 from bot.store.keys import AUDIT_MAXLEN, Keys
 from bot.store.replicas import Replicas
+from bot.store.scripts import source
+
+COMMIT_LUA = source("commit")
 
 # KEYS: thread hash, events list. ARGV: events already known. Returns {v, head, legacy data,
 # start, events from start}; start is 0 when the known events are not a prefix any more.
@@ -52,7 +54,7 @@ class ThreadExists(Exception):
 @dataclass(frozen=True)
 class Creation:
     """A new thread's writes, for a script of another module to make in its own round trip:
-    run `COMMIT_LUA` on `commit_keys`/`commit_args` (expect `{1, 1}`), then list the thread in
+    run the commit script on `commit_keys`/`commit_args` (expect `{1, 1}`), then list the thread in
     `index` and mark it in `queued` with these scores, exactly as `ThreadStore.create` does."""
 
     commit_keys: list[str]
@@ -113,6 +115,9 @@ class ThreadStore:
         async def marks(pipe: Any) -> None:
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
+            due = deadlines_of(thread.id, thread.events)  # born waiting (an external call)
+            if due:
+                pipe.zadd(self.keys.deadlines, due)
 
         # A launch answers a human: with HITLBOT_REDIS_REPLICAS_ACK, acknowledged once held.
         ok, _ = await self.replicas.commit(
@@ -260,11 +265,11 @@ class ThreadStore:
         renew_ms: int = 0,
         release: bool = False,
     ) -> tuple[list[str], list[Any]]:
-        """KEYS and ARGV of the commit script (`COMMIT_LUA`) appending `new` to `before`
+        """KEYS and ARGV of the commit script (`scripts/commit.lua`) appending `new` to `before`
         (`after`: `before` with `new`, if the caller has it already; `renew_ms`, `release`:
         see `commit_step`).
 
-        Public so a script that creates a thread as part of more work (the Slack ingest) runs
+        Public so a script that commits as part of more work (`bot.store.intake`) runs
         this very commit, with this layout, instead of a copy of it.
         """
         after = after if after is not None else before.appended(*new)
