@@ -21,10 +21,11 @@ from bot.config import Settings
 from bot.store.connect import connect
 from bot.store.keys import Keys
 from bot.testing.anthropic_stub import AnthropicStub
+from bot.testing.slack_stub import SlackStub
 from bot.testing.smtp_sink import SmtpSink
 from bot.web.app import create_app
 from tests.cluster_support import LocalCluster, can_run, local_cluster
-from tests.conftest import app_client, serve
+from tests.conftest import APPROVER, SlackDriver, app_client, serve
 from tests.email_support import MailDriver, fixture_reply, new_mail, wait_delivered
 from tests.helpers import tool_results, wait_for
 from tests.test_worker_process import Webhook, worker
@@ -232,3 +233,35 @@ async def test_a_killed_workers_step_finishes_in_another(
     deploys = await client.hgetall(Keys(settings.redis_prefix).agent("deploy", "deploys"))
     await client.aclose()
     assert list(deploys) == [result["call_id"].encode()]
+
+
+async def test_a_slack_mention_its_card_and_approve(
+    cluster_settings: Settings,
+    slack_settings: Settings,
+    anthropic_stub: AnthropicStub,
+    slack_stub: SlackStub,
+) -> None:
+    settings = slack_settings.model_copy(update={"redis_url": cluster_settings.redis_url})
+    anthropic_stub.reply_tool(
+        "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
+    )
+    anthropic_stub.reply_tool("done_for_now", {"message": "api 1.4.2 is live"})
+    async with app_client(settings) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        mention = await slack.mention("deploy api 1.4.2 to production")
+        view, card = await slack.pending()
+        assert (await slack.click(card, "approve", user=APPROVER)).status_code == 200
+        view = await wait_for(api, view["id"], "done")
+        assert len(tool_results(view, "deploy_service")) == 1
+        anthropic_stub.reply_tool("done_for_now", {"message": "billing is at 2.0.1"})
+        await slack.reply("thanks, and the billing one?", mention["ts"])
+        for _ in range(500):
+            view = (await api.get(f"/threads/{view['id']}")).json()
+            said = [e.get("text") for e in view["events"] if e["type"] == "user_message"]
+            answered = [e["message"] for e in view["events"] if e["type"] == "done"]
+            if said[-1] == "thanks, and the billing one?" and answered[-1].startswith("billing"):
+                break  # appended to the same thread, and answered
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError(f"the reply was not answered: {view}")
+        assert len(await slack.threads()) == 1

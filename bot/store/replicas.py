@@ -95,7 +95,7 @@ class Replicas:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     await build(pipe)
                     if self.count > 0 and wait_on:
-                        waits = await self._wait(pipe, wait_on)
+                        waits = await self.add_waits(pipe, wait_on)
                     replies: list[Any] = await pipe.execute()
                 break
             except NoScriptError:
@@ -105,15 +105,23 @@ class Replicas:
                     await self.redis.script_load(script)
         if waits:
             replies, acked = replies[:-waits], replies[-waits:]
-            fewest = min(int(count) for count in acked)
-            if fewest < self.count:
-                raise NotReplicated(
-                    f"committed, but {fewest} of {self.count} replicas confirmed it in time; "
-                    "not acknowledged (retry: an answer already made is refused as such)"
-                )
+            refused = self.refusal(acked)
+            if refused is not None:
+                raise refused
         return replies
 
-    async def _wait(self, pipe: Any, keys: Sequence[str]) -> int:
+    def refusal(self, acked: Sequence[Any]) -> NotReplicated | None:
+        """NotReplicated if any of the WAIT replies `acked` falls short (or failed)."""
+        counts = [-1 if isinstance(count, Exception) else int(count) for count in acked]
+        fewest = min(counts)
+        if fewest >= self.count:
+            return None
+        return NotReplicated(
+            f"committed, but {max(fewest, 0)} of {self.count} replicas confirmed it in time; "
+            "not acknowledged (retry: an answer already made is refused as such)"
+        )
+
+    async def add_waits(self, pipe: Any, keys: Sequence[str]) -> int:
         """Queue the WAITs for `keys`' nodes; how many."""
         if not isinstance(self.redis, RedisCluster):
             pipe.execute_command("WAIT", self.count, self.timeout_ms)
