@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import ClusterError, RedisClusterException, ResponseError
+from redis.exceptions import ClusterError, RedisClusterException, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
@@ -32,6 +32,8 @@ log = structlog.get_logger(__name__)
 TASK_NAME = "hitlbot.advance"
 """The one task: advance a thread."""
 RECONNECT_DELAY_S = 1.0
+PASSING = ("READONLY", "TRYAGAIN", "LOADING", "MASTERDOWN", "CLUSTERDOWN")
+"""Errors a read gets while a Redis or a Cluster's primary is being replaced."""
 
 
 class _Reclaiming:
@@ -78,10 +80,21 @@ class _Reclaiming:
                     log.warning("queue unreachable; retrying", error=str(exc))
                     await asyncio.sleep(RECONNECT_DELAY_S)
                 except ResponseError as exc:
-                    if "NOGROUP" not in str(exc):
+                    reason = str(exc)
+                    if reason.startswith(PASSING):  # a failover under way: wait it out
+                        log.warning("queue unavailable; retrying", error=reason)
+                        await asyncio.sleep(RECONNECT_DELAY_S)
+                        continue
+                    if "NOGROUP" not in reason and not reason.startswith("UNBLOCKED"):
                         raise
+                    # The stream or its group is gone (a Redis restarted empty, a node that
+                    # turned replica and resynced): declare them again, as at start.
                     log.warning("queue group missing (Redis restarted?); declaring it again")
-                    await self._declare_consumer_group()
+                    try:
+                        await self._declare_consumer_group()
+                    except (RedisError, RedisClusterException, OSError) as again:
+                        log.warning("queue group not declared; retrying", error=str(again))
+                        await asyncio.sleep(RECONNECT_DELAY_S)
 
     async def _read(self, redis: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
         fetched = await redis.xreadgroup(
