@@ -164,7 +164,13 @@ def respond(
     answer: Annotated[str | None, typer.Option(help="Answer a question.")] = None,
     comment: Annotated[str | None, typer.Option(help="Why (a rejection's reason).")] = None,
     request_id: Annotated[str | None, typer.Option(help="Defaults to the pending request.")] = None,
-    user: Annotated[str | None, typer.Option(help="Who you are (defaults to $USER).")] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="Who decides, where the API trusts the token's word (`hitlbot dev`); "
+            "otherwise the token's own identity decides (HITLBOT_API_KEYS)."
+        ),
+    ] = None,
     url: Url = "http://127.0.0.1:8000",
     token: Token = DEV_TOKEN,
     wait: bool = True,
@@ -178,7 +184,7 @@ def respond(
         request_id = view["pending_request"]["request_id"]
     body = {
         "request_id": request_id,
-        "user": user or _user(),
+        "user": user,  # never a guess: a key decides as its own identity
         "approved": approve,
         "answer": answer,
         "comment": comment,

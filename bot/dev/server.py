@@ -63,6 +63,7 @@ def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
         if not any(note.startswith("Email:") for note in built_in):
             notes.append("Email: " + email_status(settings))
         notes += built_in
+        notes += policy_notes(settings)
         echo(f"hitlbot dev: web + worker on {base_url}")
         for note in notes:
             echo(f"  {redacted(note)}")
@@ -104,6 +105,28 @@ _PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
 def redacted(text: str) -> str:
     """`text` with the password of every URL in it replaced by `***`."""
     return _PASSWORD.sub(r"\1***@", text)
+
+
+def policy_notes(settings: Settings) -> list[str]:
+    """Banner lines for agents refused because the policy names MCP tools their servers do
+    not list (their servers are listed only when the policy names a tool the agent lacks)."""
+    from bot.mcp.hub import McpHub
+    from bot.runtime.wiring import StartupError, check_configuration, load_agents
+
+    try:
+        agents = load_agents(settings)
+        policy = check_configuration(settings, agents)
+    except StartupError:
+        return []  # the app refuses to start, and says why
+
+    async def check() -> list[str]:
+        hub = McpHub(policy)
+        try:
+            return await hub.check_policy(agents)
+        finally:
+            await hub.aclose()
+
+    return [f"Policy: {problem}" for problem in asyncio.run(check())]
 
 
 def redis_note(settings: Settings, stack: contextlib.ExitStack) -> str:

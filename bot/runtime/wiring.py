@@ -20,6 +20,7 @@ from bot.humanlayer.outbound import external_channel
 from bot.llm.claude import AnthropicModel, MissingCredentials
 from bot.llm.offline.model import OfflineModel
 from bot.llm.offline.script import ScriptError, load_script
+from bot.mcp.hub import McpHub
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import AgentError, Found, find
@@ -27,12 +28,15 @@ from bot.runtime.lease import Leases
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
 from bot.slack.outbound import ApprovalChannel, SlackChannel
+from bot.store.claims import Claims
 from bot.store.codec import ThreadCache
 from bot.store.connect import RedisUnreachable, connect
 from bot.store.connect import reconnecting as reconnecting  # re-exported: tests use them
 from bot.store.connect import redis_client as redis_client
+from bot.store.intake import Intake
 from bot.store.keys import Keys
 from bot.store.queue import Kicker, StepBroker
+from bot.store.replicas import Replicas
 from bot.store.threads import ThreadStore
 
 
@@ -131,11 +135,15 @@ async def runtime(
     keys = Keys(settings.redis_prefix)
     cache = ThreadCache()  # one per process: the store and the leases load tails through it
     http = httpx.AsyncClient(timeout=10)
+    replicas = Replicas(redis, settings.redis_replicas_ack, settings.redis_replicas_timeout_s)
+    store = ThreadStore(redis, keys, settings.thread_ttl_s, cache, replicas)
     deps = Deps(
         settings=settings,
         redis=redis,
         keys=keys,
-        store=ThreadStore(redis, keys, settings.thread_ttl_s, cache),
+        store=store,
+        intake=Intake(redis, keys, store, broker, link_ttl_s=settings.thread_ttl_s),
+        claims=Claims(redis, keys),
         leases=Leases(
             redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s, cache=cache
         ),
@@ -145,6 +153,7 @@ async def runtime(
         agents=agents,
         policy=policy,
         slack=slack_client(settings),
+        mcp=McpHub(policy),  # it refuses an agent whose policy names tools its servers lack
     )
     deps.groups = GroupMembers(deps.slack)
     if deps.slack is not None:
