@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import redis
 import uvicorn
@@ -31,8 +32,9 @@ DEV_TOKEN = "dev"
 """The API token `hitlbot dev` uses when HITLBOT_API_TOKEN is unset (it listens on loopback)."""
 
 
-def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
-    """Serve until stopped; `echo` prints the banner."""
+def run(settings: Settings, port: int, echo: Callable[[str], None], reload: bool = False) -> None:
+    """Serve until stopped; `echo` prints the banner. `reload`: web and worker start again
+    when an agent's files change (`bot.dev.reload`)."""
     from bot.email.outbound import status as email_status
     from bot.playground.app import dev_app
     from bot.slack.app import status as slack_status
@@ -69,8 +71,31 @@ def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
             echo(f"  {redacted(note)}")
         echo(f"  Open {base_url}/ (the playground) and write: deploy api 1.4.2 to production")
         echo(f"  Try: {try_line(base_url, port)}  (API docs: {base_url}/docs)")
+        if reload:
+            _serve_reloading(settings, application, playground, listener, echo)
+            return
         # On the socket bound above: nobody can take the port between the check and the serve.
         uvicorn.Server(uvicorn.Config(application, log_config=None)).run(sockets=[listener])
+
+
+def _serve_reloading(
+    settings: Settings,
+    first: Any,
+    playground: Any,
+    listener: socket.socket,
+    echo: Callable[[str], None],
+) -> None:
+    import agents
+    from bot.dev.reload import serve_reloading
+    from bot.playground.app import rebuild
+
+    built = [first]
+
+    def build() -> Any:
+        return built.pop() if built else rebuild(settings, playground)
+
+    folders = [Path(agents.__file__).parent, *map(Path, settings.agent_roots())]
+    asyncio.run(serve_reloading(build, listener, folders, echo))
 
 
 def listen(port: int, echo: Callable[[str], None]) -> socket.socket:
