@@ -66,6 +66,22 @@ class Settings(BaseSettings):
     """Seconds between thread-level retries of a failed LLM call; then the thread fails."""
     context_token_budget: int = Field(default=6000, alias="HITLBOT_CONTEXT_TOKENS")
     """Rough token budget of the rendered event log before old results are compacted."""
+    prompt_cache: bool = Field(default=True, alias="HITLBOT_PROMPT_CACHE")
+    """Mark prompt-cache breakpoints (tools, system prompt, event log) so each step reads the
+    previous step's prefix at a tenth of the input price."""
+    prompt_cache_min_tokens: int | None = Field(
+        default=None, alias="HITLBOT_PROMPT_CACHE_MIN_TOKENS"
+    )
+    """Shortest prefix worth a cache breakpoint; unset: the model's documented minimum."""
+    model_provider: Literal["anthropic", "bedrock", "vertex"] = Field(
+        default="anthropic", alias="HITLBOT_MODEL_PROVIDER"
+    )
+    """Where Claude is called: the Anthropic API, AWS Bedrock (`AWS_REGION` and the AWS
+    credentials) or Google Vertex AI (`CLOUD_ML_REGION`, `ANTHROPIC_VERTEX_PROJECT_ID` and
+    Google credentials)."""
+    prices_file: str | None = Field(default=None, alias="HITLBOT_PRICES")
+    """JSON file of prices in USD per million tokens by model-id prefix
+    (`{"claude-x": {"input": 3, "output": 15}}`), over the built-in table."""
     max_message_chars: int = Field(default=20_000, alias="HITLBOT_MAX_MESSAGE_CHARS")
     """Longest human message accepted (API, Slack, email); longer is refused."""
 
@@ -168,6 +184,8 @@ class Settings(BaseSettings):
         model chosen (a chosen Claude model without a key fails, saying the key is missing)."""
         if self.model == "offline":
             return True
+        if self.model_provider != "anthropic":  # the cloud's own credentials, no API key
+            return False
         return not self.anthropic_api_key and "model" not in self.model_fields_set
 
     def model_label(self) -> str:

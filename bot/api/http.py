@@ -12,6 +12,8 @@ from bot.api.identity import Caller, bearer, caller
 from bot.core.events import HumanRequest, RequestSent
 from bot.core.policy import tally, votes_on
 from bot.core.thread import STATUSES, ApiOrigin, Status, Thread
+from bot.core.usage import PRICES, totals
+from bot.llm.pricing import Prices, prices
 from bot.runtime.service import Answer, Service
 from bot.store.watch import ThreadWatch, Until, wait_for
 
@@ -140,7 +142,8 @@ async def get_thread(
         until = Until(after_version, frozenset(while_status or ()))
         watch: ThreadWatch = request.app.state.watch
         thread = await wait_for(watch, lambda: svc.get(thread_id), thread_id, until, wait)
-    return thread_view(thread) | {"model": svc.deps.settings.model_label()}
+    settings = svc.deps.settings
+    return thread_view(thread, prices(settings)) | {"model": settings.model_label()}
 
 
 @router.get("/{thread_id}/audit")
@@ -173,8 +176,9 @@ async def post_message(thread_id: str, body: MessageBody, svc: Svc, who: Caller)
     return {"thread_id": thread.id, "status": thread.status}
 
 
-def thread_view(thread: Thread) -> dict[str, Any]:
-    """The JSON shape of `GET /threads/{id}`."""
+def thread_view(thread: Thread, price_table: Prices | None = None) -> dict[str, Any]:
+    """The JSON shape of `GET /threads/{id}` (`usage`: its model steps' tokens and their
+    estimated cost, priced by `price_table`, the built-in table by default)."""
     view: dict[str, Any] = {
         "id": thread.id,
         "agent": thread.agent,
@@ -184,6 +188,7 @@ def thread_view(thread: Thread) -> dict[str, Any]:
         "version": thread.version,
         "pending_request": _pending(thread),
         "events": [event.model_dump(mode="json") for event in thread.events],
+        "usage": totals(thread.events, PRICES if price_table is None else price_table).view(),
     }
     if thread.status == "failed":
         view["error"] = next(e.reason for e in reversed(thread.events) if e.type == "failed")

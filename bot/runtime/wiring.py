@@ -6,7 +6,6 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator, Mapping
 
-import anthropic
 import httpx
 
 from bot.api.outbound import ApiChannel
@@ -17,9 +16,10 @@ from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.email.outbound import EmailChannel
 from bot.humanlayer.outbound import external_channel
-from bot.llm.claude import AnthropicModel, MissingCredentials
+from bot.llm.claude import MissingCredentials
 from bot.llm.offline.model import OfflineModel
 from bot.llm.offline.script import ScriptError, load_script
+from bot.llm.providers import claude
 from bot.mcp.hub import McpHub
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
@@ -61,16 +61,9 @@ def model_from(settings: Settings, agents: Mapping[str, Agent] | None = None) ->
         except ScriptError as exc:
             raise StartupError(str(exc)) from None
         return OfflineModel(found.rules, found.agents if agents is None else agents, script)
-    if not settings.anthropic_api_key:
+    if settings.model_provider == "anthropic" and not settings.anthropic_api_key:
         return MissingCredentials()
-    # The SDK's aiohttp transport (aiohttp is here for Slack already): per call, about a third
-    # less of the worker's CPU than its default httpx one (one socket write, a C parser).
-    client = anthropic.AsyncAnthropic(
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_sdk_retries,
-        http_client=anthropic.DefaultAioHttpClient(timeout=settings.llm_timeout),
-    )
-    return AnthropicModel(client, settings.model, settings.llm_max_tokens)
+    return claude(settings)
 
 
 def load_found(settings: Settings | None = None) -> Found:

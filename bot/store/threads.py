@@ -113,6 +113,9 @@ class ThreadStore:
             await self._commit(keys=keys, args=args, client=pipe)
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
+            due = deadlines_of(thread.id, thread.events)  # born waiting (an external call)
+            if due:
+                pipe.zadd(self.keys.deadlines, due)
 
         # A launch answers a human: with HITLBOT_REDIS_REPLICAS_ACK, acknowledged once held.
         wait_on = [keys[0], self.keys.queued]
