@@ -27,6 +27,7 @@ import uvicorn
 
 from bot.config import Settings
 from bot.dev.embedded_redis import private_redis
+from bot.store.connect import redacted as redacted_url
 
 DEV_TOKEN = "dev"
 """The API token `hitlbot dev` uses when HITLBOT_API_TOKEN is unset (it listens on loopback)."""
@@ -128,7 +129,8 @@ _PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
 
 
 def redacted(text: str) -> str:
-    """`text` with the password of every URL in it replaced by `***`."""
+    """`text` with the password of every URL in it replaced by `***`: each banner line passes
+    through it, whichever setting's URL it names (`redacted_url` already did Redis's)."""
     return _PASSWORD.sub(r"\1***@", text)
 
 
@@ -159,7 +161,7 @@ def redis_note(settings: Settings, stack: contextlib.ExitStack) -> str:
     if not settings.redis_url:
         settings.redis_url = stack.enter_context(private_redis())
         return f"Redis: private server at {settings.redis_url} (gone when you stop)"
-    line = f"Redis: external, {settings.redis_url} (REDIS_URL; threads there persist)"
+    line = f"Redis: external, {redacted_url(settings.redis_url)} (REDIS_URL; threads there persist)"
     keys = _existing_keys(settings.redis_url, settings.redis_prefix)
     if keys is None:
         line += "; WARNING: not reachable now"
