@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot import telemetry
 from bot.core.thread import Thread
 from bot.slack.inbound import Incoming
 from bot.slack.working_job import ShowWorking
@@ -124,7 +125,18 @@ class Ingest:
 
     async def take(self, message: Incoming, event_id: str | None, thread: Thread | None) -> Taken:
         """Run the script for `message`; `thread`: the thread to create if the Slack thread
-        has none yet (None: `empty` when the text is empty, else `refused`)."""
+        has none yet (None: `empty` when the text is empty, else `refused`). Traced: the step
+        job carries the span on, so this ingest and the worker's step are one trace."""
+        attributes = {
+            "hitlbot.thread_id": thread.id if thread else None,
+            "slack.event_id": event_id,
+        }
+        with telemetry.span("slack ingest", attributes) as span:
+            taken = await self._take(message, event_id, thread)
+            telemetry.annotate(span, {"hitlbot.outcome": taken.outcome})
+            return taken
+
+    async def _take(self, message: Incoming, event_id: str | None, thread: Thread | None) -> Taken:
         tag = slack_tag(message.team, message.channel, message.thread_ts)
         own_id = thread.id if thread is not None else f"{tag}{TAG_SEPARATOR}none"
         mode, tail, step, reaction, member = "refuse", [], b"", b"", ""
