@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +22,7 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         use_attribute_docstrings=True,  # the docstrings below are the fields' descriptions
+        hide_input_in_errors=True,  # a refused setting's error never echoes a secret
     )
 
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
@@ -96,8 +97,12 @@ class Settings(BaseSettings):
     api_token: str | None = Field(default=None, alias="HITLBOT_API_TOKEN")
     """Bearer token required on `/threads`; unset: the API refuses all (`hitlbot dev`: `dev`)."""
     api_trusted_decisions: bool = Field(default=False, alias="HITLBOT_API_TRUSTED_DECISIONS")
-    """Take approval decisions on the API token's word, whoever they name (for automation);
-    off: the decision's `user` must be an approver the policy allows."""
+    """Development only: decisions made with `HITLBOT_API_TOKEN` count as the `user` they
+    name, unchecked (`hitlbot dev` turns it on); off: that token decides only as `operator`."""
+    api_keys: str = Field(default="", alias="HITLBOT_API_KEYS")
+    """API clients, `KEY=IDENTITY` comma-separated: each key decides (and answers) only as its
+    identity, a user id the policy may list, or `service:NAME`, which launches and reads but
+    never decides. Keys: 16+ characters without `,` or `=`."""
     response_webhook_url: str | None = Field(default=None, alias="HITLBOT_RESPONSE_WEBHOOK_URL")
     """Where each answered external call (`/humanlayer/v1`) is POSTed, with its `state`:
     HMAC-signed, retried with backoff, the call id as `Idempotency-Key`."""
@@ -195,6 +200,16 @@ class Settings(BaseSettings):
         """The Slack user ids in `SLACK_APPROVERS`."""
         return frozenset(part.strip() for part in self.slack_approvers.split(",") if part.strip())
 
+    @field_validator("api_keys")
+    @classmethod
+    def _api_keys_parse(cls, value: str) -> str:
+        api_keys(value)  # refused at start, not at the first request
+        return value
+
+    def api_key_identities(self) -> dict[str, str]:
+        """`HITLBOT_API_KEYS` as {key: identity}; ValueError saying which entry is wrong."""
+        return api_keys(self.api_keys)
+
     def retry_delays(self) -> list[float]:
         """The thread-level LLM retry schedule, in seconds."""
         return [float(part) for part in self.llm_retry_schedule.split(",") if part.strip()]
@@ -231,3 +246,32 @@ def agent_routes(
             raise ValueError(f"{setting}: {entry!r} is not {shape}")
         routes[found] = agent.strip()
     return routes
+
+
+API_KEY_MIN = 16
+"""Shortest key `HITLBOT_API_KEYS` accepts."""
+
+
+def api_keys(spec: str) -> dict[str, str]:
+    """`key1=U123, key2=service:ci` as {key: identity}; ValueError naming the bad entry by
+    its identity and position, never by its key (a message may reach a log)."""
+    found: dict[str, str] = {}
+    for number, entry in enumerate((part.strip() for part in spec.split(",")), start=1):
+        if not entry:
+            continue
+        key, eq, identity = (part.strip() for part in entry.partition("="))
+        where = f"HITLBOT_API_KEYS entry {number}"
+        if not eq or not identity or "=" in identity:
+            raise ValueError(
+                f"{where} is not KEY=IDENTITY (e.g. `<key>=U0123` or `<key>=service:ci`)"
+            )
+        if len(key) < API_KEY_MIN or any(c.isspace() for c in key):
+            raise ValueError(
+                f"{where} ({identity}): a key needs {API_KEY_MIN}+ characters, no spaces"
+            )
+        if identity.startswith("service:") and not identity.removeprefix("service:"):
+            raise ValueError(f"{where}: a service identity needs a name (`service:ci`)")
+        if key in found:
+            raise ValueError(f"{where} ({identity}): the same key is listed twice")
+        found[key] = identity
+    return found

@@ -1,6 +1,6 @@
 """Prometheus metrics, served at `/metrics`."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from bot.core.events import Usage
 
@@ -12,6 +12,11 @@ LLM_RETRIES = Counter("hitlbot_llm_retries", "Thread-level retries of an unavail
 JOBS = Counter("hitlbot_jobs", "Step jobs a worker finished", ["outcome"])
 DELIVERY_PROBLEMS = Counter(
     "hitlbot_delivery_problems", "Outbound sends that failed", ["channel", "outcome"]
+)
+PENDING = Gauge(
+    "hitlbot_pending_requests",
+    "Requests waiting on a human, by agent, kind and age (set at each scrape)",
+    ["agent", "kind", "age"],
 )
 MODEL_TOKENS = Counter(
     "hitlbot_model_tokens",

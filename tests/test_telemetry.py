@@ -56,7 +56,7 @@ async def test_ingest_steps_and_decision_as_one_tree(
     _, card = await slack.pending()
     await _until_span(spans, "hitlbot.advance")
     finished = list(spans.get_finished_spans())
-    (ingest,) = [s for s in finished if s.name == "slack ingest"]
+    (ingest,) = [s for s in finished if s.name == "hitlbot.intake"]
     (advance,) = [s for s in finished if s.name == "hitlbot.advance"]
     assert advance.context.trace_id == ingest.context.trace_id  # carried through the queue
     assert advance.parent is not None and advance.parent.span_id == ingest.context.span_id

@@ -131,6 +131,9 @@ class HumanRequest(_Event):
     """Who may decide an approval; empty means the channel's default approvers."""
     approver_groups: list[str] = Field(default_factory=list)
     """Slack user groups whose members count among `approvers` (read when deciding)."""
+    responders: list[str] = Field(default_factory=list)
+    """Only they may decide or answer it, approvers or not (an external caller's
+    `allowed_responder_ids`); empty: the rules above."""
     quorum: int = 1
     """Distinct approvals needed (one rejection rejects); from the policy at request time."""
     excluded: list[str] = Field(default_factory=list)
