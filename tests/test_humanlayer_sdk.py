@@ -220,3 +220,17 @@ async def test_human_as_tool_over_slack_takes_the_first_allowed_reply(slack: Sla
     [thread] = await slack.threads()
     view = await slack.thread(thread["id"])
     assert [e["text"] for e in view["events"] if e["type"] == "held_message"] == ["us-east-1"]
+
+
+async def test_a_user_id_is_a_direct_message(slack: SlackDriver) -> None:
+    hl = sdk(slack)
+    dm = ContactChannel(slack=SlackContactChannel(channel_or_user_id=APPROVER))
+    call = await asyncio.to_thread(
+        hl.create_function_call, FunctionCallSpec(fn="ping", kwargs={}, channel=dm), "call-dm"
+    )
+    _, card = await pending(slack)
+    [posted] = slack.stub.calls_to("chat.postMessage")
+    assert posted.args["channel"] == APPROVER and call.call_id == "call-dm"
+    await slack.click(card, "approve", user=APPROVER)
+    status = (await asyncio.to_thread(hl.get_function_call, "call-dm")).status
+    assert status is not None and status.approved is True

@@ -201,7 +201,7 @@ async def respond_function_call(
     comment = body.comment
     if body.approved is False and body.reject_option_name:
         comment = f"{body.reject_option_name}: {comment}"
-    answer = _answer(thread, client, approved=body.approved, comment=comment)
+    answer = _answer(thread, client, approved=body.approved, comment=comment, client=client)
     trusted = svc.deps.settings.api_trusted_decisions
     thread = await svc.respond(thread.id, answer, enforce=not trusted)
     return call_view(thread)
@@ -215,7 +215,7 @@ async def respond_contact(
     if not (body.response or "").strip():
         raise Invalid("send a non-empty response")
     thread = await _load(svc, "human_contact", call_id)
-    answer = _answer(thread, client, answer=body.response)
+    answer = _answer(thread, client, answer=body.response, client=client)
     thread = await svc.respond(thread.id, answer, enforce=False)
     return call_view(thread)
 
