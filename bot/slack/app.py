@@ -25,7 +25,6 @@ from bot.humanlayer import options
 from bot.runtime.service import Service
 from bot.slack import actions, agentdm, messages, modals
 from bot.slack.background import Background
-from bot.slack.ingest import Ingest
 from bot.slack.resources import SlackDeps
 from bot.slack.routing import Routes
 from bot.slack.socket import SocketMode
@@ -115,15 +114,7 @@ async def slack_app(service: Service, broker: StepBroker) -> AsyncIterator[Slack
         working=Working(deps.slack, state, settings.slack_working_reaction),
         background=background,
         routes=routes,
-        ingest=Ingest(
-            deps.redis,
-            deps.keys,
-            deps.store,
-            broker,
-            link_ttl_s=settings.thread_ttl_s,
-            reaction=bool(settings.slack_working_reaction.strip(":")),
-        ),
-        show_working=ShowWorking(broker),
+        show_working=ShowWorking(broker) if settings.slack_working_reaction.strip(":") else None,
     )
     bolt = build_bolt(slack, settings.slack_signing_secret)
     if not settings.slack_approver_ids():

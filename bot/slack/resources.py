@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.runtime.service import Service
 from bot.slack.background import Background
-from bot.slack.ingest import Ingest
 from bot.slack.routing import Routes
 from bot.slack.state import SlackState
 from bot.slack.working import Working
+from bot.slack.working_job import ShowWorking
 from bot.store.threads import ThreadStore
 
 
@@ -34,11 +32,9 @@ class SlackDeps:
     """Slack calls made after the ack."""
     routes: Routes
     """Channel -> agent."""
-    ingest: Ingest
-    """A message's claims, link lookup and (first message) thread and job in one round trip."""
-    show_working: Callable[[str, str, str], Coroutine[Any, Any, None]] | None = None
-    """Queues the working reaction of `(thread id, channel, ts)` for a worker; None: this
-    process adds it itself (no queue at hand)."""
+    show_working: ShowWorking | None = None
+    """The working reaction's job, queued with a message's step for a worker to add; None:
+    the reaction is off."""
 
     @property
     def settings(self) -> Settings:
