@@ -13,8 +13,6 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,embedded]'
-	@# The OpenAI Agents SDK apart: its import name `agents` is hitlbot's folder of agents too.
-	$(BIN)/pip install --quiet --no-deps --target $(VENV)/openai-agents 'openai-agents==0.24.0'
 	touch $(STAMP)
 	@echo "==> $(VENV) is ready"
 

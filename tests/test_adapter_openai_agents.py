@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -13,19 +12,14 @@ from tests.conftest import APPROVER, SlackDriver
 from tests.humanlayer_support import pending
 
 SCRIPT = Path(__file__).with_name("openai_agents_run.py")
-SDK = Path(__file__).parents[1] / ".venv" / "openai-agents"
-"""Where `make` installs the SDK apart (`pip install --target`): see pyproject's test extra."""
 
 
 async def test_a_needs_approval_tool_runs_once_approved(slack: SlackDriver, tmp_path: Path) -> None:
-    assert (SDK / "agents" / "testing").is_dir(), f"the OpenAI Agents SDK is not in {SDK}: run make"
-    env = {**os.environ, "PYTHONPATH": str(SDK)}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(SCRIPT),
         str(slack.api.base_url),
-        cwd=tmp_path,
-        env=env,  # the SDK first: `import agents` is the SDK there
+        cwd=tmp_path,  # not the repo: `import agents` is the SDK there
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
