@@ -40,6 +40,7 @@ class Service(Protocol):
         *,
         ref: str | None = None,
         thread_id: str | None = None,
+        client: str | None = None,
     ) -> Thread:
         """The thread a first message starts (checked, not stored)."""
         ...
@@ -51,6 +52,7 @@ class Service(Protocol):
         user: str | None,
         ref: str | None,
         answerers: frozenset[str] | None,
+        client: str | None = None,
     ) -> Callable[[Thread], Event]:
         """What the message is on a thread, as a function of the version it commits on."""
         ...
@@ -100,6 +102,8 @@ class Message:
     """What the message is on a thread, if not `Service.message_event`'s answer."""
     working: Callable[[str], tuple[str, list[bytes]]] | None = None
     """For a thread id: the Slack working marker and extra jobs to add with the step."""
+    client: str | None = None
+    """The API client that sent it, for the audit."""
     keep_refused: bool = True
     """Claim a refused message, so another delivery of it is not refused (and told) again;
     False: leave it unclaimed, so a retry is taken like a first delivery."""
@@ -172,6 +176,7 @@ async def _start(
                 message.user,
                 ref=message.ref,
                 thread_id=own_id,
+                client=message.client,
             )
         except ServiceError as exc:
             reason = exc
@@ -218,7 +223,12 @@ async def _continue(service: Service, message: Message, thread_id: str) -> Outco
             return None
         if decide is None:  # resolved once (a pending request's approvers)
             decide = await service.deciding_message(
-                thread, message.text, message.user, message.ref, message.answerers
+                thread,
+                message.text,
+                message.user,
+                message.ref,
+                message.answerers,
+                client=message.client,
             )
         try:
             event = _decide(service, message, decide, thread)

@@ -25,7 +25,15 @@ from bot.core.decide import (
     follow_up,
     validate_reply,
 )
-from bot.core.events import Error, Event, HumanRequest, ToolCall, ToolResult, Usage
+from bot.core.events import (
+    Error,
+    Event,
+    HumanRequest,
+    HumanResponse,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
 from bot.core.external import concluded
 from bot.core.model import ModelOutputError
 from bot.core.thread import Thread
@@ -34,6 +42,7 @@ from bot.core.usage import cost
 from bot.llm.pricing import prices
 from bot.mcp.client import McpUnavailable
 from bot.runtime.deps import Deps
+from bot.slack.outbound import show_decision
 from bot.store.agentstore import AgentStore
 
 log = structlog.get_logger(__name__)
@@ -54,6 +63,8 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
     if isinstance(action, Conclude):
         return [concluded(thread, deps.clock())]
     if isinstance(action, Deliver):
+        if isinstance(action.event, HumanResponse):  # a decision, shown on its Slack cards
+            return [await show_decision(deps.slack, thread, action.ref, action.event)]
         channel = deps.channels[thread.origin.kind]
         return [await channel.deliver(thread, action.ref, action.event)]
     raise AssertionError(f"step() was given {action!r}")
