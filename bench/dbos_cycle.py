@@ -34,7 +34,9 @@ from dbos import DBOS, DBOSConfig, SetWorkflowID
 
 from bench.langgraph_cycle import MESSAGE, TOOLS
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
+HOST, PORT = os.environ.get("HITLBOT_BENCH_POSTGRES", "127.0.0.1:5432").rsplit(":", 1)
+"""Where the PostgreSQL is (trust auth, user `postgres`); nothing answering there: SQLite."""
+POSTGRES = f"postgresql+psycopg://postgres@{HOST}:{PORT}"
 TOPIC = "approval"
 RECV_TIMEOUT_S = 60.0
 
@@ -78,7 +80,7 @@ async def conversation(message: str) -> dict[str, Any]:
 
 
 def _postgres_answers() -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", 5432), 1):
+    with contextlib.suppress(OSError), socket.create_connection((HOST, int(PORT)), 1):
         return True
     return False
 
@@ -87,7 +89,7 @@ def _postgres_answers() -> bool:
 def system_database(tmp: Path) -> Iterator[tuple[str, str]]:
     """DBOS's system database URL and its kind: a fresh PostgreSQL database, else SQLite."""
     if not _postgres_answers():
-        yield f"sqlite:///{tmp / 'dbos.sqlite'}", "SQLite (no PostgreSQL on 127.0.0.1:5432)"
+        yield f"sqlite:///{tmp / 'dbos.sqlite'}", f"SQLite (no PostgreSQL on {HOST}:{PORT})"
         return
     name = f"hitlbot_bench_dbos_{os.getpid()}"
     admin = sa.create_engine(f"{POSTGRES}/postgres", isolation_level="AUTOCOMMIT")
