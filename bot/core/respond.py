@@ -147,6 +147,10 @@ def respond(thread: Thread, answer: Answer, ctx: Deciding) -> HumanResponse | Ap
         if answer.approved is not None or not (answer.answer or "").strip():
             raise Invalid("this request is a question: send a non-empty answer")
         _check_text(answer.answer or "", ctx)
+        named = request.responders
+        if named and ctx.approvers is not None and answer.user not in named:
+            # An external caller named who answers (`allowed_responder_ids`): only they.
+            raise Forbidden(answer.user, "not_picker", named, verb="answer")
         if request.only_choices:
             answer = _picked(thread, request, answer, ctx)
     _check_text(answer.comment or "", ctx)

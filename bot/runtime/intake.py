@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot import metrics
+from bot import metrics, telemetry
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse
 from bot.core.thread import Origin, Thread
 from bot.runtime.deps import Deps
@@ -129,7 +129,16 @@ class Outcome:
 
 
 async def start_or_continue(service: Service, message: Message) -> Outcome:
-    """Take `message` once: continue its thread, or start one; see the module."""
+    """Take `message` once: continue its thread, or start one; see the module. Traced: the
+    step job carries the span on, so the intake and the worker's steps are one trace."""
+    with telemetry.span("hitlbot.intake") as span:
+        outcome = await _start_or_continue(service, message)
+        attributes = {"hitlbot.outcome": outcome.status, "hitlbot.thread_id": outcome.thread_id}
+        telemetry.annotate(span, attributes)
+        return outcome
+
+
+async def _start_or_continue(service: Service, message: Message) -> Outcome:
     thread_id, stale = message.thread_id, None
     for _ in range(ROUNDS):
         if thread_id is not None:

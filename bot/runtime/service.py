@@ -13,7 +13,7 @@ from dataclasses import replace
 import structlog
 from pydantic import BaseModel
 
-from bot import metrics
+from bot import metrics, telemetry
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse, UserMessage
 from bot.core.respond import Answer, Approvers, Deciding, message, respond
 from bot.core.thread import ExternalOrigin, Origin, Thread
@@ -123,6 +123,17 @@ class Service:
         """
         if loaded is not None and loaded.id != thread_id:
             loaded = None
+        with telemetry.span("hitlbot.human_decision", telemetry.decision(answer)):
+            return await self._respond(thread_id, answer, enforce, loaded, approvers)
+
+    async def _respond(
+        self,
+        thread_id: str,
+        answer: Answer,
+        enforce: bool,
+        loaded: Thread | None,
+        approvers: Approvers | None,
+    ) -> Thread:
         if enforce and approvers is None:
             thread = loaded if loaded is not None else await self.deps.store.get(thread_id)
             approvers = await self.approvers(thread, answer.request_id)
