@@ -275,17 +275,15 @@ async def show_decision(
 ) -> RequestSent:
     """Show a decision (or a choice's answer) on every Slack card of its request, whichever
     channel it came by (API, CLI, mail, expiry, a click): Approve/Reject/Edit gone, who
-    decided. Raises DeliveryUnavailable when Slack cannot take it now, DeliveryFailed when
-    it never will (a card deleted)."""
+    decided. Raises DeliveryFailed when Slack refuses it, after the client's own retries:
+    never retried later, since the thread's next step must not wait on a card (a later
+    click on a card left live is told who decided, and refreshes it)."""
     if client is not None:
         try:
             await show_response(client, thread, response.request_id)
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or "")
-            status = exc.response.status_code
-            if status == 429 or status >= 500 or error in _TRANSIENT:
-                raise DeliveryUnavailable(f"Slack answered {error or status}") from exc
-            raise DeliveryFailed(f"Slack refused the card update: {error or status}") from exc
+            error = str(exc.response.get("error") or "") or str(exc.response.status_code)
+            raise DeliveryFailed(f"Slack refused the card update: {error}") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise DeliveryUnavailable(f"Slack is unreachable: {type(exc).__name__}") from exc
+            raise DeliveryFailed(f"Slack is unreachable: {type(exc).__name__}") from exc
     return RequestSent(ref=ref, channel="slack")
