@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import httpx
 
+from bot import telemetry
 from bot.api.outbound import ApiChannel
 from bot.config import Settings
 from bot.core.agent import Agent
@@ -115,6 +116,7 @@ async def runtime(
     """Deps and the queue broker for one process; closed on exit."""
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
+    telemetry.configure()  # on when OTEL_EXPORTER_OTLP_ENDPOINT is set (the `otel` extra)
     agents = load_agents(settings)
     policy = check_configuration(settings, agents)
     chosen = model or model_from(settings, agents)

@@ -25,6 +25,7 @@ from taskiq import AckableMessage
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import RedisStreamBroker, RedisStreamClusterBroker
 
+from bot import telemetry
 from bot.store.keys import QUEUE_MAXLEN
 
 log = structlog.get_logger(__name__)
@@ -235,7 +236,9 @@ class Kicker:
         self._job = JobTemplate(self._kicker, attempt=0, not_before=0.0)
 
     async def __call__(self, thread_id: str, *, attempt: int = 0, not_before: float = 0.0) -> None:
-        await self._kicker.kiq(thread_id, attempt=attempt, not_before=not_before)
+        traced = telemetry.carrier()  # the trace goes on in the worker (`bot.telemetry`)
+        kicker = self._kicker.with_labels(**traced) if traced else self._kicker
+        await kicker.kiq(thread_id, attempt=attempt, not_before=not_before)
 
     def job(self, thread_id: str) -> bytes:
         """The stream entry's `data` that `self(thread_id)` would add (see `job_data`)."""
@@ -280,4 +283,7 @@ class JobTemplate:
         if self._broker.middlewares:
             raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
         message = {**self._message, "task_id": self._new_id(), "args": list(args)}
+        traced = telemetry.carrier()
+        if traced:
+            message["labels"] = {**message.get("labels", {}), **traced}
         return bytes(self._dumpb(message))
