@@ -11,6 +11,8 @@ bundled ones do; a team keeps its agents in its own repository and installs hitl
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,10 @@ AGENT_FILE = "agent.py"
 OFFLINE_FILE = "offline.py"
 """The file beside `agent.py` that holds the agent's offline rules: `RULES = Rules(...)`."""
 PATHS_SETTING = "HITLBOT_AGENT_PATHS"
+BUNDLED = Path(__file__).resolve().parents[2] / "agents"
+"""hitlbot's own folder of agents, beside `bot/`."""
+FALLBACK_NAME = "hitlbot_agents"
+"""The name hitlbot's agents are imported under when `agents` is already another package's."""
 
 
 class AgentError(ValueError):
@@ -40,6 +46,37 @@ class Found:
     """Each agent's own offline rules (`offline.py`), by agent name."""
     files: dict[str, Path] = field(default_factory=dict)
     """The `agent.py` each agent came from, by agent name."""
+
+
+def bundled_package() -> ModuleType:
+    """hitlbot's own `agents` package, whatever else is installed under that name.
+
+    The OpenAI Agents SDK's import name is `agents` too, and an installed package comes before
+    hitlbot's source folder on `sys.path` (a console script does not run from it): a plain
+    `import agents` would find the SDK. So the package is loaded from its folder; under
+    `hitlbot_agents` if the SDK was imported first.
+    """
+    for name in ("agents", FALLBACK_NAME):
+        found = sys.modules.get(name)
+        if found is not None and _is_bundled(found):
+            return found
+    name = "agents" if "agents" not in sys.modules else FALLBACK_NAME
+    spec = importlib.util.spec_from_file_location(
+        name, BUNDLED / "__init__.py", submodule_search_locations=[str(BUNDLED)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _is_bundled(module: ModuleType) -> bool:
+    return any(Path(path).resolve() == BUNDLED for path in getattr(module, "__path__", []))
 
 
 def discover(package: ModuleType, roots: Sequence[str | Path] = ()) -> dict[str, Agent]:

@@ -23,7 +23,7 @@ from bot.llm.providers import claude
 from bot.mcp.hub import McpHub
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
-from bot.runtime.discovery import AgentError, Found, find
+from bot.runtime.discovery import AgentError, Found, bundled_package, find
 from bot.runtime.lease import Leases
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
@@ -70,11 +70,9 @@ def load_found(settings: Settings | None = None) -> Found:
     """The agents (and their offline rules) in the `agents` package's folders and in the
     folders of `HITLBOT_AGENT_PATHS` (`bot.runtime.discovery`), found again at each start, so
     a folder added since is there; StartupError naming the file if one is wrong."""
-    import agents
-
     roots = (settings or Settings()).agent_roots()
     try:
-        return find(agents, roots)
+        return find(bundled_package(), roots)
     except AgentError as exc:
         raise StartupError(str(exc)) from None
 
