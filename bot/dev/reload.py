@@ -25,7 +25,7 @@ WATCHED = (".py", ".md", ".json", ".yaml", ".yml", ".toml")
 
 def forget_agents() -> None:
     """Drop the agents' modules, so the next discovery imports them from their files again."""
-    for name in [name for name in sys.modules if name.startswith(("agents.", "hitlbot_agents."))]:
+    for name in [name for name in sys.modules if name.startswith("agents.")]:
         del sys.modules[name]
 
 

@@ -194,6 +194,8 @@ def _model(settings: Settings) -> str:
             "Model: OFFLINE - rules, not Claude: each agent's own offline.py, else a labelled "
             "scripted default (set ANTHROPIC_API_KEY to use Claude)"
         )
+    if settings.model_provider != "anthropic":  # the cloud's own credentials
+        return f"Model: {settings.model} on {settings.model_provider}"
     if settings.anthropic_api_key:
         return f"Model: {settings.model}"
     return (

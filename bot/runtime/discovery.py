@@ -26,10 +26,37 @@ AGENT_FILE = "agent.py"
 OFFLINE_FILE = "offline.py"
 """The file beside `agent.py` that holds the agent's offline rules: `RULES = Rules(...)`."""
 PATHS_SETTING = "HITLBOT_AGENT_PATHS"
+
+
 BUNDLED = Path(__file__).resolve().parents[2] / "agents"
-"""hitlbot's own folder of agents, beside `bot/`."""
-FALLBACK_NAME = "hitlbot_agents"
-"""The name hitlbot's agents are imported under when `agents` is already another package's."""
+"""The folder of the agents that ship with hitlbot, beside `bot/`."""
+
+
+def bundled() -> ModuleType:
+    """hitlbot's own `agents` package, even where another distribution took the import name
+    (the OpenAI Agents SDK's is `agents` too, and a process started outside the source folder
+    finds that one first): in a hitlbot process, `agents` is the folder beside `bot/`."""
+    module = sys.modules.get("agents")
+    if module is None:
+        spec = importlib.util.find_spec("agents")
+        if spec is not None and _folder_of(spec.origin) == BUNDLED:
+            return importlib.import_module("agents")
+    elif _folder_of(getattr(module, "__file__", None)) == BUNDLED:
+        return module
+    spec = importlib.util.spec_from_file_location(
+        "agents", BUNDLED / "__init__.py", submodule_search_locations=[str(BUNDLED)]
+    )
+    assert spec is not None and spec.loader is not None
+    for name in [name for name in sys.modules if name == "agents" or name.startswith("agents.")]:
+        del sys.modules[name]  # the other distribution's, imported by nothing of hitlbot's
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["agents"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _folder_of(origin: str | None) -> Path | None:
+    return Path(origin).resolve().parent if origin else None
 
 
 class AgentError(ValueError):
@@ -46,37 +73,6 @@ class Found:
     """Each agent's own offline rules (`offline.py`), by agent name."""
     files: dict[str, Path] = field(default_factory=dict)
     """The `agent.py` each agent came from, by agent name."""
-
-
-def bundled_package() -> ModuleType:
-    """hitlbot's own `agents` package, whatever else is installed under that name.
-
-    The OpenAI Agents SDK's import name is `agents` too, and an installed package comes before
-    hitlbot's source folder on `sys.path` (a console script does not run from it): a plain
-    `import agents` would find the SDK. So the package is loaded from its folder; under
-    `hitlbot_agents` if the SDK was imported first.
-    """
-    for name in ("agents", FALLBACK_NAME):
-        found = sys.modules.get(name)
-        if found is not None and _is_bundled(found):
-            return found
-    name = "agents" if "agents" not in sys.modules else FALLBACK_NAME
-    spec = importlib.util.spec_from_file_location(
-        name, BUNDLED / "__init__.py", submodule_search_locations=[str(BUNDLED)]
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
-
-
-def _is_bundled(module: ModuleType) -> bool:
-    return any(Path(path).resolve() == BUNDLED for path in getattr(module, "__path__", []))
 
 
 def discover(package: ModuleType, roots: Sequence[str | Path] = ()) -> dict[str, Agent]:
