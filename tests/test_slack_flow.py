@@ -23,6 +23,7 @@ async def test_mention_question_reply_approval_answer(
     slack: SlackDriver, anthropic_stub: AnthropicStub, settings: Settings, redis_client: Redis
 ) -> None:
     stub = slack.stub
+    stub.refuse_status()  # no status line in this workspace: the working reaction shows
     anthropic_stub.reply_tool("request_more_information", {"message": "Which version of api?"})
     mention = await slack.mention("deploy api to production")
 
@@ -236,6 +237,7 @@ async def test_a_failed_thread_says_why_in_slack(
     slack: SlackDriver, anthropic_stub: AnthropicStub
 ) -> None:
     anthropic_stub.fail(529, times=3)  # the first try and both scheduled retries
+    slack.stub.refuse_status()
     mention = await slack.mention("deploy api 1.4.2 to staging")
     [notice] = await slack.posted(1)
     assert notice.thread_ts == mention["ts"]

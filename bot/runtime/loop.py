@@ -29,6 +29,7 @@ from bot.core.thread import Thread
 from bot.core.tools import ToolContext, ToolError
 from bot.mcp.client import McpUnavailable
 from bot.runtime.deps import Deps
+from bot.slack.status import THINKING, tool_status
 from bot.store.agentstore import AgentStore
 
 log = structlog.get_logger(__name__)
@@ -37,8 +38,11 @@ log = structlog.get_logger(__name__)
 async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list[Event]:
     """Carry out one action; returns the events to append (the runner commits them)."""
     if isinstance(action, CallModel):
+        await _progress(thread, deps, THINKING)
         return await _call_model(thread, agent, deps)
     if isinstance(action, RunTool):
+        tool = agent.all_tools.get(action.call.name)
+        await _progress(thread, deps, tool_status(action.call.name, tool.status if tool else ""))
         return [await _run_tool(thread, agent, action.call, deps)]
     if isinstance(action, RunPrefetch):
         return await _prefetch(thread, agent, action.calls, deps)
@@ -50,6 +54,13 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
         channel = deps.channels[thread.origin.kind]
         return [await channel.deliver(thread, action.ref, action.event)]
     raise AssertionError(f"step() was given {action!r}")
+
+
+async def _progress(thread: Thread, deps: Deps, status: str) -> None:
+    """Tell the thread's channel what the step does, where it shows that (Slack's status)."""
+    show = getattr(deps.channels.get(thread.origin.kind), "progress", None)
+    if show is not None:
+        await show(thread, status)
 
 
 async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:

@@ -29,6 +29,7 @@ from bot.slack.resources import SlackDeps
 from bot.slack.routing import Routes
 from bot.slack.socket import SocketMode
 from bot.slack.state import SlackState
+from bot.slack.status import Status
 from bot.slack.working import Working
 from bot.slack.working_job import ShowWorking
 from bot.store.queue import StepBroker
@@ -110,7 +111,12 @@ async def slack_app(service: Service, broker: StepBroker) -> AsyncIterator[Slack
         service=service,
         client=deps.slack,
         state=state,
-        working=Working(deps.slack, state, settings.slack_working_reaction),
+        working=Working(
+            deps.slack,
+            state,
+            settings.slack_working_reaction,
+            Status(deps.slack, enabled=settings.slack_status),
+        ),
         background=background,
         routes=routes,
         ingest=Ingest(

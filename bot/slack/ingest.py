@@ -135,7 +135,9 @@ class Ingest:
             step = self._step.job(thread.id)
             if self.reaction:
                 member = f"{message.channel} {message.ts}"
-                reaction = self._working.job(thread.id, message.channel, message.ts)
+                reaction = self._working.job(
+                    thread.id, message.channel, message.ts, message.thread_ts
+                )
         elif not message.text:
             mode = "empty"
         keys = [

@@ -209,10 +209,10 @@ def _held_note(slack: SlackDeps, thread: Thread, held: HeldMessage) -> str:
 
 def _show_working(slack: SlackDeps, thread_id: str, message: Incoming) -> None:
     if slack.show_working is not None:  # a worker adds it: no Slack call in this process
-        queued = slack.show_working(thread_id, message.channel, message.ts)
+        queued = slack.show_working(thread_id, message.channel, message.ts, message.thread_ts)
         slack.background.spawn(queued, "queue the working reaction")
         return
-    show = slack.working.show(thread_id, message.channel, message.ts)
+    show = slack.working.show(thread_id, message.channel, message.ts, message.thread_ts)
     slack.background.spawn(show, "reactions.add")
 
 

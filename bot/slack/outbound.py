@@ -32,6 +32,7 @@ from bot.slack.cards import (
 )
 from bot.slack.groups import GroupMembers
 from bot.slack.state import SlackState
+from bot.slack.status import Status
 from bot.slack.working import Working
 
 log = structlog.get_logger(__name__)
@@ -49,6 +50,8 @@ class SlackChannel:
     ) -> None:
         self.client = client
         self.working = working
+        self.status = working.status
+        """The status line under the thread while a step runs (None: never shown)."""
         self.approvers = approvers
         """`SLACK_APPROVERS`, whom a reminder mentions."""
         self.approval_channel = approval_channel
@@ -59,9 +62,17 @@ class SlackChannel:
         """The channel over `deps.slack`, which must be set."""
         assert deps.slack is not None, "the Slack channel needs SLACK_BOT_TOKEN"
         state = SlackState(deps.redis, deps.keys, deps.settings.thread_ttl_s)
-        working = Working(deps.slack, state, deps.settings.slack_working_reaction)
+        status = Status(deps.slack, enabled=deps.settings.slack_status)
+        working = Working(deps.slack, state, deps.settings.slack_working_reaction, status)
         approvers = deps.settings.slack_approver_ids()
         return cls(deps.slack, working, deps.settings.slack_approval_channel, approvers)
+
+    async def progress(self, thread: Thread, status: str) -> None:
+        """Show what a step is doing (`status`, e.g. "is thinking…") under the Slack thread;
+        the next post in the thread removes it."""
+        origin = thread.origin
+        if self.status is not None and isinstance(origin, SlackOrigin):
+            await self.status.show(origin.channel, origin.thread_ts, status)
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
         """Post `event` in the thread's Slack thread, then clear the working reaction.

@@ -36,9 +36,9 @@ class SlackDeps:
     """Channel -> agent."""
     ingest: Ingest
     """A message's claims, link lookup and (first message) thread and job in one round trip."""
-    show_working: Callable[[str, str, str], Coroutine[Any, Any, None]] | None = None
-    """Queues the working reaction of `(thread id, channel, ts)` for a worker; None: this
-    process adds it itself (no queue at hand)."""
+    show_working: Callable[[str, str, str, str], Coroutine[Any, Any, None]] | None = None
+    """Queues the working indicator of `(thread id, channel, ts, thread ts)` for a worker;
+    None: this process shows it itself (no queue at hand)."""
 
     @property
     def settings(self) -> Settings:
