@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,25 @@ class Settings(BaseSettings):
     """Prefix of every key, so several deployments (or test runs) can share one Redis."""
     redis_pool_size: int = Field(default=64, alias="HITLBOT_REDIS_POOL_SIZE")
     """Connections in the blocking Redis pool of one process."""
+    redis_cluster: Literal["auto", "yes", "no"] = Field(
+        default="auto", alias="HITLBOT_REDIS_CLUSTER"
+    )
+    """`auto` (asks the server named by `REDIS_URL` at start), `yes` (a Redis Cluster: one
+    node's URL is enough) or `no` (one Redis, or a failover-aware endpoint in front of one)."""
+    redis_ca_cert: str | None = Field(default=None, alias="HITLBOT_REDIS_CA_CERT")
+    """With `rediss://`: a PEM file of the CAs to trust (default: the system's)."""
+    redis_client_cert: str | None = Field(default=None, alias="HITLBOT_REDIS_CLIENT_CERT")
+    """With `rediss://`: a PEM client certificate, for servers that require one."""
+    redis_client_key: str | None = Field(default=None, alias="HITLBOT_REDIS_CLIENT_KEY")
+    """With `rediss://`: the client certificate's PEM private key."""
+    redis_replicas_ack: int = Field(default=0, ge=0, alias="HITLBOT_REDIS_REPLICAS_ACK")
+    """Replicas that must hold a commit that answers a human (a decision, an answer, an
+    ingested message, a launch) before hitlbot acknowledges it (`WAIT`); 0: none."""
+    redis_replicas_timeout_s: float = Field(
+        default=2.0, gt=0, alias="HITLBOT_REDIS_REPLICAS_TIMEOUT_S"
+    )
+    """Longest wait for those replicas; past it the request is answered 503 (the commit is
+    made, only not yet known to be replicated: a retry finds it)."""
 
     anthropic_api_key: str | None = Field(default=None, alias="ANTHROPIC_API_KEY")
     """Anthropic API key, needed for Claude's steps; the SDK reads it, hitlbot checks it is set."""
@@ -65,6 +85,12 @@ class Settings(BaseSettings):
     policy_file: str | None = Field(default=None, alias="HITLBOT_POLICY")
     """TOML or YAML file of approval rules per agent and tool (approvers, quorum,
     self-approval); refused at start, with the line, if it is invalid."""
+    agent_paths: str = Field(default="", alias="HITLBOT_AGENT_PATHS")
+    """Folders of your own agents besides the bundled ones, separated by `:` (each holds
+    `<name>/agent.py` defining `AGENT`); a name claimed twice stops the start."""
+    offline_script: str | None = Field(default=None, alias="HITLBOT_OFFLINE_SCRIPT")
+    """YAML file of scripted replies for the offline model, per agent (a test or a demo):
+    `{agent: [{tool: name, args: {...}}, ...]}`, played in order in each thread."""
     port: int = Field(default=8000, alias="PORT")
     """Port of the web process."""
 
@@ -138,6 +164,10 @@ class Settings(BaseSettings):
     def model_label(self) -> str:
         """The model as people should read it: `offline` or the Claude model id."""
         return "offline" if self.offline_model() else self.model
+
+    def agent_roots(self) -> list[str]:
+        """The folders named by `HITLBOT_AGENT_PATHS`, in order."""
+        return [part.strip() for part in self.agent_paths.split(":") if part.strip()]
 
     def slack_approver_ids(self) -> frozenset[str]:
         """The Slack user ids in `SLACK_APPROVERS`."""

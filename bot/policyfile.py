@@ -41,7 +41,10 @@ def _seconds(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
+MAX_DURATION_S = 3650 * 86400.0
+"""Longest deadline a rule may set (ten years): beyond it a deadline's date overflows."""
+
+Duration = Annotated[float, BeforeValidator(_seconds), Field(gt=0, le=MAX_DURATION_S)]
 
 
 class RuleSpec(BaseModel):
@@ -113,6 +116,12 @@ def _rule(spec: Any, where: Any, agent: str, tool: str) -> Rule:
     if (parsed.escalate_after is None) != (parsed.escalate_to is None):
         raise PolicyError(
             f"{where(agent, tool)}: {agent}.{tool}: escalate_after and escalate_to go together"
+        )
+    listed = set(parsed.approvers)
+    if listed and not parsed.groups and parsed.quorum > len(listed):
+        raise PolicyError(
+            f"{where(agent, tool, 'quorum')}: {agent}.{tool}: a quorum of {parsed.quorum} can "
+            f"never be met by the {len(listed)} approvers listed"
         )
     return Rule(
         tuple(parsed.approvers),

@@ -72,6 +72,11 @@ async def waiting(api: httpx.AsyncClient, anthropic_stub: AnthropicStub) -> dict
         ("GET", "/threads/th_unknown", {}, 404, "no thread 'th_unknown'"),
         ("GET", "/threads", {"params": {"status": "sleeping"}}, 422, "Input should be"),
         ("GET", "/threads", {"params": {"cursor": "garbage|x"}}, 400, "cursor"),
+        # Python's float reads these; Redis does not (a 500 once).
+        ("GET", "/threads", {"params": {"cursor": "nan|x"}}, 400, "cursor"),
+        ("GET", "/threads", {"params": {"cursor": "1_0|x"}}, 400, "cursor"),
+        ("GET", "/threads", {"params": {"cursor": " 1|x"}}, 400, "cursor"),
+        ("GET", "/threads", {"params": {"cursor": "infinity|x"}}, 400, "cursor"),
         ("GET", "/threads", {"params": {"limit": 0}}, 422, "greater than or equal to 1"),
         (
             "POST",

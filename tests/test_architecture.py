@@ -14,6 +14,8 @@ LINE = re.compile(r"^- `([^`]+)` — ", re.M)
 """A map line: `- `path` — what it is`."""
 ANY_AGENT = "agents/<name>/agent.py"
 """The line that stands for every agent's `agent.py`: adding an agent needs no edit here."""
+ANY_OFFLINE = "agents/<name>/offline.py"
+"""The line that stands for every agent's offline rules, likewise."""
 
 
 def listed() -> set[str]:
@@ -33,7 +35,12 @@ def modules() -> set[str]:
 def covered(module: str, lines: set[str]) -> bool:
     if module in lines:
         return True
-    return module.startswith("agents/") and module.endswith("/agent.py") and ANY_AGENT in lines
+    if not module.startswith("agents/") or module.count("/") != 2:
+        return False
+    return any(
+        module.endswith(f"/{any_.rsplit('/', 1)[1]}") and any_ in lines
+        for any_ in (ANY_AGENT, ANY_OFFLINE)
+    )
 
 
 def test_every_module_has_a_line() -> None:
@@ -42,4 +49,4 @@ def test_every_module_has_a_line() -> None:
 
 
 def test_every_line_names_something_that_exists() -> None:
-    assert sorted(p for p in listed() - {ANY_AGENT} if not (ROOT / p).exists()) == []
+    assert sorted(p for p in listed() - {ANY_AGENT, ANY_OFFLINE} if not (ROOT / p).exists()) == []

@@ -62,7 +62,7 @@ def deploy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Agent:
     """The deploy agent with its prompt (and so its cases folder) in a scratch directory."""
     shutil.copy(AGENTS["deploy"].prompt, tmp_path / "prompt.md")
     agent = dataclasses.replace(AGENTS["deploy"], prompt=tmp_path / "prompt.md")
-    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda: {**AGENTS, "deploy": agent})
+    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda *_: {**AGENTS, "deploy": agent})
     return agent
 
 
@@ -138,7 +138,7 @@ def oncall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Agent:
     folder in a scratch directory."""
     shutil.copy(AGENTS["oncall"].prompt, tmp_path / "prompt.md")
     agent = dataclasses.replace(AGENTS["oncall"], prompt=tmp_path / "prompt.md")
-    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda: {**AGENTS, "oncall": agent})
+    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda *_: {**AGENTS, "oncall": agent})
     monkeypatch.setenv("INCIDENTS_STATE", str(tmp_path / "incidents.json"))
     monkeypatch.delenv(URL_ENV, raising=False)
     return agent
@@ -222,7 +222,7 @@ async def test_a_tool_schema_change_is_a_changed_request(
         for tool in deploy.tools
     )
     changed = dataclasses.replace(deploy, tools=tools)
-    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda: {**AGENTS, "deploy": changed})
+    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda *_: {**AGENTS, "deploy": changed})
     code, out = await cli("eval", "deploy")
     assert code == 1, out
     assert '-    "description": "Deploy a version of a service to staging or production.",' in out
@@ -320,7 +320,7 @@ async def test_bad_agents_and_cases_are_clear_errors(
     recorded.write_text(good)
     without = tuple(tool for tool in deploy.tools if tool.name != "list_versions")
     gone = dataclasses.replace(deploy, tools=without)
-    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda: {**AGENTS, "deploy": gone})
+    monkeypatch.setattr(bot.runtime.wiring, "load_agents", lambda *_: {**AGENTS, "deploy": gone})
     code, out = await cli("eval", "deploy")
     assert code == 2
     assert "step 1 calls 'list_versions', a tool agent deploy no longer has" in out

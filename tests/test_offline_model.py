@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+import agents
 from agents import AGENTS
 from bot.config import NotConfigured, Settings
 from bot.core.context import render_events, render_prompt
@@ -23,7 +24,10 @@ from bot.core.model import ModelCall
 from bot.core.thread import ApiOrigin, Thread
 from bot.llm.offline.eventlog import parse
 from bot.llm.offline.model import OfflineModel
+from bot.runtime.discovery import find
 from bot.runtime.wiring import model_from
+
+FOUND = find(agents)
 
 SERVICES = ["api", "billing", "web"]
 
@@ -35,7 +39,7 @@ async def next_call(agent: str, events: list[Event], tools: list[str] | None = N
     schemas = [tool.schema() for tool in spec.all_tools.values()]
     if tools is not None:
         schemas = [{"name": name, "input_schema": {"type": "object"}} for name in tools]
-    return await OfflineModel().next_call(
+    return await OfflineModel(FOUND.rules, FOUND.agents).next_call(
         system=render_prompt(spec, thread, utcnow()),
         context=render_events(thread, 6000),
         tools=schemas,

@@ -111,6 +111,16 @@ def test_policy_file_in_toml_and_yaml(tmp_path: Path) -> None:
         ("p.toml", "[deploy.nope]\nquorum = 2\n", ":1:", "has no tool 'nope'"),
         ("p.toml", '[deploy.deploy_service]\nexpire_after = "soon"\n', ":2:", "a duration is"),
         ("p.toml", "[deploy.deploy_service]\nremind_after = 0\n", ":2:", "greater than 0"),
+        # Once accepted, then every request for the tool failed with an OverflowError.
+        ("p.toml", '[deploy.deploy_service]\nexpire_after = "99999999d"\n', ":2:", "less than"),
+        ("p.toml", "[deploy.deploy_service]\nremind_after = inf\n", ":2:", "less than"),
+        # Once accepted, and never met.
+        (
+            "p.toml",
+            '[deploy.deploy_service]\napprovers = ["U1", "U2", "U1"]\nquorum = 3\n',
+            ":3:",
+            "a quorum of 3 can never be met by the 2 approvers listed",
+        ),
         ("p.toml", "[billing.x]\nquorum = 2\n", ":1:", "no agent 'billing'"),
         ("p.toml", "[deploy.deploy_service\n", ":1:", "not valid TOML"),
         ("p.yaml", "deploy:\n  deploy_service:\n    quorum: many\n", ":3:", "valid integer"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated, Any
 
@@ -15,6 +16,9 @@ from bot.core.thread import STATUSES, ApiOrigin, Status, Thread
 from bot.runtime.service import Answer, Service
 from bot.store.watch import ThreadWatch, Until, wait_for
 
+_CURSOR = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?(?:\|.*)?", re.DOTALL)
+"""A cursor as `list_threads` gives it out: a score Redis reads as Python does (Python's
+float also takes `nan`, `1_0` and spaces, which Redis refuses), `|`, a thread id."""
 WAIT_MAX_S = 30.0
 """Longest long-poll of `GET /threads/{id}?wait=` (below common proxies' idle timeouts)."""
 
@@ -98,6 +102,8 @@ async def list_threads(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
     """Threads, newest first; pass `next_cursor` back as `cursor` for the next page."""
+    if cursor and not _CURSOR.fullmatch(cursor):
+        raise HTTPException(400, "cursor is not one this server gave out")
     try:
         found, next_cursor = await svc.deps.store.list(status, cursor, limit)
     except ValueError as exc:

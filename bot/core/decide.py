@@ -152,6 +152,7 @@ def follow_up(
                 choices=call.args.get("choices", []),
                 only_choices=strict,
                 answerers=list(rule.approvers) if strict else [],
+                approver_groups=list(rule.groups) if strict else [],
                 call_id=call.call_id,
                 remind_at=deadlines["remind_at"],
                 expire_at=deadlines["expire_at"],
@@ -171,7 +172,7 @@ def follow_up(
                 approvers=list(rule.approvers),
                 approver_groups=list(rule.groups),
                 quorum=rule.quorum,
-                excluded=[] if rule.self_approval or not thread.starter else [thread.starter],
+                excluded=[] if rule.self_approval else thread.requesters,
                 at=now,
                 **deadlines,
             )

@@ -149,6 +149,8 @@ class Response(BaseModel):
     """Why, for a decision; a rejection's reason reaches the model."""
     ref: str | None = None
     """The channel's id of the message the answer came in (an email's Message-ID), if any."""
+    client: str | None = None
+    """The API client that sent it (its key's name, never the key), for the audit."""
 
     @property
     def verdict(self) -> str:
@@ -175,6 +177,8 @@ class ApprovalVote(_Event):
     """Who approved."""
     comment: str | None = None
     """What they said with it, if anything."""
+    client: str | None = None
+    """The API client that sent it (its key's name, never the key), for the audit."""
 
 
 class DeadlinePassed(_Event):

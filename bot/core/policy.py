@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.core.events import ApprovalVote, Event, HumanRequest, HumanResponse
+from bot.core.refusals import REASONS, Why
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Rule:
     quorum: int = 1
     """Distinct approvals needed; a single rejection rejects."""
     self_approval: bool = False
-    """Whether the person who started the thread may approve its calls."""
+    """Whether the requester of a call (whoever asked for it) may approve it."""
     remind_after: float | None = None
     """Seconds after the request that its approvers are reminded, if it is still pending."""
     escalate_after: float | None = None
@@ -114,22 +115,34 @@ def allowed_approvers(
     return set(default_approvers)
 
 
+def refusal_why(
+    request: HumanRequest,
+    user: str,
+    default_approvers: frozenset[str],
+    group_members: frozenset[str] = frozenset(),
+) -> Why | None:
+    """Why `user` may not decide `request` (None if they may), as a `Why` (pure):
+    not an approver, or the requester of the call (`excluded`)."""
+    allowed = allowed_approvers(request, default_approvers, group_members)
+    if not allowed:
+        return "nobody"
+    if user not in allowed:
+        return "not_approver"
+    if user in request.excluded:
+        return "requester"
+    return None
+
+
 def refusal(
     request: HumanRequest,
     user: str,
     default_approvers: frozenset[str],
     group_members: frozenset[str] = frozenset(),
 ) -> str | None:
-    """Why `user` may not decide `request`, or None if they may (pure). `group_members`: the
-    current members of the request's `approver_groups`."""
-    allowed = allowed_approvers(request, default_approvers, group_members)
-    if not allowed:
-        return "no one may decide this yet: the operator must set SLACK_APPROVERS or a policy"
-    if user not in allowed:
-        return "they are not one of its approvers"
-    if user in request.excluded:
-        return "they started this thread, and its approvals need someone else"
-    return None
+    """Why `user` may not decide `request`, in words, or None if they may (pure).
+    `group_members`: the current members of the request's `approver_groups`."""
+    why = refusal_why(request, user, default_approvers, group_members)
+    return None if why is None else REASONS[why]
 
 
 @dataclass(frozen=True)
@@ -156,20 +169,30 @@ def match_choice(request: HumanRequest, text: str) -> str | None:
     return None
 
 
-def pickers(request: HumanRequest, starter: str | None, approvers: frozenset[str]) -> set[str]:
-    """Who may answer a choice question: its own `answerers`, else the thread's human and
-    the deployment's approvers."""
-    if request.answerers:
-        return set(request.answerers)
+def pickers(
+    request: HumanRequest,
+    starter: str | None,
+    approvers: frozenset[str],
+    group_members: frozenset[str] = frozenset(),
+) -> set[str]:
+    """Who may answer a choice question: its own `answerers` and the members of its groups
+    when it names either (they narrow), else the thread's human and the deployment's
+    approvers."""
+    if request.answerers or request.approver_groups:
+        return {*request.answerers, *group_members}
     return {*approvers, *([starter] if starter else [])}
 
 
 def pick_refusal(
-    request: HumanRequest, user: str, starter: str | None, approvers: frozenset[str]
+    request: HumanRequest,
+    user: str,
+    starter: str | None,
+    approvers: frozenset[str],
+    group_members: frozenset[str] = frozenset(),
 ) -> str | None:
     """Why `user` may not answer the choice question `request`, or None if they may (pure)."""
     if not request.only_choices:
         return None
-    if user in pickers(request, starter, approvers):
+    if user in pickers(request, starter, approvers, group_members):
         return None
-    return "they are not one of the people this choice is for"
+    return REASONS["not_picker"]

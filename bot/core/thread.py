@@ -160,6 +160,30 @@ class Thread(BaseModel):
         first = next((e for e in self.events if isinstance(e, UserMessage)), None)
         return first.user if first is not None else None
 
+    @property
+    def humans(self) -> frozenset[str]:
+        """Everyone who has written to the thread as its human: who started it and whoever
+        wrote a message of a turn since (a Slack thread is open to its channel)."""
+        found = {e.user for e in self.events if isinstance(e, UserMessage) and e.user}
+        return frozenset(found | ({self.starter} if self.starter else set()))
+
+    @property
+    def requesters(self) -> list[str]:
+        """Who asked for what the agent does next: the author of the last message of a turn
+        and whoever answered its questions since (their words shaped the call too); the
+        thread's starter if no message names its author. Kept from approving it."""
+        found: list[str] = []
+        for event in reversed(self.events):
+            if isinstance(event, HumanResponse) and event.approved is None and event.user:
+                found.append(event.user)
+            elif isinstance(event, UserMessage):
+                if event.user:
+                    found.append(event.user)
+                break
+        if not any(isinstance(e, UserMessage) and e.user for e in self.events) and self.starter:
+            found.append(self.starter)
+        return list(dict.fromkeys(found))
+
     def request(self, request_id: str) -> HumanRequest | None:
         """The request with this id, answered or not."""
         return self.facts.requests.get(request_id)

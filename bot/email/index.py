@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis.asyncio import Redis
-
+from bot.store.connect import RedisClient
 from bot.store.keys import Keys
 
 Direction = Literal["in", "out"]
@@ -40,7 +39,7 @@ def decode(value: bytes | None) -> Known | None:
 class MessageIndex:
     """The index in Redis."""
 
-    def __init__(self, redis: Redis, keys: Keys, ttl_s: int) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, ttl_s: int) -> None:
         self.redis: Any = redis  # redis-py types replies as a wide union
         self.keys = keys
         self.ttl_s = ttl_s

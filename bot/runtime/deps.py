@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
-from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
@@ -20,6 +19,7 @@ from bot.core.thread import Thread
 from bot.mcp.hub import McpHub
 from bot.runtime.lease import Leases
 from bot.slack.groups import GroupMembers
+from bot.store.connect import RedisClient
 from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
 
@@ -53,7 +53,7 @@ class Deps:
     """Everything with a connection or a clock in it."""
 
     settings: Settings
-    redis: Redis
+    redis: RedisClient
     keys: Keys
     store: ThreadStore
     leases: Leases

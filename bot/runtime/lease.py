@@ -18,10 +18,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
-from redis.asyncio import Redis
 
 from bot.core.thread import Thread
 from bot.store.codec import ThreadCache, loaded, tail_from
+from bot.store.connect import RedisClient
 from bot.store.keys import DEDUPE_TTL_S, FENCE_TTL_S, Keys
 
 log = structlog.get_logger(__name__)
@@ -191,7 +191,7 @@ class Leases:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keys: Keys,
         lease_s: float,
         fence_ttl_s: int = FENCE_TTL_S,

@@ -7,50 +7,22 @@ compare-and-set lets exactly one commit, and the other finds the request already
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import structlog
 from pydantic import BaseModel
 
 from bot import metrics
-from bot.core.edits import EditError, validated
-from bot.core.events import (
-    ApprovalVote,
-    Event,
-    HeldMessage,
-    HumanRequest,
-    HumanResponse,
-    Response,
-    UserMessage,
-)
-from bot.core.policy import Vote, match_choice, pick_refusal, refusal, tally, votes_on
+from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse, UserMessage
+from bot.core.respond import Answer, Approvers, Deciding, message, respond
 from bot.core.thread import Origin, Thread
 from bot.runtime.deps import Deps
-from bot.runtime.refusals import (
-    NO_CHOICE,
-    NOT_FOR_YOU,
-    AlreadyAnswered,
-    AlreadyVoted,
-    Forbidden,
-    Invalid,
-    InvalidEdit,
-    NotAccepting,
-    NotFound,
-    TooLarge,
-)
+from bot.runtime.refusals import NotAccepting, NotFound, TooLarge
 from bot.store.threads import Busy
 
+__all__ = ["Answer", "Service"]
+
 log = structlog.get_logger(__name__)
-
-
-class Answer(Response):
-    """A human's response to a request, as received (not yet checked nor recorded)."""
-
-    args: Mapping[str, Any] | None = None
-    """For an approval: the call's arguments as the approver edited them (checked by the
-    tool's model; the ones that run)."""
 
 
 class Service:
@@ -119,23 +91,33 @@ class Service:
         return thread
 
     async def respond(
-        self, thread_id: str, answer: Answer, *, enforce: bool = True, loaded: Thread | None = None
+        self,
+        thread_id: str,
+        answer: Answer,
+        *,
+        enforce: bool = True,
+        loaded: Thread | None = None,
+        approvers: Approvers | None = None,
     ) -> Thread:
         """Record a human's answer to a pending request, exactly once, and resume the thread.
 
-        An approval counts only from someone the policy allows (`enforce`; off for a trusted
-        automation token); short of its quorum it is recorded as a vote and the request stays
-        pending (nothing is queued then). `loaded`: the thread as the caller just loaded it
-        (a click's card), decided on first instead of loading it twice more.
+        What the answer becomes is the core's to say (`bot.core.respond`), decided on the
+        version it commits on. An approval counts only from someone the policy allows
+        (`enforce`; off for a trusted automation token); short of its quorum it is recorded
+        as a vote and the request stays pending (nothing is queued then). `loaded`: the
+        thread as the caller just loaded it (a click's card), decided on first instead of
+        loading it twice more. `approvers`: as the caller resolved them for its own check
+        (see `approvers`), so a click reads the groups once.
         """
         if loaded is not None and loaded.id != thread_id:
             loaded = None
-        members = (
-            await self._group_members(thread_id, answer.request_id, loaded) if enforce else None
-        )
+        if enforce and approvers is None:
+            thread = loaded if loaded is not None else await self.deps.store.get(thread_id)
+            approvers = await self.approvers(thread, answer.request_id)
+        who = approvers if enforce else None
         thread = await self.update(
             thread_id,
-            lambda thread: [self._response(thread, answer, enforce, members)],
+            lambda thread: [respond(thread, answer, self.deciding(thread, who, answer))],
             loaded=loaded,
         )
         if isinstance(thread.events[-1], ApprovalVote):
@@ -164,127 +146,37 @@ class Service:
             raise NotFound(f"no thread {thread_id!r}")
         return thread
 
-    async def _group_members(
-        self, thread_id: str, request_id: str, loaded: Thread | None = None
-    ) -> frozenset[str]:
-        """Current members of the request's approver groups (read before deciding: a
+    async def approvers(self, thread: Thread | None, request_id: str | None) -> Approvers:
+        """Who may decide the request (or pick its choice), resolved once: the deployment's
+        approvers and the current members of its groups (read before deciding: a
         decision's compare-and-set loop must not wait on Slack)."""
-        thread = loaded if loaded is not None else await self.deps.store.get(thread_id)
-        request = thread.request(request_id) if thread is not None else None
-        if request is None or not request.approver_groups:
-            return frozenset()
-        return await self.deps.groups.members(request.approver_groups)
+        request = thread.request(request_id) if thread is not None and request_id else None
+        groups = request.approver_groups if request is not None else []
+        members = await self.deps.groups.members(groups) if groups else frozenset()
+        return Approvers(self.deps.settings.slack_approver_ids(), members)
 
-    def _response(
-        self,
-        thread: Thread,
-        answer: Answer,
-        enforce: bool,
-        members: frozenset[str] | None = None,
-    ) -> HumanResponse | ApprovalVote:
-        request = thread.request(answer.request_id)
-        if request is None:
-            raise NotFound(f"thread {thread.id} has no request {answer.request_id!r}")
-        earlier = thread.response_to(request.request_id)
-        if earlier is not None:
-            raise AlreadyAnswered(earlier)
-        if request.kind == "approval" and answer.approved is None:
-            raise Invalid("this request is an approval: send approved true or false")
-        if request.kind == "question":
-            if answer.approved is not None or not (answer.answer or "").strip():
-                raise Invalid("this request is a question: send a non-empty answer")
-            self._check_text(answer.answer or "")
-            if request.only_choices:
-                answer = self._picked(thread, request, answer, enforce)
-        self._check_text(answer.comment or "")
-        pending = request.kind == "approval" and self._pending_vote(
-            thread, request, answer, enforce, members or frozenset()
+    def deciding(
+        self, thread: Thread, approvers: Approvers | None, answer: Answer | None = None
+    ) -> Deciding:
+        """What the core decides `thread`'s next word with: now, the text limit, who may
+        decide (None: trusted), and for an edit the arguments model of the call."""
+        model = None
+        if answer is not None and answer.args is not None:
+            request = thread.request(answer.request_id)
+            call = thread.call(request.call_id) if request and request.call_id else None
+            model = self.args_model(thread, call.name) if call is not None else None
+        return Deciding(
+            now=self.deps.clock(),
+            max_chars=self.deps.settings.max_message_chars,
+            approvers=approvers,
+            args_model=model,
         )
-        edited = self._edited(thread, request, answer) if answer.args is not None else None
-        if pending:
-            return ApprovalVote(
-                request_id=request.request_id,
-                user=answer.user,
-                comment=answer.comment,
-                at=self.deps.clock(),
-            )
-        return HumanResponse(
-            request_id=request.request_id,
-            user=answer.user,
-            answer=answer.answer if request.kind == "question" else None,
-            approved=answer.approved if request.kind == "approval" else None,
-            comment=answer.comment,
-            ref=answer.ref,
-            edited_args=edited,
-            at=self.deps.clock(),
-        )
-
-    def _picked(
-        self, thread: Thread, request: HumanRequest, answer: Answer, enforce: bool
-    ) -> Answer:
-        """A choice question's answer as the choice it names; refused if it names none, or
-        (`enforce`) comes from someone it is not for."""
-        approvers = self.deps.settings.slack_approver_ids()
-        why = pick_refusal(request, answer.user, thread.starter, approvers) if enforce else None
-        if why is not None:
-            raise Forbidden(f"{answer.user} may not answer this: {why}")
-        choice = match_choice(request, answer.answer or "")
-        if choice is None:
-            raise Invalid(f"pick one of: {'; '.join(request.choices)}")
-        return answer.model_copy(update={"answer": choice})
-
-    def _edited(
-        self, thread: Thread, request: HumanRequest, answer: Answer
-    ) -> dict[str, Any] | None:
-        """The approver's edit, validated by the tool's model; None if it changes nothing."""
-        if request.kind != "approval" or answer.approved is not True:
-            raise Invalid("edited args go only with an approval (approved: true)")
-        if request.quorum > 1:
-            # Earlier (or later) votes would be for other arguments than the ones that run.
-            raise Invalid(
-                f"this request needs {request.quorum} approvals; "
-                "edits are only for requests one approver decides"
-            )
-        call = thread.call(request.call_id) if request.call_id else None
-        model = self.args_model(thread, call.name) if call is not None else None
-        if call is None or model is None:
-            raise Invalid("this approval's call cannot be edited")
-        self._check_text(json.dumps(answer.args, default=str))  # the thread keeps it whole
-        try:
-            edited = validated(model, answer.args or {})
-        except EditError as exc:
-            raise InvalidEdit(exc.fields) from None
-        return None if edited == call.args else edited
 
     def args_model(self, thread: Thread, tool: str) -> type[BaseModel] | None:
         """The pydantic model of `tool`'s arguments in the thread's agent, if it has the tool."""
         agent = self.deps.agents.get(thread.agent)
         found = self.deps.mcp.known(agent).get(tool) if agent is not None else None
         return found.args if found is not None else None
-
-    def _pending_vote(
-        self,
-        thread: Thread,
-        request: HumanRequest,
-        answer: Answer,
-        enforce: bool,
-        members: frozenset[str],
-    ) -> bool:
-        """Check an approval vote against the policy; True if it leaves the quorum unmet."""
-        if enforce:
-            why = refusal(request, answer.user, self.deps.settings.slack_approver_ids(), members)
-            if why is not None:
-                raise Forbidden(f"{answer.user} may not decide this: {why}")
-        votes = votes_on(thread.events, request.request_id)
-        if answer.approved and any(vote.user == answer.user for vote in votes):
-            count = tally(request, votes)
-            raise AlreadyVoted(
-                f"{answer.user} has approved already "
-                f"({len(count.approvals)} of {count.needed} approvals)"
-            )
-        return tally(request, [*votes, Vote(answer.user, bool(answer.approved))]).outcome == (
-            "pending"
-        )
 
     async def post_message(
         self,
@@ -297,13 +189,19 @@ class Service:
     ) -> Thread:
         """A new message from the human: answers a pending question, or starts the next turn.
 
-        `answerers`: besides the thread's own human, who may answer its question (a Slack
+        `answerers`: besides the thread's own humans, who may answer its question (a Slack
         thread's approvers); anyone else's message is kept as a `held_message`, resuming nothing.
         """
         self._check_text(text)
-        thread = await self.update(
-            thread_id, lambda thread: [self.message_event(thread, text, user, ref, answerers)]
-        )
+        loaded = await self.deps.store.get(thread_id)
+        pending = loaded.pending_request if loaded is not None else None
+        approvers = await self.approvers(loaded, pending.request_id if pending else None)
+
+        def change(thread: Thread) -> list[Event]:
+            ctx = self.deciding(thread, approvers)
+            return [message(thread, text, user, ref, ctx, answerers)]
+
+        thread = await self.update(thread_id, change, loaded=loaded)
         last = thread.events[-1]
         if isinstance(last, HeldMessage):
             return thread
@@ -320,41 +218,10 @@ class Service:
         ref: str | None,
         answerers: frozenset[str] | None = None,
     ) -> HumanResponse | ApprovalVote | UserMessage | HeldMessage:
-        """What a new message from the human is on `thread`: the answer to its pending
-        question, or the first message of its next turn; NotAccepting during an approval."""
-        pending = thread.pending_request
-        if pending is not None and pending.kind == "question":
-            if answerers is not None and user != thread.starter and user not in answerers:
-                reason = "not the thread's human or an approver, so not taken as the answer"
-                return HeldMessage(
-                    text=text, sender=user or "", reason=reason, ref=ref, at=self.deps.clock()
-                )
-            held = self._held_pick(thread, pending, text, user, ref)
-            if held is not None:
-                return held
-            answer = Answer(request_id=pending.request_id, user=user or "", answer=text, ref=ref)
-            return self._response(thread, answer, enforce=False)  # checked above
-        if pending is not None:
-            raise NotAccepting("the thread is waiting for an approval decision")
-        return UserMessage(text=text, user=user, ref=ref, at=self.deps.clock())
-
-    def _held_pick(
-        self, thread: Thread, request: HumanRequest, text: str, user: str | None, ref: str | None
-    ) -> HeldMessage | None:
-        """A message that cannot answer a choice question (from someone it is not for, or
-        naming none of its choices) is kept, not taken; None if it answers it."""
-        if not request.only_choices:
-            return None
-        approvers = self.deps.settings.slack_approver_ids()
-        if pick_refusal(request, user or "", thread.starter, approvers) is not None:
-            reason = NOT_FOR_YOU
-        elif match_choice(request, text) is None:
-            reason = NO_CHOICE
-        else:
-            return None
-        return HeldMessage(
-            text=text, sender=user or "", reason=reason, ref=ref, at=self.deps.clock()
-        )
+        """What a new message from the human is on `thread` (`bot.core.respond.message`),
+        for a channel that commits it itself; the deployment's approvers may pick."""
+        approvers = Approvers(self.deps.settings.slack_approver_ids())
+        return message(thread, text, user, ref, self.deciding(thread, approvers), answerers)
 
     def _check_text(self, text: str) -> None:
         limit = self.deps.settings.max_message_chars

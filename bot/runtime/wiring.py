@@ -5,15 +5,9 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
 
 import anthropic
 import httpx
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.api.outbound import ApiChannel
 from bot.config import Settings
@@ -23,16 +17,20 @@ from bot.core.policy import Policy
 from bot.email.outbound import EmailChannel
 from bot.llm.claude import AnthropicModel, MissingCredentials
 from bot.llm.offline.model import OfflineModel
+from bot.llm.offline.script import ScriptError, load_script
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
-from bot.runtime.discovery import AgentError, discover
+from bot.runtime.discovery import AgentError, Found, find
 from bot.runtime.lease import Leases
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
 from bot.slack.outbound import ApprovalChannel, SlackChannel
 from bot.store.codec import ThreadCache
+from bot.store.connect import RedisUnreachable, connect
+from bot.store.connect import reconnecting as reconnecting  # re-exported: tests use them
+from bot.store.connect import redis_client as redis_client
 from bot.store.keys import Keys
-from bot.store.queue import Kicker, StepBroker, build_broker
+from bot.store.queue import Kicker, StepBroker
 from bot.store.threads import ThreadStore
 
 
@@ -46,28 +44,14 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-def reconnecting() -> dict[str, Any]:
-    """Connection options that ride out a Redis restart: retries with backoff (about 7 s)."""
-    return {
-        "health_check_interval": 30,
-        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=8),
-        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
-    }
-
-
-def redis_client(url: str, pool_size: int) -> Redis:
-    """A client on a sized, blocking pool that retries through a Redis restart."""
-    pool = BlockingConnectionPool.from_url(
-        url, max_connections=pool_size, timeout=10, **reconnecting()
-    )
-    return Redis(connection_pool=pool)
-
-
-def model_from(settings: Settings) -> Model:
+def model_from(settings: Settings, agents: Mapping[str, Agent] | None = None) -> Model:
     """One Anthropic client for the process; the offline model when chosen (or no key is set
-    and no model named); else a stand-in that says the key is missing."""
+    and no model named), playing every agent found; else a stand-in that says the key is
+    missing."""
     if settings.offline_model():
-        return OfflineModel()
+        found = load_found(settings)
+        script = load_script(settings.offline_script) if settings.offline_script else None
+        return OfflineModel(found.rules, found.agents if agents is None else agents, script)
     if not settings.anthropic_api_key:
         return MissingCredentials()
     # The SDK's aiohttp transport (aiohttp is here for Slack already): per call, about a third
@@ -80,15 +64,22 @@ def model_from(settings: Settings) -> Model:
     return AnthropicModel(client, settings.model, settings.llm_max_tokens)
 
 
-def load_agents() -> Mapping[str, Agent]:
-    """The agents found in the `agents` package's folders (`bot.runtime.discovery`), found
-    again at each start, so a folder added since is there."""
+def load_found(settings: Settings | None = None) -> Found:
+    """The agents (and their offline rules) in the `agents` package's folders and in the
+    folders of `HITLBOT_AGENT_PATHS` (`bot.runtime.discovery`), found again at each start, so
+    a folder added since is there; StartupError naming the file if one is wrong."""
     import agents
 
+    roots = (settings or Settings()).agent_roots()
     try:
-        return discover(agents)
+        return find(agents, roots)
     except AgentError as exc:
         raise StartupError(str(exc)) from None
+
+
+def load_agents(settings: Settings | None = None) -> Mapping[str, Agent]:
+    """The agents `load_found` finds, by name."""
+    return load_found(settings).agents
 
 
 class StartupError(Exception):
@@ -124,18 +115,17 @@ async def runtime(
     """Deps and the queue broker for one process; closed on exit."""
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
-    agents = load_agents()
+    agents = load_agents(settings)
     policy = check_configuration(settings, agents)
-    redis = redis_client(settings.redis_url, settings.redis_pool_size)
-    # The same retries for the queue: a job kicked after its thread was committed must not be
-    # lost to a blip, or the thread would sit `running` with nothing queued for it.
-    broker = build_broker(
-        settings.redis_url,
-        settings.queue_name,
-        settings.step_lease_s,
-        settings.redis_pool_size,
-        **reconnecting(),
-    )
+    try:
+        chosen = model or model_from(settings, agents)
+    except ScriptError as exc:
+        raise StartupError(str(exc)) from None
+    try:
+        connection = await connect(settings)
+    except RedisUnreachable as exc:
+        raise StartupError(str(exc)) from None
+    redis, broker = connection.redis, connection.broker
     keys = Keys(settings.redis_prefix)
     cache = ThreadCache()  # one per process: the store and the leases load tails through it
     http = httpx.AsyncClient(timeout=10)
@@ -147,7 +137,7 @@ async def runtime(
         leases=Leases(
             redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s, cache=cache
         ),
-        model=model or model_from(settings),
+        model=chosen,
         enqueue=Kicker(broker),
         http=http,
         agents=agents,
@@ -170,6 +160,4 @@ async def runtime(
         await http.aclose()
         if deps.slack is not None:
             await close_client(deps.slack)
-        await broker.shutdown()
-        await redis.aclose(close_connection_pool=True)
-        await broker.connection_pool.disconnect()
+        await connection.aclose()

@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.events import ApprovalVote
 from bot.core.jsondata import Json
-from bot.core.policy import tally, votes_on
+from bot.core.refusals import AlreadyAnswered, ServiceError
+from bot.core.respond import current_tally
 from bot.core.thread import SlackOrigin
-from bot.runtime.refusals import AlreadyAnswered, ServiceError
 from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import APPROVE, CHOICE, EDIT, REJECT, reject_modal
@@ -59,15 +60,18 @@ def _listener(
 
 async def _approver_card(slack: SlackDeps, click: Click) -> Card | None:
     """The approval card clicked, if the click is on it and the clicker may decide; else
-    the clicker is told why not and None is returned."""
+    the clicker is told why not and None is returned. The card carries the approvers the
+    check was made with, for the service to decide with (the groups read once a click)."""
     try:
         card = await card_for(slack.store, click.value, "approval", click.channel, click.message_ts)
-        members = await slack.service.deps.groups.members(card.request.approver_groups)
-        check_approver(slack.settings, card.request, click.user, members)
+        approvers = await slack.service.approvers(card.thread, card.request.request_id)
+        check_approver(
+            slack.settings, card.request, click.user, approvers.members, card.thread.starter
+        )
     except Refused as refused:
         _tell(slack, click, str(refused))
         return None
-    return card
+    return replace(card, approvers=approvers)
 
 
 async def approve(slack: SlackDeps, click: Click) -> None:
@@ -161,10 +165,12 @@ async def choose(slack: SlackDeps, click: Click) -> None:
         card = await card_for(slack.store, click.value, "question", click.channel, click.message_ts)
         if not 0 <= index < len(card.request.choices):
             raise Refused("That choice is not one this question offers. Nothing was changed.")
-        check_picker(slack.settings, card, click.user)
+        approvers = await slack.service.approvers(card.thread, card.request.request_id)
+        check_picker(slack.settings, card, click.user, approvers.members)
     except Refused as refused:
         _tell(slack, click, str(refused))
         return
+    card = replace(card, approvers=approvers)
     choice = card.request.choices[index]
     await _respond(
         slack,
@@ -183,7 +189,9 @@ async def _respond(slack: SlackDeps, click: Click, card: Card, answer: Answer) -
     if working:
         await slack.working.mark(thread_id, click.channel, click.message_ts)
     try:
-        thread = await slack.service.respond(thread_id, answer, loaded=card.thread)
+        thread = await slack.service.respond(
+            thread_id, answer, loaded=card.thread, approvers=card.approvers
+        )
     except ServiceError as exc:
         if working:
             await slack.working.unmark(thread_id, click.channel, click.message_ts)
@@ -196,7 +204,7 @@ async def _respond(slack: SlackDeps, click: Click, card: Card, answer: Answer) -
     if isinstance(thread.events[-1], ApprovalVote):  # short of the quorum: nothing resumes
         if working:
             await slack.working.unmark(thread_id, click.channel, click.message_ts)
-        count = tally(card.request, votes_on(thread.events, request_id))
+        count = current_tally(thread, card.request, card.approvers)
         _tell(slack, click, f"Recorded: {len(count.approvals)} of {count.needed} approvals.")
         return
     if working:

@@ -12,7 +12,9 @@ from typing import Literal
 
 from bot.config import Settings
 from bot.core.events import HumanRequest, HumanResponse
-from bot.core.policy import allowed_approvers, pick_refusal, pickers, refusal
+from bot.core.refusals import Forbidden
+from bot.core.respond import Approvers, check_decider
+from bot.core.respond import check_picker as check_picker_of
 from bot.core.thread import Thread
 from bot.slack.cards import mention
 from bot.slack.outbound import messages_of_record
@@ -35,6 +37,8 @@ class Card:
 
     thread: Thread
     request: HumanRequest
+    approvers: Approvers | None = None
+    """Who may decide it, once checked (None before)."""
 
 
 def thread_id_of(request_id: str) -> str | None:
@@ -69,31 +73,44 @@ def check_approver(
     request: HumanRequest,
     user: str,
     members: frozenset[str] = frozenset(),
-) -> None:
-    """Refused unless the policy lets `user` decide: SLACK_APPROVERS narrowed by the
-    request's own approvers, and never the requester unless self-approval is allowed."""
-    if refusal(request, user, settings.slack_approver_ids(), members) is None:
-        return
-    allowed = allowed_approvers(request, settings.slack_approver_ids(), members)
-    if user in allowed:  # then only self-approval stands in the way
-        raise Refused(
-            "You started this thread, so its approvals need someone else. Nothing was changed."
-        )
-    if not allowed:
-        raise Refused("No one may decide this in Slack yet: the operator must set SLACK_APPROVERS.")
-    names = ", ".join(mention(u) for u in sorted(allowed))
-    raise Refused(f"Only {names} can decide this. Nothing was changed.")
+    starter: str | None = None,
+) -> Approvers:
+    """Refused unless the policy lets `user` decide (`bot.core.respond.check_decider`), in
+    Slack's words; the approvers it checked with (for `Service.respond`: read once).
+    `starter`: the thread's, to tell its starter apart from a later requester."""
+    approvers = Approvers(settings.slack_approver_ids(), members)
+    try:
+        check_decider(request, user, approvers)
+    except Forbidden as refused:
+        raise Refused(_decider_note(refused, user == starter)) from None
+    return approvers
 
 
-def check_picker(settings: Settings, card: Card, user: str) -> None:
+def _decider_note(refused: Forbidden, started: bool) -> str:
+    if refused.why == "requester":
+        if started:
+            return (
+                "You started this thread, so its approvals need someone else. Nothing was changed."
+            )
+        return "You asked for this call, so its approval needs someone else. Nothing was changed."
+    if refused.why == "nobody":
+        return "No one may decide this in Slack yet: the operator must set SLACK_APPROVERS."
+    names = ", ".join(mention(u) for u in sorted(refused.allowed))
+    return f"Only {names} can decide this. Nothing was changed."
+
+
+def check_picker(
+    settings: Settings, card: Card, user: str, members: frozenset[str] = frozenset()
+) -> Approvers:
     """Refused unless `user` may answer the card's choice question (any question without
     `only_choices` is anyone's in its Slack thread, as replies are)."""
-    request, starter = card.request, card.thread.starter
-    approvers = settings.slack_approver_ids()
-    if pick_refusal(request, user, starter, approvers) is None:
-        return
-    names = ", ".join(mention(u) for u in sorted(pickers(request, starter, approvers)))
-    raise Refused(f"Only {names} can pick this. Nothing was changed.")
+    approvers = Approvers(settings.slack_approver_ids(), members)
+    try:
+        check_picker_of(card.thread, card.request, user, approvers)
+    except Forbidden as refused:
+        names = ", ".join(mention(u) for u in sorted(refused.allowed))
+        raise Refused(f"Only {names} can pick this. Nothing was changed.") from None
+    return approvers
 
 
 def already(response: HumanResponse) -> str:

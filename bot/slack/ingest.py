@@ -26,13 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis.asyncio import Redis
-
 from bot.core.thread import Thread
 from bot.slack.inbound import Incoming
 from bot.slack.working_job import ShowWorking
 from bot.store.coalesce import CoalescedScript
 from bot.store.commit_script import COMMIT_LUA
+from bot.store.connect import RedisClient
 from bot.store.keys import DEDUPE_TTL_S, SLACK_WORKING_TTL_S, TAG_SEPARATOR, Keys, slack_tag
 from bot.store.queue import Kicker, StepBroker
 from bot.store.threads import ThreadStore
@@ -97,7 +96,7 @@ class Ingest:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         keys: Keys,
         store: ThreadStore,
         broker: StepBroker,

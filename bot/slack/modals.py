@@ -15,12 +15,12 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.edits import EditError, validated
 from bot.core.jsondata import Json
-from bot.core.thread import SlackOrigin, Thread
-from bot.runtime.refusals import AlreadyAnswered, InvalidEdit, ServiceError
+from bot.core.refusals import AlreadyAnswered, InvalidEdit, ServiceError
+from bot.core.thread import SlackOrigin
 from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import REASON_BLOCK, REJECT_MODAL
-from bot.slack.decisions import Refused, already, check_approver, thread_id_of
+from bot.slack.decisions import Card, Refused, already, check_approver, thread_id_of
 from bot.slack.editform import EDIT_MODAL, error_blocks, submitted_args
 from bot.slack.inbound import ViewState
 from bot.slack.outbound import show_response
@@ -74,13 +74,13 @@ async def reject(slack: SlackDeps, body: Json, view: Json) -> None:
         raise FormError(EXPIRED)
     if not reason.reason:
         raise FormError(NO_REASON)
-    thread = await _thread(slack, ticket, EXPIRED)
-    if thread is None:
+    card = await _thread(slack, ticket, EXPIRED)
+    if card is None:
         return
     answer = Answer(
         request_id=ticket.request_id, user=ticket.user, approved=False, comment=reason.reason
     )
-    await _record(slack, ticket, thread, answer)
+    await _record(slack, ticket, card, answer)
 
 
 async def approve_edited(slack: SlackDeps, submitted: ViewState | None) -> None:
@@ -88,11 +88,11 @@ async def approve_edited(slack: SlackDeps, submitted: ViewState | None) -> None:
     model accepts them; FormError (per field) when the modal must say why."""
     ticket = await _ticket(slack, submitted, "edit", EXPIRED_EDIT)
     assert submitted is not None  # _ticket refuses a missing submission
-    thread = await _thread(slack, ticket, EXPIRED_EDIT)
-    if thread is None:
+    card = await _thread(slack, ticket, EXPIRED_EDIT)
+    if card is None:
         return
-    request = thread.request(ticket.request_id)
-    call = thread.call(request.call_id) if request is not None and request.call_id else None
+    thread, request = card.thread, card.request
+    call = thread.call(request.call_id) if request.call_id else None
     model = slack.service.args_model(thread, call.name) if call is not None else None
     if model is None:
         raise FormError(EXPIRED_EDIT)
@@ -103,35 +103,36 @@ async def approve_edited(slack: SlackDeps, submitted: ViewState | None) -> None:
         raise FormError(str(invalid), error_blocks(model, invalid.fields)) from None
     answer = Answer(request_id=ticket.request_id, user=ticket.user, approved=True, args=args)
     try:
-        await _record(slack, ticket, thread, answer)
+        await _record(slack, ticket, card, answer)
     except InvalidEdit as invalid:
         raise FormError(str(invalid), error_blocks(model, invalid.fields)) from None
 
 
-async def _thread(slack: SlackDeps, ticket: ModalTicket, expired: str) -> Thread | None:
-    """The ticket's thread, if the submitter may still decide its request; None when they
-    were told why not beside the card."""
+async def _thread(slack: SlackDeps, ticket: ModalTicket, expired: str) -> Card | None:
+    """The ticket's thread and request, if the submitter may still decide it; None when
+    they were told why not beside the card."""
     thread_id = thread_id_of(ticket.request_id)
     thread = await slack.store.get(thread_id) if thread_id else None
     request = thread.request(ticket.request_id) if thread is not None else None
     if thread is None or request is None:
         raise FormError(expired)
     try:
-        members = await slack.service.deps.groups.members(request.approver_groups)
-        check_approver(slack.settings, request, ticket.user, members)
+        approvers = await slack.service.approvers(thread, request.request_id)
+        check_approver(slack.settings, request, ticket.user, approvers.members, thread.starter)
     except Refused as refused:
         slack.tell(ticket.channel, ticket.user, str(refused))
         return None
-    return thread
+    return Card(thread, request, approvers)
 
 
-async def _record(slack: SlackDeps, ticket: ModalTicket, thread: Thread, answer: Answer) -> None:
+async def _record(slack: SlackDeps, ticket: ModalTicket, card: Card, answer: Answer) -> None:
     """Respond through the service; show the outcome on the card (InvalidEdit goes up)."""
+    thread = card.thread
     working = isinstance(thread.origin, SlackOrigin)
     if working:
         await slack.working.mark(thread.id, ticket.channel, ticket.ts)
     try:
-        thread = await slack.service.respond(thread.id, answer)
+        thread = await slack.service.respond(thread.id, answer, approvers=card.approvers)
     except ServiceError as exc:
         if working:
             await slack.working.unmark(thread.id, ticket.channel, ticket.ts)

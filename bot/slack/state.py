@@ -9,8 +9,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
+from bot.store.connect import RedisClient
 from bot.store.keys import SLACK_MODAL_TTL_S, SLACK_WORKING_TTL_S, Keys
 
 # KEYS: link. ARGV: thread id, the id it may replace ('' if none), ttl. Sets the link if it is
@@ -69,7 +68,7 @@ class ModalTicket:
 class SlackState:
     """Redis records of the Slack channel."""
 
-    def __init__(self, redis: Redis, keys: Keys, thread_ttl_s: int) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, thread_ttl_s: int) -> None:
         # redis-py types every reply as a wide union; the shapes here are fixed by the commands.
         self.redis: Any = redis
         self.keys = keys

@@ -13,10 +13,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bot.core.jsondata import Json
 from bot.core.records import OverLimit, Reservation
+from bot.store.connect import RedisClient
 from bot.store.keys import Keys
 
 UNITS = Decimal(1_000_000)
@@ -45,7 +44,7 @@ return {0, redis.call('HGET', KEYS[1], ARGV[1])}
 class AgentStore:
     """One agent's records, as seen by one tool call (`bot.core.records.AgentRecords`)."""
 
-    def __init__(self, redis: Redis, keys: Keys, agent: str, call_id: str) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys, agent: str, call_id: str) -> None:
         # redis-py types every reply as a wide union; the shapes here are fixed by the scripts.
         self.redis: Any = redis
         self.keys = keys

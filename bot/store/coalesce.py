@@ -21,8 +21,9 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
+
+from bot.store.connect import RedisClient
 
 _Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
 
@@ -30,7 +31,7 @@ _Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
 class CoalescedScript:
     """A registered Lua script whose concurrent calls share round trips (see the module)."""
 
-    def __init__(self, redis: Redis, script: str) -> None:
+    def __init__(self, redis: RedisClient, script: str) -> None:
         self.redis: Any = redis
         self.script = script
         self.sha = hashlib.sha1(script.encode("utf-8")).hexdigest()

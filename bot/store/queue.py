@@ -2,26 +2,28 @@
 
 taskiq-redis 1.2.4's `RedisStreamBroker.listen` runs XAUTOCLAIM only after XREADGROUP has
 returned new messages, so on a quiet queue a dead worker's job is never reclaimed; and nothing
-extends the claim of a job that runs longer than `idle_timeout`. `StepBroker` keeps the
+extends the claim of a job that runs longer than `idle_timeout`. `StreamStepBroker` keeps the
 library's kick, ack and consumer-group handling and replaces `listen` with one that reclaims on
-a timer, survives Redis restarts, and lets a running job `touch` its claim.
+a timer, survives Redis restarts, and lets a running job `touch` its claim; on a Redis Cluster
+`ClusterStepBroker` does the same on taskiq-redis's cluster stream broker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncGenerator
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import ClusterError, RedisClusterException, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
 from taskiq.kicker import AsyncKicker
-from taskiq_redis import RedisStreamBroker
+from taskiq_redis import RedisStreamBroker, RedisStreamClusterBroker
 
 from bot.store.keys import QUEUE_MAXLEN
 
@@ -32,27 +34,32 @@ TASK_NAME = "hitlbot.advance"
 RECONNECT_DELAY_S = 1.0
 
 
-class StepBroker(RedisStreamBroker):
-    """A stream broker whose pending jobs are reclaimed on a timer and can be kept claimed."""
+class _Reclaiming:
+    """`listen` and `touch` of both brokers, on the client `_client` lends (see the module)."""
 
-    def __init__(self, url: str, *, queue_name: str, idle_timeout_s: float, **kwargs: Any) -> None:
-        super().__init__(
-            url,
-            queue_name=queue_name,
-            consumer_group_name="hitlbot-workers",
-            consumer_id="0",  # jobs queued before the first worker started are not skipped
-            maxlen=QUEUE_MAXLEN,
-            idle_timeout=max(int(idle_timeout_s * 1000), 100),
-            xread_block=min(2000, max(int(idle_timeout_s * 250), 50)),
-            **kwargs,
-        )
-        self.reclaim_every_s = max(idle_timeout_s / 4, 0.05)
-        self._claims: dict[str, bytes] = {}  # task id -> stream id, for touch()
+    queue_name: str
+    consumer_group_name: str
+    consumer_name: str
+    block: int
+    count: int | None
+    idle_timeout: int
+    unacknowledged_batch_size: int
+    reclaim_every_s: float
+    formatter: Any
+    _claims: dict[str, bytes]
+    if TYPE_CHECKING:  # the library's, of either broker: nothing here shadows them
+
+        def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]: ...
+
+        async def _declare_consumer_group(self) -> None: ...
+
+    def _client(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        raise NotImplementedError
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         """New jobs as they come, and jobs idle past `idle_timeout` on a timer."""
         last_reclaim = 0.0
-        async with Redis(connection_pool=self.connection_pool) as redis:
+        async with self._client() as redis:
             while True:
                 try:
                     for msg_id, fields in await self._read(redis):
@@ -61,7 +68,13 @@ class StepBroker(RedisStreamBroker):
                         last_reclaim = time.monotonic()
                         for msg_id, fields in await self._reclaim(redis):
                             yield self._ackable(msg_id, fields)
-                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                except (
+                    RedisConnectionError,
+                    RedisTimeoutError,
+                    ClusterError,
+                    RedisClusterException,
+                    OSError,
+                ) as exc:
                     log.warning("queue unreachable; retrying", error=str(exc))
                     await asyncio.sleep(RECONNECT_DELAY_S)
                 except ResponseError as exc:
@@ -115,7 +128,7 @@ class StepBroker(RedisStreamBroker):
         msg_id = self._claims.get(task_id)
         if msg_id is None:
             return
-        async with Redis(connection_pool=self.connection_pool) as redis:
+        async with self._client() as redis:
             await redis.xclaim(
                 self.queue_name,
                 self.consumer_group_name,
@@ -126,11 +139,73 @@ class StepBroker(RedisStreamBroker):
             )
 
 
+def _stream_options(idle_timeout_s: float) -> dict[str, Any]:
+    """What both brokers are given: one consumer group, read from the start, the bounds."""
+    return {
+        "consumer_group_name": "hitlbot-workers",
+        "consumer_id": "0",  # jobs queued before the first worker started are not skipped
+        "maxlen": QUEUE_MAXLEN,
+        "xread_block": min(2000, max(int(idle_timeout_s * 250), 50)),
+    }
+
+
+class StreamStepBroker(_Reclaiming, RedisStreamBroker):
+    """A stream broker whose pending jobs are reclaimed on a timer and can be kept claimed."""
+
+    def __init__(self, url: str, *, queue_name: str, idle_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(
+            url,
+            queue_name=queue_name,
+            idle_timeout=max(int(idle_timeout_s * 1000), 100),
+            **_stream_options(idle_timeout_s),
+            **kwargs,
+        )
+        self.reclaim_every_s = max(idle_timeout_s / 4, 0.05)
+        self._claims = {}  # task id -> stream id, for touch()
+
+    def _client(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return Redis(connection_pool=self.connection_pool)
+
+
+class ClusterStepBroker(_Reclaiming, RedisStreamClusterBroker):
+    """`StreamStepBroker` on a Redis Cluster: taskiq-redis's cluster stream broker (kick, ack),
+    with the same timer reclaim and claim refresh. The stream is one key, so one slot."""
+
+    def __init__(self, url: str, *, queue_name: str, idle_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(url, queue_name=queue_name, **_stream_options(idle_timeout_s), **kwargs)
+        self.idle_timeout = max(int(idle_timeout_s * 1000), 100)
+        self.count = 100
+        self.unacknowledged_batch_size = 100
+        self.reclaim_every_s = max(idle_timeout_s / 4, 0.05)
+        self._claims = {}
+
+    def _client(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        return contextlib.nullcontext(self.redis)  # the library's one cluster client, kept open
+
+    async def _declare_consumer_group(self) -> None:
+        # The library's own enters `async with self.redis`, which closes the cluster client.
+        with contextlib.suppress(ResponseError):  # BUSYGROUP: declared already
+            await self.redis.xgroup_create(
+                self.queue_name, self.consumer_group_name, id=self.consumer_id, mkstream=True
+            )
+
+
+StepBroker = StreamStepBroker | ClusterStepBroker
+"""The broker of a single Redis or of a Redis Cluster: the rest of hitlbot takes either."""
+
+
 def build_broker(
-    url: str, queue_name: str, lease_s: float, pool_size: int, **connection: Any
+    url: str,
+    queue_name: str,
+    lease_s: float,
+    pool_size: int,
+    *,
+    cluster: bool = False,
+    **connection: Any,
 ) -> StepBroker:
     """The broker both the web process (to kick) and workers (to listen) use."""
-    return StepBroker(
+    kind = ClusterStepBroker if cluster else StreamStepBroker
+    return kind(
         url,
         queue_name=queue_name,
         idle_timeout_s=lease_s,

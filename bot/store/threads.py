@@ -9,14 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bot.core.audit import audit_entries
 from bot.core.events import Event, HumanRequest
 from bot.core.policy import deadline_steps
 from bot.core.thread import Status, Thread
 from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
 from bot.store.commit_script import COMMIT_LUA
+from bot.store.connect import RedisClient
 from bot.store.keys import AUDIT_MAXLEN, Keys
 
 # KEYS: thread hash, events list. ARGV: events already known. Returns {v, head, legacy data,
@@ -77,7 +76,7 @@ class ThreadStore:
     """Reads and writes threads; every write is one atomic script call."""
 
     def __init__(
-        self, redis: Redis, keys: Keys, ttl_s: int, cache: ThreadCache | None = None
+        self, redis: RedisClient, keys: Keys, ttl_s: int, cache: ThreadCache | None = None
     ) -> None:
         # redis-py types every reply as a wide union; the shapes here are fixed by the commands.
         self.redis: Any = redis

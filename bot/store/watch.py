@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
 
 from bot.core.thread import Thread
+from bot.store.connect import RedisClient
 from bot.store.keys import Keys
 
 log = structlog.get_logger(__name__)
@@ -100,6 +100,9 @@ async def wait_for(
 ) -> Thread:
     """The thread as soon as `until` is met, or as it is when `seconds` have passed."""
     deadline = time.monotonic() + seconds
+    thread = await load()
+    if until.met(thread.version, thread.status):
+        return thread  # at once, whatever state the pub/sub connection is in
     async with watch.watching(thread_id, seconds) as changes:
         thread = await load()  # after the subscription: no commit falls in between
         while not until.met(thread.version, thread.status):
@@ -121,7 +124,7 @@ class ThreadWatch:
     ready.
     """
 
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
         self._pubsub: Any = redis.pubsub()
         self._keys = keys
         self._channels: dict[str, _Channel] = {}
@@ -144,8 +147,7 @@ class ThreadWatch:
                 if self._channels.get(name) is channel:
                     del self._channels[name]
                 raise
-            if self._reader is None:  # the connection exists from the first subscribe on
-                self._reader = asyncio.create_task(self._read())
+        self._supervise()  # the connection exists from the first subscribe on
         channel.waiters.add(waiter)
         try:
             with contextlib.suppress(TimeoutError):
@@ -156,10 +158,31 @@ class ThreadWatch:
             if not channel.waiters and channel.ready.is_set():
                 await self._drop(name, channel)
 
+    def _supervise(self) -> None:
+        """Start the reader, or start it again if it ended (it should not: it is the only
+        thing that wakes the waiters, and without it every long-poll sleeps its full wait)."""
+        reader = self._reader
+        if reader is not None and not reader.done():
+            return
+        if reader is not None and not reader.cancelled() and reader.exception() is not None:
+            log.error("thread watch: reader died; restarted", error=repr(reader.exception()))
+        self._reader = asyncio.create_task(self._read())
+        self._reader.add_done_callback(self._ended)
+
+    def _ended(self, reader: asyncio.Task[None]) -> None:
+        if reader is self._reader and not reader.cancelled() and self._channels:
+            self._supervise()
+
     async def _drop(self, name: str, channel: _Channel) -> None:
         if self._channels.get(name) is channel:
             del self._channels[name]
+            await self._unsubscribe(name)
+
+    async def _unsubscribe(self, name: str) -> None:
+        try:
             await self._pubsub.unsubscribe(name)
+        except Exception as exc:  # a reconnect subscribes again; then it is dropped again
+            log.warning("thread watch: unsubscribe failed", channel=name, error=repr(exc))
 
     async def _read(self) -> None:
         while True:
@@ -169,20 +192,31 @@ class ThreadWatch:
                 raise
             except Exception as exc:  # beyond redis-py's retries: wake everyone, try again
                 log.warning("thread watch: pub/sub connection failed", error=str(exc))
-                for channel in self._channels.values():
-                    for waiter in channel.waiters:
-                        waiter.poke(None)
+                self._wake_all()
                 await asyncio.sleep(RETRY_S)
                 continue
-            if message is not None:
+            if message is None:
+                continue
+            try:
                 await self._dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # one bad message (or a failed UNSUBSCRIBE) is skipped
+                log.warning("thread watch: message not handled", error=repr(exc))
+                self._wake_all()
+
+    def _wake_all(self) -> None:
+        """Every waiter loads its thread again: a notification may have been lost."""
+        for channel in self._channels.values():
+            for waiter in channel.waiters:
+                waiter.poke(None)
 
     async def _dispatch(self, message: dict[str, Any]) -> None:
         name = message["channel"].decode()
         channel = self._channels.get(name)
         if message["type"] == "subscribe":
             if channel is None:  # resubscribed by a reconnect after it was dropped
-                await self._pubsub.unsubscribe(name)
+                await self._unsubscribe(name)
                 return
             channel.ready.set()
             if not channel.waiters:  # everyone left before the confirmation
@@ -195,8 +229,9 @@ class ThreadWatch:
 
     async def aclose(self) -> None:
         """Stop reading and give the connection back."""
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
         await self._pubsub.aclose()
