@@ -206,21 +206,46 @@ def settings(
 
 @app.command()
 def record(
-    thread_id: str,
+    thread_id: Annotated[str | None, typer.Argument(help="The thread to record.")] = None,
     name: Annotated[
         str | None, typer.Option(help="Case name (default: from the first message).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a case of that name.")] = False,
+    feedback: Annotated[
+        str | None,
+        typer.Option(help="Instead of one thread: every finished thread rated up or down."),
+    ] = None,
+    most: Annotated[int, typer.Option(help="With --feedback: threads looked at.")] = 1000,
 ) -> None:
     """Save a finished thread (from REDIS_URL) as a replay case: agents/AGENT/cases/NAME.yaml."""
     from bot.evals.commands import CommandError, record_thread
     from bot.runtime.wiring import load_agents
 
+    if (thread_id is None) == (feedback is None):
+        _stop("give a thread id, or --feedback up|down (not both)")
     try:
+        if feedback is not None:
+            _record_rated(feedback, force, most)
+            return
+        assert thread_id is not None
         path = asyncio.run(record_thread(Settings(), load_agents(), thread_id, name, force))
     except CommandError as exc:
         _stop(str(exc))
     typer.echo(f"recorded {thread_id} as {path}")
+
+
+def _record_rated(rating: str, force: bool, most: int) -> None:
+    from bot.evals.feedback import record_rated
+    from bot.runtime.wiring import load_agents
+
+    if rating not in ("up", "down"):
+        _stop(f"--feedback is up or down, not {rating!r}")
+    paths = asyncio.run(
+        record_rated(Settings(), load_agents(), "up" if rating == "up" else "down", force, most)
+    )
+    for path in paths:
+        typer.echo(f"recorded {path}")
+    typer.echo(f"{len(paths)} thread(s) rated {rating} recorded")
 
 
 @app.command(name="eval")

@@ -11,3 +11,4 @@ JOBS = Counter("hitlbot_jobs", "Step jobs a worker finished", ["outcome"])
 DELIVERY_PROBLEMS = Counter(
     "hitlbot_delivery_problems", "Outbound sends that failed", ["channel", "outcome"]
 )
+FEEDBACK = Counter("hitlbot_feedback", "Thumbs up or down on answers", ["agent", "rating"])

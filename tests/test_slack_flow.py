@@ -69,7 +69,7 @@ async def test_mention_question_reply_approval_answer(
     assert approved.status_code == 200
     [_, _, done] = await slack.posted(3)
     assert done.thread_ts == mention["ts"]
-    assert "api 1.4.2 is *live* in production" in json.dumps(done.blocks)
+    assert done.blocks[0] == {"type": "markdown", "text": "api 1.4.2 is **live** in production"}
 
     updated = stub.message(card.channel, card.ts)
     assert updated is not None and updated.edited

@@ -12,6 +12,7 @@ from bot.core.events import (
     Done,
     Event,
     Failed,
+    Feedback,
     HeldMessage,
     HumanRequest,
     HumanResponse,
@@ -70,6 +71,8 @@ def audit_entries(
             entry.update(request_id=event.request_id, step=event.step)
         elif isinstance(event, HeldMessage):
             entry.update(sender=event.sender, reason=event.reason)
+        elif isinstance(event, Feedback):
+            entry.update(user=event.user, rating=event.rating, ref=event.ref)
         elif isinstance(event, Done | Failed):
             pass
         else:

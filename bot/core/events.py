@@ -220,6 +220,18 @@ class Done(_Event):
     """The `done_for_now` call that gave it."""
 
 
+class Feedback(_Event):
+    """A person's thumbs up or down on one of the agent's answers (Slack's feedback buttons)."""
+
+    type: Literal["feedback"] = "feedback"
+    user: str
+    """Who gave it (a Slack user id)."""
+    rating: Literal["up", "down"]
+    """Thumbs up or down."""
+    ref: str
+    """The answer it is about: `done:<index>`, the index of its `Done` event."""
+
+
 class Failed(_Event):
     """The thread cannot go on (LLM unavailable after retries, a broken agent)."""
 
@@ -240,6 +252,7 @@ Event = Annotated[
     | DeadlinePassed
     | HeldMessage
     | Done
+    | Feedback
     | Failed,
     Field(discriminator="type"),
 ]

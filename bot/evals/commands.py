@@ -126,6 +126,13 @@ async def record_thread(
             f"no thread {thread_id!r} in Redis at {settings.redis_url} "
             f"(prefix {settings.redis_prefix!r}; HITLBOT_REDIS_PREFIX)"
         )
+    return await write_case(settings, agents, thread, name, force)
+
+
+async def write_case(
+    settings: Settings, agents: Mapping[str, Agent], thread: Thread, name: str | None, force: bool
+) -> Path:
+    """Write the case of a loaded thread; the path written."""
     agent = await listed(agent_named(agents, thread.agent))
     name = name or default_name(thread)
     if not _NAME.match(name):

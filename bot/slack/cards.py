@@ -18,6 +18,7 @@ from bot.core.events import Done, Failed, HumanRequest, HumanResponse, ToolCall
 from bot.core.jsondata import Json
 from bot.core.policy import tally, votes_on
 from bot.core.thread import EmailOrigin, SlackOrigin, Thread
+from bot.slack.markdown import parts
 
 APPROVE = "approve"
 """action_id of the Approve button."""
@@ -43,7 +44,6 @@ _FIELDS_MAX = 10
 _HEADER_MAX = 150
 _BUTTON_TEXT_MAX = 75
 _BUTTONS_MAX = 25
-_SECTIONS_MAX = 10
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
@@ -78,9 +78,14 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def markdown_block(text: str) -> Json:
+    """Model text as a `markdown` block (standard Markdown), escaped, one message's worth."""
+    return {"type": "markdown", "text": parts(escape(text) or "_(no message)_")[0]}
+
+
 def question_message(request: HumanRequest) -> SlackMessage:
     """A question in the Slack thread; its choices, if any, as buttons."""
-    blocks = _paragraphs(mrkdwn(request.message))
+    blocks = [markdown_block(request.message)]
     if request.choices:
         buttons = [
             _button(cut(choice, _BUTTON_TEXT_MAX), f"choice:{index}", request.request_id)
@@ -99,7 +104,7 @@ def question_message(request: HumanRequest) -> SlackMessage:
 
 def answered_question(request: HumanRequest, response: HumanResponse) -> SlackMessage:
     """The question once answered: its buttons gone, who answered what below it."""
-    blocks = _paragraphs(mrkdwn(request.message))
+    blocks = [markdown_block(request.message)]
     answer = cut(escape(response.answer or ""), 500)
     verb = "picked" if request.only_choices else "answered"
     blocks.append(_context(f"{mention(response.user)} {verb}: {answer}"))
@@ -150,10 +155,14 @@ def note_message(text: str) -> SlackMessage:
     return SlackMessage(text=text, blocks=[_section(text)])
 
 
-def done_message(done: Done) -> SlackMessage:
-    """The agent's final answer for this turn."""
-    text = cut(escape(done.message), _SECTION_MAX)
-    return SlackMessage(text=text, blocks=_paragraphs(mrkdwn(done.message)))
+def done_messages(done: Done) -> list[SlackMessage]:
+    """The agent's final answer for this turn: `markdown` blocks, in as many messages as its
+    length needs (`bot/slack/markdown.py`), each with its plain-text fallback."""
+    pieces = parts(escape(done.message)) if done.message.strip() else ["_(no message)_"]
+    return [
+        SlackMessage(text=cut(piece, _SECTION_MAX), blocks=[{"type": "markdown", "text": piece}])
+        for piece in pieces
+    ]
 
 
 def failed_message(failed: Failed) -> SlackMessage:
@@ -258,24 +267,6 @@ def _value(value: Any) -> str:
         return f"`{json.dumps(value)}`"
     text = json.dumps(value, indent=1, ensure_ascii=False)
     return f"```{escape(text)}```"
-
-
-def _paragraphs(text: str) -> list[Json]:
-    """Text as sections of at most Slack's section length, split at line breaks."""
-    chunks: list[str] = []
-    rest = text.strip() or "_(no message)_"
-    while rest and len(chunks) < _SECTIONS_MAX:
-        if len(rest) <= _SECTION_MAX:
-            chunks.append(rest)
-            rest = ""
-            break
-        split = rest.rfind("\n", 0, _SECTION_MAX)
-        split = split if split > 0 else _SECTION_MAX
-        chunks.append(rest[:split])
-        rest = rest[split:].lstrip("\n")
-    if rest:
-        chunks[-1] = cut(chunks[-1], _SECTION_MAX - 50) + "\n_(cut: too long for one message)_"
-    return [_section(chunk) for chunk in chunks]
 
 
 def _section(text: str) -> Json:

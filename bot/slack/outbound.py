@@ -19,12 +19,12 @@ from bot.core.policy import allowed_approvers
 from bot.core.thread import SlackOrigin, Thread
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.runtime.deps import Deps
+from bot.slack.answers import answer_messages
 from bot.slack.cards import (
     SlackMessage,
     answered_question,
     approval_card,
     decided_card,
-    done_message,
     failed_message,
     mention,
     note_message,
@@ -99,23 +99,24 @@ class SlackChannel:
                 log.warning("could not say where the approval went", error=str(exc))
             await self.working.clear(thread.id)
             return sent
-        coordinates = await post(
-            self.client, origin.channel, outbound_message(thread, event), origin.thread_ts
-        )
+        coordinates: dict[str, str] = {}
+        for message in outbound_messages(thread, ref, event):
+            coordinates = await post(self.client, origin.channel, message, origin.thread_ts)
         await self.working.clear(thread.id)
+        # A long answer takes several messages: the last, with the feedback buttons, is recorded.
         return RequestSent(ref=ref, channel="slack", coordinates=coordinates)
 
 
-def outbound_message(thread: Thread, event: Event) -> SlackMessage:
-    """The Slack message for an outbound event (pure)."""
+def outbound_messages(thread: Thread, ref: str, event: Event) -> list[SlackMessage]:
+    """The Slack messages for an outbound event (pure): one, or a long answer's parts."""
     if isinstance(event, HumanRequest):
         if event.kind == "approval":
-            return approval_card(thread, event)
-        return question_message(event)
+            return [approval_card(thread, event)]
+        return [question_message(event)]
     if isinstance(event, Done):
-        return done_message(event)
+        return answer_messages(thread.id, ref, event)
     if isinstance(event, Failed):
-        return failed_message(event)
+        return [failed_message(event)]
     raise TypeError(f"no Slack message for a {event.type} event")
 
 
