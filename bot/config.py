@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     api_trusted_decisions: bool = Field(default=False, alias="HITLBOT_API_TRUSTED_DECISIONS")
     """Take approval decisions on the API token's word, whoever they name (for automation);
     off: the decision's `user` must be an approver the policy allows."""
+    response_webhook_url: str | None = Field(default=None, alias="HITLBOT_RESPONSE_WEBHOOK_URL")
+    """Where each answered external call (`/humanlayer/v1`) is POSTed, with its `state`:
+    HMAC-signed, retried with backoff, the call id as `Idempotency-Key`."""
+    response_webhook_secret: str | None = Field(
+        default=None, alias="HITLBOT_RESPONSE_WEBHOOK_SECRET"
+    )
+    """Key of the response webhook's HMAC-SHA256 signature (unset: `HITLBOT_API_TOKEN`)."""
     policy_file: str | None = Field(default=None, alias="HITLBOT_POLICY")
     """TOML or YAML file of approval rules per agent and tool (approvers, quorum,
     self-approval); refused at start, with the line, if it is invalid."""

@@ -72,7 +72,9 @@ async def test_openapi_declares_bearer_auth_on_the_threads_routes(web: httpx.Asy
     threads = [(p, m) for p, m, op in operations if p.startswith("/threads")]
     assert len(threads) == 6  # launch, list, get, audit, responses, messages
     for path, method, op in operations:
-        expected = [{"HITLBOT_API_TOKEN": []}] if path.startswith("/threads") else None
+        # The HumanLayer API (`/humanlayer/v1`) takes the same bearer keys.
+        protected = path.startswith(("/threads", "/humanlayer/v1"))
+        expected = [{"HITLBOT_API_TOKEN": []}] if protected else None
         assert op.get("security") == expected, (path, method)
     # The token is the scheme's, not a header parameter of each route.
     for path, method, op in operations:

@@ -53,6 +53,9 @@ class Agent:
     check: Callable[[], object] | None = None
     """Run at start: reads the agent's configuration (its data files) and raises ValueError,
     saying where and why, if it is invalid, so a bad file stops the start, not a thread."""
+    external: bool = False
+    """The calls of an agent outside hitlbot (`bot.core.external`): no model, no tools; a
+    thread ends once its one request is answered, and the caller runs its own function."""
 
     @property
     def all_tools(self) -> dict[str, Tool[Any]]:

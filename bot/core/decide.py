@@ -66,7 +66,12 @@ class CallModel:
     """Ask the model for the next tool call."""
 
 
-Action = Stop | Deliver | RunTool | RunPrefetch | AskForHelp | CallModel
+@dataclass(frozen=True)
+class Conclude:
+    """An external call was answered: record the outcome; its caller runs the function."""
+
+
+Action = Stop | Deliver | RunTool | RunPrefetch | AskForHelp | CallModel | Conclude
 
 
 def decide(thread: Thread, agent: Agent, delivers: bool) -> Action:
@@ -79,6 +84,8 @@ def decide(thread: Thread, agent: Agent, delivers: bool) -> Action:
     status = thread.status
     if status != "running":
         return Stop(status)
+    if agent.external:
+        return Conclude()
     call = thread.open_call
     if call is not None:
         # An approver's edit is what runs; the recorded tool_call stays as the model proposed.

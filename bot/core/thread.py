@@ -68,7 +68,30 @@ class EmailOrigin(BaseModel):
     """Subject of the first mail, without `Re:`."""
 
 
-Origin = Annotated[ApiOrigin | SlackOrigin | EmailOrigin, Field(discriminator="kind")]
+class ExternalOrigin(BaseModel):
+    """A call from an agent outside hitlbot (the HumanLayer API, the native client): one
+    approval or one question, asked where `contact` says; the caller runs its own function."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: Literal["external"] = "external"
+    api: Literal["humanlayer", "native"] = "humanlayer"
+    """Which API asked: `humanlayer` (the SDK's `/humanlayer/v1`) or `native` (`bot.client`,
+    the only one that applies an approver's edited arguments)."""
+    call: Literal["function_call", "human_contact"] = "function_call"
+    """What it asks: approval of a function call, or a human's answer."""
+    call_id: str
+    """The caller's id of the call (its idempotency key)."""
+    run_id: str = ""
+    """The caller's run id, returned as given."""
+    user: str | None = None
+    """The API client that asked (its key's identity)."""
+    spec: dict[str, Any] = Field(default_factory=dict)
+    """The call's spec as the caller sent it (channel, options, state), returned as given."""
+
+
+Origin = Annotated[
+    ApiOrigin | SlackOrigin | EmailOrigin | ExternalOrigin, Field(discriminator="kind")
+]
 
 
 class Thread(BaseModel):

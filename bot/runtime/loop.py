@@ -17,6 +17,7 @@ from bot.core.decide import (
     Action,
     AskForHelp,
     CallModel,
+    Conclude,
     Deliver,
     RunPrefetch,
     RunTool,
@@ -24,6 +25,7 @@ from bot.core.decide import (
     validate_reply,
 )
 from bot.core.events import Error, Event, HumanRequest, ToolCall, ToolResult
+from bot.core.external import concluded
 from bot.core.model import ModelOutputError
 from bot.core.thread import Thread
 from bot.core.tools import ToolContext, ToolError
@@ -50,6 +52,8 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
         message = f"I keep failing and need your help. The last error was: {action.last_error}"
         request_id = f"{thread.id}.{deps.ids('r')}"
         return [HumanRequest(request_id=request_id, kind="question", message=message)]
+    if isinstance(action, Conclude):
+        return [concluded(thread, deps.clock())]
     if isinstance(action, Deliver):
         channel = deps.channels[thread.origin.kind]
         return [await channel.deliver(thread, action.ref, action.event)]

@@ -18,6 +18,7 @@ from bot.config import NotConfigured
 from bot.core.agent import Agent
 from bot.core.decide import Action, CallModel, Deliver, RunTool, Stop, decide
 from bot.core.events import Error, Event, Failed
+from bot.core.external import EXTERNAL
 from bot.core.model import LLMFatal, LLMUnavailable
 from bot.core.thread import Thread
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
@@ -67,7 +68,7 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
         if thread is None:
             log.warning("job for a missing thread", thread_id=lease.thread_id)
             return
-        agent = deps.agents.get(thread.agent)
+        agent = EXTERNAL if thread.origin.kind == "external" else deps.agents.get(thread.agent)
         if agent is None:
             failed: list[Event] = [Failed(reason=f"unknown agent {thread.agent!r}")]
             thread = await _commit(deps, lease, thread, failed)

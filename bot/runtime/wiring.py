@@ -12,9 +12,11 @@ import httpx
 from bot.api.outbound import ApiChannel
 from bot.config import Settings
 from bot.core.agent import Agent
+from bot.core.external import EXTERNAL
 from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.email.outbound import EmailChannel
+from bot.humanlayer.outbound import external_channel
 from bot.llm.claude import AnthropicModel, MissingCredentials
 from bot.llm.offline.model import OfflineModel
 from bot.llm.offline.script import ScriptError, load_script
@@ -95,7 +97,7 @@ def check_configuration(settings: Settings, agents: Mapping[str, Agent]) -> Poli
             except ValueError as exc:
                 raise StartupError(f"agent {agent.name}: {exc}") from None
     try:
-        return load_policy(settings.policy_file, agents)
+        return load_policy(settings.policy_file, {**agents, EXTERNAL.name: EXTERNAL})
     except PolicyError as exc:
         raise StartupError(str(exc)) from None
 
@@ -152,6 +154,7 @@ async def runtime(
     deps.channels["email"] = EmailChannel.from_deps(deps, approvals=approvals)
     if approvals is not None:
         deps.channels["api"] = ApiChannel(approvals)
+    deps.channels["external"] = external_channel(deps)
     try:
         yield deps, broker
     finally:

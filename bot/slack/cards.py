@@ -17,7 +17,7 @@ from bot.core.edits import changes
 from bot.core.events import Done, Failed, HumanRequest, HumanResponse, ToolCall
 from bot.core.jsondata import Json
 from bot.core.policy import tally, votes_on
-from bot.core.thread import EmailOrigin, SlackOrigin, Thread
+from bot.core.thread import EmailOrigin, ExternalOrigin, SlackOrigin, Thread
 from bot.slack.markdown import parts
 
 APPROVE = "approve"
@@ -126,8 +126,10 @@ def approval_card(thread: Thread, request: HumanRequest) -> SlackMessage:
         _button("Reject", REJECT, request.request_id, style="danger"),
     ]
     call = thread.call(request.call_id) if request.call_id else None
-    if request.quorum <= 1 and call is not None and call.args:
-        # Only where one approval decides: earlier votes would be for other arguments.
+    # Only where one approval decides (earlier votes would be for other arguments), and not
+    # for an external caller that runs its function with its own arguments (the HumanLayer SDK).
+    edits = not isinstance(thread.origin, ExternalOrigin) or thread.origin.api == "native"
+    if request.quorum <= 1 and call is not None and call.args and edits:
         buttons.append(_button("Edit", EDIT, request.request_id))
     blocks.append({"type": "actions", "block_id": "decision", "elements": buttons})
     return SlackMessage(text=_card_text(thread, request), blocks=blocks)
@@ -207,6 +209,9 @@ def origin_note(thread: Thread) -> str:
     if isinstance(origin, EmailOrigin):
         return f"From {escape(origin.address)} by email · thread `{thread.id}`"
     who = f" by {escape(origin.user)}" if origin.user else ""
+    if isinstance(origin, ExternalOrigin):
+        run = f" · run `{escape(origin.run_id)}`" if origin.run_id else ""
+        return f"Asked by an external agent{who}{run} · thread `{thread.id}`"
     return f"Launched through the API{who} · thread `{thread.id}`"
 
 

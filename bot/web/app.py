@@ -16,6 +16,7 @@ from bot.api import http as api
 from bot.config import Settings
 from bot.core.model import Model
 from bot.email import http as email_routes
+from bot.humanlayer import http as humanlayer_http
 from bot.runtime.refusals import ServiceError
 from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
@@ -75,6 +76,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(slack_http.router)
     app.include_router(email_routes.router(settings))
+    app.include_router(humanlayer_http.router)
     # In front of the routing for Slack's message events, behind the body limit (added last,
     # so it runs first) and the server-error handler.
     app.add_middleware(MessageEvents)
