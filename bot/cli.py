@@ -168,6 +168,21 @@ def respond(
 
 
 @app.command()
+def cancel(
+    thread_id: str,
+    reason: Annotated[str | None, typer.Option(help="Why (shown where it is announced).")] = None,
+    user: Annotated[str | None, typer.Option(help="Who you are (defaults to $USER).")] = None,
+    url: Url = "http://127.0.0.1:8000",
+    token: Token = DEV_TOKEN,
+) -> None:
+    """Stop a running or waiting thread: its pending request withdrawn, nothing more runs."""
+    body = {"user": user or _user(), "reason": reason}
+    reply = _call("POST", url, token, f"/threads/{thread_id}/cancel", json=body)
+    withdrawn = ", ".join(reply.get("withdrawn") or []) or "none"
+    typer.echo(f"cancelled {thread_id} (withdrawn requests: {withdrawn})")
+
+
+@app.command()
 def message(
     thread_id: str,
     text: str,

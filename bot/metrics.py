@@ -12,3 +12,4 @@ DELIVERY_PROBLEMS = Counter(
     "hitlbot_delivery_problems", "Outbound sends that failed", ["channel", "outcome"]
 )
 FEEDBACK = Counter("hitlbot_feedback", "Thumbs up or down on answers", ["agent", "rating"])
+CANCELS = Counter("hitlbot_cancels", "Threads cancelled", ["via"])

@@ -92,6 +92,12 @@ def test_approval_card() -> None:
                     "action_id": "edit",
                     "value": "th_1.r1",
                 },
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Cancel", "emoji": True},
+                    "action_id": "cancel",
+                    "value": "th_1.r1",
+                },
             ],
         },
     ]
@@ -177,7 +183,8 @@ def test_question_with_and_without_choices() -> None:
     assert message.blocks[2]["elements"][0]["text"] == "Pick one, or reply in this thread."
 
     plain = question_message(request.model_copy(update={"choices": []}))
-    assert [b["type"] for b in plain.blocks] == ["markdown", "context"]
+    assert [b["type"] for b in plain.blocks] == ["markdown", "context", "actions"]
+    assert plain.blocks[-1]["elements"][0]["action_id"] == "cancel"  # stops the whole thread
 
     answer = HumanResponse(request_id="th_1.r2", user="UASKER", answer="1.4.1")
     answered = answered_question(request, answer)

@@ -45,7 +45,7 @@ async def test_mention_question_reply_approval_answer(
         in anthropic_stub.requests[1].body["messages"][0]["content"]
     )
     buttons = [b for b in card.blocks if b["type"] == "actions"][0]["elements"]
-    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Edit"]
+    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Edit", "Cancel"]
     card_text = json.dumps(card.blocks)
     assert "deploy_service" in card_text and "the user asked for it" in card_text
     assert "*environment*\\nproduction" in card_text

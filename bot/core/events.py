@@ -220,6 +220,22 @@ class Done(_Event):
     """The `done_for_now` call that gave it."""
 
 
+class Cancelled(_Event):
+    """A person stopped the thread: its pending requests are withdrawn, no tool starts and
+    no model is asked after it, until a new message starts the next turn."""
+
+    type: Literal["cancelled"] = "cancelled"
+    user: str
+    """Who cancelled, in the channel's terms (a Slack user id, an email address, an API
+    identity)."""
+    via: Literal["api", "cli", "slack_stop", "slack_button", "email"]
+    """Where: the API, the CLI, Slack's Stop control, a Cancel button, a "stop" reply by mail."""
+    reason: str | None = None
+    """Why, if they said."""
+    withdrawn: list[str] = Field(default_factory=list)
+    """The requests pending when it was cancelled: never answered now, their cards updated."""
+
+
 class Feedback(_Event):
     """A person's thumbs up or down on one of the agent's answers (Slack's feedback buttons)."""
 
@@ -252,6 +268,7 @@ Event = Annotated[
     | DeadlinePassed
     | HeldMessage
     | Done
+    | Cancelled
     | Feedback
     | Failed,
     Field(discriminator="type"),

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from bot.core.events import (
+    Cancelled,
     DeadlinePassed,
     Done,
     Error,
@@ -28,7 +29,14 @@ from bot.core.events import (
 from bot.core.facts import Facts
 from bot.core.facts import Status as Status  # re-exported: the API and the store name it from here
 
-STATUSES: tuple[Status, ...] = ("running", "waiting_human", "waiting_approval", "done", "failed")
+STATUSES: tuple[Status, ...] = (
+    "running",
+    "waiting_human",
+    "waiting_approval",
+    "done",
+    "failed",
+    "cancelled",
+)
 
 
 class ApiOrigin(BaseModel):
@@ -168,7 +176,9 @@ class Thread(BaseModel):
         return self.facts.open_call
 
     @property
-    def undelivered(self) -> list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed]]:
+    def undelivered(
+        self,
+    ) -> list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed | Cancelled]]:
         """Outbound events not yet delivered (see `undelivered`)."""
         return list(self.facts.waiting)
 
@@ -215,6 +225,16 @@ class Thread(BaseModel):
         """The response that answered `request_id`, if it was answered."""
         return self.facts.responses.get(request_id)
 
+    def withdrawn_by(self, request_id: str) -> Cancelled | None:
+        """The cancel that withdrew `request_id`, if one did (it is never answered now)."""
+        return self.facts.withdrawn.get(request_id)
+
+    @property
+    def cancel(self) -> Cancelled | None:
+        """The cancel that stopped the thread, while it is cancelled."""
+        marker = self.facts.last_marker
+        return marker if isinstance(marker, Cancelled) else None
+
     def call(self, call_id: str) -> ToolCall | None:
         """The tool call with this id."""
         return self.facts.calls.get(call_id)
@@ -251,8 +271,9 @@ def edited_args(events: list[Event], call_id: str) -> dict[str, Any] | None:
 
 
 def pending_request(events: list[Event]) -> HumanRequest | None:
-    """The last human request if no response has answered it yet."""
+    """The last human request if no response has answered it yet, nor a cancel withdrawn it."""
     answered = {e.request_id for e in events if isinstance(e, HumanResponse)}
+    answered |= {r for e in events if isinstance(e, Cancelled) for r in e.withdrawn}
     for event in reversed(events):
         if isinstance(event, HumanRequest):
             return None if event.request_id in answered else event
@@ -267,6 +288,8 @@ def status_of(events: list[Event]) -> Status:
             return "failed"
         if isinstance(event, Done):
             return "done"
+        if isinstance(event, Cancelled):
+            return "cancelled"
         if isinstance(event, UserMessage | HumanResponse):
             return "running"
         if isinstance(event, HumanRequest) and event is pending:
@@ -291,8 +314,13 @@ def open_call(events: list[Event]) -> ToolCall | None:
     rejected = {
         e.request_id for e in events if isinstance(e, HumanResponse) and e.approved is False
     }
+    called: set[str | None] = set()
     for event in events:
-        if isinstance(event, ToolResult | Error | Done):
+        if isinstance(event, ToolCall):
+            called.add(event.call_id)
+        elif isinstance(event, Cancelled):
+            closed |= called  # nothing called before a cancel runs
+        elif isinstance(event, ToolResult | Error | Done):
             closed.add(event.call_id)
         elif isinstance(event, HumanRequest) and (
             event.kind == "question" or event.request_id in rejected
@@ -306,17 +334,23 @@ def open_call(events: list[Event]) -> ToolCall | None:
 
 def undelivered(
     events: list[Event],
-) -> list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed]]:
-    """Outbound events (requests, answers, failures) with no `request_sent` yet, oldest first.
+) -> list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed | Cancelled]]:
+    """Outbound events (requests, answers, failures, cancels) with no `request_sent` yet,
+    oldest first. A request or deadline followed by a cancel is never sent.
 
     One given up on (a `delivery` error naming its ref) counts as handled: it is recorded and
     logged, and trying it forever would stall the thread.
     """
     sent = {e.ref for e in events if isinstance(e, RequestSent)}
     sent |= {e.ref for e in events if isinstance(e, Error) and e.kind == "delivery" and e.ref}
-    out: list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed]] = []
+    last_cancel = max((i for i, e in enumerate(events) if isinstance(e, Cancelled)), default=-1)
+    out: list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed | Cancelled]] = []
     for index, event in enumerate(events):
-        if isinstance(event, HumanRequest):
+        if isinstance(event, HumanRequest | DeadlinePassed) and index < last_cancel:
+            continue
+        if isinstance(event, Cancelled):
+            ref = f"cancelled:{index}"
+        elif isinstance(event, HumanRequest):
             ref = event.request_id
         elif isinstance(event, Done):
             ref = f"done:{index}"

@@ -30,6 +30,7 @@ from bot.email.routing import (
     recipients,
     reply_mailbox,
     route,
+    wants_stop,
 )
 from bot.runtime.service import Service
 from bot.store.keys import DEDUPE_TTL_S
@@ -44,8 +45,9 @@ MARKER_ROOM = 100
 class Outcome:
     """What became of one inbound mail; the webhook's 202 body."""
 
-    status: Literal["started", "resumed", "held", "ignored"]
-    """`started` a thread, `resumed` one, `held` it on one without resuming, or `ignored` it."""
+    status: Literal["started", "resumed", "held", "ignored", "cancelled"]
+    """`started` a thread, `resumed` one, `held` it on one without resuming, `ignored` it, or
+    `cancelled` the thread (its human replied "stop")."""
     thread_id: str | None
     """The thread it started or went to, if any."""
     reason: str | None = None
@@ -124,6 +126,10 @@ class Inbox:
         if thread is None:
             return await self._start(mail)
         text = model_text(mail, first=False, limit=self.settings.max_message_chars)
+        if wants_stop(mail, thread, text):
+            # The sender is the thread's human (checked): trusted as the canceller.
+            await self.service.cancel(thread.id, mail.sender, "email", enforce=False)
+            return Outcome("cancelled", thread.id)
         outcome = Outcome("resumed", thread.id)
 
         def take(fresh: Thread) -> list[Event]:

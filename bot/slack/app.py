@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.config import Settings
 from bot.runtime.service import Service
-from bot.slack import actions, agentdm, feedback, messages, modals
+from bot.slack import actions, agentdm, cancel, feedback, messages, modals
 from bot.slack.background import Background
 from bot.slack.ingest import Ingest
 from bot.slack.resources import SlackDeps
@@ -78,7 +78,8 @@ def build_bolt(slack: SlackDeps, signing_secret: str | None) -> AsyncApp:
         name="hitlbot",
     )
     messages.register(app, slack)
-    feedback.register(app, slack)  # before the actions' catch-all
+    feedback.register(app, slack)  # these two before the actions' catch-all
+    cancel.register(app, slack)
     actions.register(app, slack)
     modals.register(app, slack)
     agentdm.register(app, slack)

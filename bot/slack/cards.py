@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.core.audit import args_digest
 from bot.core.edits import changes
-from bot.core.events import Done, Failed, HumanRequest, HumanResponse, ToolCall
+from bot.core.events import Cancelled, Done, Failed, HumanRequest, HumanResponse, ToolCall
 from bot.core.jsondata import Json
 from bot.core.policy import tally, votes_on
 from bot.core.thread import EmailOrigin, ExternalOrigin, SlackOrigin, Thread
@@ -26,6 +26,8 @@ REJECT = "reject"
 """action_id of the Reject button (opens the reason modal)."""
 EDIT = "edit"
 """action_id of the Edit button (opens the arguments modal; its submission approves)."""
+CANCEL = "cancel"
+"""action_id of the Cancel button on cards and questions: stops the whole thread."""
 CHOICE = re.compile(r"choice:(\d{1,2})")
 """action_id of a question's answer buttons: `choice:<index into the request's choices>`."""
 REJECT_MODAL = "hitlbot_reject"
@@ -99,6 +101,8 @@ def question_message(request: HumanRequest) -> SlackMessage:
             blocks.append(_context("Pick one, or reply in this thread."))
     else:
         blocks.append(_context("Reply in this thread to answer."))
+    stop = [_button("Cancel", CANCEL, request.request_id)]
+    blocks.append({"type": "actions", "block_id": "stop", "elements": stop})
     return SlackMessage(text=cut(escape(request.message), _SECTION_MAX), blocks=blocks)
 
 
@@ -131,6 +135,7 @@ def approval_card(thread: Thread, request: HumanRequest) -> SlackMessage:
     edits = not isinstance(thread.origin, ExternalOrigin) or thread.origin.api == "native"
     if request.quorum <= 1 and call is not None and call.args and edits:
         buttons.append(_button("Edit", EDIT, request.request_id))
+    buttons.append(_button("Cancel", CANCEL, request.request_id))
     blocks.append({"type": "actions", "block_id": "decision", "elements": buttons})
     return SlackMessage(text=_card_text(thread, request), blocks=blocks)
 
@@ -150,6 +155,28 @@ def decided_card(thread: Thread, request: HumanRequest, response: HumanResponse)
     if edited is not None:
         blocks.append(_context(f"Approved arguments SHA-256: `{args_digest(edited)}`"))
     return SlackMessage(text=f"{_card_text(thread, request)} - {verdict}", blocks=blocks)
+
+
+def cancelled_request(thread: Thread, request: HumanRequest, cancel: Cancelled) -> SlackMessage:
+    """A card or question after the thread was cancelled: its buttons gone, who stopped it."""
+    verdict = f":octagonal_sign: Cancelled by {mention(cancel.user)}"
+    if cancel.reason:
+        verdict += f": {cut(escape(cancel.reason), 500)}"
+    if request.kind == "approval":
+        blocks = [*_card_body(thread, request), _context(verdict)]
+        return SlackMessage(text=f"{_card_text(thread, request)} - {verdict}", blocks=blocks)
+    blocks = [markdown_block(request.message), _context(verdict)]
+    return SlackMessage(text=cut(escape(request.message), _SECTION_MAX), blocks=blocks)
+
+
+def cancelled_message(cancel: Cancelled) -> SlackMessage:
+    """What the thread's Slack thread is told when it is cancelled."""
+    text = f":octagonal_sign: Stopped by {mention(cancel.user)}. Nothing more runs."
+    if cancel.reason:
+        text += f" Reason: {cut(escape(cancel.reason), 500)}"
+    return SlackMessage(
+        text=text, blocks=[_section(text), _context("Write in this thread to start again.")]
+    )
 
 
 def note_message(text: str) -> SlackMessage:

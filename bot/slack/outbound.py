@@ -14,7 +14,15 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.events import DeadlinePassed, Done, Event, Failed, HumanRequest, RequestSent
+from bot.core.events import (
+    Cancelled,
+    DeadlinePassed,
+    Done,
+    Event,
+    Failed,
+    HumanRequest,
+    RequestSent,
+)
 from bot.core.policy import allowed_approvers
 from bot.core.thread import SlackOrigin, Thread
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
@@ -24,6 +32,8 @@ from bot.slack.cards import (
     SlackMessage,
     answered_question,
     approval_card,
+    cancelled_message,
+    cancelled_request,
     decided_card,
     failed_message,
     mention,
@@ -86,6 +96,8 @@ class SlackChannel:
             raise TypeError(f"thread {thread.id} did not start in Slack")
         if isinstance(event, DeadlinePassed):
             return await deliver_deadline(self.client, thread, ref, event, self.approvers)
+        if isinstance(event, Cancelled):
+            await withdraw_cards(self.client, thread, event)
         direct = origin.channel.startswith("D")
         is_approval = isinstance(event, HumanRequest) and event.kind == "approval"
         if direct and is_approval and self.approval_channel:
@@ -117,6 +129,8 @@ def outbound_messages(thread: Thread, ref: str, event: Event) -> list[SlackMessa
         return answer_messages(thread.id, ref, event)
     if isinstance(event, Failed):
         return [failed_message(event)]
+    if isinstance(event, Cancelled):
+        return [cancelled_message(event)]
     raise TypeError(f"no Slack message for a {event.type} event")
 
 
@@ -219,6 +233,16 @@ def _deadline_note(
     return f":bell: Reminder{f' for {who}' if who else ''}: this still needs a decision."
 
 
+async def withdraw_cards(client: AsyncWebClient, thread: Thread, cancel: Cancelled) -> None:
+    """Update every message of the requests a cancel withdrew: "Cancelled by", no buttons.
+    A message Slack will not update is left (its clicks are refused all the same)."""
+    for request_id in cancel.withdrawn:
+        try:
+            await show_response(client, thread, request_id)
+        except SlackApiError as exc:
+            log.warning("could not update a withdrawn request", error=str(exc))
+
+
 class ApprovalChannel:
     """Approval cards of threads that did not start in Slack, posted to one channel.
 
@@ -234,7 +258,11 @@ class ApprovalChannel:
         self.approvers = approvers
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
-        """Post the approval card of `event`, or show a passed deadline beside it."""
+        """Post the approval card of `event`, or show a passed deadline beside it, or that a
+        cancel withdrew it."""
+        if isinstance(event, Cancelled):
+            await withdraw_cards(self.client, thread, event)
+            return RequestSent(ref=ref, channel="slack")
         if isinstance(event, DeadlinePassed):
             return await deliver_deadline(self.client, thread, ref, event, self.approvers)
         if not (isinstance(event, HumanRequest) and event.kind == "approval"):
@@ -255,12 +283,16 @@ def messages_of_record(thread: Thread, request_id: str) -> list[dict[str, str]]:
 
 
 async def show_response(client: AsyncWebClient, thread: Thread, request_id: str) -> None:
-    """Update the request's message(s) in place: the decision or answer, buttons gone."""
+    """Update the request's message(s) in place: the decision or answer, or the cancel that
+    withdrew it, buttons gone."""
     request = thread.request(request_id)
     response = thread.response_to(request_id)
-    if request is None or (response is None and request.kind != "approval"):
+    cancel = thread.withdrawn_by(request_id)
+    if request is None or (response is None and cancel is None and request.kind != "approval"):
         return
-    if request.kind == "approval":
+    if cancel is not None:
+        message = cancelled_request(thread, request, cancel)
+    elif request.kind == "approval":
         # Short of its quorum the card stays open and shows who has approved so far.
         message = (
             approval_card(thread, request)

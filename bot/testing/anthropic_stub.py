@@ -200,6 +200,7 @@ class AnthropicStub:
         self._lock = threading.Lock()
         self._queue: deque[Reply] = deque()
         self._requests: list[RecordedRequest] = []
+        self._held: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._runner: web.AppRunner | None = None
         self._closing: asyncio.Event | None = None
         self._base_url: str | None = None
@@ -340,9 +341,27 @@ class AnthropicStub:
             return _respond(accepted, {})
         reply = self._next_reply(accepted)
         if reply.delay > 0 and self._closing is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), reply.delay)
+            released = asyncio.Event()
+            with self._lock:
+                self._held.append((asyncio.get_running_loop(), released))
+            waits = {
+                asyncio.ensure_future(self._closing.wait()),
+                asyncio.ensure_future(released.wait()),
+            }
+            _, pending = await asyncio.wait(
+                waits, timeout=reply.delay, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiting in pending:
+                waiting.cancel()
         return _respond(reply, accepted)
+
+    def release(self) -> None:
+        """Answer every reply held by its `delay` now: a test's barrier (hold the model's
+        answer with a long delay, act meanwhile, then release it)."""
+        with self._lock:
+            held, self._held = self._held, []
+        for loop, released in held:
+            loop.call_soon_threadsafe(released.set)
 
 
 def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
