@@ -130,7 +130,7 @@ async def test_cancel_over_the_api_and_the_cli(
 
     missing = await api.post("/threads/th_nope/cancel", json={"user": "ops"})
     assert missing.status_code == 404
-    bad = await api.post(f"/threads/{thread_id}/cancel", json={})
+    bad = await api.post(f"/threads/{thread_id}/cancel", json={"who": "ops"})
     assert bad.status_code == 422
     url = str(api.base_url)
     result = await asyncio.to_thread(

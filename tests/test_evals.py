@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import shutil
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,10 @@ from bot.evals.case import canonical
 from bot.runtime.deps import Deps
 from bot.runtime.lease import Leases
 from bot.runtime.loop import step as loop_step
+from bot.store.claims import Claims
+from bot.store.intake import Intake
 from bot.store.keys import Keys
+from bot.store.queue import build_broker
 from bot.store.threads import ThreadStore
 from bot.testing.anthropic_stub import AnthropicStub, Reply, ToolReply
 from tests.conftest import app_client
@@ -367,11 +370,15 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
     when = datetime(2031, 5, 6, 7, 8, 59, tzinfo=UTC)
     model = Capturing(ModelCall("deploy_service", DEPLOY_REPLIES[1][1]))
     keys = Keys(settings.redis_prefix)
+    store = ThreadStore(redis_client, keys, 60)
+    broker = build_broker(settings.redis_url or "", settings.queue_name, 2, 2)
     deps = Deps(
         settings=settings,
         redis=redis_client,
         keys=keys,
-        store=ThreadStore(redis_client, keys, 60),
+        store=store,
+        intake=Intake(redis_client, keys, store, broker, link_ttl_s=60),
+        claims=Claims(redis_client, keys),
         leases=Leases(redis_client, keys, 2.0),
         model=model,
         enqueue=_no_enqueue,
@@ -380,8 +387,8 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
         clock=lambda: when,
     )
     agent = AGENTS["deploy"]
-    listed = [
-        UserMessage(text="deploy api 1.4.2 to production"),
+    listed = [  # the prompt's time is the human's last word's (`bot.core.context.prompt_time`)
+        UserMessage(text="deploy api 1.4.2 to production", at=when - timedelta(seconds=30)),
         ToolCall(call_id="c0", name="list_services", args={}),
         ToolResult(call_id="c0", name="list_services", result=["api"]),
     ]
@@ -390,6 +397,7 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
         events = await loop_step(thread, agent, CallModel(), deps)
     finally:
         await deps.http.aclose()
+        await broker.connection_pool.disconnect()
     assert [event.type for event in events] == ["tool_call", "human_request"]
     assert {event.at for event in events} == {when}
     done = thread.appended(*events)

@@ -10,8 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.runtime.service import Service
-from bot.slack.ingest import Ingest
+from bot.store.intake import Intake
 from bot.store.keys import Keys
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
@@ -103,16 +102,16 @@ async def test_an_event_that_failed_is_taken_again_on_slacks_retry(
     slack: SlackDriver, anthropic_stub: AnthropicStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Fault injection: the first attempt fails inside the listener (as when Redis drops), at
-    # its one round trip (the ingest script: claims, link, thread and job).
-    take = Ingest.take
+    # its one round trip (the intake script: claims, link, thread and job).
+    take = Intake.start
     failures = iter([ConnectionError("Redis went away")])
 
-    async def flaky(self: Ingest, *args: Any, **kwargs: Any) -> Any:
+    async def flaky(self: Intake, *args: Any, **kwargs: Any) -> Any:
         for error in failures:
             raise error
         return await take(self, *args, **kwargs)
 
-    monkeypatch.setattr(Ingest, "take", flaky)
+    monkeypatch.setattr(Intake, "start", flaky)
     anthropic_stub.reply_tool("done_for_now", {"message": "hello"})
     event = signing.app_mention_event("UASKER", "<@U0BOT> hi", "CDEPLOY")
     first = signing.event_callback(event, event_id="EvFLAKY", signing_secret=SLACK_SECRET)
@@ -129,20 +128,20 @@ async def test_an_event_that_failed_is_taken_again_on_slacks_retry(
 async def test_a_reply_that_failed_after_its_claims_is_taken_again_on_slacks_retry(
     slack: SlackDriver, anthropic_stub: AnthropicStub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The ingest script claims a reply and finds its thread; the append after it fails once.
+    # The reply's link and thread are found; its append (claims with it) fails once.
     anthropic_stub.reply_tool("done_for_now", {"message": "hello"})
     started = await slack.mention("hi")
     [thread] = await slack.threads()
     await wait_for(slack.api, thread["id"], "done")
-    post = Service.post_message
+    append = Intake.append
     failures = iter([ConnectionError("Redis went away")])
 
-    async def flaky(self: Service, *args: Any, **kwargs: Any) -> Any:
+    async def flaky(self: Intake, *args: Any, **kwargs: Any) -> Any:
         for error in failures:
             raise error
-        return await post(self, *args, **kwargs)
+        return await append(self, *args, **kwargs)
 
-    monkeypatch.setattr(Service, "post_message", flaky)
+    monkeypatch.setattr(Intake, "append", flaky)
     anthropic_stub.reply_tool("done_for_now", {"message": "again"})
     event = signing.message_event("UASKER", "once more", "CDEPLOY", thread_ts=started["ts"])
     first = signing.event_callback(event, event_id="EvREPLY", signing_secret=SLACK_SECRET)

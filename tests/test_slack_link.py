@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.slack.ingest import Ingest
+from bot.store.intake import Intake
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub
 from tests.conftest import SLACK_SECRET, SlackDriver
@@ -19,21 +19,21 @@ async def test_two_simultaneous_mentions_in_one_slack_thread(
 ) -> None:
     for _ in range(2):
         anthropic_stub.reply_tool("done_for_now", {"message": "on it"})
-    # Both messages reach the ingest script (claims, link, launch: one round trip) together,
+    # Both messages reach the intake script (claims, link, launch: one round trip) together,
     # before either has linked the Slack thread: the worst timing, made certain by a barrier
     # instead of left to chance. The script's atomicity alone makes one thread of them.
     barrier = asyncio.Barrier(2)
-    taken = Ingest.take
+    taken = Intake.start
     waited = 0
 
-    async def take(self: Ingest, *args: Any) -> Any:
+    async def take(self: Intake, *args: Any, **kwargs: Any) -> Any:
         nonlocal waited
         if waited < 2:
             waited += 1
             await asyncio.wait_for(barrier.wait(), 5)
-        return await taken(self, *args)
+        return await taken(self, *args, **kwargs)
 
-    monkeypatch.setattr(Ingest, "take", take)
+    monkeypatch.setattr(Intake, "start", take)
     parent = signing.app_mention_event("UASKER", "<@U0BOT> deploy api", "CDEPLOY")
     reply = signing.app_mention_event(
         "UASKER", "<@U0BOT> 1.4.2 please", "CDEPLOY", thread_ts=parent["ts"]

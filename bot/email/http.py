@@ -31,7 +31,7 @@ from bot.email.inbound.webhooks import parse_postmark, parse_sendgrid_form
 from bot.email.ingest import Inbox
 from bot.email.message import EmailParseError, EmailTooLarge, ParsedEmail
 from bot.email.routing import parse_routes
-from bot.store.keys import DEDUPE_TTL_S
+from bot.store.claims import Claims
 
 PATH = "/email/inbound"
 """The route; the web app's 1 MB body limit does not apply to it (it has its own)."""
@@ -147,14 +147,14 @@ async def inbound(request: Request) -> JSONResponse:
         return await _receive(request, mail)
     # The token is used up only by a mail that is taken: Mailgun's retry of a request we could
     # not read or failed on must be read again, not refused as a replay.
-    deps = request.app.state.service.deps
-    seen = deps.keys.seen("mailgun", token)
-    if not await deps.redis.set(seen, 1, nx=True, ex=DEDUPE_TTL_S):
+    claims: Claims = request.app.state.service.deps.claims
+    claimed = await claims.claim("mailgun", token)
+    if claimed is None:
         raise HTTPException(401, "this Mailgun token was already used (a replay)", _CHALLENGE)
     try:
         return await _receive(request, mail)
     except BaseException:
-        await deps.redis.delete(seen)
+        await claims.release(claimed)
         raise
 
 

@@ -32,8 +32,9 @@ from bot.email.routing import (
     route,
     wants_stop,
 )
+from bot.runtime.intake import Message, NewThread, start_or_continue
 from bot.runtime.service import Service
-from bot.store.keys import DEDUPE_TTL_S
+from bot.store.intake import Claim, MailLink
 
 log = structlog.get_logger(__name__)
 
@@ -83,8 +84,6 @@ class Inbox:
     def __init__(self, service: Service) -> None:
         self.service = service
         deps = service.deps
-        self.redis: Any = deps.redis
-        self.keys = deps.keys
         self.settings = deps.settings
         self.index = MessageIndex(deps.redis, deps.keys, deps.settings.thread_ttl_s)
         self.routes = parse_routes(deps.settings.email_routes)
@@ -100,17 +99,7 @@ class Inbox:
             if known.direction == "out":
                 return self._ignored(mail, known.thread_id, "a mail the bot sent (a mail loop)")
             return self._ignored(mail, known.thread_id, "already received (a retry)")
-        seen = self.keys.seen("email", mail.message_id)
-        if not await self.redis.set(seen, 1, nx=True, ex=DEDUPE_TTL_S):
-            return self._ignored(mail, None, "already received (a retry)")
-        try:
-            outcome = await self._take(mail)
-        except BaseException:
-            # Not taken: a retry of this very mail must be taken like a first delivery.
-            await self.redis.delete(seen)
-            raise
-        if outcome.thread_id is not None:
-            await self.index.add(mail.message_id, "in", outcome.thread_id)
+        outcome = await self._take(mail)
         log.info(
             "inbound mail",
             status=outcome.status,
@@ -122,46 +111,75 @@ class Inbox:
         return outcome
 
     async def _take(self, mail: ParsedEmail) -> Outcome:
-        thread = await self._match(mail)
-        if thread is None:
-            return await self._start(mail)
-        text = model_text(mail, first=False, limit=self.settings.max_message_chars)
-        if wants_stop(mail, thread, text):
-            # The sender is the thread's human (checked): trusted as the canceller.
-            await self.service.cancel(thread.id, mail.sender, "email", enforce=False)
-            return Outcome("cancelled", thread.id)
-        outcome = Outcome("resumed", thread.id)
+        """Start or continue the mail's thread, through `start_or_continue`: its claim (the
+        Message-ID), the thread, its index entry and the step in one script."""
+        matched = await self._match(mail)
+        first = matched is None
+        text = model_text(mail, first=first, limit=self.settings.max_message_chars)
+        held: str | None = None
+        if matched is not None and await self._stopped(mail, matched, text):
+            return Outcome("cancelled", matched)
 
-        def take(fresh: Thread) -> list[Event]:
+        def take(fresh: Thread) -> Event:
             # Decided on the version it is committed on: an approval asked or decided meanwhile
             # changes whether the mail resumes the thread or is held on it.
-            nonlocal outcome
+            nonlocal held
             verdict = disposition(mail, fresh)
             if isinstance(verdict, Hold):
-                outcome = Outcome("held", fresh.id, verdict.reason)
-                return [self._held(mail, text, verdict.reason)]
-            outcome = Outcome("resumed", fresh.id)
-            return [self.service.message_event(fresh, text, mail.sender, mail.message_id)]
+                held = verdict.reason
+                return self._held(mail, text, verdict.reason)
+            held = None
+            return self.service.message_event(fresh, text, mail.sender, mail.message_id)
 
-        await self.service.update(thread.id, take)
-        if outcome.status == "resumed":
-            await self.service.deps.enqueue(thread.id)
-        else:
-            log.warning("mail held on a thread", thread_id=thread.id, sender=mail.sender)
-        return outcome
+        message = Message(
+            text=text,
+            user=mail.sender,
+            ref=mail.message_id,
+            claims=[Claim("email", mail.message_id)],
+            link=MailLink(mail.message_id),
+            thread_id=matched,
+            start=None if mail.auto_submitted else self._new_thread(mail),
+            tag_of=mail.message_id,
+            decide=take,
+            keep_refused=False,
+        )
+        taken = await start_or_continue(self.service, message)
+        if taken.error is not None:
+            raise taken.error
+        if taken.status == "started":
+            note = None
+            if mail.in_reply_to or mail.references:
+                note = "its In-Reply-To/References name no known mail, so it started a new thread"
+            return Outcome("started", taken.thread_id, note)
+        if taken.status == "continued":
+            if held is not None:
+                log.warning("mail held on a thread", thread_id=taken.thread_id, sender=mail.sender)
+                return Outcome("held", taken.thread_id, held)
+            return Outcome("resumed", taken.thread_id)
+        if taken.status == "seen":
+            return Outcome("ignored", taken.thread_id, "already received (a retry)")
+        return Outcome("ignored", None, "auto-submitted (an auto-reply or a bounce)")
 
-    async def _match(self, mail: ParsedEmail) -> Thread | None:
+    async def _stopped(self, mail: ParsedEmail, thread_id: str, text: str) -> bool:
+        """A reply of only "stop" from the thread's own human cancels it (trusted as the
+        canceller: the sender was checked); indexed, so a retry of it is ignored."""
+        thread = await self.service.deps.store.get(thread_id)
+        if thread is None or not wants_stop(mail, thread, text):
+            return False
+        await self.service.cancel(thread.id, mail.sender, "email", enforce=False)
+        await self.index.add(mail.message_id, "in", thread.id)
+        return True
+
+    async def _match(self, mail: ParsedEmail) -> str | None:
         """The thread the first known id of `In-Reply-To` / `References` belongs to."""
         for known in await self.index.find(candidate_ids(mail)):
             if known is not None:
                 thread = await self.service.deps.store.get(known.thread_id)
                 if thread is not None:
-                    return thread
+                    return thread.id
         return None
 
-    async def _start(self, mail: ParsedEmail) -> Outcome:
-        if mail.auto_submitted:
-            return Outcome("ignored", None, "auto-submitted (an auto-reply or a bounce)")
+    def _new_thread(self, mail: ParsedEmail) -> NewThread:
         addresses = recipients(mail)
         found = route(addresses, self.routes, self.settings.email_default_agent)
         origin = EmailOrigin(
@@ -169,14 +187,7 @@ class Inbox:
             mailbox=reply_mailbox(found, addresses, self.settings.email_from),
             subject=base_subject(mail.subject),
         )
-        text = model_text(mail, first=True, limit=self.settings.max_message_chars)
-        thread = await self.service.launch(
-            found.agent, text, origin, mail.sender, ref=mail.message_id
-        )
-        note = None
-        if mail.in_reply_to or mail.references:
-            note = "its In-Reply-To/References name no known mail, so it started a new thread"
-        return Outcome("started", thread.id, note)
+        return NewThread(found.agent, origin)
 
     def _held(self, mail: ParsedEmail, text: str, reason: str) -> HeldMessage:
         """The mail kept on the thread without resuming it."""

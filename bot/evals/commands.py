@@ -19,6 +19,7 @@ from bot.core.thread import Thread
 from bot.core.tools import BUILTINS
 from bot.evals import case as cases
 from bot.evals.case import Case, CaseError
+from bot.evals.fetch import FetchError, thread_from_api
 from bot.evals.record import NotRecordable, record
 from bot.evals.replay import (
     CaseReport,
@@ -106,26 +107,17 @@ async def record_thread(
     thread_id: str,
     name: str | None,
     force: bool,
+    api: tuple[str, str] | None = None,
 ) -> Path:
-    """Read the thread from Redis, write its case; the path written."""
-    if not settings.redis_url:
-        raise CommandError(
-            "record reads the thread from Redis: set REDIS_URL (for `hitlbot dev`'s private "
-            "Redis, the URL on its `Redis:` line)"
-        )
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
-    try:
-        store = ThreadStore(redis, Keys(settings.redis_prefix), settings.thread_ttl_s)
-        thread = await store.get(thread_id)
-    except RedisError as exc:
-        raise CommandError(f"cannot read from Redis at {settings.redis_url}: {exc}") from None
-    finally:
-        await redis.aclose()
-    if thread is None:
-        raise CommandError(
-            f"no thread {thread_id!r} in Redis at {settings.redis_url} "
-            f"(prefix {settings.redis_prefix!r}; HITLBOT_REDIS_PREFIX)"
-        )
+    """Read the thread from Redis (or through the API at `api`: url and token), write its
+    case; the path written."""
+    if api is None:
+        thread = await _from_redis(settings, thread_id)
+    else:
+        try:
+            thread = await thread_from_api(*api, thread_id)
+        except FetchError as exc:
+            raise CommandError(str(exc)) from None
     return await write_case(settings, agents, thread, name, force)
 
 
@@ -146,6 +138,29 @@ async def write_case(
         raise CommandError(str(exc)) from None
     cases.save(case, path)
     return path
+
+
+async def _from_redis(settings: Settings, thread_id: str) -> Thread:
+    """The thread from REDIS_URL; CommandError saying why not."""
+    if not settings.redis_url:
+        raise CommandError(
+            "record reads the thread from Redis: set REDIS_URL (for `hitlbot dev`'s private "
+            "Redis, the URL on its `Redis:` line)"
+        )
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+    try:
+        store = ThreadStore(redis, Keys(settings.redis_prefix), settings.thread_ttl_s)
+        thread = await store.get(thread_id)
+    except RedisError as exc:
+        raise CommandError(f"cannot read from Redis at {settings.redis_url}: {exc}") from None
+    finally:
+        await redis.aclose()
+    if thread is None:
+        raise CommandError(
+            f"no thread {thread_id!r} in Redis at {settings.redis_url} "
+            f"(prefix {settings.redis_prefix!r}; HITLBOT_REDIS_PREFIX)"
+        )
+    return thread
 
 
 def load_cases(agent: Agent, only: str | None) -> list[tuple[Path, Case]]:

@@ -20,7 +20,7 @@ from bot.humanlayer.webhook import ResponseWebhook
 from bot.runtime.delivery import DeliveryFailed
 from bot.runtime.deps import Deps
 from bot.slack.outbound import deliver_deadline, post, show_response, withdraw_cards
-from bot.slack.state import SlackState
+from bot.store.intake import SlackLink
 
 log = structlog.get_logger(__name__)
 
@@ -31,7 +31,6 @@ class ExternalChannel:
     def __init__(self, deps: Deps, webhook: ResponseWebhook | None = None) -> None:
         self.deps = deps
         self.webhook = webhook
-        self.state = SlackState(deps.redis, deps.keys, deps.settings.thread_ttl_s)
         self._team: str | None = None
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
@@ -75,7 +74,7 @@ class ExternalChannel:
             # Replies in the question's Slack thread answer it.
             team = await self._team_id(client)
             parent = thread_ts or coordinates["ts"]
-            await self.state.link(team, coordinates["channel"], parent, thread.id)
+            await self.deps.intake.link(SlackLink(team, coordinates["channel"], parent), thread.id)
         return RequestSent(ref=request.request_id, channel="slack", coordinates=coordinates)
 
     async def _team_id(self, client: AsyncWebClient) -> str:

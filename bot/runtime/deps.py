@@ -19,7 +19,9 @@ from bot.core.thread import Thread
 from bot.mcp.hub import McpHub
 from bot.runtime.lease import Leases
 from bot.slack.groups import GroupMembers
+from bot.store.claims import Claims
 from bot.store.connect import RedisClient
+from bot.store.intake import Intake
 from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
 
@@ -56,6 +58,10 @@ class Deps:
     redis: RedisClient
     keys: Keys
     store: ThreadStore
+    intake: Intake
+    """Every human's message starts or continues a thread through it, exactly once."""
+    claims: Claims
+    """Inbound items taken once (a Mailgun token), safe under a retried call."""
     leases: Leases
     model: Model
     enqueue: Enqueue

@@ -15,14 +15,25 @@ from pydantic import BaseModel
 from bot import metrics
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse, UserMessage
 from bot.core.respond import Answer, Approvers, CancelVia, Deciding, cancel, message, respond
-from bot.core.thread import Origin, Thread
+from bot.core.thread import ExternalOrigin, Origin, Thread
+from bot.humanlayer.editing import external_args_model
 from bot.runtime.deps import Deps
-from bot.runtime.refusals import NotAccepting, NotFound, TooLarge
+from bot.runtime.intake import Message, NewThread, Outcome, start_or_continue
+from bot.runtime.refusals import Invalid, NotAccepting, NotFound, TooLarge
 from bot.store.threads import Busy
 
 __all__ = ["Answer", "Service"]
 
 log = structlog.get_logger(__name__)
+
+
+def _written(taken: Outcome) -> Thread:
+    """The thread a message started or continued, or why it was refused."""
+    if taken.error is not None:
+        raise taken.error
+    if taken.thread is None:
+        raise Invalid("the message was empty")
+    return taken.thread
 
 
 class Service:
@@ -36,21 +47,11 @@ class Service:
         return self.deps.ids("th_")
 
     async def launch(
-        self,
-        agent: str,
-        text: str,
-        origin: Origin,
-        user: str | None,
-        *,
-        ref: str | None = None,
-        thread_id: str | None = None,
+        self, agent: str, text: str, origin: Origin, user: str | None, *, ref: str | None = None
     ) -> Thread:
         """Start a thread on `agent` with a first message; queued for a worker."""
-        thread = self.new_thread(agent, text, origin, user, ref=ref, thread_id=thread_id)
-        thread = await self.deps.store.create(thread)
-        await self.deps.enqueue(thread.id)
-        self.launched(thread)
-        return thread
+        start = NewThread(agent, origin)
+        return _written(await start_or_continue(self, Message(text, user, ref=ref, start=start)))
 
     def new_thread(
         self,
@@ -205,7 +206,10 @@ class Service:
         )
 
     def args_model(self, thread: Thread, tool: str) -> type[BaseModel] | None:
-        """The pydantic model of `tool`'s arguments in the thread's agent, if it has the tool."""
+        """The pydantic model of `tool`'s arguments in the thread's agent, if it has the tool
+        (an external call's: from the JSON schema its client sent, if it applies edits)."""
+        if isinstance(thread.origin, ExternalOrigin):
+            return external_args_model(thread.origin, tool)
         agent = self.deps.agents.get(thread.agent)
         found = self.deps.mcp.known(agent).get(tool) if agent is not None else None
         return found.args if found is not None else None
@@ -225,22 +229,27 @@ class Service:
         thread's approvers); anyone else's message is kept as a `held_message`, resuming nothing.
         """
         self._check_text(text)
-        loaded = await self.deps.store.get(thread_id)
-        pending = loaded.pending_request if loaded is not None else None
+        message = Message(text, user, ref=ref, thread_id=thread_id, answerers=answerers)
+        return _written(await start_or_continue(self, message))
+
+    async def deciding_message(
+        self,
+        loaded: Thread,
+        text: str,
+        user: str | None,
+        ref: str | None,
+        answerers: frozenset[str] | None,
+    ) -> Callable[[Thread], Event]:
+        """What a new message is on a thread (`bot.core.respond.message`), as a function of
+        the version it commits on; its pending request's approvers are resolved once here."""
+        pending = loaded.pending_request
         approvers = await self.approvers(loaded, pending.request_id if pending else None)
 
-        def change(thread: Thread) -> list[Event]:
+        def change(thread: Thread) -> Event:
             ctx = self.deciding(thread, approvers)
-            return [message(thread, text, user, ref, ctx, answerers)]
+            return message(thread, text, user, ref, ctx, answerers)
 
-        thread = await self.update(thread_id, change, loaded=loaded)
-        last = thread.events[-1]
-        if isinstance(last, HeldMessage):
-            return thread
-        await self.deps.enqueue(thread.id)
-        if isinstance(last, HumanResponse):
-            metrics.RESPONSES.labels("answer").inc()
-        return thread
+        return change
 
     def message_event(
         self,

@@ -24,7 +24,6 @@ from bot.config import Settings
 from bot.runtime.service import Service
 from bot.slack import actions, agentdm, cancel, feedback, messages, modals
 from bot.slack.background import Background
-from bot.slack.ingest import Ingest
 from bot.slack.resources import SlackDeps
 from bot.slack.routing import Routes
 from bot.slack.socket import SocketMode
@@ -121,15 +120,7 @@ async def slack_app(service: Service, broker: StepBroker) -> AsyncIterator[Slack
         ),
         background=background,
         routes=routes,
-        ingest=Ingest(
-            deps.redis,
-            deps.keys,
-            deps.store,
-            broker,
-            link_ttl_s=settings.thread_ttl_s,
-            reaction=bool(settings.slack_working_reaction.strip(":")),
-        ),
-        show_working=ShowWorking(broker),
+        show_working=ShowWorking(broker) if settings.slack_working_reaction.strip(":") else None,
     )
     bolt = build_bolt(slack, settings.slack_signing_secret)
     if not settings.slack_approver_ids():

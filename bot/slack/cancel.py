@@ -21,6 +21,7 @@ from bot.slack.decisions import NOT_OF_RECORD, UNKNOWN, thread_id_of
 from bot.slack.inbound import Click
 from bot.slack.outbound import messages_of_record
 from bot.slack.resources import SlackDeps
+from bot.store.intake import SlackLink
 
 log = structlog.get_logger(__name__)
 
@@ -50,7 +51,7 @@ def register(app: AsyncApp, slack: SlackDeps) -> None:
 
 async def stop(slack: SlackDeps, team: str, channel: str, thread_ts: str, user: str) -> None:
     """Slack's Stop under the agent's work in a thread: cancel the thread it is linked to."""
-    thread_id = await slack.state.thread_for(team, channel, thread_ts)
+    thread_id = await slack.service.deps.intake.linked(SlackLink(team, channel, thread_ts))
     if thread_id is None:
         slack.tell(channel, user, NO_THREAD, thread_ts=thread_ts)
         return

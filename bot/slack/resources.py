@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.runtime.service import Service
 from bot.slack.background import Background
-from bot.slack.ingest import Ingest
 from bot.slack.routing import Routes
 from bot.slack.state import SlackState
 from bot.slack.working import Working
+from bot.slack.working_job import ShowWorking
 from bot.store.threads import ThreadStore
 
 
@@ -29,16 +27,14 @@ class SlackDeps:
     state: SlackState
     """Slack's Redis records: thread links, claims, modals, working markers."""
     working: Working
-    """The working reaction."""
+    """The working indicator: the status line, or the reaction where it cannot be set."""
     background: Background
     """Slack calls made after the ack."""
     routes: Routes
     """Channel -> agent."""
-    ingest: Ingest
-    """A message's claims, link lookup and (first message) thread and job in one round trip."""
-    show_working: Callable[[str, str, str, str], Coroutine[Any, Any, None]] | None = None
-    """Queues the working indicator of `(thread id, channel, ts, thread ts)` for a worker;
-    None: this process shows it itself (no queue at hand)."""
+    show_working: ShowWorking | None = None
+    """The working indicator's job, queued with a message's step for a worker to show; None:
+    the reaction is off (the status line is still set by the steps)."""
 
     @property
     def settings(self) -> Settings:

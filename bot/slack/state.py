@@ -1,4 +1,6 @@
-"""What the Slack channel keeps in Redis beside the threads: links, claims, modals, markers.
+"""What the Slack channel keeps in Redis beside the threads: modals and working markers.
+
+Links and claims are the intake script's (`bot.store.intake`).
 
 Every key name comes from `bot.store.keys`; every claim is a `SET NX`, never a read-then-write.
 """
@@ -11,22 +13,6 @@ from typing import Any
 
 from bot.store.connect import RedisClient
 from bot.store.keys import SLACK_MODAL_TTL_S, SLACK_WORKING_TTL_S, Keys
-
-# KEYS: link. ARGV: thread id, the id it may replace ('' if none), ttl. Sets the link if it is
-# missing or names ARGV[2]; returns the id the Slack thread is linked to afterwards.
-_CLAIM_LINK = """
-local current = redis.call('GET', KEYS[1])
-if not current or current == ARGV[2] then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-  return ARGV[1]
-end
-return current
-"""
-# KEYS: link. ARGV: thread id. Deletes the link only if it names that thread.
-_UNLINK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 @dataclass(frozen=True)
@@ -73,36 +59,6 @@ class SlackState:
         self.redis: Any = redis
         self.keys = keys
         self.thread_ttl_s = thread_ttl_s
-        self._claim_link = redis.register_script(_CLAIM_LINK)
-        self._unlink = redis.register_script(_UNLINK)
-
-    async def thread_for(self, team: str, channel: str, thread_ts: str) -> str | None:
-        """The hitlbot thread a Slack thread belongs to."""
-        found = await self.redis.get(self.keys.slack_thread(team, channel, thread_ts))
-        return found.decode() if found is not None else None
-
-    async def link(self, team: str, channel: str, thread_ts: str, thread_id: str) -> None:
-        """Keep the Slack thread's link to `thread_id` as long as threads are kept, if it is
-        still linked to it (a refresh never takes a Slack thread over)."""
-        key = self.keys.slack_thread(team, channel, thread_ts)
-        await self._claim_link(keys=[key], args=[thread_id, thread_id, self.thread_ttl_s])
-
-    async def claim_link(
-        self, team: str, channel: str, thread_ts: str, thread_id: str, *, stale: str | None
-    ) -> str:
-        """Link the Slack thread to a new `thread_id` unless it is linked to another thread
-        already (other than `stale`, one known to be gone); returns the thread it belongs to.
-
-        Two first messages in one Slack thread race here, and exactly one wins.
-        """
-        key = self.keys.slack_thread(team, channel, thread_ts)
-        found = await self._claim_link(keys=[key], args=[thread_id, stale or "", self.thread_ttl_s])
-        return str(found.decode())
-
-    async def unlink(self, team: str, channel: str, thread_ts: str, thread_id: str) -> None:
-        """Undo a `claim_link` whose thread was never started."""
-        key = self.keys.slack_thread(team, channel, thread_ts)
-        await self._unlink(keys=[key], args=[thread_id])
 
     async def open_modal(self, thread_id: str, ticket: ModalTicket) -> bool:
         """Record a Reject or Edit modal as opened; False if the nonce was somehow taken."""

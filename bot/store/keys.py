@@ -21,7 +21,7 @@ FENCE_TTL_S = 30 * 24 * 3600
 
 TAG_SEPARATOR = "-"
 """In a thread id, what comes before it is the id's hash tag (`th_<slot tag>-<random>`): the
-Slack ingest script creates a thread in the slot of its Slack thread's claims and link."""
+intake script creates a thread in the slot of its conversation's claims and link."""
 
 SLACK_MODAL_TTL_S = 3600
 """How long an opened Reject modal may stay open and still count when submitted."""
@@ -67,7 +67,8 @@ class Keys:
 
     @property
     def index(self) -> str:
-        """Sorted set of every thread id, scored by creation time (for listing)."""
+        """Sorted set of every thread id, scored by creation time (for listing); expired
+        threads are trimmed from it by the sweeper (`trim_index`)."""
         return f"{self.prefix}:threads"
 
     @property
@@ -96,17 +97,18 @@ class Keys:
         """String set with NX: an inbound item (Slack event id, Message-ID) already taken."""
         return f"{self.prefix}:seen:{namespace}:{item}"
 
+    def claim(self, thread_id: str, namespace: str, item: str) -> str:
+        """String: who took an inbound item (a Slack event id or message, a mail's Message-ID)
+        and what it became, `<call id> <outcome> <thread id> <version>`, in the slot of the
+        thread it went to (`bot.store.intake`)."""
+        return f"{self._tagged(thread_id)}:seen:{namespace}:{item}"
+
     def slack_thread(self, team: str, channel: str, thread_ts: str) -> str:
         """String: the hitlbot thread id a Slack thread (team, channel, parent ts) belongs to.
 
         In the Slack thread's slot (`slack_tag`), beside its claims and its first thread."""
         tag = slack_tag(team, channel, thread_ts)
         return f"{self.prefix}:{{{tag}}}:slack:thread:{team}:{channel}:{thread_ts}"
-
-    def slack_seen(self, tag: str, namespace: str, item: str) -> str:
-        """String set with NX: a Slack event id or message already taken, in the slot of the
-        Slack thread it belongs to (a retry of an event names the same Slack thread)."""
-        return f"{self.prefix}:{{{tag}}}:seen:{namespace}:{item}"
 
     def slack_modal(self, thread_id: str, nonce: str) -> str:
         """String (JSON): who a Reject modal was opened for, and for which request and card."""
@@ -133,5 +135,11 @@ class Keys:
 def slack_tag(team: str, channel: str, thread_ts: str) -> str:
     """The hash tag of a Slack thread: its link, its messages' claims and the thread started
     there share one Redis Cluster slot, so one script may touch them all."""
-    digest = hashlib.blake2b(f"{team}:{channel}:{thread_ts}".encode(), digest_size=8)
+    return item_tag(f"{team}:{channel}:{thread_ts}")
+
+
+def item_tag(item: str) -> str:
+    """The hash tag a thread started by `item` (a Slack thread, a mail) is minted under, so
+    the item's claims and the thread share one Redis Cluster slot."""
+    digest = hashlib.blake2b(item.encode(), digest_size=8)
     return f"th_{digest.hexdigest()}"

@@ -1,0 +1,281 @@
+"""Intake: a human's message taken exactly once, in one script (`scripts/intake.lua`).
+
+One call claims the delivery (a Slack event id and message, a mail's Message-ID), starts the
+thread or appends the message to it, links the conversation (a Slack thread, the mail's
+Message-ID) to the thread, marks it queued and adds its step job (and the Slack working
+reaction's), atomically. The claims remember what the call did, so a call that Redis ran but
+whose reply was lost, retried by redis-py, gets the first run's answer: the message is never
+both stored and refused as "seen", and never stored twice.
+
+Why this is durable, write by write (the README's "How a thread keeps moving"):
+- claim, thread, link, working mark: one slot (`{thread}`), one script: all or nothing;
+- index, queued mark, job: global keys, written by the same script on a single Redis. Where a
+  Redis Cluster forbids that, they become one follow-up pipeline, queued mark first: a lost
+  job is then re-queued by the sweeper from the mark, a lost index entry only hides the thread
+  from listings, and a mark for a thread never written is dropped by the sweeper.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.core.events import Event
+from bot.core.thread import Thread
+from bot.store.coalesce import CoalescedScript
+from bot.store.connect import RedisClient
+from bot.store.keys import DEDUPE_TTL_S, SLACK_WORKING_TTL_S, TAG_SEPARATOR, Keys, item_tag
+from bot.store.queue import Kicker, StepBroker
+from bot.store.scripts import source
+from bot.store.threads import ThreadStore
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One name a delivery is known by (`namespace`, `item`): Slack's event id, a Slack
+    message's `team:channel:ts`, a mail's Message-ID. Taken in the thread's slot."""
+
+    namespace: str
+    item: str
+
+
+@dataclass(frozen=True)
+class SlackLink:
+    """A Slack thread (team, channel, parent ts): its messages continue one thread."""
+
+    team: str
+    channel: str
+    thread_ts: str
+
+    def key(self, keys: Keys) -> str:
+        """The link's key."""
+        return keys.slack_thread(self.team, self.channel, self.thread_ts)
+
+    def value(self, thread_id: str) -> str:
+        """What the link holds for `thread_id`."""
+        return thread_id
+
+    def thread_of(self, value: str) -> str | None:
+        """The thread a stored value names (a Slack thread's messages follow it)."""
+        return value or None
+
+
+@dataclass(frozen=True)
+class MailLink:
+    """A mail's Message-ID, recorded as received on its thread (the email index)."""
+
+    message_id: str
+
+    def key(self, keys: Keys) -> str:
+        """The index entry's key."""
+        return keys.email_message(self.message_id)
+
+    def value(self, thread_id: str) -> str:
+        """`in <thread id>`: received on it."""
+        return f"in {thread_id}"
+
+    def thread_of(self, value: str) -> str | None:
+        """None: a mail already indexed is not appended again (it was received, or sent)."""
+        return None
+
+
+Link = SlackLink | MailLink
+
+Outcome = Literal[
+    "started", "appended", "claimed", "linked", "ignored", "seen", "conflict", "gone", "legacy"
+]
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What the script did (see `scripts/intake.lua`)."""
+
+    outcome: Outcome
+    thread_id: str | None
+    """The thread started, appended to or claimed on; for `seen`, the one the first delivery
+    went to; for `linked`, the thread the link names (None if not one to follow)."""
+    version: int | None = None
+    """The thread's version after the write (`started`, `appended`, `seen`), or the current
+    one (`conflict`)."""
+
+
+class Intake:
+    """The one script every channel's messages go through."""
+
+    def __init__(
+        self,
+        redis: RedisClient,
+        keys: Keys,
+        store: ThreadStore,
+        broker: StepBroker,
+        *,
+        link_ttl_s: int,
+        claim_ttl_s: int = DEDUPE_TTL_S,
+    ) -> None:
+        self.redis: Any = redis  # redis-py types replies as a wide union
+        self.keys = keys
+        self.store = store
+        self.broker = broker
+        self.link_ttl_s = link_ttl_s
+        self.claim_ttl_s = claim_ttl_s
+        self._step = Kicker(broker)
+        # Concurrent messages' calls share round trips (one pipeline per batch in flight).
+        self.script = CoalescedScript(redis, source("intake"))
+        self._link = redis.register_script(source("link"))
+
+    def new_id(self, ids: Any, tag_of: str) -> str:
+        """A new thread's id in the slot of `tag_of` (`ids`: `Deps.ids`)."""
+        return str(ids(item_tag(tag_of) + TAG_SEPARATOR))
+
+    async def link(self, link: SlackLink, thread_id: str) -> str:
+        """Link a conversation to `thread_id` unless it names another thread already (a
+        refresh never takes one over); the thread it is linked to afterwards."""
+        found = await self._link(keys=[link.key(self.keys)], args=[thread_id, self.link_ttl_s])
+        return str(found.decode())
+
+    async def linked(self, link: Link) -> str | None:
+        """The thread `link` names to follow, if any (a plain read: nothing is claimed)."""
+        found = await self.redis.get(link.key(self.keys))
+        return link.thread_of(found.decode()) if found is not None else None
+
+    async def start(
+        self,
+        thread: Thread,
+        *,
+        claims: Sequence[Claim] = (),
+        link: Link | None = None,
+        stale: str | None = None,
+        working: str = "",
+        jobs: Sequence[bytes] = (),
+    ) -> Taken:
+        """Create `thread`, queued, unless `link` names another live thread (`linked`) or a
+        claim is taken (`seen`). `stale`: a thread the link may name that is gone."""
+        creation = self.store.creation(thread)
+        return await self._run(
+            "start",
+            thread.id,
+            claims,
+            link,
+            stale=stale,
+            scores=(creation.index_score, creation.queued_score),
+            jobs=[self._step.job(thread.id), *jobs],
+            working=working,
+            commit=(creation.commit_keys, creation.commit_args),
+        )
+
+    async def claim(
+        self,
+        slot_of: str,
+        *,
+        claims: Sequence[Claim],
+        link: Link | None = None,
+        may_start: bool = True,
+        stale: str | None = None,
+    ) -> Taken:
+        """Take the delivery without starting anything (`claimed`): a message with nothing to
+        start on, or refused. Still `linked` to a thread the link names, `ignored` when it
+        may not start a thread, `seen` when taken before. `slot_of`: a thread id whose slot
+        the claims go in."""
+        commit: tuple[list[str], list[Any]] = (self.store.commit_keys(slot_of), [])
+        return await self._run(
+            "claim", slot_of, claims, link, stale=stale, may_start=may_start, commit=commit
+        )
+
+    async def append(
+        self,
+        before: Thread,
+        new: list[Event],
+        *,
+        claims: Sequence[Claim] = (),
+        link: Link | None = None,
+        step: bool = True,
+        working: str = "",
+        jobs: Sequence[bytes] = (),
+        replace: bool = False,
+    ) -> tuple[Taken, Thread | None]:
+        """Commit `new` on `before` (decided on it) with the delivery's claims; with `step`,
+        mark it queued and add its jobs. `conflict`: it moved on, decide again; `gone`: it
+        expired. Returns the thread as committed for `appended`."""
+        after = before.appended(*new)
+        keys, args = self.store.commit_parts(before, new, replace=replace, after=after)
+        taken = await self._run(
+            "append",
+            before.id,
+            claims,
+            link,
+            scores=("0", repr(time.time())),
+            jobs=[self._step.job(before.id), *jobs] if step else [],
+            working=working if step else "",
+            commit=(keys, args),
+        )
+        if taken.outcome == "legacy":  # stored whole by an earlier version: rewrite it
+            return await self.append(
+                before,
+                new,
+                claims=claims,
+                link=link,
+                step=step,
+                working=working,
+                jobs=jobs,
+                replace=True,
+            )
+        if taken.outcome != "appended" or taken.version is None:
+            return taken, None
+        committed = after.model_copy(update={"version": taken.version})
+        self.store.cache.put(committed)
+        return taken, committed
+
+    async def _run(
+        self,
+        mode: str,
+        thread_id: str,
+        claims: Sequence[Claim],
+        link: Link | None,
+        *,
+        commit: tuple[list[str], list[Any]],
+        stale: str | None = None,
+        may_start: bool = True,
+        scores: tuple[str, str] = ("0", "0"),
+        jobs: Sequence[bytes] = (),
+        working: str = "",
+    ) -> Taken:
+        keys = self.keys
+        commit_keys, commit_args = commit
+        thread_key = commit_keys[0]
+        keys_ = [
+            *commit_keys[:4],
+            link.key(keys) if link is not None else thread_key,
+            keys.slack_working(thread_id),
+            keys.index,
+            keys.queued,
+            self.broker.queue_name,
+            *(keys.claim(thread_id, claim.namespace, claim.item) for claim in claims),
+        ]
+        args = [
+            secrets.token_hex(8),  # the same on redis-py's retry of this very call
+            mode,
+            thread_id,
+            "1" if may_start else "",
+            link.value(thread_id) if link is not None else "",
+            link.value(stale) if link is not None and stale else "",
+            self.link_ttl_s,
+            self.claim_ttl_s,
+            *scores,
+            self.broker.maxlen or 0,
+            "~" if self.broker.approximate else "=",
+            working,
+            SLACK_WORKING_TTL_S,
+            len(jobs),
+            *jobs,
+            *commit_args,
+        ]
+        outcome, found, version = await self.script(keys_, args)
+        name = outcome.decode()
+        value = found.decode()
+        if name == "linked":
+            return Taken("linked", link.thread_of(value) if link is not None else None)
+        number = version.decode()
+        return Taken(name, value or None, int(number) if number.isdigit() else None)
