@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import httpx
+from aiohttp import web
 from redis.asyncio import Redis
 from typer.testing import CliRunner
 
@@ -18,7 +19,8 @@ from bot.store.keys import Keys
 from bot.testing import slack_signing as signing
 from bot.testing.anthropic_stub import AnthropicStub, ToolReply
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SlackDriver, app_client
-from tests.helpers import tool_results, wait_for
+from tests.email_support import CUSTOMER, MailDriver, new_mail, wait_delivered
+from tests.helpers import tool_results, types, wait_for
 
 STAGING = {"service": "api", "version": "1.4.2", "environment": "staging"}
 PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
@@ -213,3 +215,70 @@ async def test_cancel_racing_an_approval_has_exactly_one_outcome(
                 assert cancel.status_code == 202 and cancelled is not None
                 assert cancelled["withdrawn"] == [request_id] and responses == []
                 assert not tool_results(view, "deploy_service")
+
+
+async def test_a_stop_reply_by_mail_cancels_and_a_stranger_cannot(
+    mail: MailDriver, anthropic_stub: AnthropicStub
+) -> None:
+    anthropic_stub.reply_tool("request_more_information", {"message": "Which order number?"})
+    started = await mail.send(new_mail("My machine arrived dented."))
+    thread_id = started["thread_id"]
+    await wait_delivered(mail.api, thread_id, "waiting_human")
+    [question] = await mail.sink.wait_for(1)
+    asked = question.message["Message-ID"]
+
+    other = new_mail("stop", sender="eve@example.org", message_id="<eve.1@example.org>")
+    other = other.replace(b"Subject:", f"In-Reply-To: {asked}\nSubject:".encode(), 1)
+    held = await mail.send(other)
+    assert held["status"] == "held"  # not the thread's human: nothing stopped
+
+    stop = new_mail("Stop.", message_id="<stop.1@mail.example.com>")
+    stop = stop.replace(b"Subject:", f"In-Reply-To: {asked}\nSubject:".encode(), 1)
+    assert await mail.send(stop) == {"thread_id": thread_id, "status": "cancelled"}
+    view = await wait_for(mail.api, thread_id, "cancelled")
+    [cancelled] = [e for e in view["events"] if e["type"] == "cancelled"]
+    assert cancelled["via"] == "email" and cancelled["user"] == CUSTOMER
+    _, told = await mail.sink.wait_for(2)
+    assert "stopped by ana@example.com" in told.message.get_body(("plain",)).get_content()
+    again = await mail.send(stop)
+    assert again["status"] == "ignored"  # a retry of the same mail
+
+
+async def test_a_tool_running_when_cancelled_finishes_and_is_recorded_then_nothing_runs(
+    settings: Settings, anthropic_stub: AnthropicStub
+) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def deploy(request: web.Request) -> web.Response:
+        started.set()
+        await release.wait()  # the barrier: the cancel commits while the deploy runs
+        return web.json_response({"ok": True})
+
+    hook = web.Application()
+    hook.router.add_post("/deploy", deploy)
+    runner = web.AppRunner(hook)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    anthropic_stub.reply_tool("deploy_service", STAGING)
+    hooked = settings.model_copy(update={"deploy_webhook_url": f"http://127.0.0.1:{port}/deploy"})
+    try:
+        async with app_client(hooked) as api:
+            launched = await api.post("/threads", json={"agent": "deploy", "message": "ship"})
+            thread_id = launched.json()["thread_id"]
+            await asyncio.wait_for(started.wait(), 10)
+            cancel = await api.post(f"/threads/{thread_id}/cancel", json={"user": "ops"})
+            assert cancel.status_code == 202
+            release.set()
+            deadline = asyncio.get_running_loop().time() + 10
+            while not tool_results(
+                view := (await api.get(f"/threads/{thread_id}")).json(), "deploy_service"
+            ):
+                assert asyncio.get_running_loop().time() < deadline, view
+                await asyncio.sleep(0.02)
+    finally:
+        await runner.cleanup()
+    assert view["status"] == "cancelled"
+    assert types(view)[-2:] == ["cancelled", "tool_result"]  # kept, after the cancel
+    assert anthropic_stub.calls == 1  # and the model was not asked again
