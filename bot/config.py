@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     the status line; empty turns it off."""
     slack_status: bool = Field(default=True, alias="HITLBOT_SLACK_STATUS")
     """Show the agent's status line under the Slack thread while it works ("is thinking…")."""
+    slack_streaming: bool = Field(default=True, alias="HITLBOT_SLACK_STREAMING")
+    """Stream Claude's final answers into the Slack thread as they are written."""
 
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     """Outbound mail relay; email threads get no answers by mail while it is unset."""

@@ -103,7 +103,7 @@ async def test_a_reject_option_button_and_its_name(slack: SlackDriver) -> None:
     result = asyncio.create_task(asyncio.to_thread(deploy, service="api"))
     view, card = await pending(slack)
     buttons = [b for b in card.blocks if b["type"] == "actions"][0]["elements"]
-    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Code freeze"]
+    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Code freeze", "Cancel"]
     assert (await slack.click(card, "reject_option:0", user=APPROVER)).status_code == 200
     said = await asyncio.wait_for(result, 10)
     assert said == "User denied deploy with message: Code freeze: no deploys today"

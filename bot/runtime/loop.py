@@ -33,6 +33,7 @@ from bot.core.tools import ToolContext, ToolError
 from bot.core.usage import cost
 from bot.llm.pricing import prices
 from bot.mcp.client import McpUnavailable
+from bot.runtime.answering import ask, with_stream
 from bot.runtime.deps import Deps
 from bot.slack.status import THINKING, tool_status
 from bot.store.agentstore import AgentStore
@@ -79,10 +80,9 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     # so the request can be rebuilt exactly from the events (`bot.core.steps`, `hitlbot record`).
     now = deps.clock()
     request = model_input(agent, thread, now, deps.settings.context_token_budget, tools)
+    stream = None
     try:
-        reply = await deps.model.next_call(
-            system=request.system, context=request.context, tools=request.tools
-        )
+        reply, stream = await ask(thread, deps, request.system, request.context, request.tools)
     except ModelOutputError as exc:
         _count(agent, exc.usage, deps)
         return [Error(kind="validation", message=str(exc), at=now, usage=exc.usage)]
@@ -103,7 +103,8 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     if rule.approval is not None:  # the operator's say, over the tool's
         needs_approval = rule.approval
     request_id = f"{thread.id}.{deps.ids('r')}"
-    return [call, *follow_up(thread, call, needs_approval, rule, request_id, now)]
+    events = [call, *follow_up(thread, call, needs_approval, rule, request_id, now)]
+    return await with_stream(thread, events, stream)
 
 
 def _count(agent: Agent, usage: Usage | None, deps: Deps) -> None:

@@ -43,6 +43,7 @@ from bot.slack.cards import (
 from bot.slack.groups import GroupMembers
 from bot.slack.state import SlackState
 from bot.slack.status import Status
+from bot.slack.streaming import AnswerStream
 from bot.slack.working import Working
 
 log = structlog.get_logger(__name__)
@@ -57,11 +58,14 @@ class SlackChannel:
         working: Working,
         approval_channel: str | None = None,
         approvers: frozenset[str] = frozenset(),
+        streaming: bool = False,
     ) -> None:
         self.client = client
         self.working = working
         self.status = working.status
         """The status line under the thread while a step runs (None: never shown)."""
+        self.streaming = streaming
+        """Stream final answers as the model writes them (`HITLBOT_SLACK_STREAMING`)."""
         self.approvers = approvers
         """`SLACK_APPROVERS`, whom a reminder mentions."""
         self.approval_channel = approval_channel
@@ -75,7 +79,13 @@ class SlackChannel:
         status = Status(deps.slack, enabled=deps.settings.slack_status)
         working = Working(deps.slack, state, deps.settings.slack_working_reaction, status)
         approvers = deps.settings.slack_approver_ids()
-        return cls(deps.slack, working, deps.settings.slack_approval_channel, approvers)
+        return cls(
+            deps.slack,
+            working,
+            deps.settings.slack_approval_channel,
+            approvers,
+            streaming=deps.settings.slack_streaming,
+        )
 
     async def progress(self, thread: Thread, status: str) -> None:
         """Show what a step is doing (`status`, e.g. "is thinking…") under the Slack thread;
@@ -83,6 +93,13 @@ class SlackChannel:
         origin = thread.origin
         if self.status is not None and isinstance(origin, SlackOrigin):
             await self.status.show(origin.channel, origin.thread_ts, status)
+
+    def answer_stream(self, thread: Thread) -> AnswerStream | None:
+        """A stream for the thread's next answer, to show it as the model writes it."""
+        origin = thread.origin
+        if not self.streaming or not isinstance(origin, SlackOrigin):
+            return None
+        return AnswerStream(self.client, thread, origin, self.working.clear)
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
         """Post `event` in the thread's Slack thread, then clear the working reaction.
