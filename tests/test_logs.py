@@ -63,6 +63,8 @@ async def test_a_raising_tool_logs_its_traceback_without_locals(
         redis=unused,
         keys=Keys(),
         store=unused,
+        intake=unused,
+        claims=unused,
         leases=unused,
         model=unused,
         enqueue=unused,

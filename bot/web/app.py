@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisClusterException, RedisError
+from taskiq.exceptions import SendTaskError
 
 from bot.api import http as api
 from bot.api import requests as requests_api
@@ -94,6 +95,7 @@ def create_app(
     # Redis down or failing over past the client's retries: say so, 503, not a bare 500.
     app.exception_handler(RedisError)(_store_unavailable)
     app.exception_handler(RedisClusterException)(_store_unavailable)
+    app.exception_handler(SendTaskError)(_store_unavailable)  # the queue's, wrapping Redis's
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:
