@@ -26,6 +26,7 @@ from redis import Redis
 
 from bench import slack_pool, stack
 from bench.ingest import Config, Throughput, throughput
+from bench.procs import cpu_seconds
 from bench.stack import SIGNING_SECRET, Served, bare_web, hitlbot_env
 from bench.stats import Row, table
 from bot.dev.embedded_redis import private_redis
@@ -63,6 +64,9 @@ def run(redis_url: str, stand: stack.StandIns, rounds: int, count: int) -> list[
     keys = Keys()
     cfg = Config(seconds=0, pool=count, use_wrk=False)
     results: dict[str, list[tuple[Throughput, int]]] = {}
+    cpu_ms: dict[str, list[float]] = {}
+    """Milliseconds of the web process's CPU per acked event: steadier than events/s when
+    the machine is shared, as it does not count the time the process waited for a core."""
     order = variants()
     with tempfile.TemporaryDirectory(prefix="hitlbot-levers-") as tmp:
         for n, variant in enumerate(_rounds(order, rounds)):
@@ -70,9 +74,11 @@ def run(redis_url: str, stand: stack.StandIns, rounds: int, count: int) -> list[
             print(f"levers: {variant.name} ...", file=sys.stderr, flush=True)
             if variant.serve is None:
                 with bare_web() as bare:
-                    results.setdefault(variant.name, []).append(
-                        (throughput(bare.url, pool, cfg, "bare"), 0)
-                    )
+                    used = cpu_seconds(bare.pid)
+                    got = throughput(bare.url, pool, cfg, "bare")
+                    used = cpu_seconds(bare.pid) - used
+                    results.setdefault(variant.name, []).append((got, 0))
+                    cpu_ms.setdefault(variant.name, []).append(used * 1e3 / max(1, got.ok))
                 continue
             redis.flushall()
             with variant.serve(hitlbot_env(redis_url, stand)) as served:
@@ -80,15 +86,22 @@ def run(redis_url: str, stand: stack.StandIns, rounds: int, count: int) -> list[
                 throughput(served.url, warm, Config(0, 100, False), "warm")
                 time.sleep(0.5)
                 before = redis.zcard(keys.index)
+                used = cpu_seconds(served.pid)
                 got = throughput(served.url, pool, cfg, "lever")
+                used = cpu_seconds(served.pid) - used
+                cpu_ms.setdefault(variant.name, []).append(used * 1e3 / max(1, got.ok))
                 time.sleep(1.0)
                 lost = max(0, got.ok - (redis.zcard(keys.index) - before))
             results.setdefault(variant.name, []).append((got, lost))
     redis.close()
     bare = statistics.median(t.rate for t, _ in results[order[0].name])
     shipped = statistics.median(t.rate for t, _ in results[order[1].name])
+    bare_cpu = statistics.median(cpu_ms[order[0].name])
+    shipped_cpu = statistics.median(cpu_ms[order[1].name])
     rows = []
     for variant in order:
+        cpus = cpu_ms[variant.name]
+        cpu = statistics.median(cpus)
         runs = results[variant.name]
         rates = [t.rate for t, _ in runs]
         median = statistics.median(rates)
@@ -99,9 +112,12 @@ def run(redis_url: str, stand: stack.StandIns, rounds: int, count: int) -> list[
             Row(
                 f"ingest, {variant.name}",
                 f"{median:,.0f}/s (runs {min(rates):,.0f}–{max(rates):,.0f}), "
-                f"p99 {p99 * 1e3:.1f} ms; {not_acked} not acked, {lost} lost",
-                f"bare {bare:,.0f}/s; as shipped {shipped:,.0f}/s",
-                f"{median / bare:.2f}× bare, {median / shipped:.2f}× shipped",
+                f"p99 {p99 * 1e3:.1f} ms; web CPU {cpu:.2f} ms/event "
+                f"(runs {min(cpus):.2f}–{max(cpus):.2f}); {not_acked} not acked, {lost} lost",
+                f"bare {bare:,.0f}/s, {bare_cpu:.2f} ms/event; as shipped {shipped:,.0f}/s, "
+                f"{shipped_cpu:.2f} ms/event",
+                f"{median / bare:.2f}× bare, {median / shipped:.2f}× shipped (events/s); "
+                f"{cpu / shipped_cpu:.2f}× shipped (CPU/event)",
                 "≥ 0.50× bare, 0 lost",
             )
         )
