@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from redis.asyncio import Redis
+
 from bot.config import Settings
 from bot.core.events import UserMessage
 from bot.core.thread import ApiOrigin, Thread
@@ -32,24 +34,24 @@ async def test_a_lost_enqueue_is_swept_up(
 
 
 async def test_marks_of_threads_that_moved_on_are_dropped(
-    settings: Settings, anthropic_stub: AnthropicStub
+    settings: Settings, anthropic_stub: AnthropicStub, redis_client: Redis
 ) -> None:
     anthropic_stub.reply_tool("done_for_now", {"message": "ok"})
     async with app_client(settings) as api, runtime(settings) as (deps, _):
         reply = await api.post("/threads", json={"agent": "deploy", "message": "hi"})
         thread_id = reply.json()["thread_id"]
         await wait_for(api, thread_id, "done")
-        assert await deps.redis.zscore(deps.keys.queued, thread_id) is not None
+        assert await redis_client.zscore(deps.keys.queued, thread_id) is not None
         # Long after: the thread is done, so its mark goes and nothing is queued again.
         assert await sweep(deps, time.time() + 3600) == 0
-        assert await deps.redis.zscore(deps.keys.queued, thread_id) is None
+        assert await redis_client.zscore(deps.keys.queued, thread_id) is None
         # A running thread that a worker holds is left alone too.
         await deps.store.create(
             Thread(id="th_busy", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="x")])
         )
-        await deps.redis.set(deps.keys.lease("th_busy"), "someone", px=60_000)
+        await redis_client.set(deps.keys.lease("th_busy"), "someone", px=60_000)
         assert await sweep(deps, time.time() + 3600) == 0
-        assert await deps.redis.zscore(deps.keys.queued, "th_busy") is not None
+        assert await redis_client.zscore(deps.keys.queued, "th_busy") is not None
 
 
 async def test_a_thread_waiting_out_its_retry_backoff_is_not_swept(

@@ -31,7 +31,6 @@ from bot.core.thread import Thread
 from bot.core.tools import ToolContext, ToolError
 from bot.mcp.client import McpUnavailable
 from bot.runtime.deps import Deps
-from bot.store.agentstore import AgentStore
 
 log = structlog.get_logger(__name__)
 
@@ -98,7 +97,7 @@ async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) ->
         return Error(
             kind="tool", call_id=call.call_id, name=call.name, message="tool is not runnable"
         )
-    store = AgentStore(deps.redis, deps.keys, agent.name, call.call_id)
+    store = deps.records.for_call(agent.name, call.call_id)
     context = ToolContext(
         call_id=call.call_id,
         thread_id=thread.id,

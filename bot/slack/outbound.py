@@ -31,7 +31,6 @@ from bot.slack.cards import (
     question_message,
 )
 from bot.slack.groups import GroupMembers
-from bot.slack.state import SlackState
 from bot.slack.working import Working
 
 log = structlog.get_logger(__name__)
@@ -58,7 +57,7 @@ class SlackChannel:
     def from_deps(cls, deps: Deps) -> SlackChannel:
         """The channel over `deps.slack`, which must be set."""
         assert deps.slack is not None, "the Slack channel needs SLACK_BOT_TOKEN"
-        state = SlackState(deps.redis, deps.keys, deps.settings.thread_ttl_s)
+        state = deps.slack_state
         working = Working(deps.slack, state, deps.settings.slack_working_reaction)
         approvers = deps.settings.slack_approver_ids()
         return cls(deps.slack, working, deps.settings.slack_approval_channel, approvers)

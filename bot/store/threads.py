@@ -17,15 +17,8 @@ from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail
 from bot.store.connect import RedisClient
 from bot.store.keys import AUDIT_MAXLEN, Keys
 from bot.store.scripts import source
+from bot.store.watch import ThreadWatch
 
-# KEYS: thread hash, events list. ARGV: events already known. Returns {v, head, legacy data,
-# start, events from start}; start is 0 when the known events are not a prefix any more.
-_LOAD = """
-local found = redis.call('HMGET', KEYS[1], 'v', 'head', 'data')
-local start = tonumber(ARGV[1])
-if start > redis.call('LLEN', KEYS[2]) then start = 0 end
-return {found[1], found[2], found[3], start, redis.call('LRANGE', KEYS[2], start, -1)}
-"""
 RECENT_COMMITS = 8
 """Commit ids remembered per thread for recognising a retried commit."""
 COMMIT_ATTEMPTS = 20
@@ -85,7 +78,15 @@ class ThreadStore:
         self.cache = cache or ThreadCache()
         """Threads seen last: loads fetch only the events appended since."""
         self._commit = redis.register_script(source("commit"))
-        self._load = redis.register_script(_LOAD)
+        self._load = redis.register_script(source("load"))
+
+    async def ping(self) -> None:
+        """One round trip to Redis (the health check)."""
+        await self.redis.ping()
+
+    def watch(self) -> ThreadWatch:
+        """Commits published as they happen, for long-polls (one per web process)."""
+        return ThreadWatch(self.redis, self.keys)
 
     async def get(self, thread_id: str) -> Thread | None:
         """The stored thread, or None (one round trip, new events only when it is cached)."""

@@ -24,7 +24,6 @@ from bot.runtime.worker import run_worker
 from bot.slack import http as slack_http
 from bot.slack.app import slack_app
 from bot.slack.fastpath import MessageEvents
-from bot.store.watch import ThreadWatch
 from bot.web.bodylimit import BodyLimit
 
 log = structlog.get_logger(__name__)
@@ -49,7 +48,7 @@ def create_app(
             await broker.startup()
             app.state.deps = deps
             app.state.service = Service(deps)
-            app.state.watch = ThreadWatch(deps.redis, deps.keys)
+            app.state.watch = deps.store.watch()
             worker = asyncio.create_task(run_worker(deps, broker)) if with_worker else None
             try:
                 async with slack_app(app.state.service, broker) as slack:
@@ -89,7 +88,7 @@ def create_app(
         """Liveness, with a Redis round trip."""
         try:
             # Bounded: the client retries through a Redis restart, a probe must not wait for it.
-            await asyncio.wait_for(request.app.state.deps.redis.ping(), HEALTH_TIMEOUT_S)
+            await asyncio.wait_for(request.app.state.deps.store.ping(), HEALTH_TIMEOUT_S)
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
             return JSONResponse({"ok": False, "redis": reason}, status_code=503)

@@ -1,0 +1,42 @@
+"""Short-lived Redis use outside the running processes (`hitlbot record`, `hitlbot dev`'s
+banner), and `StoreError`, what a store call raises when Redis fails."""
+
+from __future__ import annotations
+
+import contextlib
+
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from bot.core.thread import Thread
+from bot.store.keys import Keys
+from bot.store.threads import ThreadStore
+
+StoreError = RedisError
+"""What a store call raises when Redis fails (for callers that must tell it from a bug)."""
+
+
+async def read_thread(url: str, prefix: str, thread_ttl_s: int, thread_id: str) -> Thread | None:
+    """One thread, read over a connection of its own; StoreError if Redis does not answer."""
+    redis = Redis.from_url(url, socket_connect_timeout=5)
+    try:
+        return await ThreadStore(redis, Keys(prefix), thread_ttl_s).get(thread_id)
+    finally:
+        await redis.aclose()
+
+
+def count_keys(url: str, prefix: str, most: int = 100) -> int | None:
+    """How many keys there are under `prefix` (counted up to `most`), or None if Redis does
+    not answer."""
+    try:
+        client = SyncRedis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        with contextlib.closing(client):
+            found = 0
+            for _ in client.scan_iter(f"{prefix}:*", count=100):
+                found += 1
+                if found >= most:
+                    break
+            return found
+    except RedisError:
+        return None
