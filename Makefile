@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: dev test lint types evals pytest bench bench-smoke web worker clean
+.PHONY: dev test check lint types evals pytest bench bench-smoke web worker clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hitlbot needs Python 3.11 or newer (set PYTHON=python3.11)")'
@@ -17,13 +17,16 @@ $(STAMP): pyproject.toml
 	@echo "==> $(VENV) is ready"
 
 dev: $(STAMP)  ## web + worker in one process, private Redis if REDIS_URL is unset
-	$(BIN)/hitlbot dev
+	@exec $(BIN)/hitlbot dev
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,embedded,bench]'
 	touch $(BENCH_STAMP)
 
 test: lint types bench-smoke evals pytest  ## the whole suite: lint, types, a smoke of the bench, the evals, tests (last, so its summary closes the run)
+
+check: lint types  ## the fast loop: lint, types, and the tests but the browser ones (no bench smoke, no evals)
+	$(BIN)/pytest -q --ignore-glob='tests/*_browser.py'
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot agents tests bench

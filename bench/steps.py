@@ -1,4 +1,5 @@
-"""Rows from `bench.step_cost` (its own process): step overhead, Redis per step, context tokens."""
+"""Rows from `bench.step_cost` (its own process): step overhead, Redis per step, context tokens;
+and from `bench.billed_tokens`: billed input tokens per step, cached or not."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def run(redis_url: str, cfg: Config) -> list[Row]:
         return f"{r['tokens']['events']} events: {r['tokens']['plain']:,} tokens"
 
     growth = percentile(long["cycle_s"], 50) / percentile(short["cycle_s"], 50)
-    return [
+    rows = [
         Row(
             "framework overhead per step, model excluded (half a model+tool cycle)",
             per_step(long),
@@ -72,3 +73,20 @@ def run(redis_url: str, cfg: Config) -> list[Row]:
             "fewer than plain",
         ),
     ]
+    return [*rows, billed(redis_url)]
+
+
+def billed(redis_url: str, steps: int = 30) -> Row:
+    """The billed-tokens row: `bench.billed_tokens`, in its own process."""
+    argv = [PYTHON, "-m", "bench.billed_tokens", redis_url, "--steps", str(steps)]
+    result = json.loads(run_json("billed_tokens", argv, timeout=600))
+    last = result["per_step"][-1]
+    return Row(
+        f"billed input tokens of step {steps} of one thread (cache write 1.25×, read 0.1×)",
+        f"cached: {last['cached_at_full_price']:,} of {last['prompt_tokens']:,} "
+        f"(last 10 steps: {result['last10_share']:.0%} of uncached)",
+        f"uncached: {last['uncached']:,}; plain message list: {last['plain']:,}",
+        f"{last['cached_at_full_price'] / last['uncached']:.2f}× / "
+        f"{last['cached_at_full_price'] / last['plain']:.2f}× plain",
+        "≤ 25 % of the step's input at full price",
+    )

@@ -17,11 +17,13 @@ import uvicorn
 from bot.config import Settings
 from bot.dev.server import DEV_TOKEN
 from bot.logs import configure
+from bot.scaffold.command import new
 
 app = typer.Typer(
     help="hitlbot: human-in-the-loop agents over Slack and email.", no_args_is_help=True
 )
 
+app.add_typer(new, name="new")
 Url = Annotated[str, typer.Option(envvar="HITLBOT_URL", help="Base URL of the web process.")]
 Token = Annotated[str, typer.Option(envvar="HITLBOT_API_TOKEN", help="API bearer token.")]
 
@@ -81,7 +83,10 @@ def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
     from bot.dev.server import run
 
     configure()
-    run(Settings(), port, typer.echo)
+    settings = Settings()
+    _check_configuration(settings)  # a bad agent folder or policy: its file, before any start
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C at any phase: cleanups ran, no trace
+        run(settings, port, typer.echo)
 
 
 @app.command()
@@ -117,6 +122,23 @@ def threads(
 
 
 @app.command()
+def pending(
+    agent: Annotated[str | None, typer.Option(help="Only this agent's.")] = None,
+    older_than: Annotated[str | None, typer.Option(help="Waiting longer: 90, 15m, 2h.")] = None,
+    url: Url = "http://127.0.0.1:8000",
+    token: Token = DEV_TOKEN,
+) -> None:
+    """What waits on a human, oldest first: what is asked, who may decide, the deadline."""
+    from bot.core.pending import describe
+
+    params = {"agent": agent, "older_than": older_than}
+    reply = _call("GET", url, token, "/requests", params={k: v for k, v in params.items() if v})
+    for entry in reply["requests"]:
+        typer.echo(describe(entry))
+    typer.echo(f"{reply['count']} pending")
+
+
+@app.command()
 def show(thread_id: str, url: Url = "http://127.0.0.1:8000", token: Token = DEV_TOKEN) -> None:
     """Show a thread as a timeline."""
     from bot.core.timeline import timeline
@@ -142,7 +164,13 @@ def respond(
     answer: Annotated[str | None, typer.Option(help="Answer a question.")] = None,
     comment: Annotated[str | None, typer.Option(help="Why (a rejection's reason).")] = None,
     request_id: Annotated[str | None, typer.Option(help="Defaults to the pending request.")] = None,
-    user: Annotated[str | None, typer.Option(help="Who you are (defaults to $USER).")] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            help="Who decides, where the API trusts the token's word (`hitlbot dev`); "
+            "otherwise the token's own identity decides (HITLBOT_API_KEYS)."
+        ),
+    ] = None,
     url: Url = "http://127.0.0.1:8000",
     token: Token = DEV_TOKEN,
     wait: bool = True,
@@ -156,7 +184,7 @@ def respond(
         request_id = view["pending_request"]["request_id"]
     body = {
         "request_id": request_id,
-        "user": user or _user(),
+        "user": user,  # never a guess: a key decides as its own identity
         "approved": approve,
         "answer": answer,
         "comment": comment,
@@ -211,14 +239,20 @@ def record(
         str | None, typer.Option(help="Case name (default: from the first message).")
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace a case of that name.")] = False,
+    url: Annotated[
+        str | None, typer.Option(envvar="HITLBOT_URL", help="Read it through this API.")
+    ] = None,
+    token: Token = DEV_TOKEN,
 ) -> None:
-    """Save a finished thread (from REDIS_URL) as a replay case: agents/AGENT/cases/NAME.yaml."""
+    """Save a finished thread as a replay case (AGENT/cases/NAME.yaml): read through the API
+    when HITLBOT_URL is set (no Redis credentials needed), else from REDIS_URL."""
     from bot.evals.commands import CommandError, record_thread
-    from bot.runtime.wiring import load_agents
+    from bot.runtime.wiring import StartupError, load_agents
 
+    api = (url, token) if url else None
     try:
-        path = asyncio.run(record_thread(Settings(), load_agents(), thread_id, name, force))
-    except CommandError as exc:
+        path = asyncio.run(record_thread(Settings(), load_agents(), thread_id, name, force, api))
+    except (CommandError, StartupError) as exc:
         _stop(str(exc))
     typer.echo(f"recorded {thread_id} as {path}")
 
@@ -236,11 +270,11 @@ def eval_(
 ) -> None:
     """Replay AGENT's cases against the current prompt and tools; exit 1 on a regression."""
     from bot.evals.commands import CommandError, run_eval
-    from bot.runtime.wiring import load_agents
+    from bot.runtime.wiring import StartupError, load_agents
 
     try:
         code = run_eval(Settings(), load_agents(), agent, case, live, accept, typer.echo)
-    except CommandError as exc:
+    except (CommandError, StartupError) as exc:
         _stop(str(exc))
     raise typer.Exit(code)
 
@@ -311,7 +345,7 @@ def _check_configuration(settings: Settings) -> None:
     from bot.runtime.wiring import StartupError, check_configuration, load_agents
 
     try:
-        check_configuration(settings, load_agents())
+        check_configuration(settings, load_agents(settings))
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

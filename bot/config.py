@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +22,7 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         use_attribute_docstrings=True,  # the docstrings below are the fields' descriptions
+        hide_input_in_errors=True,  # a refused setting's error never echoes a secret
     )
 
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
@@ -65,6 +66,22 @@ class Settings(BaseSettings):
     """Seconds between thread-level retries of a failed LLM call; then the thread fails."""
     context_token_budget: int = Field(default=6000, alias="HITLBOT_CONTEXT_TOKENS")
     """Rough token budget of the rendered event log before old results are compacted."""
+    prompt_cache: bool = Field(default=True, alias="HITLBOT_PROMPT_CACHE")
+    """Mark prompt-cache breakpoints (tools, system prompt, event log) so each step reads the
+    previous step's prefix at a tenth of the input price."""
+    prompt_cache_min_tokens: int | None = Field(
+        default=None, alias="HITLBOT_PROMPT_CACHE_MIN_TOKENS"
+    )
+    """Shortest prefix worth a cache breakpoint; unset: the model's documented minimum."""
+    model_provider: Literal["anthropic", "bedrock", "vertex"] = Field(
+        default="anthropic", alias="HITLBOT_MODEL_PROVIDER"
+    )
+    """Where Claude is called: the Anthropic API, AWS Bedrock (`AWS_REGION` and the AWS
+    credentials) or Google Vertex AI (`CLOUD_ML_REGION`, `ANTHROPIC_VERTEX_PROJECT_ID` and
+    Google credentials)."""
+    prices_file: str | None = Field(default=None, alias="HITLBOT_PRICES")
+    """JSON file of prices in USD per million tokens by model-id prefix
+    (`{"claude-x": {"input": 3, "output": 15}}`), over the built-in table."""
     max_message_chars: int = Field(default=20_000, alias="HITLBOT_MAX_MESSAGE_CHARS")
     """Longest human message accepted (API, Slack, email); longer is refused."""
 
@@ -80,8 +97,12 @@ class Settings(BaseSettings):
     api_token: str | None = Field(default=None, alias="HITLBOT_API_TOKEN")
     """Bearer token required on `/threads`; unset: the API refuses all (`hitlbot dev`: `dev`)."""
     api_trusted_decisions: bool = Field(default=False, alias="HITLBOT_API_TRUSTED_DECISIONS")
-    """Take approval decisions on the API token's word, whoever they name (for automation);
-    off: the decision's `user` must be an approver the policy allows."""
+    """Development only: decisions made with `HITLBOT_API_TOKEN` count as the `user` they
+    name, unchecked (`hitlbot dev` turns it on); off: that token decides only as `operator`."""
+    api_keys: str = Field(default="", alias="HITLBOT_API_KEYS")
+    """API clients, `KEY=IDENTITY` comma-separated: each key decides (and answers) only as its
+    identity, a user id the policy may list, or `service:NAME`, which launches and reads but
+    never decides. Keys: 16+ characters without `,` or `=`."""
     response_webhook_url: str | None = Field(default=None, alias="HITLBOT_RESPONSE_WEBHOOK_URL")
     """Where each answered external call (`/humanlayer/v1`) is POSTed, with its `state`:
     HMAC-signed, retried with backoff, the call id as `Idempotency-Key`."""
@@ -163,6 +184,8 @@ class Settings(BaseSettings):
         model chosen (a chosen Claude model without a key fails, saying the key is missing)."""
         if self.model == "offline":
             return True
+        if self.model_provider != "anthropic":  # the cloud's own credentials, no API key
+            return False
         return not self.anthropic_api_key and "model" not in self.model_fields_set
 
     def model_label(self) -> str:
@@ -176,6 +199,16 @@ class Settings(BaseSettings):
     def slack_approver_ids(self) -> frozenset[str]:
         """The Slack user ids in `SLACK_APPROVERS`."""
         return frozenset(part.strip() for part in self.slack_approvers.split(",") if part.strip())
+
+    @field_validator("api_keys")
+    @classmethod
+    def _api_keys_parse(cls, value: str) -> str:
+        api_keys(value)  # refused at start, not at the first request
+        return value
+
+    def api_key_identities(self) -> dict[str, str]:
+        """`HITLBOT_API_KEYS` as {key: identity}; ValueError saying which entry is wrong."""
+        return api_keys(self.api_keys)
 
     def retry_delays(self) -> list[float]:
         """The thread-level LLM retry schedule, in seconds."""
@@ -213,3 +246,32 @@ def agent_routes(
             raise ValueError(f"{setting}: {entry!r} is not {shape}")
         routes[found] = agent.strip()
     return routes
+
+
+API_KEY_MIN = 16
+"""Shortest key `HITLBOT_API_KEYS` accepts."""
+
+
+def api_keys(spec: str) -> dict[str, str]:
+    """`key1=U123, key2=service:ci` as {key: identity}; ValueError naming the bad entry by
+    its identity and position, never by its key (a message may reach a log)."""
+    found: dict[str, str] = {}
+    for number, entry in enumerate((part.strip() for part in spec.split(",")), start=1):
+        if not entry:
+            continue
+        key, eq, identity = (part.strip() for part in entry.partition("="))
+        where = f"HITLBOT_API_KEYS entry {number}"
+        if not eq or not identity or "=" in identity:
+            raise ValueError(
+                f"{where} is not KEY=IDENTITY (e.g. `<key>=U0123` or `<key>=service:ci`)"
+            )
+        if len(key) < API_KEY_MIN or any(c.isspace() for c in key):
+            raise ValueError(
+                f"{where} ({identity}): a key needs {API_KEY_MIN}+ characters, no spaces"
+            )
+        if identity.startswith("service:") and not identity.removeprefix("service:"):
+            raise ValueError(f"{where}: a service identity needs a name (`service:ci`)")
+        if key in found:
+            raise ValueError(f"{where} ({identity}): the same key is listed twice")
+        found[key] = identity
+    return found

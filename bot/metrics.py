@@ -1,6 +1,8 @@
 """Prometheus metrics, served at `/metrics`."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
+
+from bot.core.events import Usage
 
 LAUNCHES = Counter("hitlbot_launches", "Threads launched", ["agent", "channel"])
 RESPONSES = Counter("hitlbot_human_responses", "Human responses recorded", ["kind"])
@@ -11,3 +13,31 @@ JOBS = Counter("hitlbot_jobs", "Step jobs a worker finished", ["outcome"])
 DELIVERY_PROBLEMS = Counter(
     "hitlbot_delivery_problems", "Outbound sends that failed", ["channel", "outcome"]
 )
+PENDING = Gauge(
+    "hitlbot_pending_requests",
+    "Requests waiting on a human, by agent, kind and age (set at each scrape)",
+    ["agent", "kind", "age"],
+)
+MODEL_TOKENS = Counter(
+    "hitlbot_model_tokens",
+    "Tokens of model steps, by how they are billed (input, output, cache_read, cache_write)",
+    ["agent", "model", "kind"],
+)
+MODEL_COST = Counter(
+    "hitlbot_model_cost_usd", "Estimated cost of model steps (HITLBOT_PRICES)", ["agent", "model"]
+)
+MODEL_SECONDS = Histogram("hitlbot_model_seconds", "Time of one model request", ["agent", "model"])
+
+
+def model_step(agent: str, usage: Usage, cost: float | None) -> None:
+    """Count one model step's usage."""
+    for kind, tokens in (
+        ("input", usage.input_tokens),
+        ("output", usage.output_tokens),
+        ("cache_read", usage.cache_read_tokens),
+        ("cache_write", usage.cache_write_tokens),
+    ):
+        MODEL_TOKENS.labels(agent, usage.model, kind).inc(tokens)
+    if cost is not None:
+        MODEL_COST.labels(agent, usage.model).inc(cost)
+    MODEL_SECONDS.labels(agent, usage.model).observe(usage.latency_ms / 1000)

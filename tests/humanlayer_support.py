@@ -11,9 +11,10 @@ from humanlayer import AsyncHumanLayer, HumanLayer
 
 from bot.testing.slack_workspace import Message
 from tests.conftest import SlackDriver
+from tests.email_support import MailDriver
 
 
-def base_url(slack: SlackDriver) -> str:
+def base_url(slack: SlackDriver | MailDriver) -> str:
     """`HUMANLAYER_API_BASE` for the app under test."""
     return str(slack.api.base_url).rstrip("/") + "/humanlayer/v1"
 
@@ -22,7 +23,7 @@ POLL_S = 0.02
 """The SDK polls every 3 s; its own `sleep` seam shortens that (its code is unchanged)."""
 
 
-def sdk(slack: SlackDriver, *, key: str = "test-token", **kwargs: Any) -> HumanLayer:
+def sdk(slack: SlackDriver | MailDriver, *, key: str = "test-token", **kwargs: Any) -> HumanLayer:
     """The sync SDK on the app's `/humanlayer/v1`, as an operator's agent would configure it."""
     base = base_url(slack)
     return HumanLayer(api_key=key, api_base_url=base, sleep=lambda _s: time.sleep(POLL_S), **kwargs)
@@ -47,9 +48,11 @@ async def until(condition: Callable[[], object], timeout: float = 10) -> None:
         await asyncio.sleep(0.01)
 
 
-async def pending(slack: SlackDriver, count: int = 1) -> tuple[dict[str, Any], Message]:
+async def pending(
+    slack: SlackDriver, count: int = 1, timeout: float = 10
+) -> tuple[dict[str, Any], Message]:
     """Once `count` threads exist, the newest one's recorded card (see `SlackDriver.pending`)."""
-    deadline = asyncio.get_running_loop().time() + 10
+    deadline = asyncio.get_running_loop().time() + timeout
     while len(await slack.threads()) < count:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("the SDK's call never arrived")

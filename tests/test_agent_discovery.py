@@ -85,4 +85,4 @@ async def test_an_agent_added_by_one_folder_runs(
         view = await wait_for(api, reply.json()["thread_id"], "done")
     [result] = tool_results(view, "echo")
     assert result["result"]["echoed"] == "hello"
-    assert "You echo. Channel: api." in anthropic_stub.requests[0].body["system"]
+    assert "You echo. Channel: api." in anthropic_stub.requests[0].system

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.testing.anthropic_stub import AnthropicStub
+from bot.web.surrogates import lone_surrogate
 from tests.helpers import snapshot, wait_for
 
 
@@ -109,7 +112,7 @@ async def test_bad_requests(
     [
         ({"request_id": "th_x.rnope", "user": "bob", "approved": True}, 404, "has no request"),
         ({"request_id": "", "user": "bob", "approved": True}, 422, "at least 1 character"),
-        ({"user": None, "approved": True}, 422, "valid string"),
+        ({"request_id": "th_x.r1", "user": 5, "approved": True}, 422, "valid string"),
         ({"user": "bob", "answer": "yes please"}, 422, "approval: send approved true or false"),
         ({"user": "bob", "approved": "maybe"}, 422, "valid boolean"),
         ({"user": "", "approved": True}, 422, "at least 1 character"),
@@ -215,3 +218,64 @@ async def test_a_chunked_body_over_the_limit_is_refused(
     )
     assert reply.status_code == 413 and "over 1000000 bytes" in reply.text
     assert await snapshot(redis_client, settings) == before
+
+
+LONE = "\ud800"
+"""A lone surrogate: `json.dumps` spells it `"\\ud800"`, and `json.loads` reads it back into
+a str UTF-8 cannot encode."""
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ({"agent": "deploy", "message": f"hi {LONE}"}, "application/json", 400),
+        ({"agent": "deploy", "message": "hi", "x": LONE}, "application/json", 400),
+        ({"agent": "deploy", "message": "hi", "user": "\udfff"}, "application/json", 400),
+        ({LONE: 1}, "application/json; charset=utf-8", 400),
+        # Without a Content-Type FastAPI does not read it as JSON: its own 422.
+        ({"agent": "deploy", "message": "hi", "x": LONE}, None, 422),
+    ],
+)
+async def test_a_lone_surrogate_is_refused_with_a_message(
+    api: httpx.AsyncClient,
+    redis_client: Redis,
+    settings: Settings,
+    body: dict[str, object],
+    content_type: str | None,
+    status: int,
+) -> None:
+    before = await snapshot(redis_client, settings)
+    headers = {"Content-Type": content_type} if content_type else {}
+    reply = await api.post("/threads", content=json.dumps(body).encode(), headers=headers)
+    assert reply.status_code == status, reply.text
+    assert reply.json()["detail"]
+    assert await snapshot(redis_client, settings) == before
+
+
+async def test_a_lone_surrogate_in_an_answer_is_refused(
+    api: httpx.AsyncClient, waiting: dict[str, str]
+) -> None:
+    answer = {"request_id": waiting["request_id"], "user": "bob"}
+    args = {"service": LONE, "version": "1.4.2", "environment": "production"}
+    for body in (
+        {**answer, "approved": False, "comment": LONE},  # once a 500 from the commit
+        {**answer, "approved": True, "args": args},
+    ):
+        reply = await api.post(
+            f"/threads/{waiting['thread_id']}/responses",
+            content=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        assert reply.status_code == 400, reply.text
+        assert "not valid Unicode" in reply.json()["detail"]
+    view = (await api.get(f"/threads/{waiting['thread_id']}")).json()
+    assert view["status"] == "waiting_approval"
+
+
+def test_only_lone_surrogates_count() -> None:
+    assert lone_surrogate(b'{"a": "\\ud800"}')
+    assert lone_surrogate(b'{"a": ["x", {"b": "\\uDFFF"}]}')
+    assert lone_surrogate('{"a": "\ud800"}'.encode("utf-8", "surrogatepass"))  # raw bytes
+    assert not lone_surrogate(b'{"a": "\\ud83d\\ude00"}')  # a pair: one character
+    assert not lone_surrogate('{"a": "caf\u00e9 \U0001f600"}'.encode())
+    assert not lone_surrogate(b'{"a": "\\ud800')  # not JSON: the route's to refuse

@@ -34,7 +34,7 @@ async def test_question_then_approval_then_done(
     pending = view["pending_request"]
     assert pending["kind"] == "question" and pending["choices"] == ["1.4.1", "1.4.2"]
     # The prefetched service list reached the model before its first call.
-    first_context = stub.requests[0].body["messages"][0]["content"]
+    first_context = stub.requests[0].context
     assert "<list_services_result>" in first_context and "- api" in first_context
     assert stub.requests[0].body["tool_choice"] == {
         "type": "any",
@@ -57,10 +57,7 @@ async def test_question_then_approval_then_done(
         "args": {"service": "api", "version": "1.4.2", "environment": "production"},
         "reason": "asked",
     }
-    assert (
-        "<human_response>\nanswer: 1.4.2\n</human_response>"
-        in stub.requests[1].body["messages"][0]["content"]
-    )
+    assert "<human_response>\nanswer: 1.4.2\n</human_response>" in stub.requests[1].context
     assert not tool_results(view, "deploy_service")  # nothing ran before the decision
 
     stub.reply_tool("done_for_now", {"message": "api 1.4.2 is live in production"})
@@ -101,7 +98,7 @@ async def test_rejection_reaches_the_model(
     assert reply.status_code == 202
     view = await wait_for(api, thread_id, "done")
     assert not tool_results(view, "deploy_service")
-    context = stub.requests[-1].body["messages"][0]["content"]
+    context = stub.requests[-1].context
     assert (
         "<human_response>\napproved: false\ncomment: freeze until Monday\n</human_response>"
         in context
@@ -163,7 +160,7 @@ async def test_three_errors_ask_a_human(
     assert "version: Field required" in errors[0]["message"]
     assert "unknown service 'nope'" in view["pending_request"]["message"]
     # Each error was shown to the model on the next step (factor 9).
-    assert "<error>" in anthropic_stub.requests[1].body["messages"][0]["content"]
+    assert "<error>" in anthropic_stub.requests[1].context
     assert len(anthropic_stub.requests) == 3
 
 

@@ -92,7 +92,7 @@ async def test_a_reminder_then_an_expiry_across_a_restart(
     assert steps == ["remind", "expire"]
     [decision] = [e for e in audit if e["event"] == "human_response"]
     assert (decision["user"], decision["approved"]) == ("hitlbot", False)
-    assert "expired" in anthropic_stub.requests[-1].body["messages"][0]["content"]
+    assert "expired" in anthropic_stub.requests[-1].context
 
 
 async def test_an_escalated_card_counts_and_both_cards_show_the_decision(
@@ -154,7 +154,7 @@ async def test_a_question_is_reminded_then_expires(
     assert any("No answer in time" in t for t in texts), texts
     [response] = [e for e in view["events"] if e["type"] == "human_response"]
     assert response["user"] == "hitlbot" and response["answer"].startswith("(expired")
-    assert "(expired" in anthropic_stub.requests[-1].body["messages"][0]["content"]
+    assert "(expired" in anthropic_stub.requests[-1].context
 
 
 async def test_an_email_question_is_reminded_by_mail_in_its_thread(

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.dev.embedded_redis import free_port
-from bot.dev.server import redis_note, try_line
+from bot.dev.server import redacted, redis_note, try_line
 
 CLEARED = (
     "REDIS_URL",
@@ -71,7 +71,7 @@ async def test_a_signal_stops_dev_and_its_private_redis(signum: int, tmp_path: P
 
         proc.send_signal(signum)
         code = await asyncio.wait_for(proc.wait(), 30)
-        assert code == 128 + signal.SIGTERM  # SIGHUP is taken as SIGTERM
+        assert code == 0  # a clean stop (SIGHUP is taken as SIGTERM): no `make: *** Error 143`
         assert not port_open(redis_url), "the private Redis outlived hitlbot dev"
     finally:
         if proc.returncode is None:
@@ -109,3 +109,34 @@ def test_free_ports_asked_for_before_any_is_bound_all_differ() -> None:
     once found its port taken by its own catcher)."""
     ports = [free_port() for _ in range(2000)]
     assert len(set(ports)) == len(ports)
+
+
+@pytest.mark.timeout(60)
+async def test_a_taken_port_exits_at_once_saying_which_to_use(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED} | {"PYTHONUNBUFFERED": "1"}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "dev", "--port", str(port),
+            cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 45)
+    text = out.decode()
+    assert proc.returncode == 1, (text, err.decode())
+    assert f"port {port} is in use: PORT=8080 make dev" in text or "is in use: PORT=" in text
+    # Nothing was started: no private Redis, no worker, no banner.
+    assert "Redis:" not in text and "worker" not in err.decode()
+    assert "Traceback" not in err.decode()
+
+
+def test_the_banner_never_shows_a_password() -> None:
+    assert redacted("Redis: external, redis://:s3cret@db:6379/0 (REDIS_URL)") == (
+        "Redis: external, redis://:***@db:6379/0 (REDIS_URL)"
+    )
+    assert redacted("rediss://app:p%40ss@h/1 and https://u:x@y.example/") == (
+        "rediss://app:***@h/1 and https://u:***@y.example/"
+    )
+    assert redacted("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"

@@ -104,7 +104,7 @@ async def test_edit_shows_errors_then_runs_the_edited_call_once(
     assert response["edited_args"] == EDITED and response["user"] == APPROVER
 
     # The model is told the human edited the call.
-    context = anthropic_stub.requests[-1].body["messages"][0]["content"]
+    context = anthropic_stub.requests[-1].context
     assert "<human_response>\napproved: true\nedited_args:\n  service: api\n  version: 1.4.1" in (
         context
     )

@@ -15,6 +15,7 @@ from bot.core.decide import RunTool, decide
 from bot.core.edits import EditError, changes, validated
 from bot.core.events import HumanRequest, HumanResponse, ToolCall
 from bot.core.thread import ApiOrigin, Thread
+from bot.mcp.schema import args_model
 from bot.slack.cards import decided_card
 from bot.slack.editform import edit_modal, editable, error_blocks, submitted_args
 
@@ -111,3 +112,46 @@ def test_an_edit_runs_shows_and_is_audited() -> None:
     assert isinstance(action, RunTool) and action.call.args == PROPOSED
     [entry] = audit_entries(_thread(), [plain])
     assert entry["args_sha256"] == args_digest(PROPOSED) and "edited_args" not in entry
+
+
+MCP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "class": {"type": "string"},  # a keyword: the field is `field_0`
+        "_id": {"type": "string"},  # private in pydantic: `field_1`
+        "ratio": {"type": "number", "minimum": 0},
+        "count": {"type": "integer"},
+        "limit": {"anyOf": [{"type": "number"}, {"type": "null"}]},
+    },
+    "required": ["class", "_id", "ratio"],
+    "additionalProperties": False,
+}
+
+
+def test_an_mcp_tools_renamed_and_fractional_arguments_round_trip_unchanged() -> None:
+    """Once: `class` and `_id` were shown empty and their inputs named `field_N`, and 0.25
+    came back as the text "0.25", which the strict `number` refused; an unchanged
+    submission could not be approved."""
+    model = args_model("tune", MCP_SCHEMA)
+    proposed = {"class": "gold", "_id": "A-1", "ratio": 0.25, "count": 3, "limit": 1.5}
+    assert validated(model, proposed) == proposed
+    view = edit_modal("tune", model, proposed, "meta")
+    inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert {key: element.get("initial_value") for key, element in inputs.items()} == {
+        "arg:class": "gold",
+        "arg:_id": "A-1",
+        "arg:ratio": "0.25",
+        "arg:count": "3",
+        "arg:limit": "1.5",
+    }
+    unchanged = _state(**{key[4:]: element["initial_value"] for key, element in inputs.items()})
+    assert validated(model, submitted_args(model, unchanged)) == proposed
+    edited = _state(**{"class": "silver", "_id": "A-1", "ratio": "2"})
+    assert validated(model, submitted_args(model, edited)) == {
+        "class": "silver",
+        "_id": "A-1",
+        "ratio": 2,
+    }
+    with pytest.raises(EditError) as raised:
+        validated(model, submitted_args(model, _state(**{"class": "x", "ratio": "-0.5"})))
+    assert set(error_blocks(model, raised.value.fields)) == {"arg:_id", "arg:ratio"}

@@ -60,7 +60,7 @@ async def test_question_reply_approval_and_answer_in_one_mail_thread(
         "mailbox": BOT,
         "subject": "Dented machine",
     }
-    first_context = stub.requests[0].body["messages"][0]["content"]
+    first_context = stub.requests[0].context
     assert "Subject: Dented machine" in first_context and "arrived dented" in first_context
     [question] = await mail.sink.wait_for(1)
     asked = question.message

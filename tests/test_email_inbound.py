@@ -62,6 +62,13 @@ def basic(user: str, password: str) -> str:
         (b"{not json", "application/json", {}, 400, "not JSON"),
         (b'{"Subject": "x", "TextBody": "hi"}', "application/json", {}, 400, "From"),
         (b"[1, 2]", "application/json", {}, 400, "malformed Postmark payload"),
+        (
+            b'{"FromFull": {"Email": "ana@example.com"}, "TextBody": "hi \\ud800"}',
+            "application/json",
+            {},
+            400,
+            "not valid Unicode",
+        ),
         (new_mail("hi"), "text/plain", {}, 400, "unsupported Content-Type 'text/plain'"),
         (b"--x\r\n", "multipart/form-data", {}, 400, "malformed form"),
         (b"subject=hi&body-plain=hello", "application/x-www-form-urlencoded", {}, 400, "mime"),
@@ -213,7 +220,7 @@ async def test_reply_from_another_address_is_held_not_taken(
     real = real.replace(b"<CAKx1pQ0=", b"<CAKx1pQ1=")  # its own Message-ID
     assert (await mail.send(real))["status"] == "resumed"
     await wait_for(mail.api, thread_id, "done")
-    assert "mallory" not in anthropic_stub.requests[-1].body["messages"][0]["content"]
+    assert "mallory" not in anthropic_stub.requests[-1].context
 
 
 async def test_auto_replies_are_never_answered(

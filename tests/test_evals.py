@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import shutil
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -394,8 +394,8 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
         clock=lambda: when,
     )
     agent = AGENTS["deploy"]
-    listed = [
-        UserMessage(text="deploy api 1.4.2 to production"),
+    listed = [  # the prompt's time is the human's last word's (`bot.core.context.prompt_time`)
+        UserMessage(text="deploy api 1.4.2 to production", at=when - timedelta(seconds=30)),
         ToolCall(call_id="c0", name="list_services", args={}),
         ToolResult(call_id="c0", name="list_services", result=["api"]),
     ]

@@ -6,11 +6,17 @@ from __future__ import annotations
 import asyncio
 import json
 
-from humanlayer import ContactChannel, SlackContactChannel
+from humanlayer import (
+    ContactChannel,
+    FunctionCallSpec,
+    FunctionCallStatus,
+    ResponseOption,
+    SlackContactChannel,
+)
 
 from bot.testing import slack_signing as signing
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver
-from tests.humanlayer_support import pending, sdk, until
+from tests.humanlayer_support import async_sdk, pending, sdk, until
 
 OPS = ContactChannel(
     slack=SlackContactChannel(
@@ -84,3 +90,133 @@ async def test_reject_through_the_modal_returns_the_reason(slack: SlackDriver) -
     said = await asyncio.wait_for(result, 10)
     assert said == "User denied drop_table with message: not on a Friday"
     assert runs == []
+
+
+async def test_a_reject_option_button_and_its_name(slack: SlackDriver) -> None:
+    hl = sdk(slack)
+    freeze = ResponseOption(name="freeze", title="Code freeze", description="no deploys today")
+
+    @hl.require_approval(reject_options=[freeze])
+    def deploy(service: str) -> str:
+        raise AssertionError("rejected: must not run")
+
+    result = asyncio.create_task(asyncio.to_thread(deploy, service="api"))
+    view, card = await pending(slack)
+    buttons = [b for b in card.blocks if b["type"] == "actions"][0]["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Code freeze"]
+    assert (await slack.click(card, "reject_option:0", user=APPROVER)).status_code == 200
+    said = await asyncio.wait_for(result, 10)
+    assert said == "User denied deploy with message: Code freeze: no deploys today"
+    call_id = view["origin"]["call_id"]
+    status = (await asyncio.to_thread(hl.get_function_call, call_id)).status
+    assert status is not None and status.reject_option_name == "freeze"
+    assert status.slack_message_ts == card.ts
+
+
+async def test_allowed_responder_ids_decide_alone(slack: SlackDriver) -> None:
+    hl = sdk(slack)
+    only = ContactChannel(
+        slack=SlackContactChannel(channel_or_user_id="COPS", allowed_responder_ids=["UOWNER"])
+    )
+
+    @hl.require_approval(contact_channel=only)
+    def rotate_keys() -> str:
+        return "rotated"
+
+    result = asyncio.create_task(asyncio.to_thread(rotate_keys))
+    _, card = await pending(slack)
+    await slack.click(card, "approve", user=APPROVER)  # an approver, but not named
+    await until(lambda: len(slack.stub.ephemerals) == 1)
+    assert not result.done()
+    await slack.click(card, "approve", user="UOWNER")  # named, though not in SLACK_APPROVERS
+    assert await asyncio.wait_for(result, 10) == "rotated"
+
+
+async def test_a_wrong_key_is_an_error_and_the_function_does_not_run(slack: SlackDriver) -> None:
+    hl = sdk(slack, key="not-the-token")
+    runs: list[int] = []
+
+    @hl.require_approval()
+    def pay(amount: int) -> str:
+        runs.append(amount)
+        return "paid"
+
+    said = await asyncio.to_thread(pay, amount=5)
+    assert said.startswith("Error fetching approval for pay:") and "401" in said
+    assert runs == [] and await slack.threads() == []
+
+
+async def test_one_call_id_posted_twice_is_one_call_and_one_card(slack: SlackDriver) -> None:
+    hl = sdk(slack)
+    spec = FunctionCallSpec(fn="restart", kwargs={"host": "db1"})
+    first, again = await asyncio.gather(
+        asyncio.to_thread(hl.create_function_call, spec, "call-same"),
+        asyncio.to_thread(hl.create_function_call, spec, "call-same"),
+    )
+    assert first.call_id == again.call_id == "call-same"
+    view, card = await pending(slack)
+    assert len(await slack.threads()) == 1
+    await asyncio.to_thread(hl.create_function_call, spec, "call-same")
+    await slack.click(card, "approve", user=APPROVER)
+    status = await asyncio.to_thread(hl.get_function_call, "call-same")
+    assert status.status is not None and status.status.approved is True
+    assert len(slack.stub.calls_to("chat.postMessage")) == 1
+
+
+async def test_unknown_calls_404_and_sms_422(slack: SlackDriver) -> None:
+    base = "/humanlayer/v1"
+    assert (await slack.api.get(f"{base}/function_calls/nope")).status_code == 404
+    assert (await slack.api.get(f"{base}/contact_requests/nope")).status_code == 404
+    sms = {
+        "call_id": "c-sms",
+        "run_id": "r",
+        "spec": {"msg": "hi", "channel": {"sms": {"phone_number": "+1555"}}},
+    }
+    reply = await slack.api.post(f"{base}/contact_requests", json=sms)
+    assert reply.status_code == 422 and "SMS" in reply.json()["detail"]
+    bare = await slack.api.get(f"{base}/function_calls/nope", headers={"Authorization": ""})
+    assert bare.status_code == 401
+
+
+async def test_respond_route_decides_as_the_key(slack: SlackDriver) -> None:
+    hl = sdk(slack)
+    call = await asyncio.to_thread(
+        hl.create_function_call, FunctionCallSpec(fn="scale", kwargs={"n": 3}), "call-r"
+    )
+    _, card = await pending(slack)
+    decided = await asyncio.to_thread(
+        hl.respond_to_function_call, call.call_id, FunctionCallStatus(approved=True, comment="ok")
+    )
+    assert decided.status is not None and decided.status.approved is True
+    await until(lambda: slack.stub.message(card.channel, card.ts).edited)  # type: ignore[union-attr]
+
+
+async def test_async_sdk_require_approval(slack: SlackDriver) -> None:
+    hl = async_sdk(slack)
+
+    @hl.require_approval()
+    async def ship(tag: str) -> str:
+        return f"shipped {tag}"
+
+    result = asyncio.create_task(ship(tag="v2"))
+    _, card = await pending(slack)
+    await slack.click(card, "approve", user=APPROVER)
+    assert await asyncio.wait_for(result, 10) == "shipped v2"
+
+
+async def test_human_as_tool_over_slack_takes_the_first_allowed_reply(slack: SlackDriver) -> None:
+    hl = sdk(slack)
+    ask = hl.human_as_tool(
+        ContactChannel(
+            slack=SlackContactChannel(channel_or_user_id="COPS", allowed_responder_ids=["UOWNER"])
+        )
+    )
+    answer = asyncio.create_task(asyncio.to_thread(ask, "Which region?"))
+    _, question = await pending(slack)
+    assert question.channel == "COPS" and "Which region?" in question.text
+    await slack.reply("us-east-1", question.ts, user=ASKER, channel="COPS")  # kept, not taken
+    await slack.reply("eu-west-1", question.ts, user="UOWNER", channel="COPS")
+    assert await asyncio.wait_for(answer, 10) == "eu-west-1"
+    [thread] = await slack.threads()
+    view = await slack.thread(thread["id"])
+    assert [e["text"] for e in view["events"] if e["type"] == "held_message"] == ["us-east-1"]

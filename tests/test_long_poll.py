@@ -12,9 +12,11 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.core.events import UserMessage
 from bot.core.thread import ApiOrigin, Thread
+from bot.dev.embedded_redis import free_port
 from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
-from bot.store.watch import Change, ThreadWatch, Until
+from bot.store.watch import Change, Changes, ThreadWatch, Until
+from bot.store.watch import wait_for as long_poll
 from bot.testing.anthropic_stub import AnthropicStub
 from tests.helpers import wait_for
 
@@ -194,3 +196,105 @@ async def test_wait_on_an_unknown_thread_is_404(
     reply = await api.get("/threads/th_nope", params={"wait": 30, "after_version": 0})
     assert reply.status_code == 404, reply.text
     await until_subscribers(redis_client, settings, "th_nope", 0)
+
+
+async def heard_commit(changes: Changes) -> Change | None:
+    """The next commit heard, past the wake-ups (None) a skipped message gives."""
+    for _ in range(3):
+        change = await changes.next(5)
+        if change is not None:
+            return change
+    return None
+
+
+@pytest.mark.parametrize("junk", [b"garbage", b"\xff\xfe", b"", b"1.5 done"])
+async def test_a_malformed_message_leaves_the_watch_working(
+    redis_client: Redis, prefix: str, junk: bytes
+) -> None:
+    """Once: one such message on the channel killed the reader, and every long-poll after
+    it slept its full wait."""
+    keys = Keys(prefix)
+    store = ThreadStore(redis_client, keys, ttl_s=60)
+    thread = await store.create(
+        Thread(id="th_w", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
+    )
+    watch = ThreadWatch(redis_client, keys)
+    try:
+        async with watch.watching("th_w", 5) as changes:
+            await redis_client.publish(keys.thread("th_w"), junk)
+            thread = await store.commit(thread, [UserMessage(text="again")])
+            assert await heard_commit(changes) == Change(2, "running")
+        async with watch.watching("th_w", 5) as changes:
+            await store.commit(thread, [UserMessage(text="and again")])
+            assert await heard_commit(changes) == Change(3, "running")
+    finally:
+        await watch.aclose()
+
+
+async def test_a_failed_unsubscribe_or_a_dead_reader_leaves_the_watch_working(
+    redis_client: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = Keys(prefix)
+    store = ThreadStore(redis_client, keys, ttl_s=60)
+    thread = await store.create(
+        Thread(id="th_w", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
+    )
+    watch = ThreadWatch(redis_client, keys)
+    pubsub: Any = watch._pubsub
+    real_unsubscribe = pubsub.unsubscribe
+    failures = []
+
+    async def unsubscribe(*names: str) -> None:
+        if not failures:  # the connection drops again, right as the reader unsubscribes
+            failures.append(names)
+            raise ConnectionError("Connection closed by server.")
+        await real_unsubscribe(*names)
+
+    monkeypatch.setattr(pubsub, "unsubscribe", unsubscribe)
+    try:
+        async with watch.watching("th_w", 5) as changes:
+            # A channel resubscribed by a reconnect after its last waiter left: the reader
+            # unsubscribes it, and that fails.
+            await pubsub.subscribe(keys.thread("th_gone"))
+            while not failures:
+                await asyncio.sleep(0.01)
+            thread = await store.commit(thread, [UserMessage(text="again")])
+            assert await heard_commit(changes) == Change(2, "running")
+            # The reader ends however it may (here: cancelled from outside): it is restarted,
+            # and the waiters look again (a notification may have been lost meanwhile).
+            reader: Any = watch._reader
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            assert await changes.next(5) is None
+        async with watch.watching("th_w", 5) as changes:
+            thread = await store.commit(thread, [UserMessage(text="and again")])
+            assert await heard_commit(changes) == Change(3, "running")
+    finally:
+        await watch.aclose()
+
+
+async def test_a_met_condition_answers_without_the_pub_sub_connection(
+    redis_client: Redis, prefix: str
+) -> None:
+    """Whatever state the pub/sub connection is in (here: its Redis never answers), a
+    thread that already meets the condition is the answer at once."""
+    keys = Keys(prefix)
+    store = ThreadStore(redis_client, keys, ttl_s=60)
+    thread = await store.create(
+        Thread(id="th_w", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
+    )
+    nowhere = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    watch = ThreadWatch(nowhere, keys)
+
+    async def load() -> Thread:
+        found = await store.get("th_w")
+        assert found is not None
+        return found
+
+    try:
+        until = Until(after_version=0)
+        found = await asyncio.wait_for(long_poll(watch, load, "th_w", until, 30), 5)
+        assert found.version == thread.version
+    finally:
+        await watch.aclose()
+        await nowhere.aclose()

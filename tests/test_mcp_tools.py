@@ -3,9 +3,11 @@ server run for real over stdio (killed and restarted) and over streamable HTTP."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +18,10 @@ from agents.oncall.agent import AGENT as ONCALL
 from agents.oncall.agent import INCIDENTS, URL_ENV
 from bot.core.policy import Rule
 from bot.core.tools import ToolContext, ToolError
+from bot.mcp.client import MAX_TOOL_PAGES, McpConnection, McpUnavailable
 from bot.mcp.hub import McpHub
 from bot.mcp.schema import SchemaError, args_model
-from bot.mcp.source import McpServer, needs_approval
+from bot.mcp.source import McpServer, needs_approval, redact
 from bot.store.agentstore import AgentStore
 from tests.mcp_support import down_url, http_server, state, wait_for_state
 
@@ -222,12 +225,77 @@ async def test_a_server_that_is_down_is_a_clear_error(monkeypatch: pytest.Monkey
     agent = ONCALL.__class__(
         name="oncall", description="", prompt=ONCALL.prompt, tools=(), mcp=(server,)
     )
-    from bot.mcp.client import McpUnavailable
-
     with pytest.raises(McpUnavailable, match="MCP server 'incidents' .* is unreachable"):
         await hub.all_tools(agent)
     assert hub.known(agent).keys() == {"request_more_information", "done_for_now"}
     await hub.aclose()
+
+
+SECRETS = ("tokuser", "S3CRETPW", "tok_SECRET123", "SECRETKEY", "SECRETARG123", "SECRETENV9")
+
+
+@pytest.mark.parametrize(
+    ("server", "shown", "cause"),
+    [
+        (
+            McpServer(
+                "hosted",
+                url=down_url()
+                .replace("http://", "http://tokuser:S3CRETPW@")
+                .replace("/mcp", "/v1/tok_SECRET123/mcp?api_key=SECRETKEY"),
+                timeout_s=5,
+            ),
+            "(http 127.0.0.1:",
+            "ConnectError: All connection attempts failed",
+        ),
+        (
+            McpServer(
+                "local",
+                command=("/nonexistent/mcp-server", "--token", "SECRETARG123"),
+                env={"API_KEY": "SECRETENV9"},
+                timeout_s=5,
+            ),
+            "(stdio mcp-server)",
+            "No such file or directory",
+        ),
+    ],
+)
+async def test_an_unreachable_server_is_named_without_its_credentials(
+    server: McpServer, shown: str, cause: str
+) -> None:
+    """Once the whole URL or command line, and "unhandled errors in a TaskGroup"; the message
+    becomes an error event: seen by the model, the API, and the thread's people."""
+    hub = McpHub()
+    agent = ONCALL.__class__(
+        name="oncall", description="", prompt=ONCALL.prompt, tools=(), mcp=(server,)
+    )
+    try:
+        with pytest.raises(McpUnavailable) as refused:
+            await hub.all_tools(agent)
+    finally:
+        await hub.aclose()
+    said = str(refused.value)
+    assert said.startswith(f"MCP server {server.name!r} {shown}"), said
+    assert cause in said and "TaskGroup" not in said, said
+    assert not [secret for secret in SECRETS if secret in said], said
+
+
+def test_redact_cuts_urls_to_their_host() -> None:
+    said = "Client error '401' for url 'https://u:p@mcp.example.com:8443/s/tok?key=abc'."
+    assert redact(said) == "Client error '401' for url 'https://mcp.example.com:8443/…'."
+    assert redact("run x --token SECRETARG123 now", ["SECRETARG123"]) == "run x --token … now"
+
+
+async def test_a_server_that_pages_its_tools_forever_is_refused() -> None:
+    server = McpServer(
+        "endless", command=(sys.executable, "-m", "tests.endless_tools_server"), timeout_s=20
+    )
+    connection = McpConnection(server)
+    try:
+        with pytest.raises(McpUnavailable, match=f"goes on past {MAX_TOOL_PAGES} pages"):
+            await connection.list_tools()
+    finally:
+        await connection.close()
 
 
 def test_rules_declared_for_an_mcp_tool_are_its_rules() -> None:
@@ -256,3 +324,47 @@ def test_the_operator_policy_sets_approval_of_an_mcp_tool(tmp_path: Path) -> Non
     file.write_text('[oncall.open_ticket]\napproval = "maybe"\n')
     with pytest.raises(PolicyError, match="approval"):
         load_policy(str(file), AGENTS)
+
+
+def test_a_policy_rule_for_a_tool_the_server_does_not_list_refuses_the_agent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once such a rule (a typo: `open_tiket`) loaded and was never checked: the call it meant
+    ran under the tool's own rule. Now the agent's threads are refused, in the worker (the
+    step fails, saying why) and on `hitlbot dev`'s banner."""
+    from agents import AGENTS
+    from bot.config import NotConfigured, Settings
+    from bot.dev.server import policy_notes
+    from bot.policyfile import load_policy
+
+    monkeypatch.setenv("INCIDENTS_STATE", str(tmp_path / "incidents.json"))
+    monkeypatch.delenv(URL_ENV, raising=False)
+    file = tmp_path / "policy.toml"
+    file.write_text("[oncall.open_tiket]\napproval = false\n\n[oncall.open_ticket]\nquorum = 2\n")
+    policy = load_policy(str(file), AGENTS)  # the names are known only once listed
+
+    async def listed() -> None:
+        hub = McpHub(policy)
+        try:
+            with pytest.raises(NotConfigured, match="rules for 'open_tiket' of agent 'oncall'"):
+                await hub.all_tools(ONCALL)
+            with pytest.raises(NotConfigured, match="its threads are refused"):
+                await hub.all_tools(ONCALL)  # every step of its threads, not only the first
+            assert hub.connection("oncall", INCIDENTS).connects == 1
+        finally:
+            await hub.aclose()
+
+    asyncio.run(listed())
+    [note] = policy_notes(Settings(_env_file=None, HITLBOT_POLICY=str(file)))
+    assert note.startswith("Policy: REFUSED agent 'oncall': HITLBOT_POLICY has rules for")
+    file.write_text("[oncall.open_ticket]\nquorum = 2\n")  # the names it lists: nothing said
+    assert policy_notes(Settings(_env_file=None, HITLBOT_POLICY=str(file))) == []
+
+    async def fixed() -> None:
+        hub = McpHub(load_policy(str(file), AGENTS))
+        try:
+            assert "open_ticket" in await hub.all_tools(ONCALL)
+        finally:
+            await hub.aclose()
+
+    asyncio.run(fixed())

@@ -211,3 +211,20 @@ async def test_the_operator_policy_overrides_the_annotations(
     [result] = tool_results(view, "open_ticket")
     assert result["result"]["ticket"] == "TCK-1"
     assert state(incidents_file)["tickets"]["TCK-1"]["title"] == ticket["title"]
+
+
+async def test_a_policy_naming_a_tool_the_server_does_not_list_fails_the_agents_threads(
+    settings: Settings, anthropic_stub: AnthropicStub, incidents_file: Path, tmp_path: Path
+) -> None:
+    """A typo in the policy (`open_tiket`) once left `open_ticket` under its own rule, no
+    approval asked for what the operator meant to guard; now the thread fails, saying why."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[oncall.open_tiket]\napproval = true\n")
+    settings = settings.model_copy(update={"policy_file": str(policy)})
+    anthropic_stub.reply_tool("open_ticket", {"title": "x", "service": "search"})
+    async with app_client(settings) as api:
+        launched = await api.post("/threads", json={"agent": "oncall", "message": "ticket"})
+        view = await wait_for(api, launched.json()["thread_id"], "failed")
+    assert "rules for 'open_tiket' of agent 'oncall'" in view["error"]
+    assert anthropic_stub.requests == []  # refused before any model call
+    assert "tickets" not in state(incidents_file) or not state(incidents_file)["tickets"]

@@ -106,30 +106,88 @@ async def test_the_requester_cannot_approve_their_own_deploy(
     await wait_for(slack.api, view["id"], "running", "done")
 
 
-async def test_api_decisions_name_an_allowed_approver(
+KEYS = {
+    ASKER: "key-asker-0000000001",
+    APPROVER: "key-approver-000001",
+    APPROVER_2: "key-approver-000002",
+}
+"""Each person's own API key (`HITLBOT_API_KEYS`)."""
+
+
+def keyed(settings: Settings, **more: Any) -> Settings:
+    """`settings` with a key per person and one for a service, decisions not trusted."""
+    spec = (
+        ",".join(f"{key}={user}" for user, key in KEYS.items()) + ",key-ci-service-00001=service:ci"
+    )
+    update = {"api_keys": spec, "api_trusted_decisions": False, **more}
+    return Settings.model_validate(settings.model_dump(by_alias=False) | update)
+
+
+def as_(user: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[user]}"}
+
+
+async def test_api_decisions_are_the_credentials_identity(
     slack_settings: Settings, anthropic_stub: AnthropicStub, redis_client: Redis
 ) -> None:
-    strict = slack_settings.model_copy(update={"api_trusted_decisions": False})
+    strict = keyed(slack_settings)
     anthropic_stub.reply_tool("deploy_service", PRODUCTION)
     anthropic_stub.reply_tool("done_for_now", {"message": "live"})
     async with app_client(strict) as api:
         launched = await api.post(
-            "/threads", json={"agent": "deploy", "message": "ship", "user": APPROVER}
+            "/threads", json={"agent": "deploy", "message": "ship"}, headers=as_(APPROVER)
         )
         thread_id = launched.json()["thread_id"]
         view = await wait_for(api, thread_id, "waiting_approval")
         request_id = view["pending_request"]["request_id"]
+        assert view["pending_request"]["excluded"] == [APPROVER]  # the key's identity asked
         before = await snapshot(redis_client, strict)
-        for user, why in ((ASKER, "not one of its approvers"), (APPROVER, "started this thread")):
-            body = {"request_id": request_id, "approved": True, "user": user}
-            refused = await api.post(f"/threads/{thread_id}/responses", json=body)
-            assert refused.status_code == 403 and why in refused.json()["detail"]
+        body = {"request_id": request_id, "approved": True}
+        refusals = (
+            ({}, "operator may not decide this: they are not one of its approvers"),
+            (as_(ASKER), "not one of its approvers"),
+            (as_(APPROVER), "started this thread"),
+            ({"Authorization": "Bearer key-ci-service-00001"}, "a service identity"),
+            # A key decides as its identity, whoever the body names.
+            (as_(ASKER) | {"x": "1"}, f"acts as {ASKER}"),
+        )
+        for headers, why in refusals:
+            named = body | ({"user": APPROVER_2} if "x" in headers else {})
+            refused = await api.post(f"/threads/{thread_id}/responses", json=named, headers=headers)
+            assert refused.status_code == 403 and why in refused.json()["detail"], refused.text
         assert await snapshot(redis_client, strict) == before
-        body = {"request_id": request_id, "approved": True, "user": APPROVER_2}
-        decided = await api.post(f"/threads/{thread_id}/responses", json=body)
+        decided = await api.post(
+            f"/threads/{thread_id}/responses", json=body, headers=as_(APPROVER_2)
+        )
         assert decided.status_code == 202
         assert decided.json()["approvals"] == {"count": 1, "needed": 1}
         await wait_for(api, thread_id, "done")
+        audit = (await api.get(f"/threads/{thread_id}/audit")).json()["entries"]
+    [decision] = [e for e in audit if e["event"] == "human_response"]
+    assert decision["user"] == APPROVER_2 and decision["client"].startswith(f"{APPROVER_2}#")
+    assert KEYS[APPROVER_2] not in json.dumps(audit)
+
+
+async def test_one_key_cannot_meet_a_quorum_of_two(
+    quorum_settings: Settings, anthropic_stub: AnthropicStub
+) -> None:
+    anthropic_stub.reply_tool("deploy_service", PRODUCTION)
+    async with app_client(keyed(quorum_settings)) as api:
+        launched = await api.post(
+            "/threads", json={"agent": "deploy", "message": "ship"}, headers=as_(ASKER)
+        )
+        thread_id = launched.json()["thread_id"]
+        view = await wait_for(api, thread_id, "waiting_approval")
+        url = f"/threads/{thread_id}/responses"
+        body = {"request_id": view["pending_request"]["request_id"], "approved": True}
+        first = await api.post(url, json=body | {"user": APPROVER}, headers=as_(APPROVER))
+        assert first.json()["approvals"] == {"count": 1, "needed": 2}
+        # The same key again, and naming the other approver: neither is a second approval.
+        again = await api.post(url, json=body, headers=as_(APPROVER))
+        assert again.status_code == 409 and "approved already" in again.json()["detail"]
+        other = await api.post(url, json=body | {"user": APPROVER_2}, headers=as_(APPROVER))
+        assert other.status_code == 403
+        assert (await api.get(f"/threads/{thread_id}")).json()["status"] == "waiting_approval"
 
 
 async def test_a_custom_catalog_and_refusals_at_start(

@@ -21,6 +21,7 @@ from bot.testing.smtp_sink import SmtpSink
 from tests.conftest import APPROVER, APPROVER_2, SlackDriver, app_client
 from tests.email_support import MailDriver, new_mail, wait_delivered
 from tests.helpers import tool_results, wait_for
+from tests.test_policy_flow import as_, keyed
 
 PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
 BEN, MAYA = APPROVER_2, APPROVER
@@ -65,25 +66,24 @@ async def test_slack_a_later_requester_may_not_approve_but_the_starter_may(
 async def test_api_a_later_requester_may_not_approve_but_the_starter_may(
     slack_settings: Settings, anthropic_stub: AnthropicStub
 ) -> None:
-    strict = slack_settings.model_copy(update={"api_trusted_decisions": False})
+    strict = keyed(slack_settings)
     anthropic_stub.reply_tool("done_for_now", {"message": "hello Ben"})
     anthropic_stub.reply_tool("deploy_service", PRODUCTION)
     anthropic_stub.reply_tool("done_for_now", {"message": "live"})
     async with app_client(strict) as api:
-        launched = await api.post(
-            "/threads", json={"agent": "deploy", "message": "hi", "user": BEN}
-        )
+        start = {"agent": "deploy", "message": "hi"}
+        launched = await api.post("/threads", json=start, headers=as_(BEN))
         thread_id = launched.json()["thread_id"]
         await wait_for(api, thread_id, "done")
-        body = {"message": "deploy api 1.4.2 to production", "user": MAYA}
-        assert (await api.post(f"/threads/{thread_id}/messages", json=body)).status_code == 202
+        body = {"message": "deploy api 1.4.2 to production"}
+        posted = await api.post(f"/threads/{thread_id}/messages", json=body, headers=as_(MAYA))
+        assert posted.status_code == 202
         view = await wait_for(api, thread_id, "waiting_approval")
-        request_id = view["pending_request"]["request_id"]
-        mine = {"request_id": request_id, "approved": True, "user": MAYA}
-        refused = await api.post(f"/threads/{thread_id}/responses", json=mine)
+        url = f"/threads/{thread_id}/responses"
+        decision = {"request_id": view["pending_request"]["request_id"], "approved": True}
+        refused = await api.post(url, json=decision, headers=as_(MAYA))
         assert refused.status_code == 403 and "asked for this call" in refused.json()["detail"]
-        bens = {"request_id": request_id, "approved": True, "user": BEN}
-        assert (await api.post(f"/threads/{thread_id}/responses", json=bens)).status_code == 202
+        assert (await api.post(url, json=decision, headers=as_(BEN))).status_code == 202
         await wait_for(api, thread_id, "done")
 
 

@@ -29,8 +29,8 @@ async def test_mention_question_reply_approval_answer(
     [question] = await slack.posted(1)
     assert question.thread_ts == mention["ts"] and question.channel == "CDEPLOY"
     assert "Which version of api?" in question.text
-    assert "api to production" in anthropic_stub.requests[0].body["messages"][0]["content"]
-    assert "<@U0BOT>" not in anthropic_stub.requests[0].body["messages"][0]["content"]
+    assert "api to production" in anthropic_stub.requests[0].context
+    assert "<@U0BOT>" not in anthropic_stub.requests[0].context
     [thread] = await slack.threads()
     assert thread["status"] == "waiting_human"
 
@@ -39,10 +39,7 @@ async def test_mention_question_reply_approval_answer(
     view, card = await slack.pending()
     assert view["status"] == "waiting_approval"
     assert card.thread_ts == mention["ts"]
-    assert (
-        "<human_response>\nanswer: 1.4.2"
-        in anthropic_stub.requests[1].body["messages"][0]["content"]
-    )
+    assert "<human_response>\nanswer: 1.4.2" in anthropic_stub.requests[1].context
     buttons = [b for b in card.blocks if b["type"] == "actions"][0]["elements"]
     assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Edit"]
     card_text = json.dumps(card.blocks)
@@ -116,7 +113,7 @@ async def test_reject_with_a_reason_through_the_modal(
     [thread] = await slack.threads()
     view_after = await slack.thread(thread["id"])
     assert view_after["status"] == "done" and not tool_results(view_after, "deploy_service")
-    context = anthropic_stub.requests[-1].body["messages"][0]["content"]
+    context = anthropic_stub.requests[-1].context
     assert "approved: false\ncomment: freeze until Monday" in context
     await _until(lambda: bool(stub.calls_to("chat.update")))
     updated = stub.message(card.channel, card.ts)

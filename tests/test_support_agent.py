@@ -67,7 +67,7 @@ async def test_unknown_order_is_an_error_the_model_sees(
     assert [e["message"] for e in view["events"] if e["type"] == "error"] == ["no order 'Z9'"]
     assert (
         "<error>\ntool: lookup_order\nmessage: no order 'Z9'\n</error>"
-        in anthropic_stub.requests[1].body["messages"][0]["content"]
+        in anthropic_stub.requests[1].context
     )
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
+import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.core.events import UserMessage
 from bot.core.thread import ApiOrigin, Thread
-from bot.runtime.sweeper import sweep
+from bot.runtime import sweeper
+from bot.runtime.sweeper import sweep, trim_index
 from bot.runtime.wiring import runtime
 from bot.testing.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
@@ -70,3 +73,48 @@ async def test_a_thread_waiting_out_its_retry_backoff_is_not_swept(
         await asyncio.sleep(1.5)  # a sweep or two more after the end: nothing new is started
     assert "unavailable after retries" in view["error"]
     assert len(anthropic_stub.requests) == 3
+
+
+async def test_the_thread_index_is_trimmed_as_threads_expire(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, redis_client: Redis
+) -> None:
+    """Once `hitlbot:threads` kept every thread ever made (no TTL; an expired one was
+    removed only when a listing reached it)."""
+    monkeypatch.setattr(sweeper, "TRIM_BATCHES", 1)  # one batch a pass: passes go on
+    now = time.time()
+    ttl = settings.thread_ttl_s
+    async with runtime(settings) as (deps, _):
+
+        async def made(thread_id: str, age: float) -> None:
+            created = datetime.fromtimestamp(now - age, UTC)
+            thread = Thread(
+                id=thread_id,
+                agent="deploy",
+                origin=ApiOrigin(),
+                events=[UserMessage(text="hi")],
+                created_at=created,
+            )
+            await deps.store.create(thread)
+
+        # Old and still alive (written to lately), old and expired, young.
+        for n in range(5):
+            await made(f"th_alive{n}", ttl + 100 - n)
+        for n in range(4):
+            await made(f"th_gone{n}", ttl + 50 - n)
+        await made("th_young", 10)
+        for n in range(4):  # what their keys' TTL does
+            await redis_client.delete(deps.keys.thread(f"th_gone{n}"))
+        await redis_client.delete(deps.keys.thread("th_young"))  # not looked at: too young
+
+        passes, after, dropped = 0, None, 0
+        while True:
+            count, after = await trim_index(deps, now, after, batch=2)
+            dropped, passes = dropped + count, passes + 1
+            if after is None:
+                break
+        assert dropped == 4 and passes == 6  # 9 old ones, 2 a pass; then the end
+        members = await redis_client.zrange(deps.keys.index, 0, -1)
+        assert sorted(m.decode() for m in members) == [
+            *(f"th_alive{n}" for n in range(5)),
+            "th_young",
+        ]

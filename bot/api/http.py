@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.api.identity import Caller, bearer, caller
 from bot.core.events import HumanRequest, RequestSent
 from bot.core.policy import tally, votes_on
 from bot.core.thread import STATUSES, ApiOrigin, Status, Thread
+from bot.core.usage import PRICES, totals
+from bot.llm.pricing import Prices, prices
 from bot.runtime.service import Answer, Service
 from bot.store.watch import ThreadWatch, Until, wait_for
 
@@ -37,7 +38,13 @@ class ResponseBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     request_id: str = Field(min_length=1, max_length=200)
-    user: str = Field(min_length=1, max_length=200, description="Who answers or decides.")
+    user: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who answers or decides: the credential's identity (a mismatch is a 403); "
+        "taken as said only with `HITLBOT_API_TRUSTED_DECISIONS` (development).",
+    )
     approved: bool | None = Field(default=None, description="The decision, for approvals.")
     answer: str | None = Field(default=None, description="The answer, for questions.")
     comment: str | None = Field(default=None, description="Why (a rejection's reason).")
@@ -64,33 +71,19 @@ async def service(request: Request) -> Service:
     return svc
 
 
-bearer = HTTPBearer(
-    auto_error=False,  # require_token answers itself, with messages that say what is wrong
-    scheme_name="HITLBOT_API_TOKEN",
-    description="`HITLBOT_API_TOKEN` (under `hitlbot dev`, `dev` unless you set one).",
-)
-"""The API's security scheme: declared so OpenAPI (and /docs's Authorize button) knows it."""
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
-
-
-async def require_token(request: Request, credentials: Credentials) -> None:
-    """Bearer auth with HITLBOT_API_TOKEN, compared in constant time."""
-    expected = request.app.state.settings.api_token
-    if not expected:
-        raise HTTPException(401, "the API is disabled: set HITLBOT_API_TOKEN")
-    given = credentials.credentials.encode() if credentials is not None else b""
-    if not secrets.compare_digest(given, expected.encode()):
-        raise HTTPException(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
-
+require_token = caller
+"""The API's authentication under its older name (now: `bot.api.identity.caller`)."""
+__all__ = ["bearer", "require_token", "router", "thread_view"]
 
 Svc = Annotated[Service, Depends(service)]
-router = APIRouter(prefix="/threads", tags=["threads"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/threads", tags=["threads"], dependencies=[Depends(caller)])
 
 
 @router.post("", status_code=202)
-async def launch(body: LaunchBody, svc: Svc) -> dict[str, Any]:
+async def launch(body: LaunchBody, svc: Svc, who: Caller) -> dict[str, Any]:
     """Start a thread; a worker takes its first step."""
-    thread = await svc.launch(body.agent, body.message, ApiOrigin(user=body.user), body.user)
+    user = who.writer(body.user)
+    thread = await svc.launch(body.agent, body.message, ApiOrigin(user=user), user)
     return {"thread_id": thread.id, "status": thread.status}
 
 
@@ -149,7 +142,8 @@ async def get_thread(
         until = Until(after_version, frozenset(while_status or ()))
         watch: ThreadWatch = request.app.state.watch
         thread = await wait_for(watch, lambda: svc.get(thread_id), thread_id, until, wait)
-    return thread_view(thread) | {"model": svc.deps.settings.model_label()}
+    settings = svc.deps.settings
+    return thread_view(thread, prices(settings)) | {"model": settings.model_label()}
 
 
 @router.get("/{thread_id}/audit")
@@ -161,11 +155,12 @@ async def get_audit(thread_id: str, svc: Svc) -> dict[str, Any]:
 
 
 @router.post("/{thread_id}/responses", status_code=202)
-async def respond(thread_id: str, body: ResponseBody, svc: Svc) -> dict[str, Any]:
-    """Answer the pending request; 409 if it was already answered."""
-    answer = Answer(**dict(body))  # the body's fields are the answer's
-    trusted = svc.deps.settings.api_trusted_decisions
-    thread = await svc.respond(thread_id, answer, enforce=not trusted)
+async def respond(thread_id: str, body: ResponseBody, svc: Svc, who: Caller) -> dict[str, Any]:
+    """Answer the pending request as the credential's identity (`HITLBOT_API_KEYS`); 403 if
+    the policy does not let it decide, 409 if the request was already answered."""
+    decider = who.decider(body.user)
+    answer = Answer(**(dict(body) | {"user": decider, "client": who.client}))
+    thread = await svc.respond(thread_id, answer, enforce=not who.trusted)
     reply: dict[str, Any] = {"thread_id": thread.id, "status": thread.status}
     request = thread.request(body.request_id)
     if request is not None and request.kind == "approval":
@@ -175,14 +170,15 @@ async def respond(thread_id: str, body: ResponseBody, svc: Svc) -> dict[str, Any
 
 
 @router.post("/{thread_id}/messages", status_code=202)
-async def post_message(thread_id: str, body: MessageBody, svc: Svc) -> dict[str, Any]:
+async def post_message(thread_id: str, body: MessageBody, svc: Svc, who: Caller) -> dict[str, Any]:
     """Write to the thread again: answers a pending question or starts the next turn."""
-    thread = await svc.post_message(thread_id, body.message, body.user)
+    thread = await svc.post_message(thread_id, body.message, who.writer(body.user))
     return {"thread_id": thread.id, "status": thread.status}
 
 
-def thread_view(thread: Thread) -> dict[str, Any]:
-    """The JSON shape of `GET /threads/{id}`."""
+def thread_view(thread: Thread, price_table: Prices | None = None) -> dict[str, Any]:
+    """The JSON shape of `GET /threads/{id}` (`usage`: its model steps' tokens and their
+    estimated cost, priced by `price_table`, the built-in table by default)."""
     view: dict[str, Any] = {
         "id": thread.id,
         "agent": thread.agent,
@@ -192,6 +188,7 @@ def thread_view(thread: Thread) -> dict[str, Any]:
         "version": thread.version,
         "pending_request": _pending(thread),
         "events": [event.model_dump(mode="json") for event in thread.events],
+        "usage": totals(thread.events, PRICES if price_table is None else price_table).view(),
     }
     if thread.status == "failed":
         view["error"] = next(e.reason for e in reversed(thread.events) if e.type == "failed")

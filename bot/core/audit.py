@@ -62,6 +62,8 @@ def audit_entries(
             approved = response.approved if response is not None else True
             edited = response.edited_args if response is not None and approved else None
             entry.update(request_id=event.request_id, user=event.user, approved=approved)
+            if event.client is not None:
+                entry.update(client=event.client)  # the API credential it came with
             thread = thread or before.appended(*new)
             entry.update(_approved_call(thread, event.request_id, edited))
         elif isinstance(event, ToolResult):

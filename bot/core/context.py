@@ -1,7 +1,9 @@
 """Own the context window (factors 2 and 3): the prompt template and the thread as an event log.
 
 Each event renders as one XML-like tag with a YAML-ish body. Under a token budget, resolved
-errors are dropped and then old tool results are shortened, oldest first.
+errors are dropped and then old tool results are shortened, oldest first, in steps of a
+quarter of the budget: the log changes only by appends between two such steps, so each step's
+request begins with the previous one's, byte for byte, and reads it from the prompt cache.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ KEEP_RECENT_RESULTS = 2
 """The most recent tool results are never compacted: the model is most likely to need them."""
 COMPACT_CHARS = 80
 """What is left of a compacted result."""
+COMPACT_STEPS = 4
+"""Compaction saves a multiple of `budget // COMPACT_STEPS` tokens: over budget, the log is
+shortened to between three quarters of the budget and all of it, and then only grows (by
+appends, a cacheable prefix kept) until it is over again."""
 MEMO_SIZE = 100_000
 """Rendered events kept in memory (see `_Memo`)."""
 LOGS_KEPT = 1000
@@ -83,10 +89,20 @@ def model_input(
     `tools`: all the agent has, its MCP servers' included (default: its own and built-ins)."""
     shown = agent.all_tools if tools is None else tools
     return ModelInput(
-        system=render_prompt(agent, thread, now, shown),
+        system=render_prompt(agent, thread, prompt_time(thread, now), shown),
         context=render_events(thread, budget),
         tools=[tool.schema() for tool in shown.values()],
     )
+
+
+def prompt_time(thread: Thread, now: datetime) -> datetime:
+    """The prompt's "current time": when the human last spoke (a message or an answer), so
+    the system prompt stays the same, and cached, through the steps that follow; `now` when
+    nobody has yet."""
+    for event in reversed(thread.events):
+        if isinstance(event, UserMessage | HumanResponse):
+            return event.at
+    return now
 
 
 _compiled: dict[Path, tuple[int, jinja2.Template]] = {}
@@ -129,8 +145,8 @@ def render_events_full(thread: Thread, budget: int) -> str:
     """The definition of `render_events`: every event read, every size summed, each time.
 
     Each event renders as its tag; over `budget`, errors that a later tool result resolved
-    are dropped; still over, old tool results are shortened, oldest first, until it fits
-    (the last `KEEP_RECENT_RESULTS` never are).
+    are dropped; still over, old tool results are shortened, oldest first, until it saves the
+    excess rounded up to a step (`COMPACT_STEPS`; the last `KEEP_RECENT_RESULTS` never are).
     """
     blocks = [(event, _rendered(event)) for event in thread.events]
     blocks = [(event, text) for event, text in blocks if text]
@@ -140,8 +156,9 @@ def render_events_full(thread: Thread, budget: int) -> str:
         blocks = [(e, t) for e, t in blocks if not (isinstance(e, Error) and id(e) in resolved)]
         size = _size(blocks)
     results = [i for i, (event, _) in enumerate(blocks) if isinstance(event, ToolResult)]
+    goal = size - _to_save(size, budget)
     for index in results[:-KEEP_RECENT_RESULTS]:
-        if size <= budget:
+        if size <= goal:
             break
         event, text = blocks[index]
         assert isinstance(event, ToolResult)
@@ -151,6 +168,14 @@ def render_events_full(thread: Thread, budget: int) -> str:
             size -= saved  # a running total: O(n)
             blocks[index] = (event, compacted)
     return "\n".join(text for _, text in blocks)
+
+
+def _to_save(size: int, budget: int) -> int:
+    """What compaction must save: the excess over `budget`, rounded up to a whole step."""
+    if size <= budget:
+        return 0
+    quantum = max(1, budget // COMPACT_STEPS)
+    return -(-(size - budget) // quantum) * quantum
 
 
 def _size(blocks: list[tuple[Event, str]]) -> int:
@@ -263,8 +288,8 @@ class _Log:
     (every error before the last tool result is resolved, and only those are) with a twin list
     in which each result that compaction shortens is shortened, the running sum of what
     compacting the results saves, oldest first, and where each result ends. Compaction stops at
-    the first result after which the log fits, a binary search on that running sum; the text is
-    the twin list up to there and the plain list after it.
+    the first result after which it saved what `_to_save` asks, a binary search on that sum;
+    the text is the twin list up to there and the plain list after it.
     """
 
     def __init__(self) -> None:
@@ -345,7 +370,8 @@ class _Log:
         shortened = 0  # results compacted, oldest first: until it fits, never the recent ones
         if size > budget:
             eligible = max(0, len(self.result_ends) - KEEP_RECENT_RESULTS)
-            shortened = min(eligible, bisect_left(self.savings, size - budget) + 1)
+            need = _to_save(size, budget)
+            shortened = min(eligible, bisect_left(self.savings, need) + 1)
         cut = self.result_ends[shortened - 1] if shortened else 0
         tail = [text for _, text in self.tail]
         return "\n".join([*self.kept_compacted[:cut], *self.kept[cut:], *tail])

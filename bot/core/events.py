@@ -24,6 +24,30 @@ class _Event(BaseModel):
     """When the event was recorded."""
 
 
+class Usage(BaseModel):
+    """What one model request cost: its tokens, by how they are billed, and its latency."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str
+    """The model that answered."""
+    input_tokens: int = 0
+    """Input tokens read at the full price (neither read from nor written to the cache)."""
+    output_tokens: int = 0
+    """Tokens the model wrote."""
+    cache_read_tokens: int = 0
+    """Input tokens read from the prompt cache (a tenth of the price)."""
+    cache_write_tokens: int = 0
+    """Input tokens written to the prompt cache (a quarter over the price)."""
+    latency_ms: int = 0
+    """From sending the request to reading the whole answer."""
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every input token, however billed."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+
 class UserMessage(_Event):
     """A human wrote to the agent (a launch, a Slack message, an email)."""
 
@@ -48,6 +72,8 @@ class ToolCall(_Event):
     """The validated arguments, as JSON data."""
     reason: str | None = None
     """The model's one-line reason for the call, shown on approval cards."""
+    usage: Usage | None = None
+    """What the model step that chose it cost (none for calls the loop made itself)."""
 
 
 class ToolResult(_Event):
@@ -76,6 +102,8 @@ class Error(_Event):
     """The tool it concerns, when there is one."""
     ref: str | None = None
     """For `delivery` errors: the outbound event (a `request_sent` ref) that was given up on."""
+    usage: Usage | None = None
+    """For the model's own errors: what the step that made it cost."""
 
 
 class HumanRequest(_Event):
@@ -103,6 +131,9 @@ class HumanRequest(_Event):
     """Who may decide an approval; empty means the channel's default approvers."""
     approver_groups: list[str] = Field(default_factory=list)
     """Slack user groups whose members count among `approvers` (read when deciding)."""
+    responders: list[str] = Field(default_factory=list)
+    """Only they may decide or answer it, approvers or not (an external caller's
+    `allowed_responder_ids`); empty: the rules above."""
     quorum: int = 1
     """Distinct approvals needed (one rejection rejects); from the policy at request time."""
     excluded: list[str] = Field(default_factory=list)

@@ -58,8 +58,7 @@ def external_thread(
     request = events[-1]
     assert isinstance(request, HumanRequest)
     if approvers:
-        field = "approvers" if request.kind == "approval" else "answerers"
-        events[-1] = request.model_copy(update={field: approvers})
+        events[-1] = request.model_copy(update={"responders": approvers})
     return thread.appended(*events)
 
 
@@ -85,3 +84,14 @@ def answered(thread: Thread) -> HumanResponse | None:
     """The response that decided or answered the call, if any."""
     request = the_request(thread)
     return thread.response_to(request.request_id) if request is not None else None
+
+
+def mail_senders(origin: ExternalOrigin) -> frozenset[str]:
+    """Who may answer an external call's question by mail: its address and its additional
+    recipients (To and Cc), lower-cased."""
+    email = (origin.spec.get("channel") or {}).get("email") or {}
+    found = [email.get("address") or ""]
+    for extra in email.get("additional_recipients") or []:
+        if (extra.get("field") or "to") in ("to", "cc"):
+            found.append(extra.get("address") or "")
+    return frozenset(address.strip().lower() for address in found if address)

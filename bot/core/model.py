@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.core.events import Usage
+
 REASON_FIELD = "reason"
 """Optional argument added to every tool's schema: the model's one-line reason, for humans."""
 
@@ -19,10 +21,17 @@ class ModelCall:
 
     name: str
     args: dict[str, Any]
+    usage: Usage | None = None
+    """What the request cost, when the model reports it."""
 
 
 class ModelOutputError(Exception):
     """The model answered, but not with one tool call; the model sees this as an error."""
+
+    def __init__(self, message: str, usage: Usage | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
+        """What the request cost: a wrong answer is billed too."""
 
 
 class LLMUnavailable(Exception):

@@ -108,7 +108,9 @@ def allowed_approvers(
 ) -> set[str]:
     """Who the approvers of `request` are: the deployment's, narrowed by the request's own
     (its ids and the members of its groups); with none configured for the deployment, the
-    request's own stand alone."""
+    request's own stand alone. A request's `responders` stand alone always."""
+    if request.responders:
+        return set(request.responders)
     if request.approvers or request.approver_groups:
         own = set(request.approvers) | set(group_members)
         return set(default_approvers) & own if default_approvers else own

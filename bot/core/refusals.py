@@ -69,11 +69,13 @@ class Forbidden(ServiceError):
         allowed: Iterable[str] = (),
         *,
         verb: str = "decide",
+        detail: str = "",
     ) -> None:
         self.user = user
         self.why: Why = why
         self.allowed = frozenset(allowed)
-        super().__init__(f"{user} may not {verb} this: {REASONS[why]}")
+        more = f" ({detail})" if detail else ""
+        super().__init__(f"{user} may not {verb} this: {REASONS[why]}{more}")
 
 
 class AlreadyVoted(ServiceError):

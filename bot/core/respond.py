@@ -188,8 +188,8 @@ def message(
     _check_text(text, ctx)
     pending = thread.pending_request
     if pending is not None and isinstance(thread.origin, ExternalOrigin):
-        # An external question: anyone may answer it, unless its caller named who.
-        answerers = frozenset(pending.answerers) if pending.answerers else None
+        # An external call's question: anyone may answer, unless its caller named who.
+        answerers = frozenset(pending.responders) if pending.responders else None
     if pending is not None and pending.kind == "question":
         if answerers is not None and user not in thread.humans and user not in answerers:
             reason = "not the thread's human or an approver, so not taken as the answer"

@@ -24,7 +24,22 @@ def timeline(view: dict[str, Any]) -> str:
             lines.append(f"  tool: {pending['tool']['name']} {_args(pending['tool']['args'])}")
     if view.get("error"):
         lines.append(f"failed: {view['error']}")
+    usage = view.get("usage")
+    if usage and usage.get("model_steps"):
+        lines.append(f"usage: {usage_line(usage)}")
     return "\n".join(lines)
+
+
+def usage_line(usage: dict[str, Any]) -> str:
+    """Tokens (cache reads and writes apart), time and estimated cost, on one line."""
+    cost = usage.get("cost_usd")
+    steps = usage.get("model_steps")
+    return (
+        (f"{steps} model steps, " if steps else "")
+        + f"in {usage['input_tokens']} + cache read {usage['cache_read_tokens']} / write "
+        f"{usage['cache_write_tokens']}, out {usage['output_tokens']} tokens, "
+        f"{usage['latency_ms']} ms" + ("" if cost is None else f", ~${cost:.4f}")
+    )
 
 
 def describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per event type
@@ -34,11 +49,11 @@ def describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per event
         return f"user {event.get('user') or ''}: {event['text']}"
     if kind == "tool_call":
         reason = f"  ({event['reason']})" if event.get("reason") else ""
-        return f"-> {event['name']} {_args(event['args'])}{reason}"
+        return f"-> {event['name']} {_args(event['args'])}{reason}{_usage(event)}"
     if kind == "tool_result":
         return f"<- {event['name']}: {_short(event['result'])}"
     if kind == "error":
-        return f"!! {event['kind']} error: {event['message']}"
+        return f"!! {event['kind']} error: {event['message']}{_usage(event)}"
     if kind == "human_request":
         return f"?? {event['kind']} {event['request_id']}: {event['message']}"
     if kind == "human_response":
@@ -60,6 +75,17 @@ def describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per event
     if kind == "failed":
         return f"XX failed: {event['reason']}"
     return str(kind)
+
+
+def _usage(event: dict[str, Any]) -> str:
+    usage = event.get("usage")
+    if not usage:
+        return ""
+    read, written = usage["cache_read_tokens"], usage["cache_write_tokens"]
+    return (
+        f"  [{usage['input_tokens'] + read + written} in ({read} cached), "
+        f"{usage['output_tokens']} out, {usage['latency_ms']} ms]"
+    )
 
 
 def _args(args: dict[str, Any]) -> str:

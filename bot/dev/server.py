@@ -12,8 +12,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,8 +38,9 @@ def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
     from bot.slack.app import status as slack_status
 
     base_url = f"http://127.0.0.1:{port}"
+    listener = listen(port, echo)  # first: a taken port starts nothing at all
     _quiet_playground_logs()
-    with contextlib.ExitStack() as stack, _stopped_by_signals():
+    with contextlib.closing(listener), contextlib.ExitStack() as stack, _stopped_by_signals():
         notes = [redis_note(settings, stack)]
         if not settings.api_token:
             settings.api_token = DEV_TOKEN
@@ -60,12 +63,70 @@ def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
         if not any(note.startswith("Email:") for note in built_in):
             notes.append("Email: " + email_status(settings))
         notes += built_in
+        notes += policy_notes(settings)
         echo(f"hitlbot dev: web + worker on {base_url}")
         for note in notes:
-            echo(f"  {note}")
+            echo(f"  {redacted(note)}")
         echo(f"  Open {base_url}/ (the playground) and write: deploy api 1.4.2 to production")
         echo(f"  Try: {try_line(base_url, port)}  (API docs: {base_url}/docs)")
-        uvicorn.run(application, host="127.0.0.1", port=port, log_config=None)
+        # On the socket bound above: nobody can take the port between the check and the serve.
+        uvicorn.Server(uvicorn.Config(application, log_config=None)).run(sockets=[listener])
+
+
+def listen(port: int, echo: Callable[[str], None]) -> socket.socket:
+    """The loopback socket `hitlbot dev` serves on; if the port is taken, say so and which
+    to use instead, and exit at once (no Redis, no worker started)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        echo(f"port {port} is in use: PORT={_other_port(port)} make dev")
+        raise SystemExit(1) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _other_port(taken: int) -> int:
+    for candidate in (8080, 8081, 8088, 8888, 9000):
+        if candidate == taken:
+            continue
+        with socket.socket() as probe, contextlib.suppress(OSError):
+            probe.bind(("127.0.0.1", candidate))
+            return candidate
+    return taken + 1
+
+
+_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
+
+
+def redacted(text: str) -> str:
+    """`text` with the password of every URL in it replaced by `***`."""
+    return _PASSWORD.sub(r"\1***@", text)
+
+
+def policy_notes(settings: Settings) -> list[str]:
+    """Banner lines for agents refused because the policy names MCP tools their servers do
+    not list (their servers are listed only when the policy names a tool the agent lacks)."""
+    from bot.mcp.hub import McpHub
+    from bot.runtime.wiring import StartupError, check_configuration, load_agents
+
+    try:
+        agents = load_agents(settings)
+        policy = check_configuration(settings, agents)
+    except StartupError:
+        return []  # the app refuses to start, and says why
+
+    async def check() -> list[str]:
+        hub = McpHub(policy)
+        try:
+            return await hub.check_policy(agents)
+        finally:
+            await hub.aclose()
+
+    return [f"Policy: {problem}" for problem in asyncio.run(check())]
 
 
 def redis_note(settings: Settings, stack: contextlib.ExitStack) -> str:
@@ -93,8 +154,8 @@ def _existing_keys(url: str, prefix: str) -> int | None:
 def _model(settings: Settings) -> str:
     if settings.offline_model():
         return (
-            "Model: OFFLINE - a rule-based stand-in for the deploy, support and oncall agents, "
-            "not Claude (set ANTHROPIC_API_KEY to use Claude)"
+            "Model: OFFLINE - rules, not Claude: each agent's own offline.py, else a labelled "
+            "scripted default (set ANTHROPIC_API_KEY to use Claude)"
         )
     if settings.anthropic_api_key:
         return f"Model: {settings.model}"
@@ -149,7 +210,7 @@ def _stopped_by_signals() -> Iterator[None]:
     """
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        raise Stopped(128 + signum)
+        raise Stopped(0)  # asked to stop, and stopped cleanly: no `make: *** Error 143`
 
     def hang_up(signum: int, frame: FrameType | None) -> None:
         os.kill(os.getpid(), signal.SIGTERM)

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.config import agent_routes
-from bot.core.thread import EmailOrigin, Thread
+from bot.core.external import mail_senders
+from bot.core.thread import EmailOrigin, ExternalOrigin, Thread
 from bot.email.headers import clean_address, split_plus_address
 from bot.email.message import ParsedEmail
 
@@ -74,6 +75,11 @@ class Hold:
 def disposition(mail: ParsedEmail, thread: Thread) -> Resume | Hold:
     """What a mail matched to `thread` by its headers may do there."""
     origin = thread.origin
+    if isinstance(origin, ExternalOrigin) and mail.sender in mail_senders(origin):
+        # An external call's question by mail: its addressees answer it.
+        if mail.auto_submitted:
+            return Hold("auto-submitted (an auto-reply or a bounce); never answered")
+        return Resume()
     if not isinstance(origin, EmailOrigin):
         return Hold(f"the thread did not start by email (it is a {origin.kind} thread)")
     if mail.sender != origin.address.lower():

@@ -32,10 +32,11 @@ class _Strict(BaseModel):
 class Request(_Strict):
     """The Messages API request of one step, but for `model` and `max_tokens` (settings)."""
 
-    system: str
-    """The rendered prompt."""
+    system: str | list[dict[str, Any]]
+    """The rendered prompt (as a text block with its cache breakpoint, `bot.llm.cache`)."""
     messages: list[dict[str, Any]]
-    """The messages as sent: the rendered event log as one user turn."""
+    """The messages as sent: the rendered event log as one user turn (a text block an event,
+    cache breakpoints marked)."""
     tools: str
     """Digest of the tool set sent, a key of the case's `toolsets`."""
     tool_choice: dict[str, Any]

@@ -16,6 +16,7 @@ from bot.core.thread import Thread
 from bot.core.tools import BUILTINS
 from bot.evals import case as cases
 from bot.evals.case import Case, CaseError
+from bot.evals.fetch import FetchError, thread_from_api
 from bot.evals.record import NotRecordable, record
 from bot.evals.replay import (
     CaseReport,
@@ -27,7 +28,8 @@ from bot.evals.replay import (
 )
 from bot.mcp.client import McpUnavailable
 from bot.mcp.hub import McpHub
-from bot.store.oneshot import StoreError, read_thread
+from bot.store.errors import StoreError
+from bot.store.oneshot import read_thread
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -102,8 +104,34 @@ async def record_thread(
     thread_id: str,
     name: str | None,
     force: bool,
+    api: tuple[str, str] | None = None,
 ) -> Path:
-    """Read the thread from Redis, write its case; the path written."""
+    """Read the thread from Redis (or through the API at `api`: url and token), write its
+    case; the path written."""
+    if api is None:
+        thread = await _from_redis(settings, thread_id)
+    else:
+        try:
+            thread = await thread_from_api(*api, thread_id)
+        except FetchError as exc:
+            raise CommandError(str(exc)) from None
+    agent = await listed(agent_named(agents, thread.agent))
+    name = name or default_name(thread)
+    if not _NAME.match(name):
+        raise CommandError(f"case name {name!r}: use lower-case letters, digits, - and _")
+    path = cases_dir(agent) / f"{name}.yaml"
+    if path.exists() and not force:
+        raise CommandError(f"{path} exists; choose another --name, or --force to replace it")
+    try:
+        case = record(thread, agent, name, settings.context_token_budget, datetime.now(UTC))
+    except NotRecordable as exc:
+        raise CommandError(str(exc)) from None
+    cases.save(case, path)
+    return path
+
+
+async def _from_redis(settings: Settings, thread_id: str) -> Thread:
+    """The thread from REDIS_URL; CommandError saying why not."""
     if not settings.redis_url:
         raise CommandError(
             "record reads the thread from Redis: set REDIS_URL (for `hitlbot dev`'s private "
@@ -120,19 +148,7 @@ async def record_thread(
             f"no thread {thread_id!r} in Redis at {settings.redis_url} "
             f"(prefix {settings.redis_prefix!r}; HITLBOT_REDIS_PREFIX)"
         )
-    agent = await listed(agent_named(agents, thread.agent))
-    name = name or default_name(thread)
-    if not _NAME.match(name):
-        raise CommandError(f"case name {name!r}: use lower-case letters, digits, - and _")
-    path = cases_dir(agent) / f"{name}.yaml"
-    if path.exists() and not force:
-        raise CommandError(f"{path} exists; choose another --name, or --force to replace it")
-    try:
-        case = record(thread, agent, name, settings.context_token_budget, datetime.now(UTC))
-    except NotRecordable as exc:
-        raise CommandError(str(exc)) from None
-    cases.save(case, path)
-    return path
+    return thread
 
 
 def load_cases(agent: Agent, only: str | None) -> list[tuple[Path, Case]]:

@@ -236,14 +236,26 @@ def _full(request: Request, toolsets: dict[str, list[dict[str, Any]]]) -> dict[s
 
 def _readable(request: dict[str, Any]) -> str:
     """The request laid out for a line diff: the texts as text, the rest as JSON."""
-    parts = ["== system ==", request["system"]]
+    parts = ["== system ==", _blocks(request["system"])]
     for number, message in enumerate(request["messages"]):
-        content = message.get("content")
-        text = content if isinstance(content, str) else json.dumps(content, indent=2)
-        parts += [f"== messages[{number}] ({message.get('role')}) ==", text]
+        parts += [f"== messages[{number}] ({message.get('role')}) ==", _blocks(message["content"])]
     parts += ["== tools ==", json.dumps(request["tools"], indent=2, ensure_ascii=False)]
     parts += ["== tool_choice ==", json.dumps(request["tool_choice"], ensure_ascii=False)]
     return "\n".join(parts) + "\n"
+
+
+def _blocks(content: Any) -> str:
+    """Text, or text blocks as their text, each cache breakpoint (`bot.llm.cache`) a line."""
+    if isinstance(content, str):
+        return content
+    texts = []
+    for block in content:
+        if block.get("type") != "text":
+            texts.append(json.dumps(block, indent=2, ensure_ascii=False))
+            continue
+        marked = {k: v for k, v in block.items() if k not in ("type", "text")}
+        texts.append(block["text"] + (f"\n[{json.dumps(marked)}]" if marked else ""))
+    return "".join(texts)
 
 
 def _diff(before: str, after: str, old: str, new: str) -> str:

@@ -7,6 +7,8 @@ question gets its response options as answer buttons (the usual question message
 
 from __future__ import annotations
 
+import re
+
 from bot.core.events import HumanRequest
 from bot.core.jsondata import Json
 from bot.core.thread import ExternalOrigin, Thread
@@ -21,8 +23,8 @@ from bot.slack.cards import (
     question_message,
 )
 
-REJECT_OPTION = "reject_option:{index}"
-"""action_id of a reject option's button (index into the call's `reject_options`)."""
+REJECT_OPTION = re.compile(r"reject_option:(\d{1,2})")
+"""action_id of a reject option's button: `reject_option:<index into its reject_options>`."""
 
 
 def channel_of(thread: Thread) -> ContactChannel | None:
@@ -68,7 +70,7 @@ def external_card(thread: Thread, request: HumanRequest) -> SlackMessage:
     if actions.get("type") == "actions":
         buttons = list(actions["elements"])
         for index, option in enumerate(reject_options(thread)[:10]):
-            action_id = REJECT_OPTION.format(index=index)
+            action_id = f"reject_option:{index}"
             buttons.append(_button(cut(option.label, 75), action_id, request.request_id))
         blocks[-1] = {**actions, "elements": buttons}
     return SlackMessage(text=card.text, blocks=[*blocks[:-1], *_about(thread), blocks[-1]])

@@ -126,6 +126,7 @@ async def create_function_call(body: FunctionCall, svc: Svc, client: Client) -> 
     if len(set(names)) != len(names):
         raise Invalid("reject_options must have unique names")
     origin = ExternalOrigin(
+        api="humanlayer" if spec.kwargs_schema is None else "native",
         call="function_call",
         call_id=body.call_id,
         run_id=body.run_id,

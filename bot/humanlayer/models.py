@@ -106,6 +106,9 @@ class FunctionCallSpec(_Model):  # type: ignore[no-redef]  # its field `kwargs`
     reject_options: list[ResponseOption] | None = None
     state: dict[str, Any] | None = None
     """Kept and returned as given."""
+    kwargs_schema: dict[str, Any] | None = None
+    """hitlbot's extension: the JSON schema of `kwargs`, sent by a client that runs its
+    function with an approver's edited arguments (`bot.client`); its card offers Edit."""
 
 
 class FunctionCallStatus(_Model):
@@ -117,6 +120,10 @@ class FunctionCallStatus(_Model):
     comment: str | None = None
     reject_option_name: str | None = None
     slack_message_ts: str | None = None
+    responded_by: str | None = None
+    """hitlbot's extension: who decided (a Slack user id, an API client's identity)."""
+    edited_kwargs: dict[str, Any] | None = None
+    """hitlbot's extension: the arguments an approver edited the call to (run these)."""
 
 
 class FunctionCall(_Model):
@@ -146,6 +153,8 @@ class HumanContactStatus(_Model):
     responded_at: datetime | None = None
     response: str | None = None
     response_option_name: str | None = None
+    responded_by: str | None = None
+    """hitlbot's extension: who answered."""
 
 
 class HumanContact(_Model):

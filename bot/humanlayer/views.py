@@ -57,6 +57,8 @@ def function_call(thread: Thread) -> FunctionCall:
         status.responded_at = response.at
         status.approved = response.approved
         status.comment = response.comment
+        status.responded_by = response.user
+        status.edited_kwargs = response.edited_args
         if response.approved is False:
             prefix = (response.comment or "").split(":", 1)[0]
             status.reject_option_name = _named(reject_options(thread), prefix)
@@ -74,6 +76,7 @@ def human_contact(thread: Thread) -> HumanContact:
     if response is not None:
         status.responded_at = response.at
         status.response = response.answer
+        status.responded_by = response.user
         status.response_option_name = _named(response_options(thread), response.answer)
     return HumanContact.model_validate(
         {"run_id": origin.run_id, "call_id": origin.call_id, "spec": origin.spec, "status": status}

@@ -28,7 +28,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from bot.mcp.source import IDEMPOTENCY_META, McpServer
+from bot.mcp.source import IDEMPOTENCY_META, McpServer, redact
 
 log = structlog.get_logger(__name__)
 
@@ -42,8 +42,13 @@ _BROKEN = (
 )
 
 
+MAX_TOOL_PAGES = 100
+"""Pages of a tool list followed at most: a server whose `nextCursor` never ends is refused."""
+
+
 class McpUnavailable(Exception):
-    """The server cannot be reached (not started, down, dead); the message says which and why."""
+    """The server cannot be reached (not started, down, dead) or cannot be used; the message
+    names it and says why, with nothing of its URL or command that may be a credential."""
 
 
 class McpConnection:
@@ -86,7 +91,7 @@ class McpConnection:
                     raise
             except _BROKEN as exc:
                 if attempt == 2:
-                    raise McpUnavailable(self._why(exc)) from exc
+                    raise McpUnavailable(self._why(exc)) from None
             log.warning("MCP connection broken; reconnecting", server=self.server.name, tool=name)
             await self.close()
         raise AssertionError("unreachable")
@@ -128,7 +133,8 @@ class McpConnection:
             ) from None
         except Exception as exc:
             await self.close()
-            raise McpUnavailable(self._why(exc)) from exc
+            refused = next((e for e in _leaves(exc) if isinstance(e, McpUnavailable)), None)
+            raise refused or McpUnavailable(self._why(exc)) from None
         self.connects += 1
 
     async def _own(self, ready: asyncio.Future[ClientSession], stop: asyncio.Event) -> None:
@@ -138,14 +144,14 @@ class McpConnection:
                     read, write, read_timeout_seconds=self.server.timeout_s
                 ) as session:
                     await session.initialize()
-                    self.tools = await _all_tools(session)
+                    self.tools = await _all_tools(session, self.server)
                     ready.set_result(session)
                     await stop.wait()
         except BaseException as exc:  # the owner's end is the connection's end, however it came
             if not ready.done():
                 ready.set_exception(exc if isinstance(exc, Exception) else McpUnavailable("closed"))
             elif not stop.is_set():
-                log.warning("MCP session ended", server=self.server.name, error=repr(exc))
+                log.warning("MCP session ended", server=self.server.name, error=self._cause(exc))
             if isinstance(exc, asyncio.CancelledError):
                 raise
 
@@ -163,12 +169,23 @@ class McpConnection:
             yield streams[0], streams[1]
 
     def _why(self, exc: BaseException) -> str:
-        kind, where = self.server.transport()
-        shown = where if kind == "http" else " ".join(where)
-        detail = str(exc) or type(exc).__name__
-        if isinstance(exc, BaseExceptionGroup):
-            detail = "; ".join(str(e) or type(e).__name__ for e in exc.exceptions)
-        return f"MCP server {self.server.name!r} ({kind} {shown}) is unreachable: {detail}"
+        shown = self.server.shown()
+        return f"MCP server {self.server.name!r} ({shown}) is unreachable: {self._cause(exc)}"
+
+    def _cause(self, exc: BaseException) -> str:
+        """What went wrong, from the innermost errors of any exception groups (anyio's task
+        groups wrap the real one), with the server's credentials taken out."""
+        causes = dict.fromkeys(
+            f"{type(leaf).__name__}: {leaf}" if str(leaf) else type(leaf).__name__
+            for leaf in _leaves(exc)
+        )
+        return redact("; ".join(causes), self.server.secrets())
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
 
 
 def _errlog() -> TextIO:
@@ -181,14 +198,18 @@ def _errlog() -> TextIO:
     return sys.stderr
 
 
-async def _all_tools(session: ClientSession) -> list[types.Tool]:
-    """Every tool, following the list's pages."""
+async def _all_tools(session: ClientSession, server: McpServer) -> list[types.Tool]:
+    """Every tool, following the list's pages (at most MAX_TOOL_PAGES of them)."""
     tools: list[types.Tool] = []
     cursor: str | None = None
-    while True:
+    for _ in range(MAX_TOOL_PAGES):
         params = types.PaginatedRequestParams(cursor=cursor) if cursor else None
         page = await session.list_tools(params=params)
         tools += page.tools
         cursor = page.next_cursor
         if not cursor:
             return tools
+    raise McpUnavailable(
+        f"MCP server {server.name!r} ({server.shown()}) cannot be used: its tool list goes on "
+        f"past {MAX_TOOL_PAGES} pages ({len(tools)} tools so far)"
+    )

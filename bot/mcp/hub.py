@@ -7,6 +7,10 @@ that is down) raise `ToolError`, so the loop records them as `error` events like
 
 Connections open on the first step that needs them, in the worker (the web process never runs
 a step, so it starts no server), and close with the process (`Deps` → `runtime`).
+
+The policy file may name an MCP tool, which is only known once its server is listed: a rule
+for a name the agent's servers do not list would never be checked, so the agent's threads are
+refused (they fail, saying why, and the worker logs it) until the policy is fixed.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ import structlog
 from mcp.shared.exceptions import MCPError
 from pydantic import BaseModel
 
+from bot.config import NotConfigured
+from bot.core.policy import Policy
 from bot.core.tools import BUILTINS, Tool, ToolContext, ToolError
 from bot.mcp.client import McpConnection, McpUnavailable
 from bot.mcp.schema import SchemaError, args_model
-from bot.mcp.source import McpServer, needs_approval
+from bot.mcp.source import McpServer, needs_approval, redact
 
 if TYPE_CHECKING:
     from bot.core.agent import Agent
@@ -38,9 +44,11 @@ _TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 class McpHub:
     """One connection per (agent, server) in this process, and the tools they offer."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: Policy | None = None) -> None:
+        self._policy = policy or Policy()
         self._connections: dict[tuple[str, str], McpConnection] = {}
         self._converted: dict[tuple[str, str], tuple[int, dict[str, Tool[Any]]]] = {}
+        self._refusals: dict[str, tuple[tuple[int, ...], str | None]] = {}
 
     def connection(self, agent: str, server: McpServer) -> McpConnection:
         """The (lazily opened) connection of `agent` to `server`."""
@@ -63,7 +71,39 @@ class McpHub:
             connection = self.connection(agent.name, server)
             if connection.tools is None:
                 await connection.list_tools()
-        return self.known(agent)
+        known = self.known(agent)
+        refusal = self._refusal(agent, known)
+        if refusal is not None:
+            raise NotConfigured(refusal)
+        return known
+
+    def unlisted(self, agent: Agent, known: Mapping[str, Tool[Any]]) -> list[str]:
+        """Tools the policy has rules for that `agent` does not have, its servers listed."""
+        return sorted(
+            tool for name, tool in self._policy.rules if name == agent.name and tool not in known
+        )
+
+    def _refusal(self, agent: Agent, known: Mapping[str, Tool[Any]]) -> str | None:
+        """Why the agent's threads are refused, worked out (and logged) once per listing."""
+        listings = tuple(id(self.connection(agent.name, s).tools) for s in agent.mcp)
+        cached = self._refusals.get(agent.name)
+        if cached is not None and cached[0] == listings:
+            return cached[1]
+        unlisted = self.unlisted(agent, known)
+        refusal = None
+        if unlisted:
+            servers = ", ".join(repr(server.name) for server in agent.mcp)
+            refusal = (
+                f"HITLBOT_POLICY has rules for {', '.join(map(repr, unlisted))} of agent "
+                f"{agent.name!r}, which its MCP servers ({servers}) do not list: they would "
+                "never be checked, so its threads are refused until the policy names tools "
+                "the servers list"
+            )
+            log.error(
+                "agent refused: policy names unlisted MCP tools", agent=agent.name, tools=unlisted
+            )
+        self._refusals[agent.name] = (listings, refusal)
+        return refusal
 
     def known(self, agent: Agent) -> dict[str, Tool[Any]]:
         """As `all_tools`, from what is listed already (no IO): for the web process and
@@ -114,6 +154,22 @@ class McpHub:
             input_schema=listed.input_schema,
         )
 
+    async def check_policy(self, agents: Mapping[str, Agent]) -> list[str]:
+        """For `hitlbot dev`'s banner: each agent refused for policy rules its MCP servers do
+        not list, and why; servers are listed only where the policy names a tool the agent's
+        own code does not have (with no such rule, nothing is started)."""
+        problems: list[str] = []
+        for agent in agents.values():
+            if not agent.mcp or not self.unlisted(agent, agent.all_tools):
+                continue
+            try:
+                await self.all_tools(agent)
+            except NotConfigured as exc:
+                problems.append(f"REFUSED agent {agent.name!r}: {exc}")
+            except McpUnavailable as exc:
+                problems.append(f"could not check the MCP tools named for {agent.name!r}: {exc}")
+        return problems
+
     async def aclose(self) -> None:
         """Close every connection (stdio servers are stopped)."""
         for connection in list(self._connections.values()):
@@ -128,9 +184,11 @@ def _runner(hub: McpHub, agent: str, server: McpServer, name: str) -> Any:
         except McpUnavailable as exc:
             raise ToolError(str(exc)) from None
         except MCPError as exc:
-            raise ToolError(f"MCP server {server.name!r} refused the call: {exc}") from None
+            refusal = redact(str(exc), server.secrets())
+            raise ToolError(f"MCP server {server.name!r} refused the call: {refusal}") from None
         if result.is_error:
-            raise ToolError(_text(result) or f"{name} failed (the server gave no reason)")
+            why = redact(_text(result), server.secrets())
+            raise ToolError(why or f"{name} failed (the server gave no reason)")
         return tool_output(result)
 
     return run

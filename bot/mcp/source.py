@@ -13,9 +13,11 @@ Pure data: nothing connects until a worker's first step needs the tools (`bot.mc
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from bot.core.policy import Rule
 
@@ -60,6 +62,49 @@ class McpServer:
         if not self.command:
             raise ValueError(f"MCP server {self.name!r} has neither a command nor a URL")
         return "stdio", self.command
+
+    def shown(self) -> str:
+        """Where the server is, with nothing that may be a credential: `http host:port` (no
+        user, path or query) or `stdio <program>` (no arguments)."""
+        kind, where = self.transport()
+        if kind == "http":
+            parts = urlsplit(where)
+            return f"http {parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}"
+        return f"stdio {os.path.basename(where[0])}"
+
+    def secrets(self) -> tuple[str, ...]:
+        """What of its configuration may hold a credential, to be kept out of every message
+        and log: the URL's user, path and query, the command's arguments, the extra env."""
+        found: list[str] = []
+        for url in (self.url, os.environ.get(self.url_env) if self.url_env else None):
+            if url:
+                parts = urlsplit(url)
+                found += [url, parts.netloc.rpartition("@")[0], parts.path, parts.query]
+                found += parts.path.split("/")
+        found += [" ".join(self.command), *self.command[1:], *self.env.values()]
+        return tuple(sorted({s for s in found if len(s) >= SECRET_MIN}, key=len, reverse=True))
+
+
+SECRET_MIN = 6
+"""Shorter parts of a configuration (`-m`, `/mcp`) are not hidden: they hold no credential,
+and hiding them would garble every message they happen to occur in."""
+
+_URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)([^/@\s'\"]*@)?([^/?#\s'\"]*)([^\s'\"]*)")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with each of `secrets` replaced by `…`, and any URL cut to its scheme and host
+    (`https://mcp.example.com/…`): a user, a path or a query may hold a credential."""
+    for secret in secrets:
+        text = text.replace(secret, "…")
+    return _URL.sub(_cut, text)
+
+
+def _cut(url: re.Match[str]) -> str:
+    scheme, user, host, rest = url.groups()
+    if not user and rest.rstrip(".,;:)") in ("", "/"):
+        return url.group(0)
+    return f"{scheme}{host}/…"
 
 
 def needs_approval(annotations: Any, override: bool | None) -> bool:

@@ -34,9 +34,10 @@ def dev_app(settings: Settings, base_url: str) -> tuple[FastAPI, Playground, lis
     Changes `settings` to point at the built-ins; returns the banner's notes about them. The
     caller starts `playground.sink` (when there is one) before serving and stops it after.
     """
+    from bot.runtime.wiring import load_agents
     from bot.web.app import create_app
 
-    playground, notes = prepare(settings, base_url)
+    playground, notes = prepare(settings, base_url, load_agents(settings))
     app = create_app(settings, with_worker=True)
     install(app, playground)
     return app, playground, notes

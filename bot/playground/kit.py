@@ -3,7 +3,9 @@ mail catcher, and the settings that point the real clients at them."""
 
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.config import Settings
@@ -68,7 +70,32 @@ ONCALL = Room(
 )
 """Routed to the `oncall` agent."""
 ROOMS = (DEPLOYS, ONCALL, APPROVALS)
-"""The channels of the built-in workspace."""
+"""The built-in workspace's own channels; `rooms_for` adds one per agent without one."""
+
+
+def rooms_for(agents: Iterable[str], default_agent: str) -> tuple[Room, ...]:
+    """The built-in channels, and a channel named for each other agent (your own ones too),
+    routed to it: `#inventory` talks to `inventory`."""
+    have = {room.agent for room in ROOMS if room.agent} | {default_agent}
+    taken = {room.id for room in ROOMS} | {room.name for room in ROOMS}
+    extra = []
+    for agent in sorted(set(agents) - have):
+        name = re.sub(r"[^a-z0-9_-]", "-", agent.lower())[:80]
+        room_id = "C0" + re.sub(r"[^A-Z0-9]", "", agent.upper())[:9]
+        while room_id in taken or name in taken:
+            room_id, name = room_id + "X", name + "-agent"
+        taken |= {room_id, name}
+        hint = f"Routed to your <b>{agent}</b> agent: mention @hitlbot here."
+        extra.append(Room(room_id, name, hint=hint, agent=agent))
+    return (*ROOMS[:-1], *extra, ROOMS[-1])
+
+
+def merged_routes(operator: str, rooms: Iterable[Room]) -> str:
+    """`HITLBOT_SLACK_ROUTES` as the operator set it, with each room's route for a channel
+    the operator's routes do not name: choosing routes loses no built-in one."""
+    named = {part.split("=", 1)[0].strip() for part in operator.split(",") if "=" in part}
+    built_in = [f"{room.id}={room.agent}" for room in rooms if room.agent and room.id not in named]
+    return ",".join(part for part in (operator.strip(" ,"), *built_in) if part)
 
 
 @dataclass
@@ -89,6 +116,8 @@ class Playground:
     """`SLACK_APPROVERS`, to label people on the page."""
     model: str
     """The model that plays the agents, as the page shows it."""
+    rooms: tuple[Room, ...] = ROOMS
+    """The channels of the built-in workspace: the built-in ones and one per other agent."""
     base_url: str = ""
     """Where this process serves (set once the port is known)."""
     mail_log: list[tuple[str, bytes]] = field(default_factory=list)
@@ -112,16 +141,19 @@ class Playground:
         return next((person for person in PEOPLE if person.id == user_id), None)
 
 
-def prepare(settings: Settings, base_url: str) -> tuple[Playground, list[str]]:
+def prepare(
+    settings: Settings, base_url: str, agents: Iterable[str] = ()
+) -> tuple[Playground, list[str]]:
     """Fill in what is missing with the built-ins (changing `settings`); the banner's notes.
 
     Call before the app starts; start `playground.sink` (if any) and stop it afterwards.
     """
     notes: list[str] = []
+    rooms = rooms_for(agents, settings.slack_default_agent)
     workspace: Workspace | None = None
     secret: str | None = None
     if not settings.slack_bot_token:
-        workspace = _workspace()
+        workspace = _workspace(rooms)
         secret = secrets.token_hex(16)
         settings.slack_bot_token = BOT_TOKEN
         settings.slack_signing_secret = secret
@@ -129,9 +161,7 @@ def prepare(settings: Settings, base_url: str) -> tuple[Playground, list[str]]:
         settings.slack_api_url = base_url + API_PATH
         settings.slack_approvers = settings.slack_approvers or MAYA.id
         settings.slack_approval_channel = settings.slack_approval_channel or APPROVALS.id
-        routed = [f"{room.id}={room.agent}" for room in ROOMS if room.agent]
-        if not settings.slack_routes:  # an operator's own routes stand as they are
-            settings.slack_routes = ",".join(routed)
+        settings.slack_routes = merged_routes(settings.slack_routes, rooms)
         notes.append(
             f"Slack: built-in workspace on the page ({base_url}/), Web API at {API_PATH} "
             "(set SLACK_BOT_TOKEN for a real one)"
@@ -156,15 +186,16 @@ def prepare(settings: Settings, base_url: str) -> tuple[Playground, list[str]]:
         mailbox=settings.email_from,
         approvers=settings.slack_approver_ids(),
         model=settings.model_label(),
+        rooms=rooms,
         base_url=base_url,
     )
     return playground, notes
 
 
-def _workspace() -> Workspace:
+def _workspace(rooms: Iterable[Room]) -> Workspace:
     users = {p.id: user_object(p.id, p.name) for p in PEOPLE}
     users[BOT_USER_ID] = user_object(BOT_USER_ID, "hitlbot")
-    channels = {room.id: channel_object(room.id, room.name) for room in ROOMS}
+    channels = {room.id: channel_object(room.id, room.name) for room in rooms}
     for person in PEOPLE:
         channels[person.dm] = channel_object(person.dm) | {"user": person.id}
     return Workspace(users=users, channels=channels)
@@ -172,7 +203,7 @@ def _workspace() -> Workspace:
 
 def person_sees(playground: Playground, user: str, channel: str) -> bool:
     """Whether `user` is in `channel`: every channel, and their own DM with the bot."""
-    if any(room.id == channel for room in ROOMS):
+    if any(room.id == channel for room in playground.rooms):
         return True
     person = playground.person(user)
     return person is not None and person.dm == channel

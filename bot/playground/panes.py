@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from bot.core.jsondata import Json
 from bot.playground import blockkit, mailbox, threadview
-from bot.playground.kit import DEPLOYS, PEOPLE, ROOMS, Person, Playground, person_sees
+from bot.playground.kit import DEPLOYS, PEOPLE, Person, Playground, person_sees
 from bot.runtime.deps import Deps
 from bot.testing.slack_signing import BOT_USER_ID
 from bot.testing.slack_workspace import Ephemeral, Message
@@ -33,7 +33,7 @@ async def page(request: Request) -> HTMLResponse:
     """The playground."""
     playground: Playground = request.app.state.playground
     html = _templates.get_template("page.html.j2").render(
-        playground=playground, people=PEOPLE, rooms=ROOMS
+        playground=playground, people=PEOPLE, rooms=playground.rooms
     )
     return HTMLResponse(html)
 
@@ -128,28 +128,30 @@ def _slack(playground: Playground, who: Person, conversation: str) -> dict[str, 
         return Shown(message, author, body, list(reactions), [], ephemeral, edited)
 
     top: list[Shown] = []
-    by_ts: dict[str, Shown] = {}
+    by_ts: dict[str, Shown] = {}  # each message's top-level message (itself, or its thread's)
     for message in workspace.messages:
         if message.channel != conversation:
             continue
         if message.thread_ts and message.thread_ts != message.ts and message.thread_ts in by_ts:
             by_ts[message.thread_ts].replies.append(shown(message))
+            by_ts[message.ts] = by_ts[message.thread_ts]
         else:
             by_ts[message.ts] = shown(message)
             top.append(by_ts[message.ts])
-    loose = []
+    loose: list[Shown] = []
     for note in workspace.ephemerals:
         if note.channel != conversation or note.user != who.id:
             continue
-        if note.thread_ts in by_ts:
-            by_ts[note.thread_ts].replies.append(shown(note))
-        else:
-            loose.append(shown(note))
+        # Drawn where it was posted: in its thread (named by any message of it), else in the
+        # channel at its time, never piled up at the bottom.
+        where = by_ts[note.thread_ts].replies if note.thread_ts in by_ts else top
+        where.append(shown(note))
+        where.sort(key=lambda item: float(item.message.ts))
     return {
         "off": False,
         "person": who.id,
         "conversation": conversation,
-        "rooms": ROOMS,
+        "rooms": playground.rooms,
         "dm": who.dm,
         "top": top,
         "loose": loose,

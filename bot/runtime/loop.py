@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
+from bot import metrics
 from bot.core.agent import Agent, Prefetch
 from bot.core.context import model_input
 from bot.core.decide import (
@@ -24,11 +25,13 @@ from bot.core.decide import (
     follow_up,
     validate_reply,
 )
-from bot.core.events import Error, Event, HumanRequest, ToolCall, ToolResult
+from bot.core.events import Error, Event, HumanRequest, ToolCall, ToolResult, Usage
 from bot.core.external import concluded
 from bot.core.model import ModelOutputError
 from bot.core.thread import Thread
 from bot.core.tools import ToolContext, ToolError
+from bot.core.usage import cost
+from bot.llm.pricing import prices
 from bot.mcp.client import McpUnavailable
 from bot.runtime.deps import Deps
 
@@ -69,16 +72,19 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
             system=request.system, context=request.context, tools=request.tools
         )
     except ModelOutputError as exc:
-        return [Error(kind="validation", message=str(exc), at=now)]
+        _count(agent, exc.usage, deps)
+        return [Error(kind="validation", message=str(exc), at=now, usage=exc.usage)]
+    _count(agent, reply.usage, deps)
     chosen = validate_reply(agent, reply, now, tools)
     if isinstance(chosen, Error):
-        return [chosen]
+        return [chosen.model_copy(update={"usage": reply.usage})]
     call = ToolCall(
         call_id=deps.ids("call_"),
         name=chosen.tool.name,
         args=chosen.dumped(),
         reason=chosen.reason,
         at=now,
+        usage=reply.usage,
     )
     rule = deps.policy.rule(agent.name, chosen.tool.name, chosen.tool.approval_rule())
     needs_approval = chosen.tool.needs_approval(chosen.args)
@@ -86,6 +92,11 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
         needs_approval = rule.approval
     request_id = f"{thread.id}.{deps.ids('r')}"
     return [call, *follow_up(thread, call, needs_approval, rule, request_id, now)]
+
+
+def _count(agent: Agent, usage: Usage | None, deps: Deps) -> None:
+    if usage is not None:
+        metrics.model_step(agent.name, usage, cost(usage, prices(deps.settings)))
 
 
 async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) -> Event:

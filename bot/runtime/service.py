@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from bot import metrics
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse, UserMessage
 from bot.core.respond import Answer, Approvers, Deciding, message, respond
-from bot.core.thread import Origin, Thread
+from bot.core.thread import ExternalOrigin, Origin, Thread
+from bot.humanlayer.editing import external_args_model
 from bot.runtime.deps import Deps
 from bot.runtime.intake import Message, NewThread, Outcome, start_or_continue
 from bot.runtime.refusals import Invalid, NotAccepting, NotFound, TooLarge
@@ -173,7 +174,10 @@ class Service:
         )
 
     def args_model(self, thread: Thread, tool: str) -> type[BaseModel] | None:
-        """The pydantic model of `tool`'s arguments in the thread's agent, if it has the tool."""
+        """The pydantic model of `tool`'s arguments in the thread's agent, if it has the tool
+        (an external call's: from the JSON schema its client sent, if it applies edits)."""
+        if isinstance(thread.origin, ExternalOrigin):
+            return external_args_model(thread.origin, tool)
         agent = self.deps.agents.get(thread.agent)
         found = self.deps.mcp.known(agent).get(tool) if agent is not None else None
         return found.args if found is not None else None

@@ -6,7 +6,6 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator, Mapping
 
-import anthropic
 import httpx
 
 from bot.api.outbound import ApiChannel
@@ -17,9 +16,11 @@ from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.email.outbound import EmailChannel
 from bot.humanlayer.outbound import external_channel
-from bot.llm.claude import AnthropicModel, MissingCredentials
+from bot.llm.claude import MissingCredentials
 from bot.llm.offline.model import OfflineModel
 from bot.llm.offline.script import ScriptError, load_script
+from bot.llm.providers import claude
+from bot.mcp.hub import McpHub
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import AgentError, Found, find
@@ -37,6 +38,7 @@ from bot.store.keys import Keys
 from bot.store.lease import Leases
 from bot.store.mailindex import MessageIndex
 from bot.store.queue import Kicker, StepBroker
+from bot.store.replicas import Replicas
 from bot.store.slackstate import SlackState
 from bot.store.sweeps import Sweeps
 from bot.store.threads import ThreadStore
@@ -58,18 +60,14 @@ def model_from(settings: Settings, agents: Mapping[str, Agent] | None = None) ->
     missing."""
     if settings.offline_model():
         found = load_found(settings)
-        script = load_script(settings.offline_script) if settings.offline_script else None
+        try:
+            script = load_script(settings.offline_script) if settings.offline_script else None
+        except ScriptError as exc:
+            raise StartupError(str(exc)) from None
         return OfflineModel(found.rules, found.agents if agents is None else agents, script)
-    if not settings.anthropic_api_key:
+    if settings.model_provider == "anthropic" and not settings.anthropic_api_key:
         return MissingCredentials()
-    # The SDK's aiohttp transport (aiohttp is here for Slack already): per call, about a third
-    # less of the worker's CPU than its default httpx one (one socket write, a C parser).
-    client = anthropic.AsyncAnthropic(
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_sdk_retries,
-        http_client=anthropic.DefaultAioHttpClient(timeout=settings.llm_timeout),
-    )
-    return AnthropicModel(client, settings.model, settings.llm_max_tokens)
+    return claude(settings)
 
 
 def load_found(settings: Settings | None = None) -> Found:
@@ -125,10 +123,7 @@ async def runtime(
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
     agents = load_agents(settings)
     policy = check_configuration(settings, agents)
-    try:
-        chosen = model or model_from(settings, agents)
-    except ScriptError as exc:
-        raise StartupError(str(exc)) from None
+    chosen = model or model_from(settings, agents)
     try:
         connection = await connect(settings)
     except RedisUnreachable as exc:
@@ -137,7 +132,8 @@ async def runtime(
     keys = Keys(settings.redis_prefix)
     cache = ThreadCache()  # one per process: the store and the leases load tails through it
     http = httpx.AsyncClient(timeout=10)
-    store = ThreadStore(redis, keys, settings.thread_ttl_s, cache)
+    replicas = Replicas(redis, settings.redis_replicas_ack, settings.redis_replicas_timeout_s)
+    store = ThreadStore(redis, keys, settings.thread_ttl_s, cache, replicas)
     deps = Deps(
         settings=settings,
         keys=keys,
@@ -157,6 +153,7 @@ async def runtime(
         agents=agents,
         policy=policy,
         slack=slack_client(settings),
+        mcp=McpHub(policy),  # it refuses an agent whose policy names tools its servers lack
     )
     deps.groups = GroupMembers(deps.slack)
     if deps.slack is not None:

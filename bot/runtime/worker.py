@@ -17,7 +17,7 @@ from bot.runtime.deps import Deps
 from bot.runtime.runner import Keepalive, advance
 from bot.runtime.sweeper import run_sweeper
 from bot.slack import working_job
-from bot.store.oneshot import StoreError
+from bot.store.errors import StoreError
 from bot.store.queue import TASK_NAME, StepBroker
 from bot.store.threads import Busy
 

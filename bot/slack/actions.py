@@ -20,6 +20,7 @@ from bot.core.jsondata import Json
 from bot.core.refusals import AlreadyAnswered, ServiceError
 from bot.core.respond import current_tally
 from bot.core.thread import SlackOrigin
+from bot.humanlayer.cards import REJECT_OPTION, reject_options
 from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import APPROVE, CHOICE, EDIT, REJECT, reject_modal
@@ -34,7 +35,13 @@ from bot.store.slackstate import ModalTicket
 def register(app: AsyncApp, slack: SlackDeps) -> None:
     """Listen to the card's and the question's buttons."""
 
-    handlers = ((APPROVE, approve), (REJECT, open_reject), (EDIT, open_edit), (CHOICE, choose))
+    handlers = (
+        (APPROVE, approve),
+        (REJECT, open_reject),
+        (EDIT, open_edit),
+        (CHOICE, choose),
+        (REJECT_OPTION, reject_option),
+    )
     for action_id, handle in handlers:
         app.action(action_id)(_listener(slack, handle))
 
@@ -94,6 +101,36 @@ async def open_reject(slack: SlackDeps, click: Click) -> None:
     call = card.thread.call(card.request.call_id) if card.request.call_id else None
     view = reject_modal(call.name if call else "this call", ticket.private_metadata())
     slack.background.spawn(_open_view(slack, click, view, "Reject"), "views.open")
+
+
+async def reject_option(slack: SlackDeps, click: Click) -> None:
+    """An external call's reject option: rejects with its text as the comment, or (an
+    interactive one) opens the reason modal prefilled with its `prompt_fill`."""
+    match = REJECT_OPTION.fullmatch(click.action_id)
+    card = await _undecided_card(slack, click)
+    options = reject_options(card.thread) if card is not None else []
+    index = int(match.group(1)) if match else -1
+    if card is None or not 0 <= index < len(options):
+        return
+    option = options[index]
+    said = option.prompt_fill or option.description
+    if not option.interactive:
+        comment = f"{option.label}: {said}" if said else option.label
+        answer = Answer(
+            request_id=card.request.request_id, user=click.user, approved=False, comment=comment
+        )
+        await _respond(slack, click, card, answer)
+        return
+    ticket = await _ticket(slack, click, card, "reject")
+    if ticket is None:
+        return
+    call = card.thread.call(card.request.call_id) if card.request.call_id else None
+    view = reject_modal(
+        call.name if call else "this call",
+        ticket.private_metadata(),
+        initial=f"{option.label}: {option.prompt_fill or ''}",
+    )
+    slack.background.spawn(_open_view(slack, click, view, option.label), "views.open")
 
 
 async def open_edit(slack: SlackDeps, click: Click) -> None:

@@ -165,8 +165,9 @@ def failed_message(failed: Failed) -> SlackMessage:
     return SlackMessage(text=text, blocks=blocks)
 
 
-def reject_modal(tool: str, private_metadata: str) -> Json:
-    """The modal Reject opens: one required reason, which reaches the model."""
+def reject_modal(tool: str, private_metadata: str, initial: str | None = None) -> Json:
+    """The modal Reject opens: one required reason, which reaches the model (`initial`:
+    what the reason starts as)."""
     return {
         "type": "modal",
         "callback_id": REJECT_MODAL,
@@ -186,6 +187,7 @@ def reject_modal(tool: str, private_metadata: str) -> Json:
                     "multiline": True,
                     "max_length": REASON_MAX,
                     "focus_on_load": True,
+                    **({"initial_value": cut(initial, REASON_MAX)} if initial else {}),
                 },
             },
         ],

@@ -3,12 +3,17 @@ prefilled with the proposed values, read back into arguments for that model (pur
 
 Text fields are taken as typed; a `Literal` of strings is a select; every other field is
 read as JSON when it parses (numbers, lists, `true`), else as the text, and the tool's model
-accepts or refuses it. Its errors come back per field, keyed by the input's block id.
+accepts or refuses it (a number with a fraction stays text, for a `Decimal`, unless the field
+takes only floats: an MCP tool's `number`). Its errors come back per field, keyed by the
+input's block id. A field is named as the call's arguments name it: its alias if it has one
+(an MCP property that is no Python name, `class` or `_id`, is a field `field_N`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -46,7 +51,7 @@ def edit_modal(tool: str, model: type[BaseModel], args: dict[str, Any], metadata
         "The agent is told that you edited its call."
     )
     blocks: list[Json] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
-    blocks += [_input(name, field, args.get(name)) for name, field in model.model_fields.items()]
+    blocks += [_input(key, field, args.get(key)) for key, field in _fields(model).items()]
     return {
         "type": "modal",
         "callback_id": EDIT_MODAL,
@@ -88,6 +93,11 @@ def _input(name: str, field: FieldInfo, value: Any) -> Json:
     return block
 
 
+def _fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """The model's fields by the name the arguments use: the alias, if any."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
 def _option(value: str) -> Json:
     return {"text": {"type": "plain_text", "text": cut(value, _OPTION_MAX)}, "value": value}
 
@@ -96,7 +106,7 @@ def submitted_args(model: type[BaseModel], values: Json) -> dict[str, Any]:
     """The arguments a submitted modal's state holds, per field of `model`; an emptied input
     leaves its field out (its default applies, or the model says it is required)."""
     args: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
+    for name, field in _fields(model).items():
         block = values.get(f"{ARG_BLOCK}{name}")
         state = block.get(ARG_INPUT) if isinstance(block, dict) else None
         if not isinstance(state, dict):
@@ -107,14 +117,39 @@ def submitted_args(model: type[BaseModel], values: Json) -> dict[str, Any]:
         else:
             text = state.get("value")
         if isinstance(text, str) and text != "":
-            args[name] = parsed(field, text)
+            args[name] = _read(field, text)
     return args
+
+
+def _read(field: FieldInfo, text: str) -> Any:
+    value = parsed(field, text)
+    if isinstance(value, str) and value is text and _only_floats(field.annotation):
+        try:
+            number = json.loads(text)
+        except ValueError:
+            return value
+        if isinstance(number, float):
+            return number  # a strict float refuses "2.5"; no Decimal to keep exact
+    return value
+
+
+def _only_floats(annotation: Any) -> bool:
+    """Whether the numbers a field takes are floats alone (`float`, optional or annotated)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _only_floats(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        return any(_only_floats(a) for a in options) and all(
+            _only_floats(a) or a is int for a in options
+        )
+    return annotation is float
 
 
 def error_blocks(model: type[BaseModel], fields: dict[str, str]) -> dict[str, str]:
     """The model's errors by field as Slack's `errors`, keyed by the inputs' block ids; an
     error of no one field goes under the first input."""
-    names = list(model.model_fields)
+    names = list(_fields(model))
     errors: dict[str, str] = {}
     for name, why in fields.items():
         where = name if name in names else (names[0] if names else WHOLE)

@@ -17,7 +17,7 @@ from taskiq.kicker import AsyncKicker
 
 from bot.runtime.deps import Deps
 from bot.slack.working import Working
-from bot.store.oneshot import StoreError
+from bot.store.errors import StoreError
 from bot.store.queue import JobTemplate, StepBroker
 
 log = structlog.get_logger(__name__)

@@ -67,7 +67,8 @@ class Keys:
 
     @property
     def index(self) -> str:
-        """Sorted set of every thread id, scored by creation time (for listing)."""
+        """Sorted set of every thread id, scored by creation time (for listing); expired
+        threads are trimmed from it by the sweeper (`trim_index`)."""
         return f"{self.prefix}:threads"
 
     @property

@@ -1,5 +1,5 @@
 """Short-lived Redis use outside the running processes (`hitlbot record`, `hitlbot dev`'s
-banner), and `StoreError`, what a store call raises when Redis fails."""
+banner)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ import contextlib
 
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from bot.core.thread import Thread
+from bot.store.errors import StoreError
 from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
-
-StoreError = RedisError
-"""What a store call raises when Redis fails (for callers that must tell it from a bug)."""
 
 
 async def read_thread(url: str, prefix: str, thread_ttl_s: int, thread_id: str) -> Thread | None:
@@ -38,5 +35,5 @@ def count_keys(url: str, prefix: str, most: int = 100) -> int | None:
                 if found >= most:
                     break
             return found
-    except RedisError:
+    except StoreError:
         return None

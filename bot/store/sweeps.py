@@ -67,6 +67,26 @@ class Sweeps:
         """Drop the thread's queued mark if it is still older than `cutoff`."""
         await self._drop_stale(keys=[self.keys.queued], args=[thread_id, cutoff])
 
+    async def trim_index(
+        self, oldest_alive: float, after: float | None, batch: int
+    ) -> tuple[int, float | None]:
+        """Drop from the thread index the threads of one batch (scored after `after`, up to
+        `oldest_alive`) whose keys expired; (how many, the batch's last score or None when
+        there was nothing left to look at)."""
+        low = "-inf" if after is None else f"({after!r}"
+        found = await self.redis.zrangebyscore(
+            self.keys.index, low, oldest_alive, start=0, num=batch, withscores=True
+        )
+        if not found:
+            return 0, None
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member, _ in found:
+                pipe.exists(self.keys.thread(member.decode()))
+            alive = await pipe.execute()
+        gone = [member for (member, _), exists in zip(found, alive, strict=True) if not exists]
+        dropped = int(await self.redis.zrem(self.keys.index, *gone)) if gone else 0
+        return dropped, float(found[-1][1])
+
     async def due_deadlines(self, now: float, batch: int) -> list[str]:
         """`<thread id> <request id>` of deadlines due by `now` (at most `batch`)."""
         found = await self.redis.zrangebyscore(self.keys.deadlines, "-inf", now, start=0, num=batch)

@@ -16,8 +16,11 @@ from bot.core.thread import Status, Thread
 from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
 from bot.store.connect import RedisClient
 from bot.store.keys import AUDIT_MAXLEN, Keys
+from bot.store.replicas import Replicas
 from bot.store.scripts import source
 from bot.store.watch import ThreadWatch
+
+COMMIT_LUA = source("commit")
 
 RECENT_COMMITS = 8
 """Commit ids remembered per thread for recognising a retried commit."""
@@ -69,7 +72,12 @@ class ThreadStore:
     """Reads and writes threads; every write is one atomic script call."""
 
     def __init__(
-        self, redis: RedisClient, keys: Keys, ttl_s: int, cache: ThreadCache | None = None
+        self,
+        redis: RedisClient,
+        keys: Keys,
+        ttl_s: int,
+        cache: ThreadCache | None = None,
+        replicas: Replicas | None = None,
     ) -> None:
         # redis-py types every reply as a wide union; the shapes here are fixed by the commands.
         self.redis: Any = redis
@@ -77,6 +85,8 @@ class ThreadStore:
         self.ttl_s = ttl_s
         self.cache = cache or ThreadCache()
         """Threads seen last: loads fetch only the events appended since."""
+        self.replicas = replicas or Replicas(redis)
+        """Replicas a commit that answers a human waits for (none by default)."""
         self._commit = redis.register_script(source("commit"))
         self._load = redis.register_script(source("load"))
 
@@ -98,12 +108,19 @@ class ThreadStore:
 
     async def create(self, thread: Thread) -> Thread:
         """Store a new thread, list it and mark it queued; ThreadExists if the id is taken."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            keys, args = self.commit_parts(_empty(thread), thread.events)
+        keys, args = self.commit_parts(_empty(thread), thread.events)
+
+        async def build(pipe: Any) -> None:
             await self._commit(keys=keys, args=args, client=pipe)
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
-            (ok, _), *_ = await pipe.execute()
+            due = deadlines_of(thread.id, thread.events)  # born waiting (an external call)
+            if due:
+                pipe.zadd(self.keys.deadlines, due)
+
+        # A launch answers a human: with HITLBOT_REDIS_REPLICAS_ACK, acknowledged once held.
+        wait_on = [keys[0], self.keys.queued]
+        (ok, _), *_ = await self.replicas.pipeline(build, scripts=[COMMIT_LUA], wait_on=wait_on)
         if int(ok) != 1:
             raise ThreadExists(thread.id)
         return thread.model_copy(update={"version": 1})
@@ -155,13 +172,17 @@ class ThreadStore:
         if queued or due:
             # One round trip: the marks go with the commit (an unmarked deadline would never
             # be swept; a mark whose commit was refused is dropped by the sweeper).
-            async with self.redis.pipeline(transaction=False) as pipe:
+            async def build(pipe: Any) -> None:
                 await self._commit(keys=keys, args=args, client=pipe)
                 if queued:
                     pipe.zadd(self.keys.queued, {thread.id: time.time()})
                 if due:
                     pipe.zadd(self.keys.deadlines, due)
-                reply, *_ = await pipe.execute()
+
+            # Queued work is a human's answer or message (or a deadline's): held by the
+            # replicas HITLBOT_REDIS_REPLICAS_ACK asks for before it is acknowledged.
+            wait_on = [keys[0], self.keys.queued] if queued else []
+            reply, *_ = await self.replicas.pipeline(build, scripts=[COMMIT_LUA], wait_on=wait_on)
         else:
             reply = await self._commit(keys=keys, args=args)
         ok, version = reply[0], reply[1]

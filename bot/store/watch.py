@@ -8,7 +8,10 @@ the wait ends; so a client waiting for a thread costs one request, not one every
 
 A notification is a hint, never the answer: the request loads the thread again before it
 answers. A notification lost (a reconnect between commit and delivery) only means the request
-answers at the end of its wait with the thread as it is then; the client asks again.
+answers at the end of its wait with the thread as it is then; the client asks again. The one
+reader of the connection is supervised: a message it cannot read, or an UNSUBSCRIBE that
+fails, is logged and skipped, and should the reader end anyway it is started again. A
+condition that holds already is answered at once, without the pub/sub connection at all.
 """
 
 from __future__ import annotations
@@ -129,6 +132,7 @@ class ThreadWatch:
         self._keys = keys
         self._channels: dict[str, _Channel] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._closed = False
 
     @contextlib.asynccontextmanager
     async def watching(self, thread_id: str, timeout: float) -> AsyncIterator[Changes]:
@@ -159,19 +163,20 @@ class ThreadWatch:
                 await self._drop(name, channel)
 
     def _supervise(self) -> None:
-        """Start the reader, or start it again if it ended (it should not: it is the only
-        thing that wakes the waiters, and without it every long-poll sleeps its full wait)."""
-        reader = self._reader
-        if reader is not None and not reader.done():
+        """Start the reader, or start it again if it ended: it is the only thing that wakes
+        the waiters, and without it every long-poll would sleep its full wait."""
+        if self._closed or (self._reader is not None and not self._reader.done()):
             return
-        if reader is not None and not reader.cancelled() and reader.exception() is not None:
-            log.error("thread watch: reader died; restarted", error=repr(reader.exception()))
         self._reader = asyncio.create_task(self._read())
         self._reader.add_done_callback(self._ended)
 
     def _ended(self, reader: asyncio.Task[None]) -> None:
-        if reader is self._reader and not reader.cancelled() and self._channels:
-            self._supervise()
+        if self._closed or reader is not self._reader:
+            return
+        why = "cancelled" if reader.cancelled() else repr(reader.exception())
+        log.error("thread watch: the pub/sub reader ended; restarted", error=why)
+        self._wake_all()  # what it would have read meanwhile may be lost
+        self._supervise()
 
     async def _drop(self, name: str, channel: _Channel) -> None:
         if self._channels.get(name) is channel:
@@ -229,6 +234,7 @@ class ThreadWatch:
 
     async def aclose(self) -> None:
         """Stop reading and give the connection back."""
+        self._closed = True
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.cancel()

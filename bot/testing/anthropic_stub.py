@@ -9,6 +9,13 @@ Script replies, point the real SDK at it, then read what it was sent::
         assert stub.requests[0].body["model"] == "claude-test"
 
 Replies are played first in, first out; `responder` computes one when the queue is empty.
+Each answered request meets a prompt cache (`bot.testing.prompt_cache`): its `usage` says what
+it read from the cache, wrote to it and paid in full, and `requests[i].cache` says so too, with
+how many of its leading blocks repeat the request before it. The same server answers as AWS
+Bedrock (`POST /model/{model}/invoke`, SigV4 or a bearer key) and Google Vertex AI
+(`POST /v1/projects/{p}/locations/{r}/publishers/anthropic/models/{model}:rawPredict`) do,
+the model named in the path and `anthropic_version` in the body; `POST /token` stands in for
+Google's OAuth token endpoint (a service account file's `token_uri`).
 For code under test that runs in another thread or process, use
 `with AnthropicStub.run_in_thread() as stub:` (the server loop lives on a daemon thread).
 """
@@ -19,29 +26,24 @@ import asyncio
 import contextlib
 import json
 import threading
-import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, Literal, Self
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-ERROR_TYPES: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    529: "overloaded_error",
-}
-"""The API's `error.type` for each status it documents."""
-
-
-def _new_id(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:24]}"
+from bot.testing import clouds
+from bot.testing.anthropic_replies import (
+    ERROR_TYPES,
+    ErrorReply,
+    Reply,
+    Responder,
+    TextReply,
+    ToolReply,
+    new_id,
+)
+from bot.testing.prompt_cache import CacheUsage, PromptCache
 
 
 class RecordedRequest(BaseModel):
@@ -53,52 +55,26 @@ class RecordedRequest(BaseModel):
     """The parsed JSON body; empty when the body was not a JSON object."""
     headers: dict[str, str]
     """The request headers, names lower-cased."""
+    path: str = "/v1/messages"
+    """Where it was sent (the Messages API's, Bedrock's or Vertex's path)."""
+    cache: CacheUsage | None = None
+    """How it met the prompt cache, for a request the model answered."""
+
+    @property
+    def context(self) -> str:
+        """The first message's text, its blocks joined (cache breakpoints split the log)."""
+        return _text(self.body["messages"][0]["content"])
+
+    @property
+    def system(self) -> str:
+        """The system prompt's text, its blocks joined."""
+        return _text(self.body.get("system", ""))
 
 
-class _Reply(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    delay: float = 0.0
-    """Seconds to wait before answering (e.g. to trip a client timeout)."""
-
-
-class ToolReply(_Reply):
-    """The model calls one tool. The name is not checked against the request's `tools`."""
-
-    name: str
-    """Tool name."""
-    input: dict[str, Any]
-    """The tool arguments, as the model would send them."""
-    id: str = Field(default_factory=lambda: _new_id("toolu_"))
-    """The `tool_use` block id."""
-    text: str | None = None
-    """Optional text block before the tool call, as models often write."""
-
-
-class TextReply(_Reply):
-    """The model answers in plain text and ends its turn."""
-
-    text: str
-    """The answer."""
-
-
-class ErrorReply(_Reply):
-    """The API fails with its error envelope."""
-
-    status: int
-    """HTTP status."""
-    error_type: str | None = None
-    """`error.type`; defaults from the status (`ERROR_TYPES`)."""
-    message: str | None = None
-    """`error.message`; a generic one when omitted."""
-    retry_after: float | None = None
-    """Seconds for the `retry-after` header, which the SDK honours."""
-    should_retry: bool | None = None
-    """`x-should-retry` header: the SDK obeys it over its own status rules."""
-
-
-Reply = ToolReply | TextReply | ErrorReply
-Responder = Callable[[dict[str, Any]], Reply]
+def _text(content: str | list[dict[str, Any]]) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(block.get("text", "") for block in content)
 
 
 class _InputMessage(BaseModel):
@@ -115,14 +91,27 @@ class _MessagesRequest(BaseModel):
     messages: list[_InputMessage] = Field(min_length=1)
 
 
-def _accept(headers: dict[str, str], body: dict[str, Any] | None) -> dict[str, Any] | ErrorReply:
-    """The request body if the real API would accept the request, else its error."""
-    bearer = headers.get("authorization", "").removeprefix("Bearer ").strip()
-    # SDK 2.x sends the api key as a bearer token; curl users and older SDKs send x-api-key.
-    if not headers.get("x-api-key") and not bearer:
-        return ErrorReply(status=401, message="x-api-key header is required")
-    if not headers.get("anthropic-version"):
-        return ErrorReply(status=400, message="anthropic-version: header is required")
+def _accept(
+    headers: dict[str, str],
+    body: dict[str, Any] | None,
+    provider: str = "anthropic",
+    model: str | None = None,
+) -> dict[str, Any] | ErrorReply:
+    """The request body if the real API would accept the request, else its error (a cloud's
+    body gets its `model` from the path)."""
+    if provider != "anthropic":
+        refused = clouds.refusal(provider, headers, body)
+        if refused is not None:
+            return ErrorReply(status=refused[0], message=refused[1])
+        if body is not None and model is not None:
+            body = {**body, "model": model}
+    else:
+        bearer = headers.get("authorization", "").removeprefix("Bearer ").strip()
+        # SDK 2.x sends the api key as a bearer token; curl users and older SDKs send x-api-key.
+        if not headers.get("x-api-key") and not bearer:
+            return ErrorReply(status=401, message="x-api-key header is required")
+        if not headers.get("anthropic-version"):
+            return ErrorReply(status=400, message="anthropic-version: header is required")
     if body is None:
         return ErrorReply(status=400, message="The request body is not a valid JSON object")
     if body.get("stream"):  # fail loudly rather than send JSON to an SSE reader
@@ -144,7 +133,9 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _message(reply: ToolReply | TextReply, body: dict[str, Any]) -> dict[str, Any]:
+def _message(
+    reply: ToolReply | TextReply, body: dict[str, Any], cache: CacheUsage | None = None
+) -> dict[str, Any]:
     """The Messages API response for a successful reply."""
     content: list[dict[str, Any]] = []
     if reply.text is not None:
@@ -154,7 +145,7 @@ def _message(reply: ToolReply | TextReply, body: dict[str, Any]) -> dict[str, An
             {"type": "tool_use", "id": reply.id, "name": reply.name, "input": reply.input}
         )
     return {
-        "id": _new_id("msg_"),
+        "id": new_id("msg_"),
         "type": "message",
         "role": "assistant",
         "model": body["model"],
@@ -163,17 +154,19 @@ def _message(reply: ToolReply | TextReply, body: dict[str, Any]) -> dict[str, An
         "stop_sequence": None,
         # Rough, but non-zero and growing with size, which is what budgets look at.
         "usage": {
-            "input_tokens": max(1, len(json.dumps(body["messages"])) // 4),
+            "input_tokens": cache.input_tokens if cache else len(json.dumps(body)) // 4,
+            "cache_read_input_tokens": cache.cache_read_input_tokens if cache else 0,
+            "cache_creation_input_tokens": cache.cache_creation_input_tokens if cache else 0,
             "output_tokens": max(1, len(json.dumps(content)) // 4),
         },
     }
 
 
-def _respond(reply: Reply, body: dict[str, Any]) -> web.Response:
-    request_id = _new_id("req_")
+def _respond(reply: Reply, body: dict[str, Any], cache: CacheUsage | None = None) -> web.Response:
+    request_id = new_id("req_")
     headers = {"request-id": request_id}
     if not isinstance(reply, ErrorReply):
-        return web.json_response(_message(reply, body), headers=headers)
+        return web.json_response(_message(reply, body, cache), headers=headers)
     default_type = "api_error" if reply.status >= 500 else "invalid_request_error"
     error_type = reply.error_type or ERROR_TYPES.get(reply.status, default_type)
     if reply.retry_after is not None:
@@ -191,9 +184,15 @@ def _respond(reply: Reply, body: dict[str, Any]) -> web.Response:
 class AnthropicStub:
     """A scripted Messages API server on 127.0.0.1; see the module docstring."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, min_cache_tokens: int = 1024
+    ) -> None:
         self.host = host
         self.port = port
+        self.cache = PromptCache(min_cache_tokens)
+        self.google_token = new_id("ya29.")
+        """The access token `POST /token` hands out, as Google's OAuth endpoint would."""
+        """The prompt cache requests meet (`min_cache_tokens`: the least prefix it keeps)."""
         self.responder: Responder | None = None
         """Computes a reply from the request body when the queue is empty."""
         # The server loop and the scripting test may be on different threads.
@@ -275,6 +274,9 @@ class AnthropicStub:
         """Listen on `host:port` (port 0 picks a free one)."""
         app = web.Application()
         app.router.add_post("/v1/messages", self._handle)
+        for route in clouds.ROUTES:
+            app.router.add_post(route, self._handle)
+        app.router.add_post("/token", self._google_token)
         self._closing = asyncio.Event()
         # A short grace period: delayed handlers are woken by `_closing` anyway.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -316,6 +318,13 @@ class AnthropicStub:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(timeout=10)
 
+    async def _google_token(self, request: web.Request) -> web.Response:
+        form = await request.post()  # a service account's signed JWT (not checked), or a refresh
+        if not (form.get("assertion") or form.get("refresh_token")):
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        token = {"access_token": self.google_token, "expires_in": 3600, "token_type": "Bearer"}
+        return web.json_response(token)
+
     def _next_reply(self, body: dict[str, Any]) -> Reply:
         with self._lock:
             if self._queue:
@@ -332,17 +341,22 @@ class AnthropicStub:
     async def _handle(self, request: web.Request) -> web.Response:
         body = _parse(await request.read())
         headers = {name.lower(): value for name, value in request.headers.items()}
-        with self._lock:
-            self._requests.append(RecordedRequest(body=body or {}, headers=headers))
+        provider, model = clouds.provider(request.path, dict(request.match_info))
+        recorded = RecordedRequest(body=body or {}, headers=headers, path=request.path)
         # A rejected request never consumes the script, as the model never ran.
-        accepted = _accept(headers, body)
+        accepted = _accept(headers, body, provider, model)
         if isinstance(accepted, ErrorReply):
+            with self._lock:
+                self._requests.append(recorded)
             return _respond(accepted, {})
         reply = self._next_reply(accepted)
+        cache = None if isinstance(reply, ErrorReply) else self.cache.account(accepted)
+        with self._lock:
+            self._requests.append(recorded.model_copy(update={"cache": cache}))
         if reply.delay > 0 and self._closing is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closing.wait(), reply.delay)
-        return _respond(reply, accepted)
+        return _respond(reply, accepted, cache)
 
 
 def _run_loop(loop: asyncio.AbstractEventLoop) -> None:

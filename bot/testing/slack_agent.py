@@ -278,14 +278,19 @@ def _chunk(stream: Stream, chunk: Any) -> str:
     raise MethodError("invalid_chunks")
 
 
-METHODS: dict[str, Callable[[Workspace, Mapping[str, Any]], Json]] = base.METHODS | {
-    "chat.postMessage": chat_post_message,
-    "chat.update": chat_update,
-    "assistant.threads.setStatus": set_status,
-    "assistant.threads.setTitle": set_title,
-    "assistant.threads.setSuggestedPrompts": set_suggested_prompts,
-    "chat.startStream": start_stream,
-    "chat.appendStream": append_stream,
-    "chat.stopStream": stop_stream,
-}
+# The agent methods join the workspace's own table in place, so the one table is the stand-in's
+# whole Web API (a test that adds a method to `slack_workspace.METHODS` adds it everywhere).
+METHODS: dict[str, Callable[[Workspace, Mapping[str, Any]], Json]] = base.METHODS
+METHODS.update(
+    {
+        "chat.postMessage": chat_post_message,
+        "chat.update": chat_update,
+        "assistant.threads.setStatus": set_status,
+        "assistant.threads.setTitle": set_title,
+        "assistant.threads.setSuggestedPrompts": set_suggested_prompts,
+        "chat.startStream": start_stream,
+        "chat.appendStream": append_stream,
+        "chat.stopStream": stop_stream,
+    }
+)
 """Every Web API method the stand-in implements; any other answers `unknown_method`."""

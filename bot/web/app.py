@@ -13,6 +13,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.api import http as api
+from bot.api import requests as requests_api
 from bot.config import Settings
 from bot.core.model import Model
 from bot.email import http as email_routes
@@ -24,7 +25,10 @@ from bot.runtime.worker import run_worker
 from bot.slack import http as slack_http
 from bot.slack.app import slack_app
 from bot.slack.fastpath import MessageEvents
+from bot.store.errors import STORE_ERRORS
+from bot.store.replicas import NotReplicated
 from bot.web.bodylimit import BodyLimit
+from bot.web.surrogates import SurrogateGuard
 
 log = structlog.get_logger(__name__)
 
@@ -73,15 +77,22 @@ def create_app(
     )
     app.state.settings = settings
     app.include_router(api.router)
+    app.include_router(requests_api.router)
     app.include_router(slack_http.router)
     app.include_router(email_routes.router(settings))
     app.include_router(humanlayer_http.router)
     # In front of the routing for Slack's message events, behind the body limit (added last,
     # so it runs first) and the server-error handler.
     app.add_middleware(MessageEvents)
+    # Outside the Slack fast path too: a lone surrogate reaches no route.
+    app.add_middleware(SurrogateGuard, limit=max(MAX_BODY_BYTES, settings.email_max_bytes))
     # Mail is bigger: /email/inbound enforces HITLBOT_EMAIL_MAX_BYTES itself.
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES, exempt={email_routes.PATH})
     app.exception_handler(ServiceError)(_service_error)
+    app.exception_handler(NotReplicated)(_not_replicated)
+    # Redis down or failing over past the client's retries: say so, 503, not a bare 500.
+    for error in STORE_ERRORS:
+        app.exception_handler(error)(_store_unavailable)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:
@@ -96,10 +107,25 @@ def create_app(
 
     @app.get("/metrics", tags=["ops"])
     async def metrics() -> Response:
-        """Prometheus metrics of this process."""
+        """Prometheus metrics of this process, and the requests waiting on a human."""
+        try:  # bounded like the health probe: metrics are served even when Redis is away
+            await asyncio.wait_for(requests_api.refresh_gauge(app.state.deps), HEALTH_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("pending gauge not refreshed", error=str(exc) or type(exc).__name__)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+async def _not_replicated(request: Request, exc: Exception) -> JSONResponse:
+    """HITLBOT_REDIS_REPLICAS_ACK not met in time: made, but not acknowledged; retry."""
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("store unavailable", path=request.url.path, error=str(exc))
+    detail = "the store is unavailable right now; try again"
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:

@@ -99,7 +99,8 @@
   personSelect.addEventListener("change", () => {
     state.person = personSelect.value;
     localStorage.setItem("hitlbot.person", state.person);
-    state.conversation = "";
+    // Stay in the channel; only a direct message is the previous person's own.
+    if (state.conversation.startsWith("D")) state.conversation = "";
     setReply(null);
     refresh();
   });

@@ -1,0 +1,1 @@
+"""`hitlbot new agent`: a working agent folder to start from."""

@@ -1,0 +1,234 @@
+"""The core flows on a real Redis Cluster (3 primaries, 3 replicas; `tests.cluster_support`).
+
+The cluster is started once for this module, only when these tests run; each test keeps to
+its own key prefix and queue, like the single-Redis suite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiohttp import web
+from redis.asyncio import RedisCluster
+
+from bot.config import Settings
+from bot.store.connect import connect
+from bot.store.keys import Keys
+from bot.testing.anthropic_stub import AnthropicStub
+from bot.testing.smtp_sink import SmtpSink
+from bot.web.app import create_app
+from tests.cluster_support import LocalCluster, can_run, local_cluster
+from tests.conftest import app_client, serve
+from tests.email_support import MailDriver, fixture_reply, new_mail, wait_delivered
+from tests.helpers import tool_results, wait_for
+from tests.test_worker_process import Webhook, worker
+
+pytestmark = pytest.mark.skipif(can_run() is not None, reason=str(can_run()))
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalCluster]:
+    with local_cluster() as running:
+        yield running
+
+
+@pytest.fixture
+async def cluster_settings(cluster: LocalCluster, settings: Settings) -> AsyncIterator[Settings]:
+    """The test's settings on the cluster; its keys are deleted afterwards."""
+    yield settings.model_copy(update={"redis_url": cluster.url})
+    client = RedisCluster.from_url(cluster.url)
+    keys = [key async for key in client.scan_iter(f"{settings.redis_prefix}*")]
+    for key in keys:
+        await client.delete(key)
+    await client.aclose()
+
+
+async def test_cluster_mode_is_detected(cluster_settings: Settings, settings: Settings) -> None:
+    connection = await connect(cluster_settings)
+    try:
+        assert connection.cluster and isinstance(connection.redis, RedisCluster)
+    finally:
+        await connection.aclose()
+    single = await connect(settings)
+    try:
+        assert not single.cluster
+    finally:
+        await single.aclose()
+
+
+async def launch(api: httpx.AsyncClient, message: str) -> str:
+    reply = await api.post("/threads", json={"agent": "deploy", "message": message})
+    assert reply.status_code == 202, reply.text
+    thread_id: str = reply.json()["thread_id"]
+    return thread_id
+
+
+async def approve(api: httpx.AsyncClient, view: dict[str, object]) -> httpx.Response:
+    pending = view["pending_request"]
+    assert isinstance(pending, dict)
+    return await api.post(
+        f"/threads/{view['id']}/responses",
+        json={"request_id": pending["request_id"], "approved": True, "user": "bob"},
+    )
+
+
+async def test_launch_approval_done(
+    cluster_settings: Settings, anthropic_stub: AnthropicStub
+) -> None:
+    stub = anthropic_stub
+    stub.reply_tool(
+        "deploy_service",
+        {"service": "api", "version": "1.4.2", "environment": "production", "reason": "asked"},
+    )
+    async with app_client(cluster_settings) as api:
+        reply = await api.post(
+            "/threads", json={"agent": "deploy", "message": "deploy api 1.4.2 to production"}
+        )
+        assert reply.status_code == 202, reply.text
+        thread_id = reply.json()["thread_id"]
+        view = await wait_for(api, thread_id, "waiting_approval")
+        stub.reply_tool("done_for_now", {"message": "live"})
+        reply = await api.post(
+            f"/threads/{thread_id}/responses",
+            json={
+                "request_id": view["pending_request"]["request_id"],
+                "approved": True,
+                "user": "bob",
+            },
+        )
+        assert reply.status_code == 202, reply.text
+        view = await wait_for(api, thread_id, "done")
+        assert len(tool_results(view, "deploy_service")) == 1
+        listed = (await api.get("/threads")).json()["threads"]
+        assert [t["id"] for t in listed] == [thread_id]
+        assert isinstance(api, httpx.AsyncClient)
+
+
+async def test_long_poll_hears_a_commit_on_another_node(
+    cluster_settings: Settings, anthropic_stub: AnthropicStub
+) -> None:
+    anthropic_stub.reply_tool(
+        "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
+    )
+    anthropic_stub.reply_tool("done_for_now", {"message": "deployed"})
+    async with app_client(cluster_settings) as api:
+        view = await wait_for(api, await launch(api, "ship api"), "waiting_approval")
+        poll = asyncio.create_task(
+            api.get(
+                f"/threads/{view['id']}", params={"wait": 8, "while_status": "waiting_approval"}
+            )
+        )
+        await asyncio.sleep(0.3)  # subscribed (a late subscription would only answer later)
+        assert not poll.done()
+        started = asyncio.get_running_loop().time()
+        assert (await approve(api, view)).status_code == 202
+        answered = (await poll).json()
+        assert answered["status"] != "waiting_approval"
+        assert asyncio.get_running_loop().time() - started < 5  # woken, not timed out
+
+
+async def test_a_deadline_expires_the_request(
+    cluster_settings: Settings, anthropic_stub: AnthropicStub, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("deploy:\n  deploy_service:\n    expire_after: 1s\n")
+    settings = cluster_settings.model_copy(update={"policy_file": str(policy), "step_lease_s": 0.5})
+    anthropic_stub.reply_tool(
+        "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
+    )
+    anthropic_stub.reply_tool("done_for_now", {"message": "Not deployed: nobody approved it."})
+    async with app_client(settings) as api:
+        view = await wait_for(api, await launch(api, "ship api"), "done", timeout=20)
+    [decision] = [e for e in view["events"] if e["type"] == "human_response"]
+    assert (decision["user"], decision["approved"]) == ("hitlbot", False)
+    assert not tool_results(view, "deploy_service")
+
+
+async def test_an_email_thread_is_answered_by_reply(
+    cluster_settings: Settings, anthropic_stub: AnthropicStub, smtp_sink: SmtpSink
+) -> None:
+    settings = cluster_settings.model_copy(
+        update={
+            "smtp_host": smtp_sink.host,
+            "smtp_port": smtp_sink.port,
+            "smtp_starttls": False,
+            "email_from": "support@shop.example",
+            "email_inbound_secret": "mail-secret",
+        }
+    )
+    anthropic_stub.reply_tool("request_more_information", {"message": "Which order?"})
+    anthropic_stub.reply_tool("done_for_now", {"message": "It ships tomorrow."})
+    async with app_client(settings) as api:
+        mail = MailDriver(api=api, sink=smtp_sink)
+        started = await mail.send(new_mail("Where is my grinder?"))
+        thread_id = started["thread_id"]
+        await wait_delivered(api, thread_id, "waiting_human")
+        [question] = await smtp_sink.wait_for(1)
+        reply = fixture_reply(
+            "gmail_reply.eml",
+            to_message=question.message["Message-ID"],
+            references=[question.message["In-Reply-To"], question.message["Message-ID"]],
+        )
+        assert (await mail.send(reply))["status"] == "resumed"
+        await wait_delivered(api, thread_id, "done")
+        assert len(await smtp_sink.wait_for(2)) == 2
+
+
+async def test_a_killed_workers_step_finishes_in_another(
+    cluster_settings: Settings, anthropic_stub: AnthropicStub, tmp_path: Path
+) -> None:
+    """Separate `hitlbot worker` processes on the cluster: the first is killed in the middle
+    of a deploy; the second finishes the thread; the deploy is recorded once, under one id."""
+    hook = Webhook()
+    hook.hang_next = True
+    app = web.Application()
+    app.router.add_post("/deploys", hook.handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    settings = cluster_settings.model_copy(
+        update={"deploy_webhook_url": f"http://127.0.0.1:{port}/deploys", "step_lease_s": 1.0}
+    )
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.redis_url or "",
+        "HITLBOT_REDIS_PREFIX": settings.redis_prefix,
+        "HITLBOT_QUEUE": settings.queue_name,
+        "HITLBOT_STEP_LEASE_S": "1",
+        "HITLBOT_LLM_SDK_RETRIES": "0",
+        "ANTHROPIC_API_KEY": "sk-test",
+        "ANTHROPIC_BASE_URL": anthropic_stub.base_url,
+        "HITLBOT_MODEL": "claude-test",
+        "DEPLOY_WEBHOOK_URL": settings.deploy_webhook_url or "",
+    }
+    anthropic_stub.reply_tool(
+        "deploy_service", {"service": "web", "version": "2.1.0", "environment": "staging"}
+    )
+    anthropic_stub.reply_tool("done_for_now", {"message": "shipped"})
+    try:
+        async with serve(create_app(settings, with_worker=False)) as url:
+            headers = {"Authorization": "Bearer test-token"}
+            async with httpx.AsyncClient(base_url=url, headers=headers) as api:
+                thread_id = await launch(api, "web to staging")
+                with worker(env, tmp_path / "a.log") as first:
+                    await asyncio.wait_for(hook.received.wait(), 30)
+                    first.send_signal(signal.SIGKILL)
+                    first.wait(10)
+                with worker(env, tmp_path / "b.log"):
+                    view = await wait_for(api, thread_id, "done", timeout=30)
+    finally:
+        await runner.cleanup()
+    [result] = tool_results(view, "deploy_service")
+    assert [post["call_id"] for post in hook.posts] == [result["call_id"]] * 2
+    client = RedisCluster.from_url(settings.redis_url or "")
+    deploys = await client.hgetall(Keys(settings.redis_prefix).agent("deploy", "deploys"))
+    await client.aclose()
+    assert list(deploys) == [result["call_id"].encode()]
