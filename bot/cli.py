@@ -73,7 +73,12 @@ def smtp(
 
 
 @app.command()
-def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
+def dev(
+    port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+    reload: Annotated[
+        bool, typer.Option(help="Restart web and worker when an agent's files change.")
+    ] = False,
+) -> None:
     """Web and worker in one process, on loopback, with whatever is missing built in.
 
     A private Redis (no REDIS_URL), the offline model (no ANTHROPIC_API_KEY), a built-in
@@ -86,7 +91,7 @@ def dev(port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
     settings = Settings()
     _check_configuration(settings)  # a bad agent folder or policy: its file, before any start
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C at any phase: cleanups ran, no trace
-        run(settings, port, typer.echo)
+        run(settings, port, typer.echo, reload=reload)
 
 
 @app.command()

@@ -279,3 +279,19 @@ def test_only_lone_surrogates_count() -> None:
     assert not lone_surrogate(b'{"a": "\\ud83d\\ude00"}')  # a pair: one character
     assert not lone_surrogate('{"a": "caf\u00e9 \U0001f600"}'.encode())
     assert not lone_surrogate(b'{"a": "\\ud800')  # not JSON: the route's to refuse
+
+
+async def test_a_lone_surrogate_in_an_external_call_is_refused(
+    api: httpx.AsyncClient, redis_client: Redis, settings: Settings
+) -> None:
+    """The HumanLayer route's `kwargs` are any JSON: nothing in the model would refuse it."""
+    before = await snapshot(redis_client, settings)
+    call = {"call_id": "c1", "spec": {"fn": "deploy", "kwargs": {"service": f"api{LONE}"}}}
+    reply = await api.post(
+        "/humanlayer/v1/function_calls",
+        content=json.dumps(call).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    assert reply.status_code == 400, reply.text
+    assert "not valid Unicode" in reply.json()["detail"]
+    assert await snapshot(redis_client, settings) == before

@@ -7,24 +7,32 @@ its own key prefix and queue, like the single-Redis suite.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from aiohttp import web
 from redis.asyncio import RedisCluster
+from redis.asyncio.cluster import ClusterPipeline
+from redis.crc import key_slot
 
 from bot.config import Settings
+from bot.runtime import lease, sweeper
+from bot.store import agentstore, threads
 from bot.store.connect import connect
 from bot.store.keys import Keys
+from bot.store.scripts import source
 from bot.testing.anthropic_stub import AnthropicStub
+from bot.testing.slack_stub import SlackStub
 from bot.testing.smtp_sink import SmtpSink
 from bot.web.app import create_app
 from tests.cluster_support import LocalCluster, can_run, local_cluster
-from tests.conftest import app_client, serve
+from tests.conftest import APPROVER, SlackDriver, app_client, serve
 from tests.email_support import MailDriver, fixture_reply, new_mail, wait_delivered
 from tests.helpers import tool_results, wait_for
 from tests.test_worker_process import Webhook, worker
@@ -36,6 +44,64 @@ pytestmark = pytest.mark.skipif(can_run() is not None, reason=str(can_run()))
 def cluster() -> Iterator[LocalCluster]:
     with local_cluster() as running:
         yield running
+
+
+SCRIPTS = {
+    "commit": threads.COMMIT_LUA,
+    "load": threads._LOAD,
+    "intake": source("intake"),
+    "link": source("link"),
+    "claim": source("claim"),
+    "release": source("release"),
+    "lease acquire": lease._ACQUIRE,
+    "lease renew": lease._RENEW,
+    "lease release": lease._RELEASE,
+    "lease drop": lease._DROP,
+    "sweeper drop": sweeper._DROP_STALE,
+    "agent reserve": agentstore._RESERVE,
+    "agent once": agentstore._ONCE,
+}
+"""Every script hitlbot registers, by name."""
+NOT_HERE = {
+    "claim": "a Mailgun token's replay claim: one key (tests/test_email_inbound.py)",
+    "release": "gives a Mailgun token's claim back: one key",
+    "lease renew": "a step longer than a third of a lease: one key (tests/test_commit_lease.py)",
+    "lease drop": "a lease let go without a commit: one key",
+    "lease release": "a lease given back without a commit (a commit releases it itself): the "
+    "lease and the dirty mark, both in the thread's slot",
+    "agent reserve": "the support agent's refund ledger: one key (tests/test_agentstore.py)",
+}
+"""Scripts these flows do not run, and why their keys are one slot anyway."""
+CALLS: list[tuple[str, list[bytes]]] = []
+"""(sha, KEYS) of every script call made on the cluster by this module's tests."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def record_scripts() -> Iterator[None]:
+    """Record the KEYS of every EVALSHA sent to the cluster (direct or pipelined)."""
+    direct, piped = RedisCluster.execute_command, ClusterPipeline.execute_command
+
+    def note(args: tuple[Any, ...]) -> None:
+        if args and str(args[0]).upper() in ("EVALSHA", "EVAL"):
+            count = int(args[2])
+            CALLS.append((str(args[1]), [_bytes(key) for key in args[3 : 3 + count]]))
+
+    async def recorded(self: RedisCluster, *args: Any, **kwargs: Any) -> Any:
+        note(args)
+        return await direct(self, *args, **kwargs)
+
+    def recorded_piped(self: ClusterPipeline, *args: Any, **kwargs: Any) -> Any:
+        note(args)
+        return piped(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(RedisCluster, "execute_command", recorded)
+        patch.setattr(ClusterPipeline, "execute_command", recorded_piped)
+        yield
+
+
+def _bytes(key: Any) -> bytes:
+    return key if isinstance(key, bytes) else str(key).encode()
 
 
 @pytest.fixture
@@ -180,6 +246,7 @@ async def test_an_email_thread_is_answered_by_reply(
         assert len(await smtp_sink.wait_for(2)) == 2
 
 
+@pytest.mark.timeout(150)
 async def test_a_killed_workers_step_finishes_in_another(
     cluster_settings: Settings, anthropic_stub: AnthropicStub, tmp_path: Path
 ) -> None:
@@ -219,11 +286,11 @@ async def test_a_killed_workers_step_finishes_in_another(
             async with httpx.AsyncClient(base_url=url, headers=headers) as api:
                 thread_id = await launch(api, "web to staging")
                 with worker(env, tmp_path / "a.log") as first:
-                    await asyncio.wait_for(hook.received.wait(), 30)
+                    await asyncio.wait_for(hook.received.wait(), 60)
                     first.send_signal(signal.SIGKILL)
                     first.wait(10)
-                with worker(env, tmp_path / "b.log"):
-                    view = await wait_for(api, thread_id, "done", timeout=30)
+                with worker(env, tmp_path / "b.log"):  # a loaded machine starts it slowly
+                    view = await wait_for(api, thread_id, "done", timeout=60)
     finally:
         await runner.cleanup()
     [result] = tool_results(view, "deploy_service")
@@ -232,3 +299,49 @@ async def test_a_killed_workers_step_finishes_in_another(
     deploys = await client.hgetall(Keys(settings.redis_prefix).agent("deploy", "deploys"))
     await client.aclose()
     assert list(deploys) == [result["call_id"].encode()]
+
+
+async def test_a_slack_mention_its_card_and_approve(
+    cluster_settings: Settings,
+    slack_settings: Settings,
+    anthropic_stub: AnthropicStub,
+    slack_stub: SlackStub,
+) -> None:
+    settings = slack_settings.model_copy(update={"redis_url": cluster_settings.redis_url})
+    anthropic_stub.reply_tool(
+        "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
+    )
+    anthropic_stub.reply_tool("done_for_now", {"message": "api 1.4.2 is live"})
+    async with app_client(settings) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        mention = await slack.mention("deploy api 1.4.2 to production")
+        view, card = await slack.pending()
+        assert (await slack.click(card, "approve", user=APPROVER)).status_code == 200
+        view = await wait_for(api, view["id"], "done")
+        assert len(tool_results(view, "deploy_service")) == 1
+        anthropic_stub.reply_tool("done_for_now", {"message": "billing is at 2.0.1"})
+        await slack.reply("thanks, and the billing one?", mention["ts"])
+        for _ in range(500):
+            view = (await api.get(f"/threads/{view['id']}")).json()
+            said = [e.get("text") for e in view["events"] if e["type"] == "user_message"]
+            answered = [e["message"] for e in view["events"] if e["type"] == "done"]
+            if said[-1] == "thanks, and the billing one?" and answered[-1].startswith("billing"):
+                break  # appended to the same thread, and answered
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError(f"the reply was not answered: {view}")
+        assert len(await slack.threads()) == 1
+
+
+def test_every_script_touches_one_slot(request: pytest.FixtureRequest) -> None:
+    """Last in this module: the scripts its flows ran each kept to one slot, and together
+    they ran every script hitlbot registers but those `NOT_HERE` says why."""
+    shas = {hashlib.sha1(text.encode()).hexdigest(): name for name, text in SCRIPTS.items()}
+    for sha, keys in CALLS:
+        assert len({key_slot(key) for key in keys}) == 1, (shas.get(sha, sha), keys)
+    mine = [i for i in request.session.items if i.module is request.module]
+    if len(mine) < len([n for n in dir(request.module) if n.startswith("test_")]):
+        pytest.skip("only some of this module's flows ran: coverage not judged")
+    ran = {shas[sha] for sha, _ in CALLS if sha in shas}
+    assert ran | set(NOT_HERE) == set(SCRIPTS), set(SCRIPTS) - ran - set(NOT_HERE)
+    assert not ran & set(NOT_HERE), ran & set(NOT_HERE)  # NOT_HERE is kept true

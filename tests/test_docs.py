@@ -72,8 +72,8 @@ async def test_openapi_declares_bearer_auth_on_the_threads_routes(web: httpx.Asy
     threads = [(p, m) for p, m, op in operations if p.startswith("/threads")]
     assert len(threads) == 6  # launch, list, get, audit, responses, messages
     for path, method, op in operations:
-        # The HumanLayer API (`/humanlayer/v1`) takes the same bearer keys.
-        protected = path.startswith(("/threads", "/humanlayer/v1"))
+        # The HumanLayer API (`/humanlayer/v1`) and `/requests` take the same bearer keys.
+        protected = path.startswith(("/threads", "/humanlayer/v1", "/requests"))
         expected = [{"HITLBOT_API_TOKEN": []}] if protected else None
         assert op.get("security") == expected, (path, method)
     # The token is the scheme's, not a header parameter of each route.

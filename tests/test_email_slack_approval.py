@@ -108,5 +108,8 @@ async def test_api_thread_approval_goes_to_the_approval_channel(
     anthropic_stub.reply_tool("done_for_now", {"message": "api 1.4.2 is live"})
     assert (await slack.click(card, "approve")).status_code == 200
     view = await wait_delivered(slack.api, thread_id, "done")
-    assert [e["channel"] for e in view["events"] if e["type"] == "request_sent"] == ["slack", "api"]
+    sent = [e for e in view["events"] if e["type"] == "request_sent"]
+    # The card, the decision shown on it (after the tool ran), the answer (read over the API).
+    assert [e["channel"] for e in sent] == ["slack", "slack", "api"]
+    assert sent[1]["ref"].startswith("shown:")
     assert len(slack.stub.calls_to("chat.postMessage")) == 1  # the answer is read over the API

@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.humanlayer.webhook import SIGNATURE_HEADER, verify
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
-from tests.conftest import APPROVER, SlackDriver, app_client, serve
+from tests.conftest import APPROVER, APPROVER_2, SlackDriver, app_client, serve
 from tests.humanlayer_support import pending, sdk, until
 
 
@@ -134,3 +134,29 @@ async def test_the_response_webhook_is_signed_retried_and_carries_the_state(
     assert sent["type"] == "human_contact"
     assert sent["call"]["spec"]["state"] == {"ticket": "T-9"}
     assert sent["call"]["status"]["response"] == "eu-west-1"
+
+
+async def test_the_policy_by_function_name_sets_approvers_and_quorum(
+    slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        f"external:\n  transfer:\n    quorum: 2\n    approvers: [{APPROVER}, {APPROVER_2}]\n"
+    )
+    settings = slack_settings.model_copy(update={"policy_file": str(policy)})
+    async with app_client(settings) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        hl = sdk(slack)
+
+        @hl.require_approval()
+        def transfer(amount: int) -> str:
+            return f"sent {amount}"
+
+        result = asyncio.create_task(asyncio.to_thread(transfer, amount=100))
+        _, card = await pending(slack)
+        assert "Needs 2 approvals" in json.dumps(card.blocks)
+        await slack.click(card, "approve", user=APPROVER)
+        await until(lambda: len(slack_stub.ephemerals) == 1)  # "1 of 2 approvals"
+        assert not result.done()
+        await slack.click(card, "approve", user=APPROVER_2)
+        assert await asyncio.wait_for(result, 10) == "sent 100"

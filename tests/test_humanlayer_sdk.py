@@ -10,6 +10,7 @@ from humanlayer import (
     ContactChannel,
     FunctionCallSpec,
     FunctionCallStatus,
+    HumanContactSpec,
     ResponseOption,
     SlackContactChannel,
 )
@@ -220,3 +221,73 @@ async def test_human_as_tool_over_slack_takes_the_first_allowed_reply(slack: Sla
     [thread] = await slack.threads()
     view = await slack.thread(thread["id"])
     assert [e["text"] for e in view["events"] if e["type"] == "held_message"] == ["us-east-1"]
+
+
+async def test_a_user_id_is_a_direct_message(slack: SlackDriver) -> None:
+    hl = sdk(slack)
+    dm = ContactChannel(slack=SlackContactChannel(channel_or_user_id=APPROVER))
+    call = await asyncio.to_thread(
+        hl.create_function_call, FunctionCallSpec(fn="ping", kwargs={}, channel=dm), "call-dm"
+    )
+    _, card = await pending(slack)
+    [posted] = slack.stub.calls_to("chat.postMessage")
+    assert posted.args["channel"] == APPROVER and call.call_id == "call-dm"
+    await slack.click(card, "approve", user=APPROVER)
+    status = (await asyncio.to_thread(hl.get_function_call, "call-dm")).status
+    assert status is not None and status.approved is True
+
+
+async def test_response_options_are_buttons_for_the_allowed_responders(slack: SlackDriver) -> None:
+    hl = sdk(slack)
+    channel = ContactChannel(
+        slack=SlackContactChannel(channel_or_user_id="COPS", allowed_responder_ids=["UOWNER"])
+    )
+    options = [ResponseOption(name="eu", title="Europe"), ResponseOption(name="us")]
+    spec = HumanContactSpec(msg="Where?", channel=channel, response_options=options)
+    await asyncio.to_thread(hl.create_human_contact, spec, "call-where")
+    _, question = await pending(slack)
+    buttons = [b for b in question.blocks if b["type"] == "actions"][0]["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["Europe", "us"]
+    await slack.click(question, "choice:0", user=ASKER)  # not named: refused
+    await until(lambda: len(slack.stub.ephemerals) == 1)
+    contact = await asyncio.to_thread(hl.get_human_contact, "call-where")
+    assert contact.status is not None and contact.status.response is None
+    await slack.click(question, "choice:1", user="UOWNER")
+    for _ in range(200):
+        contact = await asyncio.to_thread(hl.get_human_contact, "call-where")
+        if contact.status is not None and contact.status.response is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert contact.status is not None
+    assert (contact.status.response, contact.status.response_option_name) == ("us", "us")
+
+
+async def test_an_interactive_response_option_opens_a_prefilled_modal(slack: SlackDriver) -> None:
+    hl = sdk(slack)
+    other = ResponseOption(
+        name="other", title="Somewhere else", interactive=True, prompt_fill="Region: "
+    )
+    spec = HumanContactSpec(msg="Where?", response_options=[other])
+    await asyncio.to_thread(hl.create_human_contact, spec, "call-other")
+    _, question = await pending(slack)
+    assert question.channel == "CAPPROVALS"
+    await slack.click(question, "choice:0", user=ASKER)
+    await slack.stub.wait_for("views.open")
+    [modal] = slack.stub.views.values()
+    [field] = [b for b in modal["blocks"] if b["type"] == "input"]
+    assert field["element"]["initial_value"] == "Region: "
+    reply = await slack.send(
+        signing.view_submission(
+            ASKER,
+            modal,
+            values=signing.plain_text_value("reason", "reason", "Region: ap-south-1"),
+            signing_secret=SLACK_SECRET,
+        )
+    )
+    assert reply.status_code == 200
+    contact = await asyncio.to_thread(hl.get_human_contact, "call-other")
+    assert contact.status is not None
+    assert (contact.status.response, contact.status.response_option_name) == (
+        "Region: ap-south-1",
+        "other",
+    )

@@ -231,6 +231,10 @@ async def test_a_malformed_message_leaves_the_watch_working(
         await watch.aclose()
 
 
+class Unforeseen(BaseException):
+    """What no `except Exception` catches."""
+
+
 async def test_a_failed_unsubscribe_or_a_dead_reader_leaves_the_watch_working(
     redis_client: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -260,15 +264,21 @@ async def test_a_failed_unsubscribe_or_a_dead_reader_leaves_the_watch_working(
                 await asyncio.sleep(0.01)
             thread = await store.commit(thread, [UserMessage(text="again")])
             assert await heard_commit(changes) == Change(2, "running")
-            # The reader ends however it may (here: cancelled from outside): it is restarted,
-            # and the waiters look again (a notification may have been lost meanwhile).
+            # The reader dies however it may (here: an error no handler expects): it is
+            # restarted, and the waiters look again (a notification may have been lost).
             reader: Any = watch._reader
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-            assert await changes.next(5) is None
-        async with watch.watching("th_w", 5) as changes:
+            real_dispatch = watch._dispatch
+
+            async def dispatch(message: dict[str, Any]) -> None:
+                monkeypatch.setattr(watch, "_dispatch", real_dispatch)
+                raise Unforeseen
+
+            monkeypatch.setattr(watch, "_dispatch", dispatch)
             thread = await store.commit(thread, [UserMessage(text="and again")])
-            assert await heard_commit(changes) == Change(3, "running")
+            assert await changes.next(5) is None  # woken by the restart
+            assert reader.done() and watch._reader is not reader
+            thread = await store.commit(thread, [UserMessage(text="once more")])
+            assert await heard_commit(changes) == Change(4, "running")
     finally:
         await watch.aclose()
 

@@ -49,3 +49,11 @@ def test_the_page_has_a_favicon_and_keeps_the_channel_on_a_switch() -> None:
     assert 'state.conversation = "";' not in switch.replace(
         'if (state.conversation.startsWith("D")) state.conversation = "";', ""
     )
+
+
+def test_a_channel_mention_shows_the_channel_s_name_not_its_id() -> None:
+    from bot.playground.blockkit import mrkdwn
+
+    names = {"C0APPROVALS": "approvals"}
+    assert "#approvals" in mrkdwn("I asked for approval in <#C0APPROVALS>.", names)
+    assert "#general" in mrkdwn("<#C0OTHER|general>", names)

@@ -165,6 +165,8 @@ async def test_api_decisions_are_the_credentials_identity(
         audit = (await api.get(f"/threads/{thread_id}/audit")).json()["entries"]
     [decision] = [e for e in audit if e["event"] == "human_response"]
     assert decision["user"] == APPROVER_2 and decision["client"].startswith(f"{APPROVER_2}#")
+    [launch] = [e for e in audit if e["event"] == "user_message"]
+    assert launch["user"] == APPROVER and launch["client"].startswith(f"{APPROVER}#")
     assert KEYS[APPROVER_2] not in json.dumps(audit)
 
 

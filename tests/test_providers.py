@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.config import NotConfigured, Settings
 from bot.core.model import LLMFatal, LLMUnavailable
+from bot.dev.server import _model as banner_model_line
 from bot.llm.claude import AnthropicModel, request_params
 from bot.llm.providers import cache_policy, claude
 from bot.testing.anthropic_stub import AnthropicStub
@@ -180,6 +181,7 @@ def test_vertex_without_a_project_says_so(monkeypatch: pytest.MonkeyPatch) -> No
 def test_a_cloud_provider_needs_no_anthropic_key_and_is_never_offline() -> None:
     settings = Settings(_env_file=None, HITLBOT_MODEL_PROVIDER="bedrock")
     assert not settings.offline_model()
+    assert banner_model_line(settings) == "Model: claude-sonnet-5-5 on bedrock"  # not MISSING
     assert cache_policy(settings).enabled
     off = Settings(_env_file=None, HITLBOT_PROMPT_CACHE=False)
     assert not cache_policy(off).enabled

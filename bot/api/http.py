@@ -83,7 +83,9 @@ router = APIRouter(prefix="/threads", tags=["threads"], dependencies=[Depends(ca
 async def launch(body: LaunchBody, svc: Svc, who: Caller) -> dict[str, Any]:
     """Start a thread; a worker takes its first step."""
     user = who.writer(body.user)
-    thread = await svc.launch(body.agent, body.message, ApiOrigin(user=user), user)
+    thread = await svc.launch(
+        body.agent, body.message, ApiOrigin(user=user), user, client=who.client
+    )
     return {"thread_id": thread.id, "status": thread.status}
 
 
@@ -172,7 +174,8 @@ async def respond(thread_id: str, body: ResponseBody, svc: Svc, who: Caller) -> 
 @router.post("/{thread_id}/messages", status_code=202)
 async def post_message(thread_id: str, body: MessageBody, svc: Svc, who: Caller) -> dict[str, Any]:
     """Write to the thread again: answers a pending question or starts the next turn."""
-    thread = await svc.post_message(thread_id, body.message, who.writer(body.user))
+    user = who.writer(body.user)
+    thread = await svc.post_message(thread_id, body.message, user, client=who.client)
     return {"thread_id": thread.id, "status": thread.status}
 
 

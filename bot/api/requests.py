@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from bot.api.http import Svc, require_token
+from bot.api.http import Svc
+from bot.api.identity import caller
 from bot.core.pending import AGE_BUCKETS, age_bucket, pending_entry
 from bot.metrics import PENDING
 from bot.runtime.deps import Deps
@@ -18,7 +19,7 @@ SCAN_LIMIT = 5000
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
-router = APIRouter(prefix="/requests", tags=["requests"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/requests", tags=["requests"], dependencies=[Depends(caller)])
 
 
 def seconds(duration: str) -> float:

@@ -44,6 +44,11 @@ def _approved_call(
     return found
 
 
+def _client(event: UserMessage | HumanResponse | ApprovalVote) -> dict[str, str]:
+    """The API client a human's word came with (its key's identity and fingerprint), if any."""
+    return {} if event.client is None else {"client": event.client}
+
+
 def audit_entries(
     before: Thread, new: list[Event], after: Thread | None = None
 ) -> list[dict[str, Any]]:
@@ -54,7 +59,7 @@ def audit_entries(
     for event in new:
         entry: dict[str, Any] = {"at": event.at.isoformat(), "event": event.type}
         if isinstance(event, UserMessage):
-            entry.update(user=event.user, launch=not before.events)
+            entry.update(user=event.user, launch=not before.events, **_client(event))
         elif isinstance(event, HumanRequest):
             entry.update(request_id=event.request_id, kind=event.kind, call_id=event.call_id)
         elif isinstance(event, HumanResponse | ApprovalVote):
@@ -62,8 +67,7 @@ def audit_entries(
             approved = response.approved if response is not None else True
             edited = response.edited_args if response is not None and approved else None
             entry.update(request_id=event.request_id, user=event.user, approved=approved)
-            if event.client is not None:
-                entry.update(client=event.client)  # the API credential it came with
+            entry.update(_client(event))
             thread = thread or before.appended(*new)
             entry.update(_approved_call(thread, event.request_id, edited))
         elif isinstance(event, ToolResult):

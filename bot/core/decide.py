@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.core.agent import Agent, Prefetch
 from bot.core.events import Done, Error, Event, HumanRequest, ToolCall
+from bot.core.facts import SHOWN
 from bot.core.model import REASON_FIELD, ModelCall
 from bot.core.policy import Rule
 from bot.core.thread import Thread
@@ -78,9 +79,15 @@ def decide(thread: Thread, agent: Agent, delivers: bool) -> Action:
     """The next action for `thread` (pure). `delivers`: its origin has a channel to send to."""
     if delivers:
         outbound = thread.undelivered
-        if outbound:
-            ref, event = outbound[0]
-            return Deliver(ref, event)
+        first = next((out for out in outbound if not out[0].startswith(SHOWN)), None)
+        if first is not None:
+            return Deliver(*first)
+        # A decision shown on its cards waits for the call it approved (or an external
+        # call's conclusion): neither waits behind Slack, nor behind its retries.
+        running = thread.status == "running"
+        runs = running and (agent.external or thread.open_call is not None)
+        if outbound and not runs:
+            return Deliver(*outbound[0])
     status = thread.status
     if status != "running":
         return Stop(status)

@@ -58,6 +58,8 @@ class UserMessage(_Event):
     """Who wrote it, in the channel's terms (Slack user id, email address, API caller)."""
     ref: str | None = None
     """The channel's id of the message it came in (an email's Message-ID), if it has one."""
+    client: str | None = None
+    """The API client that sent it (its key's name, never the key), for the audit."""
 
 
 class ToolCall(_Event):

@@ -29,7 +29,30 @@ from bot.core.events import (
 )
 
 Status = Literal["running", "waiting_human", "waiting_approval", "done", "failed"]
-Outbound = tuple[str, HumanRequest | Done | Failed | DeadlinePassed]
+Outbound = tuple[str, HumanRequest | HumanResponse | Done | Failed | DeadlinePassed]
+
+SHOWN = "shown:"
+"""The ref prefix of a decision to show on its request's Slack cards: `shown:<request>:<n>`,
+`n` the cards it covers (a card recorded after it was shown is shown again)."""
+
+
+def is_card(event: RequestSent) -> str | None:
+    """The request a recorded Slack message is a card of (its own post, or an escalation),
+    if it is one."""
+    if event.channel != "slack":
+        return None
+    return event.coordinates.get("request_id") or (None if ":" in event.ref else event.ref)
+
+
+def shows(request: HumanRequest | None) -> bool:
+    """Whether a request's cards change when it is decided: an approval card, or a question
+    with buttons."""
+    return request is not None and (request.kind == "approval" or bool(request.choices))
+
+
+def moot(event: DeadlinePassed, answered: set[str]) -> bool:
+    """A reminder or an escalation of a request answered since: never delivered."""
+    return event.step != "expire" and event.request_id in answered
 
 
 @dataclass
@@ -60,6 +83,8 @@ class Facts:
     requests: dict[str, HumanRequest] = field(default_factory=dict)
     responses: dict[str, HumanResponse] = field(default_factory=dict)
     calls: dict[str, ToolCall] = field(default_factory=dict)
+    cards: dict[str, int] = field(default_factory=dict)
+    """Slack cards recorded per request id (`is_card`)."""
 
     @classmethod
     def of(cls, events: list[Event]) -> Facts:
@@ -93,6 +118,7 @@ class Facts:
             requests=dict(self.requests),
             responses=dict(self.responses),
             calls=dict(self.calls),
+            cards=dict(self.cards),
         )
         copy._fold(events)
         return copy
@@ -137,8 +163,11 @@ class Facts:
                 self.approvals.setdefault(event.request_id, []).append(event.call_id)
             self._outbound(event.request_id, event)
         elif isinstance(event, HumanResponse):
+            first = event.request_id not in self.responses
             self.answered.add(event.request_id)
             self.responses.setdefault(event.request_id, event)
+            if first:
+                self._decided(event)
             self.last_marker, self.last_marker_at = event, index
             self.errors = 0
             if event.approved is False:
@@ -169,10 +198,36 @@ class Facts:
             self._outbound(f"failed:{index}", event)
         elif isinstance(event, RequestSent):
             self._delivered(event.ref)
+            card = is_card(event)
+            if card is not None:
+                self._card(card)
         elif isinstance(event, DeadlinePassed):
-            self._outbound(f"deadline:{index}", event)
+            if not moot(event, self.answered):
+                self._outbound(f"deadline:{index}", event)
 
-    def _outbound(self, ref: str, event: HumanRequest | Done | Failed | DeadlinePassed) -> None:
+    def _decided(self, response: HumanResponse) -> None:
+        """A request's first response: its pending reminders and escalations are moot, and
+        its cards (if any yet) are to show it."""
+        request_id = response.request_id
+        self.waiting = [
+            w
+            for w in self.waiting
+            if not (isinstance(w[1], DeadlinePassed) and moot(w[1], {request_id}))
+        ]
+        count = self.cards.get(request_id, 0)
+        if count and shows(self.requests.get(request_id)):
+            self._outbound(f"{SHOWN}{request_id}:{count}", response)
+
+    def _card(self, request_id: str) -> None:
+        """A Slack card of `request_id` recorded; one posted after its decision shows it too."""
+        count = self.cards[request_id] = self.cards.get(request_id, 0) + 1
+        response = self.responses.get(request_id)
+        if response is not None and shows(self.requests.get(request_id)):
+            self._outbound(f"{SHOWN}{request_id}:{count}", response)
+
+    def _outbound(
+        self, ref: str, event: HumanRequest | HumanResponse | Done | Failed | DeadlinePassed
+    ) -> None:
         if ref not in self.sent:
             self.waiting.append((ref, event))
 

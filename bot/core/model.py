@@ -23,6 +23,8 @@ class ModelCall:
     args: dict[str, Any]
     usage: Usage | None = None
     """What the request cost, when the model reports it."""
+    stop_reason: str | None = None
+    """Why the model stopped (`tool_use`), when it says."""
 
 
 class ModelOutputError(Exception):

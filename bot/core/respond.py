@@ -95,6 +95,8 @@ class Deciding:
     """Who may decide; None: the caller is trusted to name the decider (no policy check)."""
     args_model: type[BaseModel] | None = None
     """The model of the arguments of the call an approval guards (for an edit), if known."""
+    client: str | None = None
+    """The API client a message came with (for the audit), if any."""
 
 
 def decider_refusal(request: HumanRequest, user: str, approvers: Approvers) -> Why | None:
@@ -145,6 +147,10 @@ def respond(thread: Thread, answer: Answer, ctx: Deciding) -> HumanResponse | Ap
         if answer.approved is not None or not (answer.answer or "").strip():
             raise Invalid("this request is a question: send a non-empty answer")
         _check_text(answer.answer or "", ctx)
+        named = request.responders
+        if named and ctx.approvers is not None and answer.user not in named:
+            # An external caller named who answers (`allowed_responder_ids`): only they.
+            raise Forbidden(answer.user, "not_picker", named, verb="answer")
         if request.only_choices:
             answer = _picked(thread, request, answer, ctx)
     _check_text(answer.comment or "", ctx)
@@ -197,12 +203,14 @@ def message(
         held = _held_pick(thread, pending, text, user, ref, ctx)
         if held is not None:
             return held
-        answer = Answer(request_id=pending.request_id, user=user or "", answer=text, ref=ref)
+        answer = Answer(
+            request_id=pending.request_id, user=user or "", answer=text, ref=ref, client=ctx.client
+        )
         trusted = Deciding(now=ctx.now, max_chars=ctx.max_chars)  # checked above
         return respond(thread, answer, trusted)
     if pending is not None:
         raise NotAccepting("the thread is waiting for an approval decision")
-    return UserMessage(text=text, user=user, ref=ref, at=ctx.now)
+    return UserMessage(text=text, user=user, ref=ref, client=ctx.client, at=ctx.now)
 
 
 def _picked(thread: Thread, request: HumanRequest, answer: Answer, ctx: Deciding) -> Answer:

@@ -25,7 +25,7 @@ from bot.core.events import (
     UserMessage,
     utcnow,
 )
-from bot.core.facts import Facts
+from bot.core.facts import SHOWN, Facts, Outbound, is_card, moot, shows
 from bot.core.facts import Status as Status  # re-exported: the API and the store name it from here
 
 STATUSES: tuple[Status, ...] = ("running", "waiting_human", "waiting_approval", "done", "failed")
@@ -168,7 +168,7 @@ class Thread(BaseModel):
         return self.facts.open_call
 
     @property
-    def undelivered(self) -> list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed]]:
+    def undelivered(self) -> list[Outbound]:
         """Outbound events not yet delivered (see `undelivered`)."""
         return list(self.facts.waiting)
 
@@ -304,28 +304,39 @@ def open_call(events: list[Event]) -> ToolCall | None:
     return None
 
 
-def undelivered(
-    events: list[Event],
-) -> list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed]]:
-    """Outbound events (requests, answers, failures) with no `request_sent` yet, oldest first.
+def undelivered(events: list[Event]) -> list[Outbound]:
+    """Outbound events (requests, answers, failures, decisions to show on cards) with no
+    `request_sent` yet, oldest first.
 
     One given up on (a `delivery` error naming its ref) counts as handled: it is recorded and
-    logged, and trying it forever would stall the thread.
+    logged, and trying it forever would stall the thread. A reminder or an escalation of a
+    request answered since is moot, never delivered. A request's first response is to be
+    shown on its Slack cards (`shown:<request>:<n>`), and again on a card recorded after it.
     """
     sent = {e.ref for e in events if isinstance(e, RequestSent)}
     sent |= {e.ref for e in events if isinstance(e, Error) and e.kind == "delivery" and e.ref}
-    out: list[tuple[str, HumanRequest | Done | Failed | DeadlinePassed]] = []
+    answered = {e.request_id for e in events if isinstance(e, HumanResponse)}
+    requests: dict[str, HumanRequest] = {}
+    responses: dict[str, HumanResponse] = {}
+    cards: dict[str, int] = {}
+    out: list[Outbound] = []
     for index, event in enumerate(events):
         if isinstance(event, HumanRequest):
-            ref = event.request_id
+            requests.setdefault(event.request_id, event)
+            out.append((event.request_id, event))
         elif isinstance(event, Done):
-            ref = f"done:{index}"
+            out.append((f"done:{index}", event))
         elif isinstance(event, Failed):
-            ref = f"failed:{index}"
-        elif isinstance(event, DeadlinePassed):
-            ref = f"deadline:{index}"
-        else:
-            continue
-        if ref not in sent:
-            out.append((ref, event))
-    return out
+            out.append((f"failed:{index}", event))
+        elif isinstance(event, DeadlinePassed) and not moot(event, answered):
+            out.append((f"deadline:{index}", event))
+        elif isinstance(event, HumanResponse) and event.request_id not in responses:
+            responses[event.request_id] = event
+            count = cards.get(event.request_id, 0)
+            if count and shows(requests.get(event.request_id)):
+                out.append((f"{SHOWN}{event.request_id}:{count}", event))
+        elif isinstance(event, RequestSent) and (card := is_card(event)) is not None:
+            count = cards[card] = cards.get(card, 0) + 1
+            if card in responses and shows(requests.get(card)):
+                out.append((f"{SHOWN}{card}:{count}", responses[card]))
+    return [(ref, event) for ref, event in out if ref not in sent]

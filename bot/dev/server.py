@@ -20,19 +20,22 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import uvicorn
 
 from bot.config import Settings
 from bot.dev.embedded_redis import private_redis
+from bot.store.connect import redacted as redacted_url
 from bot.store.oneshot import count_keys
 
 DEV_TOKEN = "dev"
 """The API token `hitlbot dev` uses when HITLBOT_API_TOKEN is unset (it listens on loopback)."""
 
 
-def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
-    """Serve until stopped; `echo` prints the banner."""
+def run(settings: Settings, port: int, echo: Callable[[str], None], reload: bool = False) -> None:
+    """Serve until stopped; `echo` prints the banner. `reload`: web and worker start again
+    when an agent's files change (`bot.dev.reload`)."""
     from bot.email.outbound import status as email_status
     from bot.playground.app import dev_app
     from bot.slack.app import status as slack_status
@@ -69,8 +72,31 @@ def run(settings: Settings, port: int, echo: Callable[[str], None]) -> None:
             echo(f"  {redacted(note)}")
         echo(f"  Open {base_url}/ (the playground) and write: deploy api 1.4.2 to production")
         echo(f"  Try: {try_line(base_url, port)}  (API docs: {base_url}/docs)")
+        if reload:
+            _serve_reloading(settings, application, playground, listener, echo)
+            return
         # On the socket bound above: nobody can take the port between the check and the serve.
         uvicorn.Server(uvicorn.Config(application, log_config=None)).run(sockets=[listener])
+
+
+def _serve_reloading(
+    settings: Settings,
+    first: Any,
+    playground: Any,
+    listener: socket.socket,
+    echo: Callable[[str], None],
+) -> None:
+    import agents
+    from bot.dev.reload import serve_reloading
+    from bot.playground.app import rebuild
+
+    built = [first]
+
+    def build() -> Any:
+        return built.pop() if built else rebuild(settings, playground)
+
+    folders = [Path(agents.__file__).parent, *map(Path, settings.agent_roots())]
+    asyncio.run(serve_reloading(build, listener, folders, echo))
 
 
 def listen(port: int, echo: Callable[[str], None]) -> socket.socket:
@@ -103,7 +129,8 @@ _PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
 
 
 def redacted(text: str) -> str:
-    """`text` with the password of every URL in it replaced by `***`."""
+    """`text` with the password of every URL in it replaced by `***`: each banner line passes
+    through it, whichever setting's URL it names (`redacted_url` already did Redis's)."""
     return _PASSWORD.sub(r"\1***@", text)
 
 
@@ -134,7 +161,7 @@ def redis_note(settings: Settings, stack: contextlib.ExitStack) -> str:
     if not settings.redis_url:
         settings.redis_url = stack.enter_context(private_redis())
         return f"Redis: private server at {settings.redis_url} (gone when you stop)"
-    line = f"Redis: external, {settings.redis_url} (REDIS_URL; threads there persist)"
+    line = f"Redis: external, {redacted_url(settings.redis_url)} (REDIS_URL; threads there persist)"
     keys = _existing_keys(settings.redis_url, settings.redis_prefix)
     if keys is None:
         line += "; WARNING: not reachable now"
@@ -157,6 +184,8 @@ def _model(settings: Settings) -> str:
             "Model: OFFLINE - rules, not Claude: each agent's own offline.py, else a labelled "
             "scripted default (set ANTHROPIC_API_KEY to use Claude)"
         )
+    if settings.model_provider != "anthropic":  # the cloud's own credentials
+        return f"Model: {settings.model} on {settings.model_provider}"
     if settings.anthropic_api_key:
         return f"Model: {settings.model}"
     return (

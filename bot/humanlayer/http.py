@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from bot.api.identity import Caller
 from bot.core.external import external_thread, the_request
 from bot.core.policy import Rule
 from bot.core.thread import ExternalOrigin, Thread
@@ -46,6 +47,7 @@ async def service(request: Request) -> Service:
 
 Svc = Annotated[Service, Depends(service)]
 Client = Annotated[str, Depends(client_identity)]
+"""The caller's identity's name (who a call is recorded as asked by)."""
 Wait = Annotated[
     float | None,
     Query(
@@ -190,7 +192,7 @@ async def get_contact(
 
 @router.post("/agent/function_calls/{call_id}/respond")
 async def respond_function_call(
-    call_id: str, body: FunctionCallStatus, svc: Svc, client: Client
+    call_id: str, body: FunctionCallStatus, svc: Svc, who: Caller
 ) -> dict[str, Any]:
     """Decide the call, as the key's identity (an approver, unless decisions are trusted)."""
     if body.approved is None:
@@ -201,22 +203,22 @@ async def respond_function_call(
     comment = body.comment
     if body.approved is False and body.reject_option_name:
         comment = f"{body.reject_option_name}: {comment}"
-    answer = _answer(thread, client, approved=body.approved, comment=comment)
-    trusted = svc.deps.settings.api_trusted_decisions
-    thread = await svc.respond(thread.id, answer, enforce=not trusted)
+    decider = who.decider(None)  # a service key never decides
+    answer = _answer(thread, decider, approved=body.approved, comment=comment, client=who.client)
+    thread = await svc.respond(thread.id, answer, enforce=not who.trusted)
     return call_view(thread)
 
 
 @router.post("/agent/human_contacts/{call_id}/respond")
 async def respond_contact(
-    call_id: str, body: HumanContactStatus, svc: Svc, client: Client
+    call_id: str, body: HumanContactStatus, svc: Svc, who: Caller
 ) -> dict[str, Any]:
     """Answer the contact, as the key's identity."""
     if not (body.response or "").strip():
         raise Invalid("send a non-empty response")
     thread = await _load(svc, "human_contact", call_id)
-    answer = _answer(thread, client, answer=body.response)
-    thread = await svc.respond(thread.id, answer, enforce=False)
+    answer = _answer(thread, who.decider(None), answer=body.response, client=who.client)
+    thread = await svc.respond(thread.id, answer, enforce=not who.trusted)
     return call_view(thread)
 
 

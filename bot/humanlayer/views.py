@@ -77,7 +77,11 @@ def human_contact(thread: Thread) -> HumanContact:
         status.responded_at = response.at
         status.response = response.answer
         status.responded_by = response.user
-        status.response_option_name = _named(response_options(thread), response.answer)
+        options = response_options(thread)
+        # An interactive option's answer is what was written; its name is kept as the comment.
+        status.response_option_name = _named(options, response.answer) or _named(
+            options, response.comment
+        )
     return HumanContact.model_validate(
         {"run_id": origin.run_id, "call_id": origin.call_id, "spec": origin.spec, "status": status}
     )

@@ -103,7 +103,9 @@ def read_reply(message: Message, usage: Usage) -> ModelCall:
     if len(calls) != 1:
         raise ModelOutputError(f"expected exactly one tool call, got {len(calls)}", usage)
     args = calls[0].input if isinstance(calls[0].input, dict) else {}
-    return ModelCall(name=calls[0].name, args=dict(args), usage=usage)
+    return ModelCall(
+        name=calls[0].name, args=dict(args), usage=usage, stop_reason=message.stop_reason
+    )
 
 
 def usage_of(message: Message, model: str, started: float) -> Usage:

@@ -66,7 +66,10 @@ class McpServer:
     def shown(self) -> str:
         """Where the server is, with nothing that may be a credential: `http host:port` (no
         user, path or query) or `stdio <program>` (no arguments)."""
-        kind, where = self.transport()
+        try:
+            kind, where = self.transport()
+        except ValueError:
+            return "no command or URL"
         if kind == "http":
             parts = urlsplit(where)
             return f"http {parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}"

@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 
 from bot.config import Settings
 from bot.playground import actions, panes, slack_api
-from bot.playground.kit import Playground, prepare
+from bot.playground.kit import Playground, add_rooms, prepare
 
 
 def install(app: FastAPI, playground: Playground) -> None:
@@ -41,3 +41,20 @@ def dev_app(settings: Settings, base_url: str) -> tuple[FastAPI, Playground, lis
     app = create_app(settings, with_worker=True)
     install(app, playground)
     return app, playground, notes
+
+
+def rebuild(settings: Settings, playground: Playground) -> FastAPI:
+    """The app built again for `hitlbot dev --reload`, on the same playground (its workspace
+    and mail stay): the agents found afresh and checked, a channel for each new one."""
+    from bot.runtime.wiring import StartupError, check_configuration, load_agents
+    from bot.web.app import create_app
+
+    try:
+        agents = load_agents(settings)
+        check_configuration(settings, agents)
+    except StartupError as exc:
+        raise ValueError(str(exc)) from None
+    add_rooms(playground, settings, agents)
+    app = create_app(settings, with_worker=True)
+    install(app, playground)
+    return app

@@ -40,7 +40,7 @@ _EMOJI = re.compile(r":([a-z0-9_+\-]+):")
 def mrkdwn(text: str, names: Mapping[str, str]) -> Markup:
     """Slack mrkdwn (already `&amp;`-escaped, as Slack sends it) as safe HTML.
 
-    `names` turns `<@U123>` mentions into `@name`.
+    `names` turns `<@U123>` mentions into `@name` and `<#C123>` into `#channel`.
     """
     parts = text.split("```")
     out = []
@@ -70,7 +70,8 @@ def _link(target: str, label: str | None, names: Mapping[str, str]) -> str:
     if target.startswith("!"):
         return f'<span class="mention">@{escape(target[1:].split("^")[0])}</span>'
     if target.startswith("#"):
-        return f'<span class="mention">#{escape(label or target[1:])}</span>'
+        channel = target[1:]  # a channel by its name, never its raw id, when the page knows it
+        return f'<span class="mention">#{escape(label or names.get(channel, channel))}</span>'
     url = html.unescape(target)
     if not url.startswith(("http://", "https://", "mailto:")):
         return str(escape(html.unescape(label or target)))

@@ -192,6 +192,19 @@ def prepare(
     return playground, notes
 
 
+def add_rooms(playground: Playground, settings: Settings, agents: Iterable[str]) -> None:
+    """After a reload: a channel (and its route) for each agent that has none yet; what the
+    page holds stays."""
+    rooms = rooms_for(agents, settings.slack_default_agent)
+    known = {room.id for room in playground.rooms}
+    playground.rooms = tuple(dict.fromkeys((*playground.rooms, *rooms)))
+    if playground.slack is not None and playground.slack.channels is not None:
+        for room in rooms:
+            if room.id not in known:
+                playground.slack.channels[room.id] = channel_object(room.id, room.name)
+        settings.slack_routes = merged_routes(settings.slack_routes, rooms)
+
+
 def _workspace(rooms: Iterable[Room]) -> Workspace:
     users = {p.id: user_object(p.id, p.name) for p in PEOPLE}
     users[BOT_USER_ID] = user_object(BOT_USER_ID, "hitlbot")

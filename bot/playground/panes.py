@@ -105,6 +105,7 @@ def _slack(playground: Playground, who: Person, conversation: str) -> dict[str, 
     names = {
         uid: str(user["real_name"]).split()[0] for uid, user in (workspace.users or {}).items()
     }
+    names |= {room.id: room.name for room in playground.rooms}
 
     def button(element: Json) -> Markup:
         return Markup('<button class="bk-button %s" data-click="%s">%s</button>') % (

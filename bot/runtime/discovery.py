@@ -11,6 +11,8 @@ bundled ones do; a team keeps its agents in its own repository and installs hitl
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,37 @@ AGENT_FILE = "agent.py"
 OFFLINE_FILE = "offline.py"
 """The file beside `agent.py` that holds the agent's offline rules: `RULES = Rules(...)`."""
 PATHS_SETTING = "HITLBOT_AGENT_PATHS"
+
+
+BUNDLED = Path(__file__).resolve().parents[2] / "agents"
+"""The folder of the agents that ship with hitlbot, beside `bot/`."""
+
+
+def bundled() -> ModuleType:
+    """hitlbot's own `agents` package, even where another distribution took the import name
+    (the OpenAI Agents SDK's is `agents` too, and a process started outside the source folder
+    finds that one first): in a hitlbot process, `agents` is the folder beside `bot/`."""
+    module = sys.modules.get("agents")
+    if module is None:
+        spec = importlib.util.find_spec("agents")
+        if spec is not None and _folder_of(spec.origin) == BUNDLED:
+            return importlib.import_module("agents")
+    elif _folder_of(getattr(module, "__file__", None)) == BUNDLED:
+        return module
+    spec = importlib.util.spec_from_file_location(
+        "agents", BUNDLED / "__init__.py", submodule_search_locations=[str(BUNDLED)]
+    )
+    assert spec is not None and spec.loader is not None
+    for name in [name for name in sys.modules if name == "agents" or name.startswith("agents.")]:
+        del sys.modules[name]  # the other distribution's, imported by nothing of hitlbot's
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["agents"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _folder_of(origin: str | None) -> Path | None:
+    return Path(origin).resolve().parent if origin else None
 
 
 class AgentError(ValueError):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from bot import metrics
+from bot import metrics, telemetry
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse
 from bot.core.thread import Origin, Thread
 from bot.runtime.deps import Deps
@@ -40,6 +40,7 @@ class Service(Protocol):
         *,
         ref: str | None = None,
         thread_id: str | None = None,
+        client: str | None = None,
     ) -> Thread:
         """The thread a first message starts (checked, not stored)."""
         ...
@@ -51,6 +52,7 @@ class Service(Protocol):
         user: str | None,
         ref: str | None,
         answerers: frozenset[str] | None,
+        client: str | None = None,
     ) -> Callable[[Thread], Event]:
         """What the message is on a thread, as a function of the version it commits on."""
         ...
@@ -100,6 +102,8 @@ class Message:
     """What the message is on a thread, if not `Service.message_event`'s answer."""
     working: Callable[[str], tuple[str, list[bytes]]] | None = None
     """For a thread id: the Slack working marker and extra jobs to add with the step."""
+    client: str | None = None
+    """The API client that sent it, for the audit."""
     keep_refused: bool = True
     """Claim a refused message, so another delivery of it is not refused (and told) again;
     False: leave it unclaimed, so a retry is taken like a first delivery."""
@@ -125,7 +129,16 @@ class Outcome:
 
 
 async def start_or_continue(service: Service, message: Message) -> Outcome:
-    """Take `message` once: continue its thread, or start one; see the module."""
+    """Take `message` once: continue its thread, or start one; see the module. Traced: the
+    step job carries the span on, so the intake and the worker's steps are one trace."""
+    with telemetry.span("hitlbot.intake") as span:
+        outcome = await _start_or_continue(service, message)
+        attributes = {"hitlbot.outcome": outcome.status, "hitlbot.thread_id": outcome.thread_id}
+        telemetry.annotate(span, attributes)
+        return outcome
+
+
+async def _start_or_continue(service: Service, message: Message) -> Outcome:
     thread_id, stale = message.thread_id, None
     for _ in range(ROUNDS):
         if thread_id is not None:
@@ -172,6 +185,7 @@ async def _start(
                 message.user,
                 ref=message.ref,
                 thread_id=own_id,
+                client=message.client,
             )
         except ServiceError as exc:
             reason = exc
@@ -218,7 +232,12 @@ async def _continue(service: Service, message: Message, thread_id: str) -> Outco
             return None
         if decide is None:  # resolved once (a pending request's approvers)
             decide = await service.deciding_message(
-                thread, message.text, message.user, message.ref, message.answerers
+                thread,
+                message.text,
+                message.user,
+                message.ref,
+                message.answerers,
+                client=message.client,
             )
         try:
             event = _decide(service, message, decide, thread)

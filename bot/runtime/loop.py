@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from bot import metrics
+from bot import metrics, telemetry
 from bot.core.agent import Agent, Prefetch
 from bot.core.context import model_input
 from bot.core.decide import (
@@ -25,15 +25,25 @@ from bot.core.decide import (
     follow_up,
     validate_reply,
 )
-from bot.core.events import Error, Event, HumanRequest, ToolCall, ToolResult, Usage
+from bot.core.events import (
+    Error,
+    Event,
+    HumanRequest,
+    HumanResponse,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
 from bot.core.external import concluded
 from bot.core.model import ModelOutputError
 from bot.core.thread import Thread
 from bot.core.tools import ToolContext, ToolError
 from bot.core.usage import cost
+from bot.llm import gen_ai
 from bot.llm.pricing import prices
 from bot.mcp.client import McpUnavailable
 from bot.runtime.deps import Deps
+from bot.slack.outbound import show_decision
 
 log = structlog.get_logger(__name__)
 
@@ -53,8 +63,12 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
     if isinstance(action, Conclude):
         return [concluded(thread, deps.clock())]
     if isinstance(action, Deliver):
+        if isinstance(action.event, HumanResponse):  # a decision, shown on its Slack cards
+            return [await show_decision(deps.slack, thread, action.ref, action.event)]
         channel = deps.channels[thread.origin.kind]
-        return [await channel.deliver(thread, action.ref, action.event)]
+        attributes = {"hitlbot.channel": thread.origin.kind, "hitlbot.ref": action.ref}
+        with telemetry.span(f"deliver {thread.origin.kind}", attributes):
+            return [await channel.deliver(thread, action.ref, action.event)]
     raise AssertionError(f"step() was given {action!r}")
 
 
@@ -67,13 +81,16 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     # so the request can be rebuilt exactly from the events (`bot.core.steps`, `hitlbot record`).
     now = deps.clock()
     request = model_input(agent, thread, now, deps.settings.context_token_budget, tools)
-    try:
-        reply = await deps.model.next_call(
-            system=request.system, context=request.context, tools=request.tools
-        )
-    except ModelOutputError as exc:
-        _count(agent, exc.usage, deps)
-        return [Error(kind="validation", message=str(exc), at=now, usage=exc.usage)]
+    with telemetry.span(f"chat {deps.settings.model}", gen_ai.request(deps.settings)) as span:
+        try:
+            reply = await deps.model.next_call(
+                system=request.system, context=request.context, tools=request.tools
+            )
+        except ModelOutputError as exc:
+            _count(agent, exc.usage, deps)
+            telemetry.annotate(span, gen_ai.response(exc.usage, None))
+            return [Error(kind="validation", message=str(exc), at=now, usage=exc.usage)]
+        telemetry.annotate(span, gen_ai.response(reply.usage, reply.stop_reason))
     _count(agent, reply.usage, deps)
     chosen = validate_reply(agent, reply, now, tools)
     if isinstance(chosen, Error):
@@ -117,7 +134,8 @@ async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) ->
         settings=deps.settings,
     )
     try:
-        result = await tool.run(tool.args.model_validate(call.args), context)
+        with telemetry.span(f"execute_tool {call.name}", gen_ai.tool(call)):
+            result = await tool.run(tool.args.model_validate(call.args), context)
     except (ToolError, ValidationError) as exc:
         return Error(kind="tool", call_id=call.call_id, name=call.name, message=str(exc))
     except Exception as exc:  # a tool's bug or outage is the model's to see, not a worker crash

@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from bot import metrics
+from bot import metrics, telemetry
 from bot.config import NotConfigured
 from bot.core.agent import Agent
 from bot.core.decide import Action, CallModel, Deliver, RunTool, Stop, decide
-from bot.core.events import Error, Event, Failed
+from bot.core.events import Error, Event, Failed, HumanRequest
 from bot.core.external import EXTERNAL
 from bot.core.model import LLMFatal, LLMUnavailable
 from bot.core.thread import Thread
@@ -84,13 +84,27 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
         if lease.lost or (isinstance(action, RunTool | Deliver) and not await lease.check()):
             log.warning("lease lost; leaving the thread to its new holder", thread_id=thread.id)
             return
-        events = await _step(deps, thread, agent, action, attempt)
-        if events is None:
-            return  # a later attempt is queued
-        thread = await _commit_or_redo(deps, lease, thread, agent, action, events)
+        with telemetry.span(f"hitlbot.step {type(action).__name__}", _step_attributes(thread)):
+            events = await _step(deps, thread, agent, action, attempt)
+            if events is None:
+                return  # a later attempt is queued
+            _human_wait(events)
+            thread = await _commit_or_redo(deps, lease, thread, agent, action, events)
         if not lease.held:
             return  # let go with the commit: the thread waits for a human or is finished
         attempt = 0  # that step went through: the next one gets the whole retry schedule
+
+
+def _step_attributes(thread: Thread) -> dict[str, str]:
+    return {"hitlbot.thread_id": thread.id, "hitlbot.agent": thread.agent}
+
+
+def _human_wait(events: list[Event]) -> None:
+    """The human wait begins: an event on the step's span (the decision has its own)."""
+    for event in events:
+        if isinstance(event, HumanRequest):
+            attributes = {"hitlbot.request_id": event.request_id, "hitlbot.kind": event.kind}
+            telemetry.event("hitlbot.human_request", attributes)
 
 
 async def _step(
@@ -146,14 +160,15 @@ async def _commit(
         decide(after, agent, after.origin.kind in deps.channels), Stop
     )
     sent_at = time.monotonic()
-    committed, held = await deps.store.commit_step(
-        thread,
-        events,
-        fence=lease.token,
-        renew_ms=deps.leases.lease_ms,
-        release=stops,
-        after=after,
-    )
+    with telemetry.span("redis commit", {"db.system.name": "redis", "hitlbot.events": len(events)}):
+        committed, held = await deps.store.commit_step(
+            thread,
+            events,
+            fence=lease.token,
+            renew_ms=deps.leases.lease_ms,
+            release=stops,
+            after=after,
+        )
     lease.confirmed(sent_at)
     for event in events:
         metrics.EVENTS.labels(event.type).inc()

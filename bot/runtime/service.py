@@ -8,11 +8,12 @@ compare-and-set lets exactly one commit, and the other finds the request already
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 from pydantic import BaseModel
 
-from bot import metrics
+from bot import metrics, telemetry
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse, UserMessage
 from bot.core.respond import Answer, Approvers, Deciding, message, respond
 from bot.core.thread import ExternalOrigin, Origin, Thread
@@ -47,11 +48,20 @@ class Service:
         return self.deps.ids("th_")
 
     async def launch(
-        self, agent: str, text: str, origin: Origin, user: str | None, *, ref: str | None = None
+        self,
+        agent: str,
+        text: str,
+        origin: Origin,
+        user: str | None,
+        *,
+        ref: str | None = None,
+        client: str | None = None,
     ) -> Thread:
-        """Start a thread on `agent` with a first message; queued for a worker."""
+        """Start a thread on `agent` with a first message; queued for a worker. `client`:
+        the API client launching it, for the audit."""
         start = NewThread(agent, origin)
-        return _written(await start_or_continue(self, Message(text, user, ref=ref, start=start)))
+        message = Message(text, user, ref=ref, start=start, client=client)
+        return _written(await start_or_continue(self, message))
 
     def new_thread(
         self,
@@ -62,6 +72,7 @@ class Service:
         *,
         ref: str | None = None,
         thread_id: str | None = None,
+        client: str | None = None,
     ) -> Thread:
         """The thread `launch` would store (nothing is written); NotFound for an unknown
         agent, TooLarge for an over-long message. For a channel that stores it itself."""
@@ -73,7 +84,7 @@ class Service:
             id=thread_id or self.new_thread_id(),
             agent=agent,
             origin=origin,
-            events=[UserMessage(text=text, user=user, ref=ref)],
+            events=[UserMessage(text=text, user=user, ref=ref, client=client)],
             created_at=self.deps.clock(),
         )
 
@@ -112,6 +123,17 @@ class Service:
         """
         if loaded is not None and loaded.id != thread_id:
             loaded = None
+        with telemetry.span("hitlbot.human_decision", telemetry.decision(answer)):
+            return await self._respond(thread_id, answer, enforce, loaded, approvers)
+
+    async def _respond(
+        self,
+        thread_id: str,
+        answer: Answer,
+        enforce: bool,
+        loaded: Thread | None,
+        approvers: Approvers | None,
+    ) -> Thread:
         if enforce and approvers is None:
             thread = loaded if loaded is not None else await self.deps.store.get(thread_id)
             approvers = await self.approvers(thread, answer.request_id)
@@ -190,6 +212,7 @@ class Service:
         *,
         ref: str | None = None,
         answerers: frozenset[str] | None = None,
+        client: str | None = None,
     ) -> Thread:
         """A new message from the human: answers a pending question, or starts the next turn.
 
@@ -197,7 +220,9 @@ class Service:
         thread's approvers); anyone else's message is kept as a `held_message`, resuming nothing.
         """
         self._check_text(text)
-        message = Message(text, user, ref=ref, thread_id=thread_id, answerers=answerers)
+        message = Message(
+            text, user, ref=ref, thread_id=thread_id, answerers=answerers, client=client
+        )
         return _written(await start_or_continue(self, message))
 
     async def deciding_message(
@@ -207,6 +232,7 @@ class Service:
         user: str | None,
         ref: str | None,
         answerers: frozenset[str] | None,
+        client: str | None = None,
     ) -> Callable[[Thread], Event]:
         """What a new message is on a thread (`bot.core.respond.message`), as a function of
         the version it commits on; its pending request's approvers are resolved once here."""
@@ -214,7 +240,7 @@ class Service:
         approvers = await self.approvers(loaded, pending.request_id if pending else None)
 
         def change(thread: Thread) -> Event:
-            ctx = self.deciding(thread, approvers)
+            ctx = replace(self.deciding(thread, approvers), client=client)
             return message(thread, text, user, ref, ctx, answerers)
 
         return change

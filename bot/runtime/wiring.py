@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import httpx
 
+from bot import telemetry
 from bot.api.outbound import ApiChannel
 from bot.config import Settings
 from bot.core.agent import Agent
@@ -23,7 +24,7 @@ from bot.llm.providers import claude
 from bot.mcp.hub import McpHub
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
-from bot.runtime.discovery import AgentError, Found, find
+from bot.runtime.discovery import AgentError, Found, bundled, find
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
 from bot.slack.outbound import ApprovalChannel, SlackChannel
@@ -74,11 +75,9 @@ def load_found(settings: Settings | None = None) -> Found:
     """The agents (and their offline rules) in the `agents` package's folders and in the
     folders of `HITLBOT_AGENT_PATHS` (`bot.runtime.discovery`), found again at each start, so
     a folder added since is there; StartupError naming the file if one is wrong."""
-    import agents
-
     roots = (settings or Settings()).agent_roots()
     try:
-        return find(agents, roots)
+        return find(bundled(), roots)
     except AgentError as exc:
         raise StartupError(str(exc)) from None
 
@@ -121,6 +120,7 @@ async def runtime(
     """Deps and the queue broker for one process; closed on exit."""
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
+    telemetry.configure()  # on when OTEL_EXPORTER_OTLP_ENDPOINT is set (the `otel` extra)
     agents = load_agents(settings)
     policy = check_configuration(settings, agents)
     chosen = model or model_from(settings, agents)

@@ -10,7 +10,7 @@ from taskiq import Context, TaskiqDepends
 from taskiq.acks import AcknowledgeType
 from taskiq.api import run_receiver_task
 
-from bot import metrics
+from bot import metrics, telemetry
 from bot.core.events import Event, Failed
 from bot.core.thread import Thread
 from bot.runtime.deps import Deps
@@ -43,7 +43,11 @@ def register(broker: StepBroker, deps: Deps) -> None:
                 await _wait_until(not_before, keepalive, deps.settings.step_lease_s)
                 # Due now: the mark says so, and the sweeper gives it two leases from here.
                 await deps.store.mark_queued(thread_id, time.time())
-            await advance(deps, thread_id, attempt=attempt, keepalive=keepalive)
+            with (
+                telemetry.continued(context.message.labels),
+                telemetry.span("hitlbot.advance", {"hitlbot.thread_id": thread_id}),
+            ):
+                await advance(deps, thread_id, attempt=attempt, keepalive=keepalive)
         except StoreError as exc:
             # Left unacked on purpose: the job is reclaimed once Redis is back.
             log.warning(

@@ -21,6 +21,7 @@ from bot.core.refusals import AlreadyAnswered, ServiceError
 from bot.core.respond import current_tally
 from bot.core.thread import SlackOrigin
 from bot.humanlayer.cards import REJECT_OPTION, reject_options
+from bot.humanlayer.options import open_answer
 from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import APPROVE, CHOICE, EDIT, REJECT, reject_modal
@@ -208,6 +209,8 @@ async def choose(slack: SlackDeps, click: Click) -> None:
         _tell(slack, click, str(refused))
         return
     card = replace(card, approvers=approvers)
+    if await open_answer(slack, click, card, index):
+        return  # an external question's interactive option: its modal answers
     choice = card.request.choices[index]
     await _respond(
         slack,

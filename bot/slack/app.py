@@ -21,6 +21,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackClientError
 
 from bot.config import Settings
+from bot.humanlayer import options
 from bot.runtime.service import Service
 from bot.slack import actions, agentdm, messages, modals
 from bot.slack.background import Background
@@ -77,6 +78,7 @@ def build_bolt(slack: SlackDeps, signing_secret: str | None) -> AsyncApp:
     messages.register(app, slack)
     actions.register(app, slack)
     modals.register(app, slack)
+    options.register(app, slack)  # external questions' interactive options
     agentdm.register(app, slack)
 
     @app.event(re.compile(".*"))

@@ -14,7 +14,15 @@ import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.events import DeadlinePassed, Done, Event, Failed, HumanRequest, RequestSent
+from bot.core.events import (
+    DeadlinePassed,
+    Done,
+    Event,
+    Failed,
+    HumanRequest,
+    HumanResponse,
+    RequestSent,
+)
 from bot.core.policy import allowed_approvers
 from bot.core.thread import SlackOrigin, Thread
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
@@ -173,8 +181,7 @@ async def deliver_deadline(
         return RequestSent(
             ref=ref, channel="slack", coordinates={**where, "request_id": request.request_id}
         )
-    if event.step == "expire":
-        await show_response(client, thread, event.request_id)
+    # An expiry's card update is the decision's own delivery (`show_decision`), as for any.
     # Reminders are rare: the group's members are read afresh, not from a cache.
     members = await GroupMembers(client).members(request.approver_groups)
     text = _deadline_note(thread, request, event, approvers, members)
@@ -260,3 +267,24 @@ async def show_response(client: AsyncWebClient, thread: Thread, request_id: str)
         await client.chat_update(
             channel=where["channel"], ts=where["ts"], text=message.text, blocks=message.blocks
         )
+
+
+async def show_decision(
+    client: AsyncWebClient | None, thread: Thread, ref: str, response: HumanResponse
+) -> RequestSent:
+    """Show a decision (or a choice's answer) on every Slack card of its request, whichever
+    channel it came by (API, CLI, mail, expiry, a click): Approve/Reject/Edit gone, who
+    decided. Raises DeliveryUnavailable when Slack cannot take it now, DeliveryFailed when
+    it never will (a card deleted)."""
+    if client is not None:
+        try:
+            await show_response(client, thread, response.request_id)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            status = exc.response.status_code
+            if status == 429 or status >= 500 or error in _TRANSIENT:
+                raise DeliveryUnavailable(f"Slack answered {error or status}") from exc
+            raise DeliveryFailed(f"Slack refused the card update: {error or status}") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise DeliveryUnavailable(f"Slack is unreachable: {type(exc).__name__}") from exc
+    return RequestSent(ref=ref, channel="slack")

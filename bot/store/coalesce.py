@@ -24,6 +24,7 @@ from typing import Any
 from redis.exceptions import NoScriptError
 
 from bot.store.connect import RedisClient
+from bot.store.replicas import Replicas
 
 _Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
 
@@ -31,10 +32,12 @@ _Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
 class CoalescedScript:
     """A registered Lua script whose concurrent calls share round trips (see the module)."""
 
-    def __init__(self, redis: RedisClient, script: str) -> None:
+    def __init__(self, redis: RedisClient, script: str, replicas: Replicas | None = None) -> None:
         self.redis: Any = redis
         self.script = script
         self.sha = hashlib.sha1(script.encode("utf-8")).hexdigest()
+        self.replicas = replicas
+        """With replicas required, each batch ends with their WAIT (`bot.store.replicas`)."""
         self._pending: list[_Call] = []
         self._sender: asyncio.Task[None] | None = None
         self.batches = 0
@@ -80,7 +83,15 @@ class CoalescedScript:
         pipe = self.redis.pipeline(transaction=False)
         for args, _ in batch:
             pipe.execute_command("EVALSHA", self.sha, *args)
+        waits = 0
+        if self.replicas is not None and self.replicas.count > 0:
+            waits = await self.replicas.add_waits(pipe, [args[1] for args, _ in batch])
         replies: list[Any] = await pipe.execute(raise_on_error=False)
+        if waits:
+            replies, acked = replies[:-waits], replies[-waits:]
+            refused = self.replicas.refusal(acked) if self.replicas is not None else None
+            if refused is not None:  # made, maybe, but not acknowledged: every call is told
+                replies = [reply if isinstance(reply, Exception) else refused for reply in replies]
         return replies
 
 

@@ -89,10 +89,16 @@ def redis_client(url: str, pool_size: int, **options: Any) -> Redis:
     return Redis(connection_pool=pool)
 
 
+CLUSTER_POOL_FACTOR = 4
+"""redis-py's cluster client does not wait for a free connection (it raises when a node's are
+all taken), so it may open this many times `HITLBOT_REDIS_POOL_SIZE` per node."""
+
+
 def cluster_client(url: str, pool_size: int, **options: Any) -> RedisCluster:
-    """A Redis Cluster from any node's URL: `pool_size` connections per node, retries (and a
-    fresh look at the cluster's layout) through a failover."""
-    return RedisCluster.from_url(url, max_connections=pool_size, **reconnecting(), **options)
+    """A Redis Cluster from any node's URL: connections per node as `CLUSTER_POOL_FACTOR`
+    says, retries (and a fresh look at the cluster's layout) through a failover."""
+    connections = pool_size * CLUSTER_POOL_FACTOR
+    return RedisCluster.from_url(url, max_connections=connections, **reconnecting(), **options)
 
 
 async def is_cluster(url: str, **options: Any) -> bool:
@@ -154,7 +160,7 @@ async def connect(settings: Settings) -> Connection:
         url,
         settings.queue_name,
         settings.step_lease_s,
-        size,
+        size * CLUSTER_POOL_FACTOR if cluster else size,
         cluster=cluster,
         **reconnecting(),
         **tls,

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 from redis.exceptions import RedisClusterException, RedisError
+from taskiq.exceptions import SendTaskError
 
 StoreError = RedisError
 """Redis failed or could not be reached."""
 
-STORE_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException)
-"""Every error a store call may raise for Redis, the cluster client's own included."""
+STORE_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException, SendTaskError)
+"""Every error a store call may raise for Redis: the cluster client's own, and the queue's
+(taskiq wraps Redis's errors in its own when a job cannot be queued)."""

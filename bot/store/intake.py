@@ -9,10 +9,14 @@ both stored and refused as "seen", and never stored twice.
 
 Why this is durable, write by write (the README's "How a thread keeps moving"):
 - claim, thread, link, working mark: one slot (`{thread}`), one script: all or nothing;
-- index, queued mark, job: global keys, written by the same script on a single Redis. Where a
-  Redis Cluster forbids that, they become one follow-up pipeline, queued mark first: a lost
-  job is then re-queued by the sweeper from the mark, a lost index entry only hides the thread
-  from listings, and a mark for a thread never written is dropped by the sweeper.
+- index, queued mark, job: global keys, written by the same script on a single Redis. A Redis
+  Cluster forbids that (CROSSSLOT); there the marks (index, queued) go in a pipeline before
+  the script and the jobs in one after it: a crash after the marks leaves marks naming a
+  thread never written or not moved on, which a listing and the sweeper drop; a crash after
+  the script leaves a thread marked queued with no job, which the sweeper queues again.
+
+With `HITLBOT_REDIS_REPLICAS_ACK`, every batch of script calls ends with a `WAIT` on its
+connection (`CoalescedScript`), and the marks are waited for on their nodes.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from redis.crc import key_slot
 
 from bot.core.events import Event
 from bot.core.thread import Thread
@@ -122,8 +128,11 @@ class Intake:
         self.link_ttl_s = link_ttl_s
         self.claim_ttl_s = claim_ttl_s
         self._step = Kicker(broker)
-        # Concurrent messages' calls share round trips (one pipeline per batch in flight).
-        self.script = CoalescedScript(redis, source("intake"))
+        self.cluster = store.replicas.cluster
+        """A Redis Cluster: the global keys are written around the script, not in it."""
+        # Concurrent messages' calls share round trips (one pipeline per batch in flight);
+        # each batch waits for the replicas HITLBOT_REDIS_REPLICAS_ACK asks for.
+        self.script = CoalescedScript(redis, source("intake"), replicas=store.replicas)
         self._link = redis.register_script(source("link"))
 
     def new_id(self, ids: Any, tag_of: str) -> str:
@@ -245,15 +254,25 @@ class Intake:
         keys = self.keys
         commit_keys, commit_args = commit
         thread_key = commit_keys[0]
+        outside = self.cluster  # the global keys are ours to write, around the script
+        apart = None  # a link in another slot than the thread's (a Cluster only)
+        if outside and link is not None and _slot(link.key(keys)) != _slot(thread_key):
+            apart, link = link, None
+            if mode != "append":  # the script's check for a conversation taken already
+                held = await self.redis.get(apart.key(keys))
+                if held is not None and (not stale or held.decode() != apart.value(stale)):
+                    return Taken("linked", apart.thread_of(held.decode()))
+        if outside:
+            await self._mark(thread_id, mode, scores, bool(jobs))
         keys_ = [
             *commit_keys[:4],
             link.key(keys) if link is not None else thread_key,
             keys.slack_working(thread_id),
-            keys.index,
-            keys.queued,
-            self.broker.queue_name,
+            *([thread_key] * 3 if outside else [keys.index, keys.queued, self.broker.queue_name]),
             *(keys.claim(thread_id, claim.namespace, claim.item) for claim in claims),
         ]
+        if outside:
+            scores = ("", scores[1])
         args = [
             secrets.token_hex(8),  # the same on redis-py's retry of this very call
             mode,
@@ -274,8 +293,48 @@ class Intake:
         ]
         outcome, found, version = await self.script(keys_, args)
         name = outcome.decode()
+        if outside and jobs and name in ("started", "appended"):
+            await self._queue(jobs)
+        if apart is not None and name in ("started", "appended"):
+            # After the thread: a crash before it loses only the link (a later mail that
+            # names this one is matched by its other references, or starts a new thread).
+            value = apart.value(thread_id)
+            await self._link(keys=[apart.key(keys)], args=[value, self.link_ttl_s])
         value = found.decode()
         if name == "linked":
             return Taken("linked", link.thread_of(value) if link is not None else None)
         number = version.decode()
         return Taken(name, value or None, int(number) if number.isdigit() else None)
+
+    async def _mark(self, thread_id: str, mode: str, scores: tuple[str, str], queued: bool) -> None:
+        """On a Cluster, before the script: list a thread to start, mark one given work."""
+        index, queued_at = scores
+        listed = mode == "start"
+        if not (listed or queued):
+            return
+        marked = [self.keys.index] if listed else []
+        marked += [self.keys.queued] if queued else []
+
+        async def marks(pipe: Any) -> None:
+            if listed:
+                pipe.zadd(self.keys.index, {thread_id: float(index)})
+            if queued:
+                pipe.zadd(self.keys.queued, {thread_id: float(queued_at)})
+
+        await self.store.replicas.pipeline(marks, scripts=(), wait_on=marked)
+
+    async def _queue(self, jobs: Sequence[bytes]) -> None:
+        """On a Cluster, after the script: the jobs, as the broker's kick adds them."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job in jobs:
+                pipe.xadd(
+                    self.broker.queue_name,
+                    {b"data": job},
+                    maxlen=self.broker.maxlen,
+                    approximate=self.broker.approximate,
+                )
+            await pipe.execute()
+
+
+def _slot(key: str) -> int:
+    return int(key_slot(key.encode()))

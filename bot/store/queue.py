@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import ClusterError, RedisClusterException, ResponseError
+from redis.exceptions import ClusterError, RedisClusterException, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import RedisStreamBroker, RedisStreamClusterBroker
 
+from bot import telemetry
 from bot.store.keys import QUEUE_MAXLEN
 
 log = structlog.get_logger(__name__)
@@ -32,6 +33,8 @@ log = structlog.get_logger(__name__)
 TASK_NAME = "hitlbot.advance"
 """The one task: advance a thread."""
 RECONNECT_DELAY_S = 1.0
+PASSING = ("READONLY", "TRYAGAIN", "LOADING", "MASTERDOWN", "CLUSTERDOWN")
+"""Errors a read gets while a Redis or a Cluster's primary is being replaced."""
 
 
 class _Reclaiming:
@@ -78,10 +81,21 @@ class _Reclaiming:
                     log.warning("queue unreachable; retrying", error=str(exc))
                     await asyncio.sleep(RECONNECT_DELAY_S)
                 except ResponseError as exc:
-                    if "NOGROUP" not in str(exc):
+                    reason = str(exc)
+                    if reason.startswith(PASSING):  # a failover under way: wait it out
+                        log.warning("queue unavailable; retrying", error=reason)
+                        await asyncio.sleep(RECONNECT_DELAY_S)
+                        continue
+                    if "NOGROUP" not in reason and not reason.startswith("UNBLOCKED"):
                         raise
+                    # The stream or its group is gone (a Redis restarted empty, a node that
+                    # turned replica and resynced): declare them again, as at start.
                     log.warning("queue group missing (Redis restarted?); declaring it again")
-                    await self._declare_consumer_group()
+                    try:
+                        await self._declare_consumer_group()
+                    except (RedisError, RedisClusterException, OSError) as again:
+                        log.warning("queue group not declared; retrying", error=str(again))
+                        await asyncio.sleep(RECONNECT_DELAY_S)
 
     async def _read(self, redis: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
         fetched = await redis.xreadgroup(
@@ -222,7 +236,9 @@ class Kicker:
         self._job = JobTemplate(self._kicker, attempt=0, not_before=0.0)
 
     async def __call__(self, thread_id: str, *, attempt: int = 0, not_before: float = 0.0) -> None:
-        await self._kicker.kiq(thread_id, attempt=attempt, not_before=not_before)
+        traced = telemetry.carrier()  # the trace goes on in the worker (`bot.telemetry`)
+        kicker = self._kicker.with_labels(**traced) if traced else self._kicker
+        await kicker.kiq(thread_id, attempt=attempt, not_before=not_before)
 
     def job(self, thread_id: str) -> bytes:
         """The stream entry's `data` that `self(thread_id)` would add (see `job_data`)."""
@@ -267,4 +283,7 @@ class JobTemplate:
         if self._broker.middlewares:
             raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
         message = {**self._message, "task_id": self._new_id(), "args": list(args)}
+        traced = telemetry.carrier()
+        if traced:
+            message["labels"] = {**message.get("labels", {}), **traced}
         return bytes(self._dumpb(message))

@@ -110,8 +110,10 @@ class ThreadStore:
         """Store a new thread, list it and mark it queued; ThreadExists if the id is taken."""
         keys, args = self.commit_parts(_empty(thread), thread.events)
 
-        async def build(pipe: Any) -> None:
+        async def commit(pipe: Any) -> None:
             await self._commit(keys=keys, args=args, client=pipe)
+
+        async def marks(pipe: Any) -> None:
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
             pipe.zadd(self.keys.queued, {thread.id: time.time()})
             due = deadlines_of(thread.id, thread.events)  # born waiting (an external call)
@@ -119,8 +121,14 @@ class ThreadStore:
                 pipe.zadd(self.keys.deadlines, due)
 
         # A launch answers a human: with HITLBOT_REDIS_REPLICAS_ACK, acknowledged once held.
-        wait_on = [keys[0], self.keys.queued]
-        (ok, _), *_ = await self.replicas.pipeline(build, scripts=[COMMIT_LUA], wait_on=wait_on)
+        ok, _ = await self.replicas.commit(
+            commit,
+            marks,
+            scripts=[COMMIT_LUA],
+            commit_key=keys[0],
+            mark_keys=[self.keys.index, self.keys.queued],
+            answers=True,
+        )
         if int(ok) != 1:
             raise ThreadExists(thread.id)
         return thread.model_copy(update={"version": 1})
@@ -170,19 +178,27 @@ class ThreadStore:
             thread, new, fence, replace, after=after, renew_ms=renew_ms, release=release
         )
         if queued or due:
-            # One round trip: the marks go with the commit (an unmarked deadline would never
-            # be swept; a mark whose commit was refused is dropped by the sweeper).
-            async def build(pipe: Any) -> None:
+            # The marks go with the commit (an unmarked deadline would never be swept; a mark
+            # whose commit was refused is dropped by the sweeper). Queued work is a human's
+            # answer or message (or a deadline's): held by the replicas
+            # HITLBOT_REDIS_REPLICAS_ACK asks for before it is acknowledged.
+            async def commit(pipe: Any) -> None:
                 await self._commit(keys=keys, args=args, client=pipe)
+
+            async def marks(pipe: Any) -> None:
                 if queued:
                     pipe.zadd(self.keys.queued, {thread.id: time.time()})
                 if due:
                     pipe.zadd(self.keys.deadlines, due)
 
-            # Queued work is a human's answer or message (or a deadline's): held by the
-            # replicas HITLBOT_REDIS_REPLICAS_ACK asks for before it is acknowledged.
-            wait_on = [keys[0], self.keys.queued] if queued else []
-            reply, *_ = await self.replicas.pipeline(build, scripts=[COMMIT_LUA], wait_on=wait_on)
+            reply = await self.replicas.commit(
+                commit,
+                marks,
+                scripts=[COMMIT_LUA],
+                commit_key=keys[0],
+                mark_keys=[self.keys.queued] if queued else [self.keys.deadlines],
+                answers=queued,
+            )
         else:
             reply = await self._commit(keys=keys, args=args)
         ok, version = reply[0], reply[1]

@@ -171,10 +171,11 @@ class ThreadWatch:
         self._reader.add_done_callback(self._ended)
 
     def _ended(self, reader: asyncio.Task[None]) -> None:
-        if self._closed or reader is not self._reader:
+        # Cancelled: by `aclose`, or by the loop shutting down; either way, not restarted.
+        if self._closed or reader is not self._reader or reader.cancelled():
             return
-        why = "cancelled" if reader.cancelled() else repr(reader.exception())
-        log.error("thread watch: the pub/sub reader ended; restarted", error=why)
+        why = repr(reader.exception())
+        log.error("thread watch: the pub/sub reader died; restarted", error=why)
         self._wake_all()  # what it would have read meanwhile may be lost
         self._supervise()
 

@@ -22,8 +22,8 @@ _MAYBE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 
 def lone_surrogate(body: bytes) -> bool:
     """Whether the JSON document `body` holds a string (key or value) UTF-8 cannot encode."""
-    if not _MAYBE.search(body):
-        return False  # the fast path: nearly every body
+    if (b"\\u" not in body and b"\xed" not in body) or not _MAYBE.search(body):
+        return False  # the fast path (two byte searches): nearly every body
     try:
         document = json.loads(body)
     except ValueError:

@@ -17,8 +17,9 @@
 --
 -- Keys: the thread's four commit keys, the link, the working set and the claims are in the
 -- thread's slot (Slack threads and mails mint their thread ids in their claims' slot). The
--- index, the queued set and the queue stream are global: on a Redis Cluster they go in a
--- follow-up call, queued mark first (see `bot.store.intake`).
+-- index, the queued set and the queue stream are global: on a Redis Cluster the caller writes
+-- them itself, the marks before this script and the jobs after it (see `bot.store.intake`),
+-- and says so with an empty index score (KEYS[7..9] then name the thread's own hash).
 local thread_key, audit_key, lease_key, events_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local link_key = KEYS[5]      -- Slack thread -> thread id, Message-ID -> 'in <id>'
 local working_key = KEYS[6]   -- set: Slack messages showing the working reaction
@@ -35,7 +36,8 @@ local link_value = ARGV[5]    -- what the link holds for this thread ('' : no li
 local stale = ARGV[6]         -- a link value known to name a gone thread ('' : none)
 local link_ttl = ARGV[7]
 local claim_ttl = ARGV[8]
-local index_score = ARGV[9]
+local index_score = ARGV[9]   -- '' : the caller lists, marks and queues (a Redis Cluster)
+local outside = index_score == ''
 local queued_score = ARGV[10]
 local maxlen, trim = ARGV[11], ARGV[12]  -- the stream's MAXLEN, '~' or '='
 local working_member = ARGV[13]          -- '' : none
@@ -75,7 +77,7 @@ else
   end
   written = commit({thread_key, audit_key, lease_key, events_key},
                    {unpack(ARGV, first_commit, #ARGV)})
-  redis.call('ZADD', index_key, index_score, thread_id)
+  if not outside then redis.call('ZADD', index_key, index_score, thread_id) end
 end
 if written[1] ~= 1 then return redis.error_reply('thread ' .. thread_id .. ' not written') end
 local version = tostring(written[2])
@@ -90,12 +92,13 @@ end
 local outcome = mode == 'append' and 'appended' or 'started'
 claim(outcome, version)
 if jobs > 0 then
-  redis.call('ZADD', queued_key, queued_score, thread_id)
+  if not outside then redis.call('ZADD', queued_key, queued_score, thread_id) end
   if working_member ~= '' then
     redis.call('SADD', working_key, working_member)
     redis.call('EXPIRE', working_key, working_ttl)
   end
   for i = first_job, first_commit - 1 do
+    if outside then break end
     redis.call('XADD', stream_key, 'MAXLEN', trim, maxlen, '*', 'data', ARGV[i])
   end
 end
