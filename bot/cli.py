@@ -201,6 +201,21 @@ def respond(
 
 
 @app.command()
+def cancel(
+    thread_id: str,
+    reason: Annotated[str | None, typer.Option(help="Why (shown where it is announced).")] = None,
+    user: Annotated[str | None, typer.Option(help="Who you are (defaults to $USER).")] = None,
+    url: Url = "http://127.0.0.1:8000",
+    token: Token = DEV_TOKEN,
+) -> None:
+    """Stop a running or waiting thread: its pending request withdrawn, nothing more runs."""
+    body = {"user": user or _user(), "reason": reason}
+    reply = _call("POST", url, token, f"/threads/{thread_id}/cancel", json=body)
+    withdrawn = ", ".join(reply.get("withdrawn") or []) or "none"
+    typer.echo(f"cancelled {thread_id} (withdrawn requests: {withdrawn})")
+
+
+@app.command()
 def message(
     thread_id: str,
     text: str,
@@ -239,7 +254,7 @@ def settings(
 
 @app.command()
 def record(
-    thread_id: str,
+    thread_id: Annotated[str | None, typer.Argument(help="The thread to record.")] = None,
     name: Annotated[
         str | None, typer.Option(help="Case name (default: from the first message).")
     ] = None,
@@ -248,18 +263,43 @@ def record(
         str | None, typer.Option(envvar="HITLBOT_URL", help="Read it through this API.")
     ] = None,
     token: Token = DEV_TOKEN,
+    feedback: Annotated[
+        str | None,
+        typer.Option(help="Instead of one thread: every finished thread rated up or down."),
+    ] = None,
+    most: Annotated[int, typer.Option(help="With --feedback: threads looked at.")] = 1000,
 ) -> None:
     """Save a finished thread as a replay case (AGENT/cases/NAME.yaml): read through the API
     when HITLBOT_URL is set (no Redis credentials needed), else from REDIS_URL."""
     from bot.evals.commands import CommandError, record_thread
     from bot.runtime.wiring import StartupError, load_agents
 
+    if (thread_id is None) == (feedback is None):
+        _stop("give a thread id, or --feedback up|down (not both)")
     api = (url, token) if url else None
     try:
+        if feedback is not None:
+            _record_rated(feedback, force, most)
+            return
+        assert thread_id is not None
         path = asyncio.run(record_thread(Settings(), load_agents(), thread_id, name, force, api))
     except (CommandError, StartupError) as exc:
         _stop(str(exc))
     typer.echo(f"recorded {thread_id} as {path}")
+
+
+def _record_rated(rating: str, force: bool, most: int) -> None:
+    from bot.evals.feedback import record_rated
+    from bot.runtime.wiring import load_agents
+
+    if rating not in ("up", "down"):
+        _stop(f"--feedback is up or down, not {rating!r}")
+    paths = asyncio.run(
+        record_rated(Settings(), load_agents(), "up" if rating == "up" else "down", force, most)
+    )
+    for path in paths:
+        typer.echo(f"recorded {path}")
+    typer.echo(f"{len(paths)} thread(s) rated {rating} recorded")
 
 
 @app.command(name="eval")

@@ -139,7 +139,12 @@ class Settings(BaseSettings):
     slack_default_agent: str = Field(default="deploy", alias="HITLBOT_SLACK_DEFAULT_AGENT")
     """Agent for mentions in channels without a route, and for direct messages."""
     slack_working_reaction: str = Field(default="eyes", alias="HITLBOT_SLACK_WORKING_REACTION")
-    """Reaction put on a person's message while the agent works on it; empty turns it off."""
+    """Reaction put on a person's message while the agent works on it, where Slack cannot show
+    the status line; empty turns it off."""
+    slack_status: bool = Field(default=True, alias="HITLBOT_SLACK_STATUS")
+    """Show the agent's status line under the Slack thread while it works ("is thinking…")."""
+    slack_streaming: bool = Field(default=True, alias="HITLBOT_SLACK_STREAMING")
+    """Stream Claude's final answers into the Slack thread as they are written."""
 
     smtp_host: str | None = Field(default=None, alias="SMTP_HOST")
     """Outbound mail relay; email threads get no answers by mail while it is unset."""

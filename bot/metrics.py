@@ -13,6 +13,8 @@ JOBS = Counter("hitlbot_jobs", "Step jobs a worker finished", ["outcome"])
 DELIVERY_PROBLEMS = Counter(
     "hitlbot_delivery_problems", "Outbound sends that failed", ["channel", "outcome"]
 )
+FEEDBACK = Counter("hitlbot_feedback", "Thumbs up or down on answers", ["agent", "rating"])
+CANCELS = Counter("hitlbot_cancels", "Threads cancelled", ["via"])
 PENDING = Gauge(
     "hitlbot_pending_requests",
     "Requests waiting on a human, by agent, kind and age (set at each scrape)",

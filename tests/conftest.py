@@ -187,6 +187,8 @@ def slack_settings(settings: Settings, slack_stub: SlackStub) -> Settings:
             "slack_api_url": slack_stub.api_url,
             "slack_approvers": f"{APPROVER}, {APPROVER_2}",
             "slack_approval_channel": "CAPPROVALS",
+            # Answers posted whole: the streamed answer has tests of its own.
+            "slack_streaming": False,
         }
     )
 

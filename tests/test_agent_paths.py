@@ -3,6 +3,7 @@ any agent runs offline (its rules, the scripted default, or scripted replies).""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,3 +107,22 @@ async def test_an_outside_agent_runs_offline_with_the_rules_beside_it(
     [result] = tool_results(view, "echo")
     assert result["result"]["echoed"] == "SAY HI"
     assert view["events"][-1]["message"] == "echoed by echo's own rules"
+
+
+@pytest.mark.parametrize(
+    "first",
+    ["", "import agents; assert 'site-packages' in agents.__file__; "],
+    ids=["nothing-imported", "the-sdk-imported-first"],
+)
+def test_the_bundled_agents_load_beside_the_openai_agents_sdk(tmp_path: Path, first: str) -> None:
+    """The OpenAI Agents SDK is also `agents` and, installed, comes first on `sys.path` outside
+    the source folder (a console script's case): hitlbot still loads its own."""
+    import subprocess
+
+    code = f"{first}from bot.runtime.wiring import load_agents; print(sorted(load_agents()))"
+    env = {k: v for k, v in os.environ.items() if k != "HITLBOT_AGENT_PATHS"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['deploy', 'oncall', 'support']"

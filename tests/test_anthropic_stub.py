@@ -258,10 +258,18 @@ async def test_valid_request_with_x_api_key_is_accepted(stub: AnthropicStub) -> 
     assert response.json()["content"] == [{"type": "text", "text": "hi"}]
 
 
-async def test_streaming_is_refused_loudly(stub: AnthropicStub) -> None:
-    response = await _post(stub, _body(stream=True), GOOD_HEADERS)
-
-    _assert_error(response, 400, "invalid_request_error", "streaming")
+async def test_a_streamed_reply_is_the_same_message_as_events(stub: AnthropicStub) -> None:
+    stub.reply_tool("done_for_now", {"message": "all good: api is live"}, text="Done.")
+    async with anthropic.AsyncAnthropic(base_url=stub.base_url, api_key="test") as sdk:
+        async with sdk.messages.stream(model=MODEL, max_tokens=100, messages=HELLO) as events:
+            kinds = [event.type async for event in events]
+            message = await events.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    assert kinds.count("input_json") > 1  # the arguments arrive in pieces
+    assert message.stop_reason == "tool_use" and message.content[0].type == "text"
+    [call] = [block for block in message.content if block.type == "tool_use"]
+    assert call.name == "done_for_now" and call.input == {"message": "all good: api is live"}
+    assert stub.requests[0].body["stream"] is True
 
 
 async def test_empty_queue_fails_loudly_and_is_not_retried(stub: AnthropicStub) -> None:

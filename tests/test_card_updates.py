@@ -97,3 +97,24 @@ async def test_an_api_decision_after_a_recorded_reminder_and_escalation(
     assert refs.index("deploy_service") < next(
         i for i, ref in enumerate(refs) if ref.startswith("shown:")
     )
+
+
+async def test_a_refused_card_update_is_recorded_and_the_thread_goes_on(
+    slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub
+) -> None:
+    anthropic_stub.reply_tool("deploy_service", PRODUCTION)
+    anthropic_stub.reply_tool("done_for_now", {"message": "live"})
+    async with app_client(slack_settings) as api:
+        launched = await api.post("/threads", json={"agent": "deploy", "message": "ship"})
+        thread_id = launched.json()["thread_id"]
+        view = await wait_for(api, thread_id, "waiting_approval")
+        slack = SlackDriver(api=api, stub=slack_stub)
+        view, _ = await slack.pending()
+        slack_stub.fail("chat.update", error="message_not_found")  # the card was deleted
+        body = {"request_id": view["pending_request"]["request_id"], "approved": True}
+        decided = await api.post(f"/threads/{thread_id}/responses", json=body | {"user": APPROVER})
+        assert decided.status_code == 202
+        view = await wait_for(api, thread_id, "done")
+    [error] = [e for e in view["events"] if e["type"] == "error"]
+    assert error["kind"] == "delivery" and error["ref"].startswith("shown:")
+    assert "message_not_found" in error["message"]

@@ -43,11 +43,12 @@ def test_who_may_pick() -> None:
 
 def test_the_question_in_slack_and_once_picked() -> None:
     message = question_message(CHOICE)
-    [actions] = [b for b in message.blocks if b["type"] == "actions"]
+    [actions, stop] = [b for b in message.blocks if b["type"] == "actions"]
     assert [(b["action_id"], b["value"]) for b in actions["elements"]] == [
         ("choice:0", "th_1.r1"),
         ("choice:1", "th_1.r1"),
     ]
+    assert [b["action_id"] for b in stop["elements"]] == ["cancel"]
     assert "or reply" not in json.dumps(message.blocks)
     response = HumanResponse(request_id="th_1.r1", user="UASKER", answer="INC-101: cards failing")
     picked = answered_question(CHOICE, response)

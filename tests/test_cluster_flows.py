@@ -340,4 +340,3 @@ def test_every_script_touches_one_slot(request: pytest.FixtureRequest) -> None:
         pytest.skip("only some of this module's flows ran: coverage not judged")
     ran = {shas[sha] for sha, _ in CALLS if sha in shas}
     assert ran | set(NOT_HERE) == set(SCRIPTS), set(SCRIPTS) - ran - set(NOT_HERE)
-    assert not ran & set(NOT_HERE), ran & set(NOT_HERE)  # NOT_HERE is kept true

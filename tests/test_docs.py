@@ -70,7 +70,7 @@ async def test_openapi_declares_bearer_auth_on_the_threads_routes(web: httpx.Asy
         (path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
     ]
     threads = [(p, m) for p, m, op in operations if p.startswith("/threads")]
-    assert len(threads) == 6  # launch, list, get, audit, responses, messages
+    assert len(threads) == 7  # launch, list, get, audit, responses, cancel, messages
     for path, method, op in operations:
         # The HumanLayer API (`/humanlayer/v1`) and `/requests` take the same bearer keys.
         protected = path.startswith(("/threads", "/humanlayer/v1", "/requests"))

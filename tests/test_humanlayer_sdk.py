@@ -42,7 +42,7 @@ async def test_require_approval_card_refusal_and_two_approvers_at_once(slack: Sl
     shown = json.dumps(card.blocks)
     assert "deploy" in shown and "*service*\\napi" in shown and "the ops team" in shown
     buttons = [b for b in card.blocks if b["type"] == "actions"][0]["elements"]
-    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject"]  # no Edit for the SDK
+    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Cancel"]  # no Edit
 
     assert (await slack.click(card, "approve", user=ASKER)).status_code == 200
     await until(lambda: len(slack.stub.ephemerals) == 1)
@@ -104,7 +104,7 @@ async def test_a_reject_option_button_and_its_name(slack: SlackDriver) -> None:
     result = asyncio.create_task(asyncio.to_thread(deploy, service="api"))
     view, card = await pending(slack)
     buttons = [b for b in card.blocks if b["type"] == "actions"][0]["elements"]
-    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Code freeze"]
+    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Code freeze", "Cancel"]
     assert (await slack.click(card, "reject_option:0", user=APPROVER)).status_code == 200
     said = await asyncio.wait_for(result, 10)
     assert said == "User denied deploy with message: Code freeze: no deploys today"

@@ -4,6 +4,8 @@ start-up errors that name the URL without its password."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.dev.embedded_redis import find_redis_server, free_port
+from bot.dev.embedded_redis import find_redis_server, free_port, private_redis
 from bot.runtime.wiring import StartupError, runtime
 from bot.store.connect import RedisUnreachable, connect, redacted
 from bot.testing.anthropic_stub import AnthropicStub
@@ -103,3 +105,75 @@ async def test_a_refusal_at_start_names_the_url_but_not_the_password(
         async with runtime(bad):
             pass
     assert str(at_start.value) == message
+
+
+@pytest.fixture
+def primary_and_replica(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A private Redis and a replica of it, in sync: what a failover-aware endpoint fronts."""
+    binary = find_redis_server()
+    assert binary is not None
+    with private_redis() as url:
+        primary_port = url.rsplit(":", 1)[1].split("/")[0]
+        port = free_port()
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--replicaof", "127.0.0.1", primary_port, "--dir", str(tmp_path)]
+        replica = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 20
+            while "master_link_status:up" not in _replication(port):
+                assert time.monotonic() < deadline, "the replica did not sync"
+                time.sleep(0.05)
+            yield url, replica
+        finally:
+            os.kill(replica.pid, signal.SIGCONT)
+            replica.kill()
+            replica.wait(10)
+
+
+def _replication(port: int) -> str:
+    with contextlib.suppress(subprocess.SubprocessError, FileNotFoundError):
+        done = subprocess.run(
+            ["redis-cli", "-p", str(port), "info", "replication"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        return done.stdout
+    return ""
+
+
+async def test_with_replicas_ack_a_lagging_replica_means_503_not_an_acknowledgement(
+    primary_and_replica: tuple[str, subprocess.Popen[bytes]], settings: Settings
+) -> None:
+    url, replica = primary_and_replica
+    acked = settings.model_copy(
+        update={
+            "redis_url": url,
+            "redis_replicas_ack": 1,
+            "redis_replicas_timeout_s": 0.3,
+            "model": "offline",
+            "anthropic_api_key": None,
+        }
+    )
+    ask = {"agent": "deploy", "message": "deploy api 1.4.2 to production"}
+    async with app_client(acked) as api:
+        launched = await api.post("/threads", json=ask)  # through the intake script
+        assert launched.status_code == 202, launched.text
+        view = await wait_for(api, launched.json()["thread_id"], "waiting_approval")
+        decision = {
+            "request_id": view["pending_request"]["request_id"],
+            "approved": True,
+            "user": "bob",
+        }
+        os.kill(replica.pid, signal.SIGSTOP)  # connected, but confirms nothing
+        try:
+            refused = await api.post(f"/threads/{view['id']}/responses", json=decision)
+            unsure = await api.post("/threads", json=ask)
+        finally:
+            os.kill(replica.pid, signal.SIGCONT)
+        for reply in (refused, unsure):
+            assert reply.status_code == 503, reply.text
+            assert "replicas confirmed" in reply.json()["detail"]
+        again = await api.post(f"/threads/{view['id']}/responses", json=decision)
+        assert again.status_code == 409, again.text  # it was made: the retry is told so
+        await wait_for(api, view["id"], "done")

@@ -6,8 +6,9 @@ from markupsafe import Markup
 
 from bot.core.events import HumanRequest, ToolCall
 from bot.core.thread import SlackOrigin, Thread
-from bot.playground.blockkit import blocks, mrkdwn
-from bot.slack.cards import approval_card, reject_modal
+from bot.playground.blockkit import blocks, markdown, mrkdwn
+from bot.slack.answers import feedback_block
+from bot.slack.cards import approval_card, escape, reject_modal
 
 NAMES = {"U0ANA": "Ana"}
 
@@ -56,3 +57,16 @@ def test_dividers_and_unknown_blocks_are_shown() -> None:
         '<hr class="bk-divider"><div class="bk-unknown">[video block: not drawn by the '
         "playground]</div>"
     )
+
+
+def test_markdown_and_feedback_buttons_are_drawn_safely() -> None:
+    html = str(markdown(escape("**live** in `staging`\n\n<script>alert(1)</script> & more")))
+    assert "<b>live</b>" in html and "<code>staging</code>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html and "&amp; more" in html
+    assert html.count("<p>") == 2
+
+    def clickable(element: dict[str, object]) -> Markup:
+        return Markup('<button data-click="%s"></button>') % element["action_id"]
+
+    drawn = str(blocks([feedback_block("th_1", "done:3")], {}, clickable))
+    assert 'data-click="feedback+"' in drawn and 'data-click="feedback-"' in drawn

@@ -125,3 +125,41 @@ async def test_the_built_in_web_api_wants_the_bot_token(running: Running) -> Non
             data={"token": "xoxb-playground", "channel": "C0DEPLOYS", "text": "hi"},
         )
         assert reply.json()["ok"] is True and reply.json()["message"]["text"] == "hi"
+
+
+async def test_feedback_stop_and_the_status_line_in_the_playground(running: Running) -> None:
+    workspace = running.playground.slack
+    assert workspace is not None
+    staging = {
+        "user": "U0BEN",
+        "channel": "C0DEPLOYS",
+        "text": "@hitlbot deploy api 1.4.2 to staging",
+    }
+    assert (await running.http.post("/dev/slack/post", json=staging)).json()["status"] == 200
+    answer = await posted(running, "staging")
+    panes = (await running.http.get("/dev/panes", params={"person": "U0BEN"})).json()["slack"]
+    assert 'data-click="feedback+"' in panes and 'data-click="feedback-"' in panes
+    assert "bk-markdown" in panes
+    down = {"user": "U0BEN", "channel": "C0DEPLOYS", "ts": answer.ts, "action_id": "feedback-"}
+    assert (await running.http.post("/dev/slack/click", json=down)).json()["status"] == 200
+    [thread] = (await running.http.get("/threads")).json()["threads"]
+    view = (await running.http.get(f"/threads/{thread['id']}")).json()
+    assert [(e["user"], e["rating"]) for e in view["events"] if e["type"] == "feedback"] == [
+        ("U0BEN", "down")
+    ]
+
+    # The status line is drawn under its thread, with Stop beside it.
+    workspace.agent.statuses[("C0DEPLOYS", answer.thread_ts or "")] = ("is thinking…", [])
+    panes = (await running.http.get("/dev/panes", params={"person": "U0BEN"})).json()["slack"]
+    assert "hitlbot is thinking…" in panes and "data-stop=" in panes
+    workspace.agent.statuses.clear()
+
+    production = staging | {"text": "@hitlbot deploy api 1.4.2 to prod"}
+    assert (await running.http.post("/dev/slack/post", json=production)).json()["status"] == 200
+    card = await posted(running, "Approval needed")
+    mention_ts = card.thread_ts or card.ts
+    stop = {"user": "U0BEN", "channel": "C0DEPLOYS", "thread_ts": mention_ts}
+    assert (await running.http.post("/dev/slack/stop", json=stop)).json()["status"] == 200
+    await posted(running, "Stopped by")
+    threads = (await running.http.get("/threads", params={"status": "cancelled"})).json()
+    assert len(threads["threads"]) == 1

@@ -19,6 +19,7 @@ from bot.slack.groups import GroupMembers
 from bot.testing.anthropic_stub import AnthropicStub
 from bot.testing.slack_stub import SlackStub
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SlackDriver, app_client
+from tests.email_support import wait_delivered
 from tests.helpers import snapshot, tool_results, types, wait_for
 
 PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
@@ -138,7 +139,8 @@ async def test_api_decisions_are_the_credentials_identity(
             "/threads", json={"agent": "deploy", "message": "ship"}, headers=as_(APPROVER)
         )
         thread_id = launched.json()["thread_id"]
-        view = await wait_for(api, thread_id, "waiting_approval")
+        # Its card posted and recorded: nothing else writes while the refusals are checked.
+        view = await wait_delivered(api, thread_id, "waiting_approval")
         request_id = view["pending_request"]["request_id"]
         assert view["pending_request"]["excluded"] == [APPROVER]  # the key's identity asked
         before = await snapshot(redis_client, strict)

@@ -10,11 +10,13 @@ from bot.core.decide import Deliver, RunTool, Stop, decide
 from bot.core.events import (
     EVENTS,
     ApprovalVote,
+    Cancelled,
     DeadlinePassed,
     Done,
     Error,
     Event,
     Failed,
+    Feedback,
     HeldMessage,
     HumanRequest,
     HumanResponse,
@@ -72,6 +74,13 @@ event = st.one_of(
     st.builds(HeldMessage, text=st.just("hi"), sender=st.just("m@x"), reason=st.just("other")),
     st.builds(ApprovalVote, request_id=requests, user=st.just("u")),
     st.builds(DeadlinePassed, request_id=requests, step=st.sampled_from(["remind", "expire"])),
+    st.builds(
+        Cancelled,
+        user=st.just("u"),
+        via=st.just("api"),
+        withdrawn=st.lists(requests, max_size=2),
+    ),
+    st.builds(Feedback, user=st.just("u"), rating=st.just("down"), ref=st.just("done:0")),
 )
 
 

@@ -9,8 +9,9 @@ from bot.core.thread import ApiOrigin, EmailOrigin, SlackOrigin, Thread
 from bot.slack.cards import (
     answered_question,
     approval_card,
+    cut,
     decided_card,
-    done_message,
+    done_messages,
     failed_message,
     mention,
     question_message,
@@ -91,6 +92,12 @@ def test_approval_card() -> None:
                     "action_id": "edit",
                     "value": "th_1.r1",
                 },
+                {
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": "Cancel", "emoji": True},
+                    "action_id": "cancel",
+                    "value": "th_1.r1",
+                },
             ],
         },
     ]
@@ -167,10 +174,8 @@ def test_question_with_and_without_choices() -> None:
         choices=["1.4.1", long_choice],
     )
     message = question_message(request)
-    assert message.blocks[0] == {
-        "type": "section",
-        "text": {"type": "mrkdwn", "text": "Which *version*?"},
-    }
+    # Standard Markdown in a `markdown` block: **bold** stays as written.
+    assert message.blocks[0] == {"type": "markdown", "text": "Which **version**?"}
     buttons = message.blocks[1]["elements"]
     assert [b["action_id"] for b in buttons] == ["choice:0", "choice:1"]
     assert {b["value"] for b in buttons} == {"th_1.r2"}
@@ -178,24 +183,32 @@ def test_question_with_and_without_choices() -> None:
     assert message.blocks[2]["elements"][0]["text"] == "Pick one, or reply in this thread."
 
     plain = question_message(request.model_copy(update={"choices": []}))
-    assert [b["type"] for b in plain.blocks] == ["section", "context"]
+    assert [b["type"] for b in plain.blocks] == ["markdown", "context", "actions"]
+    assert plain.blocks[-1]["elements"][0]["action_id"] == "cancel"  # stops the whole thread
 
     answer = HumanResponse(request_id="th_1.r2", user="UASKER", answer="1.4.1")
     answered = answered_question(request, answer)
-    assert [b["type"] for b in answered.blocks] == ["section", "context"]
+    assert [b["type"] for b in answered.blocks] == ["markdown", "context"]
     assert answered.blocks[-1]["elements"][0]["text"] == "<@UASKER> answered: 1.4.1"
 
 
 def test_long_answers_are_split_and_cut() -> None:
-    paragraph = ("word " * 100 + "\n") * 20  # ~10 000 characters
-    sections = done_message(Done(message=paragraph)).blocks
-    assert len(sections) == 4 and all(len(s["text"]["text"]) <= 3000 for s in sections)
-    huge = done_message(Done(message="z" * 50_000))
-    assert len(huge.blocks) == 10 and huge.blocks[-1]["text"]["text"].endswith(
-        "_(cut: too long for one message)_"
-    )
-    assert len(huge.text) <= 3000
-    assert done_message(Done(message="")).blocks[0]["text"]["text"] == "_(no message)_"
+    paragraph = ("word " * 100 + "\n\n") * 50  # ~25 000 characters
+    parts = done_messages(Done(message=paragraph))
+    assert len(parts) == 3
+    for part in parts:
+        [block] = part.blocks
+        assert block["type"] == "markdown" and len(block["text"]) <= 12_000
+        assert part.text == cut(block["text"], 3000)  # the plain-text fallback
+    # Split at paragraph boundaries: nothing lost, no word cut.
+    joined = " ".join(part.blocks[0]["text"] for part in parts)
+    assert joined.split() == paragraph.split()
+    huge = done_messages(Done(message="z" * 100_000))
+    assert len(huge) == 5 and huge[-1].blocks[0]["text"].endswith("_(cut: too long for Slack)_")
+    assert all(len(p.blocks[0]["text"]) <= 12_000 for p in huge)
+    assert done_messages(Done(message=""))[0].blocks[0]["text"] == "_(no message)_"
+    escaped = done_messages(Done(message="ping <!channel> & <https://x|y>"))[0]
+    assert escaped.blocks[0]["text"] == "ping &lt;!channel&gt; &amp; &lt;https://x|y&gt;"
 
 
 def test_failure_notice() -> None:

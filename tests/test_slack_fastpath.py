@@ -47,6 +47,7 @@ async def test_a_worker_adds_the_working_reaction(
     slack: SlackDriver, anthropic_stub: AnthropicStub
 ) -> None:
     anthropic_stub.reply_tool("done_for_now", {"message": "hello"}, delay=0.5)
+    slack.stub.refuse_status()  # where the status line cannot be set
     event = await slack.mention("hi")
     await slack.stub.wait_for("reactions.add", 1)
     [thread] = await slack.threads()

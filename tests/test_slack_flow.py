@@ -23,6 +23,7 @@ async def test_mention_question_reply_approval_answer(
     slack: SlackDriver, anthropic_stub: AnthropicStub, settings: Settings, redis_client: Redis
 ) -> None:
     stub = slack.stub
+    stub.refuse_status()  # no status line in this workspace: the working reaction shows
     anthropic_stub.reply_tool("request_more_information", {"message": "Which version of api?"})
     mention = await slack.mention("deploy api to production")
 
@@ -41,7 +42,7 @@ async def test_mention_question_reply_approval_answer(
     assert card.thread_ts == mention["ts"]
     assert "<human_response>\nanswer: 1.4.2" in anthropic_stub.requests[1].context
     buttons = [b for b in card.blocks if b["type"] == "actions"][0]["elements"]
-    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Edit"]
+    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Edit", "Cancel"]
     card_text = json.dumps(card.blocks)
     assert "deploy_service" in card_text and "the user asked for it" in card_text
     assert "*environment*\\nproduction" in card_text
@@ -65,7 +66,7 @@ async def test_mention_question_reply_approval_answer(
     assert approved.status_code == 200
     [_, _, done] = await slack.posted(3)
     assert done.thread_ts == mention["ts"]
-    assert "api 1.4.2 is *live* in production" in json.dumps(done.blocks)
+    assert done.blocks[0] == {"type": "markdown", "text": "api 1.4.2 is **live** in production"}
 
     updated = stub.message(card.channel, card.ts)
     assert updated is not None and updated.edited
@@ -233,6 +234,7 @@ async def test_a_failed_thread_says_why_in_slack(
     slack: SlackDriver, anthropic_stub: AnthropicStub
 ) -> None:
     anthropic_stub.fail(529, times=3)  # the first try and both scheduled retries
+    slack.stub.refuse_status()
     mention = await slack.mention("deploy api 1.4.2 to staging")
     [notice] = await slack.posted(1)
     assert notice.thread_ts == mention["ts"]

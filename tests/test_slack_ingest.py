@@ -49,7 +49,7 @@ async def test_a_mentions_jobs_are_the_messages_taskiq_would_send(
             thread["id"], attempt=0, not_before=0.0
         ),
         AsyncKicker(working_job.TASK_NAME, broker, labels={})._prepare_message(
-            thread["id"], event["channel"], event["ts"]
+            thread["id"], event["channel"], event["ts"], event["ts"]
         ),
     ]
     wanted = [_without_id(broker.formatter.dumps(message).message) for message in expected]

@@ -55,6 +55,20 @@ class ResponseBody(BaseModel):
     )
 
 
+class CancelBody(BaseModel):
+    """`POST /threads/{id}/cancel`."""
+
+    model_config = ConfigDict(extra="forbid")
+    user: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who cancels: the credential's identity (a mismatch is a 403); taken as "
+        "said only with `HITLBOT_API_TRUSTED_DECISIONS` (development).",
+    )
+    reason: str | None = Field(default=None, max_length=2000, description="Why, if said.")
+
+
 class MessageBody(BaseModel):
     """`POST /threads/{id}/messages`."""
 
@@ -169,6 +183,18 @@ async def respond(thread_id: str, body: ResponseBody, svc: Svc, who: Caller) -> 
         count = tally(request, votes_on(thread.events, request.request_id))
         reply["approvals"] = {"count": len(count.approvals), "needed": count.needed}
     return reply
+
+
+@router.post("/{thread_id}/cancel", status_code=202)
+async def cancel(thread_id: str, body: CancelBody, svc: Svc, who: Caller) -> dict[str, Any]:
+    """Stop a running or waiting thread as the credential's identity: its pending request
+    withdrawn (its cards updated), no tool started and no model asked after it; 409 if it was
+    cancelled or finished already, 403 for someone who is neither its human nor an approver."""
+    user = who.decider(body.user)
+    thread = await svc.cancel(thread_id, user, "api", reason=body.reason, enforce=not who.trusted)
+    stopped = thread.cancel
+    withdrawn = stopped.withdrawn if stopped is not None else []
+    return {"thread_id": thread.id, "status": thread.status, "withdrawn": withdrawn}
 
 
 @router.post("/{thread_id}/messages", status_code=202)

@@ -7,7 +7,7 @@ Registered only when that channel is configured; otherwise API threads need no d
 
 from __future__ import annotations
 
-from bot.core.events import DeadlinePassed, Event, HumanRequest, RequestSent
+from bot.core.events import Cancelled, DeadlinePassed, Event, HumanRequest, RequestSent
 from bot.core.thread import Thread
 from bot.runtime.deps import Channel
 
@@ -21,6 +21,6 @@ class ApiChannel:
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
         """Post an approval card; note anything else as available over the API."""
         approval = isinstance(event, HumanRequest) and event.kind == "approval"
-        if approval or isinstance(event, DeadlinePassed):
+        if approval or isinstance(event, DeadlinePassed | Cancelled):
             return await self.approvals.deliver(thread, ref, event)
         return RequestSent(ref=ref, channel="api")

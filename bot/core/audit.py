@@ -8,10 +8,12 @@ from typing import Any
 
 from bot.core.events import (
     ApprovalVote,
+    Cancelled,
     DeadlinePassed,
     Done,
     Event,
     Failed,
+    Feedback,
     HeldMessage,
     HumanRequest,
     HumanResponse,
@@ -74,11 +76,19 @@ def audit_entries(
             entry.update(call_id=event.call_id, tool=event.name)
         elif isinstance(event, DeadlinePassed):
             entry.update(request_id=event.request_id, step=event.step)
-        elif isinstance(event, HeldMessage):
-            entry.update(sender=event.sender, reason=event.reason)
-        elif isinstance(event, Done | Failed):
-            pass
-        else:
+        elif isinstance(event, HeldMessage | Cancelled | Feedback):
+            entry.update(_word(event))
+        elif not isinstance(event, Done | Failed):
             continue
         entries.append(entry)
     return entries
+
+
+def _word(event: HeldMessage | Cancelled | Feedback) -> dict[str, Any]:
+    """Who said what, for a held message, a cancel or feedback on an answer."""
+    if isinstance(event, HeldMessage):
+        return {"sender": event.sender, "reason": event.reason}
+    if isinstance(event, Feedback):
+        return {"user": event.user, "rating": event.rating, "ref": event.ref}
+    found: dict[str, Any] = {"user": event.user, "via": event.via, "withdrawn": event.withdrawn}
+    return found | ({"reason": event.reason} if event.reason else {})

@@ -253,6 +253,34 @@ class Done(_Event):
     """The `done_for_now` call that gave it."""
 
 
+class Cancelled(_Event):
+    """A person stopped the thread: its pending requests are withdrawn, no tool starts and
+    no model is asked after it, until a new message starts the next turn."""
+
+    type: Literal["cancelled"] = "cancelled"
+    user: str
+    """Who cancelled, in the channel's terms (a Slack user id, an email address, an API
+    identity)."""
+    via: Literal["api", "cli", "slack_stop", "slack_button", "email"]
+    """Where: the API, the CLI, Slack's Stop control, a Cancel button, a "stop" reply by mail."""
+    reason: str | None = None
+    """Why, if they said."""
+    withdrawn: list[str] = Field(default_factory=list)
+    """The requests pending when it was cancelled: never answered now, their cards updated."""
+
+
+class Feedback(_Event):
+    """A person's thumbs up or down on one of the agent's answers (Slack's feedback buttons)."""
+
+    type: Literal["feedback"] = "feedback"
+    user: str
+    """Who gave it (a Slack user id)."""
+    rating: Literal["up", "down"]
+    """Thumbs up or down."""
+    ref: str
+    """The answer it is about: `done:<index>`, the index of its `Done` event."""
+
+
 class Failed(_Event):
     """The thread cannot go on (LLM unavailable after retries, a broken agent)."""
 
@@ -273,6 +301,8 @@ Event = Annotated[
     | DeadlinePassed
     | HeldMessage
     | Done
+    | Cancelled
+    | Feedback
     | Failed,
     Field(discriminator="type"),
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.core.events import (
+    Cancelled,
     DeadlinePassed,
     Done,
     Error,
@@ -28,8 +29,8 @@ from bot.core.events import (
     UserMessage,
 )
 
-Status = Literal["running", "waiting_human", "waiting_approval", "done", "failed"]
-Outbound = tuple[str, HumanRequest | HumanResponse | Done | Failed | DeadlinePassed]
+Status = Literal["running", "waiting_human", "waiting_approval", "done", "failed", "cancelled"]
+Outbound = tuple[str, HumanRequest | HumanResponse | Done | Failed | DeadlinePassed | Cancelled]
 
 SHOWN = "shown:"
 """The ref prefix of a decision to show on its request's Slack cards: `shown:<request>:<n>`,
@@ -66,7 +67,8 @@ class Facts:
     last_request: HumanRequest | None = None
     last_request_at: int = -1
     last_marker: Event | None = None
-    """The last `failed`, `done`, `user_message` or `human_response`: what status reads."""
+    """The last `failed`, `done`, `cancelled`, `user_message` or `human_response`: what
+    status reads."""
     last_marker_at: int = -1
     errors: int = 0
     """Errors in a row at the end (delivery errors aside)."""
@@ -85,6 +87,8 @@ class Facts:
     calls: dict[str, ToolCall] = field(default_factory=dict)
     cards: dict[str, int] = field(default_factory=dict)
     """Slack cards recorded per request id (`is_card`)."""
+    withdrawn: dict[str, Cancelled] = field(default_factory=dict)
+    """Requests withdrawn by a cancel, and the cancel that withdrew each."""
 
     @classmethod
     def of(cls, events: list[Event]) -> Facts:
@@ -119,15 +123,18 @@ class Facts:
             responses=dict(self.responses),
             calls=dict(self.calls),
             cards=dict(self.cards),
+            withdrawn=dict(self.withdrawn),
         )
         copy._fold(events)
         return copy
 
     @property
     def pending_request(self) -> HumanRequest | None:
-        """The last request, unless it was answered."""
+        """The last request, unless it was answered or withdrawn."""
         last = self.last_request
-        return None if last is None or last.request_id in self.answered else last
+        if last is None or last.request_id in self.answered or last.request_id in self.withdrawn:
+            return None
+        return last
 
     @property
     def status(self) -> Status:
@@ -140,6 +147,8 @@ class Facts:
             return "failed"
         if isinstance(marker, Done):
             return "done"
+        if isinstance(marker, Cancelled):
+            return "cancelled"
         return "running"
 
     @property
@@ -204,6 +213,20 @@ class Facts:
         elif isinstance(event, DeadlinePassed):
             if not moot(event, self.answered):
                 self._outbound(f"deadline:{index}", event)
+        elif isinstance(event, Cancelled):
+            self._cancel(event, index)
+
+    def _cancel(self, event: Cancelled, index: int) -> None:
+        """Nothing runs after a cancel: every call so far is closed, the requests it names are
+        withdrawn, and requests and deadlines not yet sent are never sent."""
+        self.last_marker, self.last_marker_at = event, index
+        self.closed.update(self.calls)
+        for request_id in event.withdrawn:
+            self.withdrawn.setdefault(request_id, event)
+        self.waiting = [
+            w for w in self.waiting if not isinstance(w[1], HumanRequest | DeadlinePassed)
+        ]
+        self._outbound(f"cancelled:{index}", event)
 
     def _decided(self, response: HumanResponse) -> None:
         """A request's first response: its pending reminders and escalations are moot, and
@@ -226,7 +249,9 @@ class Facts:
             self._outbound(f"{SHOWN}{request_id}:{count}", response)
 
     def _outbound(
-        self, ref: str, event: HumanRequest | HumanResponse | Done | Failed | DeadlinePassed
+        self,
+        ref: str,
+        event: HumanRequest | HumanResponse | Done | Failed | DeadlinePassed | Cancelled,
     ) -> None:
         if ref not in self.sent:
             self.waiting.append((ref, event))

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from bot.core.edits import EditError
-from bot.core.events import HumanResponse
+from bot.core.events import Cancelled, HumanResponse
 
 NOT_FOR_YOU = "not one of the people this choice is for, so not taken as the answer"
 """Why a message was held instead of answering a choice question: who sent it."""
@@ -38,7 +38,9 @@ class AlreadyAnswered(ServiceError):
         super().__init__(f"already {response.verdict} by {response.user}")
 
 
-Why = Literal["nobody", "not_approver", "requester", "not_picker", "service", "not_you"]
+Why = Literal[
+    "nobody", "not_approver", "requester", "not_picker", "service", "not_you", "not_canceller"
+]
 """Why someone may not decide: no approvers configured, not one of them, the requester of the
 call, not one of a choice's pickers, a service identity, or acting as someone else."""
 
@@ -52,6 +54,7 @@ REASONS: dict[Why, str] = {
     "not_picker": "they are not one of the people this choice is for",
     "service": "a service identity may launch and read, not decide",
     "not_you": "a credential decides only as the identity it carries",
+    "not_canceller": "only the thread's humans and its approvers may cancel it",
 }
 """Each `Why` in words, for the API's 403 and the logs."""
 
@@ -76,6 +79,16 @@ class Forbidden(ServiceError):
         self.allowed = frozenset(allowed)
         more = f" ({detail})" if detail else ""
         super().__init__(f"{user} may not {verb} this: {REASONS[why]}{more}")
+
+
+class WasCancelled(ServiceError):
+    """A word on a thread, or a request, that a cancel has stopped (or a second cancel)."""
+
+    status = 409
+
+    def __init__(self, cancel: Cancelled) -> None:
+        self.cancel = cancel
+        super().__init__(f"this was cancelled by {cancel.user}")
 
 
 class AlreadyVoted(ServiceError):

@@ -5,8 +5,8 @@ Every channel asks here, and only here: the service before it commits (on the ve
 commits on), and a channel's pre-check before it opens a form or marks a message (Slack's
 buttons and modals). The shell resolves who the approvers are once (`Approvers`: the
 deployment's list and the current members of the request's groups) and passes them in with
-`now`; nothing here reads a setting, a clock or Slack. A later kind of word (a cancel) is one
-more entry point beside `respond` and `message`, with its refusals from the same set.
+`now`; nothing here reads a setting, a clock or Slack. A cancel is one more entry point
+(`cancel`), beside `respond` and `message`, with its refusals from the same set.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from bot.core.edits import EditError, validated
 from bot.core.events import (
     ApprovalVote,
+    Cancelled,
     HeldMessage,
     HumanRequest,
     HumanResponse,
@@ -49,6 +50,7 @@ from bot.core.refusals import (
     NotAccepting,
     NotFound,
     TooLarge,
+    WasCancelled,
     Why,
 )
 from bot.core.thread import ExternalOrigin, Thread
@@ -141,6 +143,9 @@ def respond(thread: Thread, answer: Answer, ctx: Deciding) -> HumanResponse | Ap
     earlier = thread.response_to(request.request_id)
     if earlier is not None:
         raise AlreadyAnswered(earlier)
+    withdrawn = thread.withdrawn_by(request.request_id)
+    if withdrawn is not None:
+        raise WasCancelled(withdrawn)
     if request.kind == "approval" and answer.approved is None:
         raise Invalid("this request is an approval: send approved true or false")
     if request.kind == "question":
@@ -211,6 +216,32 @@ def message(
     if pending is not None:
         raise NotAccepting("the thread is waiting for an approval decision")
     return UserMessage(text=text, user=user, ref=ref, client=ctx.client, at=ctx.now)
+
+
+CancelVia = Literal["api", "cli", "slack_stop", "slack_button", "email"]
+
+
+def cancel(
+    thread: Thread, user: str, via: CancelVia, reason: str | None, ctx: Deciding
+) -> Cancelled:
+    """The cancel `user` asks for on `thread`: its pending request withdrawn, nothing runs
+    after it. Refused for a thread already cancelled (WasCancelled), finished (NotAccepting),
+    or, with approvers given, from anyone but its humans and approvers (Forbidden)."""
+    stopped = thread.cancel
+    if stopped is not None:
+        raise WasCancelled(stopped)
+    if thread.status in ("done", "failed"):
+        raise NotAccepting(f"nothing to cancel: the thread is {thread.status}")
+    _check_text(reason or "", ctx)
+    pending = thread.pending_request
+    if ctx.approvers is not None:
+        allowed = set(thread.humans) | set(ctx.approvers.deployment)
+        if pending is not None:
+            allowed |= ctx.approvers.of(pending)
+        if user not in allowed:
+            raise Forbidden(user, "not_canceller", allowed, verb="cancel")
+    withdrawn = [pending.request_id] if pending is not None else []
+    return Cancelled(user=user, via=via, reason=reason, withdrawn=withdrawn, at=ctx.now)
 
 
 def _picked(thread: Thread, request: HumanRequest, answer: Answer, ctx: Deciding) -> Answer:

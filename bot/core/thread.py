@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from bot.core.events import (
+    Cancelled,
     DeadlinePassed,
     Done,
     Error,
@@ -28,7 +29,14 @@ from bot.core.events import (
 from bot.core.facts import SHOWN, Facts, Outbound, is_card, moot, shows
 from bot.core.facts import Status as Status  # re-exported: the API and the store name it from here
 
-STATUSES: tuple[Status, ...] = ("running", "waiting_human", "waiting_approval", "done", "failed")
+STATUSES: tuple[Status, ...] = (
+    "running",
+    "waiting_human",
+    "waiting_approval",
+    "done",
+    "failed",
+    "cancelled",
+)
 
 
 class ApiOrigin(BaseModel):
@@ -215,6 +223,16 @@ class Thread(BaseModel):
         """The response that answered `request_id`, if it was answered."""
         return self.facts.responses.get(request_id)
 
+    def withdrawn_by(self, request_id: str) -> Cancelled | None:
+        """The cancel that withdrew `request_id`, if one did (it is never answered now)."""
+        return self.facts.withdrawn.get(request_id)
+
+    @property
+    def cancel(self) -> Cancelled | None:
+        """The cancel that stopped the thread, while it is cancelled."""
+        marker = self.facts.last_marker
+        return marker if isinstance(marker, Cancelled) else None
+
     def call(self, call_id: str) -> ToolCall | None:
         """The tool call with this id."""
         return self.facts.calls.get(call_id)
@@ -251,8 +269,9 @@ def edited_args(events: list[Event], call_id: str) -> dict[str, Any] | None:
 
 
 def pending_request(events: list[Event]) -> HumanRequest | None:
-    """The last human request if no response has answered it yet."""
+    """The last human request if no response has answered it yet, nor a cancel withdrawn it."""
     answered = {e.request_id for e in events if isinstance(e, HumanResponse)}
+    answered |= {r for e in events if isinstance(e, Cancelled) for r in e.withdrawn}
     for event in reversed(events):
         if isinstance(event, HumanRequest):
             return None if event.request_id in answered else event
@@ -267,6 +286,8 @@ def status_of(events: list[Event]) -> Status:
             return "failed"
         if isinstance(event, Done):
             return "done"
+        if isinstance(event, Cancelled):
+            return "cancelled"
         if isinstance(event, UserMessage | HumanResponse):
             return "running"
         if isinstance(event, HumanRequest) and event is pending:
@@ -291,8 +312,13 @@ def open_call(events: list[Event]) -> ToolCall | None:
     rejected = {
         e.request_id for e in events if isinstance(e, HumanResponse) and e.approved is False
     }
+    called: set[str | None] = set()
     for event in events:
-        if isinstance(event, ToolResult | Error | Done):
+        if isinstance(event, ToolCall):
+            called.add(event.call_id)
+        elif isinstance(event, Cancelled):
+            closed |= called  # nothing called before a cancel runs
+        elif isinstance(event, ToolResult | Error | Done):
             closed.add(event.call_id)
         elif isinstance(event, HumanRequest) and (
             event.kind == "question" or event.request_id in rejected
@@ -304,9 +330,10 @@ def open_call(events: list[Event]) -> ToolCall | None:
     return None
 
 
-def undelivered(events: list[Event]) -> list[Outbound]:
-    """Outbound events (requests, answers, failures, decisions to show on cards) with no
-    `request_sent` yet, oldest first.
+def undelivered(events: list[Event]) -> list[Outbound]:  # noqa: C901 - a branch per kind
+    """Outbound events (requests, answers, failures, decisions to show on cards, cancels) with
+    no `request_sent` yet, oldest first. A request or deadline followed by a cancel is never
+    sent.
 
     One given up on (a `delivery` error naming its ref) counts as handled: it is recorded and
     logged, and trying it forever would stall the thread. A reminder or an escalation of a
@@ -319,17 +346,22 @@ def undelivered(events: list[Event]) -> list[Outbound]:
     requests: dict[str, HumanRequest] = {}
     responses: dict[str, HumanResponse] = {}
     cards: dict[str, int] = {}
+    last_cancel = max((i for i, e in enumerate(events) if isinstance(e, Cancelled)), default=-1)
     out: list[Outbound] = []
     for index, event in enumerate(events):
-        if isinstance(event, HumanRequest):
+        if isinstance(event, Cancelled):
+            out.append((f"cancelled:{index}", event))
+        elif isinstance(event, HumanRequest):
             requests.setdefault(event.request_id, event)
-            out.append((event.request_id, event))
+            if index > last_cancel:
+                out.append((event.request_id, event))
         elif isinstance(event, Done):
             out.append((f"done:{index}", event))
         elif isinstance(event, Failed):
             out.append((f"failed:{index}", event))
         elif isinstance(event, DeadlinePassed) and not moot(event, answered):
-            out.append((f"deadline:{index}", event))
+            if index > last_cancel:
+                out.append((f"deadline:{index}", event))
         elif isinstance(event, HumanResponse) and event.request_id not in responses:
             responses[event.request_id] = event
             count = cards.get(event.request_id, 0)

@@ -26,6 +26,7 @@ import uvicorn
 
 from bot.config import Settings
 from bot.dev.embedded_redis import private_redis
+from bot.runtime.discovery import BUNDLED
 from bot.store.connect import redacted as redacted_url
 from bot.store.oneshot import count_keys
 
@@ -86,7 +87,6 @@ def _serve_reloading(
     listener: socket.socket,
     echo: Callable[[str], None],
 ) -> None:
-    import agents
     from bot.dev.reload import serve_reloading
     from bot.playground.app import rebuild
 
@@ -95,7 +95,7 @@ def _serve_reloading(
     def build() -> Any:
         return built.pop() if built else rebuild(settings, playground)
 
-    folders = [Path(agents.__file__).parent, *map(Path, settings.agent_roots())]
+    folders = [BUNDLED, *map(Path, settings.agent_roots())]
     asyncio.run(serve_reloading(build, listener, folders, echo))
 
 

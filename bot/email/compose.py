@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from bot.core.events import (
+    Cancelled,
     Done,
     Event,
     Failed,
@@ -115,6 +116,12 @@ def body_text(event: Event) -> str:
         return event.message.strip()
     if isinstance(event, Failed):
         return FAILED_NOTICE
+    if isinstance(event, Cancelled):
+        why = f" ({event.reason})" if event.reason else ""
+        return (
+            f"This request was stopped by {event.user}{why}; nothing more will be done on it."
+            "\n\nReply to this email to start again."
+        )
     raise TypeError(f"no email for a {event.type} event")
 
 

@@ -29,6 +29,7 @@ from bot.email.routing import (
     recipients,
     reply_mailbox,
     route,
+    wants_stop,
 )
 from bot.runtime.intake import Message, NewThread, start_or_continue
 from bot.runtime.service import Service
@@ -44,8 +45,9 @@ MARKER_ROOM = 100
 class Outcome:
     """What became of one inbound mail; the webhook's 202 body."""
 
-    status: Literal["started", "resumed", "held", "ignored"]
-    """`started` a thread, `resumed` one, `held` it on one without resuming, or `ignored` it."""
+    status: Literal["started", "resumed", "held", "ignored", "cancelled"]
+    """`started` a thread, `resumed` one, `held` it on one without resuming, `ignored` it, or
+    `cancelled` the thread (its human replied "stop")."""
     thread_id: str | None
     """The thread it started or went to, if any."""
     reason: str | None = None
@@ -114,6 +116,8 @@ class Inbox:
         first = matched is None
         text = model_text(mail, first=first, limit=self.settings.max_message_chars)
         held: str | None = None
+        if matched is not None and await self._stopped(mail, matched, text):
+            return Outcome("cancelled", matched)
 
         def take(fresh: Thread) -> Event:
             # Decided on the version it is committed on: an approval asked or decided meanwhile
@@ -154,6 +158,16 @@ class Inbox:
         if taken.status == "seen":
             return Outcome("ignored", taken.thread_id, "already received (a retry)")
         return Outcome("ignored", None, "auto-submitted (an auto-reply or a bounce)")
+
+    async def _stopped(self, mail: ParsedEmail, thread_id: str, text: str) -> bool:
+        """A reply of only "stop" from the thread's own human cancels it (trusted as the
+        canceller: the sender was checked); indexed, so a retry of it is ignored."""
+        thread = await self.service.deps.store.get(thread_id)
+        if thread is None or not wants_stop(mail, thread, text):
+            return False
+        await self.service.cancel(thread.id, mail.sender, "email", enforce=False)
+        await self.index.add(mail.message_id, "in", thread.id)
+        return True
 
     async def _match(self, mail: ParsedEmail) -> str | None:
         """The thread the first known id of `In-Reply-To` / `References` belongs to."""

@@ -12,7 +12,7 @@ from typing import Protocol
 import structlog
 
 from bot.config import Settings
-from bot.core.events import DeadlinePassed, Event, HumanRequest, RequestSent, utcnow
+from bot.core.events import Cancelled, DeadlinePassed, Event, HumanRequest, RequestSent, utcnow
 from bot.core.thread import EmailOrigin, Thread
 from bot.email.compose import build_message, reply_to_thread
 from bot.email.headers import address_domain
@@ -76,6 +76,8 @@ class EmailChannel:
             event = request.model_copy(update={"message": REMINDER + request.message})
         if isinstance(event, HumanRequest) and event.kind == "approval":
             return await self._approval(thread, ref, event)
+        if isinstance(event, Cancelled) and self.approvals is not None and event.withdrawn:
+            await self.approvals.deliver(thread, ref, event)  # its cards say it was cancelled
         if self.mailer is None:
             raise DeliveryFailed("outbound email is off: set SMTP_HOST (and SMTP_* to match)")
         sender = origin.mailbox or self.email_from

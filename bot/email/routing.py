@@ -92,6 +92,20 @@ def disposition(mail: ParsedEmail, thread: Thread) -> Resume | Hold:
     return Resume()
 
 
+STOP_WORDS = frozenset({"stop", "cancel", "please stop", "stop please", "stop it"})
+"""A reply that says only one of these (case, spaces and end punctuation aside) cancels."""
+
+
+def wants_stop(mail: ParsedEmail, thread: Thread, text: str) -> bool:
+    """Whether the mail is the thread's own human replying "stop" to a thread still going."""
+    origin = thread.origin
+    if not isinstance(origin, EmailOrigin) or mail.sender != origin.address.lower():
+        return False
+    if mail.auto_submitted or thread.status in ("done", "failed", "cancelled"):
+        return False
+    return " ".join(text.lower().strip().strip(".!").split()) in STOP_WORDS
+
+
 def candidate_ids(mail: ParsedEmail) -> list[str]:
     """Message-IDs that may name the thread, best first: `In-Reply-To`, then `References`
     from the most recent back to the root."""

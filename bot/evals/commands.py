@@ -115,6 +115,13 @@ async def record_thread(
             thread = await thread_from_api(*api, thread_id)
         except FetchError as exc:
             raise CommandError(str(exc)) from None
+    return await write_case(settings, agents, thread, name, force)
+
+
+async def write_case(
+    settings: Settings, agents: Mapping[str, Agent], thread: Thread, name: str | None, force: bool
+) -> Path:
+    """Write the case of a loaded thread; the path written."""
     agent = await listed(agent_named(agents, thread.agent))
     name = name or default_name(thread)
     if not _NAME.match(name):

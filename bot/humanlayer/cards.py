@@ -14,6 +14,7 @@ from bot.core.jsondata import Json
 from bot.core.thread import ExternalOrigin, Thread
 from bot.humanlayer.models import ContactChannel, ResponseOption
 from bot.slack.cards import (
+    CANCEL,
     SlackMessage,
     _button,
     _context,
@@ -68,9 +69,10 @@ def external_card(thread: Thread, request: HumanRequest) -> SlackMessage:
     blocks = list(card.blocks)
     actions = blocks[-1]
     if actions.get("type") == "actions":
-        buttons = list(actions["elements"])
+        buttons = [b for b in actions["elements"] if b.get("action_id") != CANCEL]
         for index, option in enumerate(reject_options(thread)[:10]):
             action_id = f"reject_option:{index}"
             buttons.append(_button(cut(option.label, 75), action_id, request.request_id))
+        buttons += [b for b in actions["elements"] if b.get("action_id") == CANCEL]  # last
         blocks[-1] = {**actions, "elements": buttons}
     return SlackMessage(text=card.text, blocks=[*blocks[:-1], *_about(thread), blocks[-1]])

@@ -12,14 +12,14 @@ from __future__ import annotations
 import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.events import DeadlinePassed, Done, Event, HumanRequest, RequestSent
+from bot.core.events import Cancelled, DeadlinePassed, Done, Event, HumanRequest, RequestSent
 from bot.core.external import the_request
 from bot.core.thread import Thread
 from bot.humanlayer.cards import channel_of, external_card
 from bot.humanlayer.webhook import ResponseWebhook
 from bot.runtime.delivery import DeliveryFailed
 from bot.runtime.deps import Deps
-from bot.slack.outbound import deliver_deadline, post, show_response
+from bot.slack.outbound import deliver_deadline, post, show_response, withdraw_cards
 from bot.store.intake import SlackLink
 
 log = structlog.get_logger(__name__)
@@ -43,6 +43,8 @@ class ExternalChannel:
                 return RequestSent(ref=ref, channel="external")
             approvers = self.deps.settings.slack_approver_ids()
             return await deliver_deadline(client, thread, ref, event, approvers)
+        if isinstance(event, Cancelled) and client is not None:
+            await withdraw_cards(client, thread, event)
         if isinstance(event, Done):
             request = the_request(thread)
             if client is not None and request is not None:

@@ -13,6 +13,7 @@ from bot.config import NotConfigured
 from bot.core.events import Usage
 from bot.core.model import REASON_FIELD, LLMFatal, LLMUnavailable, ModelCall, ModelOutputError
 from bot.llm.cache import DEFAULT, CachePolicy, cached_request
+from bot.llm.streamed import OnAnswer, streamed_message
 
 HOW_TO_SET_KEY = (
     "set ANTHROPIC_API_KEY=sk-ant-... in the environment or in .env (see .env.example), "
@@ -52,6 +53,24 @@ class AnthropicModel:
             message = await self.client.messages.create(
                 model=self.model, max_tokens=self.max_tokens, **cast(Any, params)
             )
+        except anthropic.APIError as exc:
+            raise failure(exc, self.model, self.provider) from exc
+        return read_reply(message, usage_of(message, self.model, started))
+
+    async def next_call_streaming(
+        self,
+        *,
+        system: str,
+        context: str,
+        tools: Sequence[dict[str, Any]],
+        on_answer: OnAnswer,
+    ) -> ModelCall:
+        """`next_call`, streamed: the final answer's text to `on_answer` as it is written."""
+        params = request_params(system=system, context=context, tools=tools, cache=self.cache)
+        params |= {"model": self.model, "max_tokens": self.max_tokens}
+        started = time.perf_counter()
+        try:
+            message = await streamed_message(self.client, params, on_answer)
         except anthropic.APIError as exc:
             raise failure(exc, self.model, self.provider) from exc
         return read_reply(message, usage_of(message, self.model, started))

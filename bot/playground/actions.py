@@ -89,6 +89,22 @@ async def click(body: ClickBody, request: Request) -> JSONResponse:
     )
 
 
+class StopBody(_Body):
+    """A person presses Stop under the agent's work in a Slack thread."""
+
+    user: str = Field(max_length=40, description="Who presses it.")
+    channel: str = Field(max_length=40, description="The conversation.")
+    thread_ts: str = Field(max_length=40, description="The Slack thread the agent works in.")
+
+
+@router.post("/slack/stop")
+async def stop(body: StopBody, request: Request) -> JSONResponse:
+    """Send Slack's `agent_session_stopped` event for the thread."""
+    return await _answer(
+        request, lambda pg, http: person.stop(pg, http, body.user, body.channel, body.thread_ts)
+    )
+
+
 @router.post("/slack/submit")
 async def submit(body: ViewBody, request: Request) -> JSONResponse:
     """Send the modal to `/slack/events` as a signed `view_submission` payload."""

@@ -1,7 +1,8 @@
 """Block Kit and mrkdwn as HTML, the way Slack shows them (pure functions of plain dicts).
 
 Covered: header, section (text, fields), context, divider, actions (buttons, primary and
-danger), input (plain text, prefilled, and static_select) and rich_text's plain text.
+danger), input (plain text, prefilled, and static_select), rich_text's plain text, markdown
+(bold, code, paragraphs) and context_actions' feedback buttons (`feedback+` / `feedback-`).
 Anything else is shown as a note, so a block the bot sends that the page cannot draw is
 seen, not silently dropped.
 """
@@ -131,7 +132,51 @@ def _block(block: Json, names: Mapping[str, str], buttons: Callable[[Json], Mark
         return _input(block, names)
     if kind == "rich_text":
         return Markup('<div class="bk-section">%s</div>') % _rich_text(block)
-    return _unknown(str(kind))
+    return _agent_block(block, buttons) or _unknown(str(kind))
+
+
+def _agent_block(block: Json, buttons: Callable[[Json], Markup]) -> Markup | None:
+    """The blocks of Slack's agent messages: `markdown` and `context_actions`."""
+    if block.get("type") == "markdown":
+        text = markdown(str(block.get("text", "")))
+        return Markup('<div class="bk-section bk-markdown">%s</div>') % text
+    if block.get("type") == "context_actions":
+        return _context_actions(block, buttons)
+    return None
+
+
+FEEDBACK_BUTTONS = {"feedback+": "positive_button", "feedback-": "negative_button"}
+"""The page's ids of a feedback element's two buttons, and where each is in the element."""
+_MD_STYLES = (
+    (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
+    (re.compile(r"\*\*([^*\n]+)\*\*"), r"<b>\1</b>"),
+    (re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])"), r"<i>\1</i>"),
+)
+
+
+def markdown(text: str) -> Markup:
+    """Standard Markdown as Slack's `markdown` block shows it (already `&amp;`-escaped):
+    paragraphs, line breaks, bold, italics and code."""
+    paragraphs = [part for part in re.split(r"\n\s*\n", text.strip()) if part.strip()]
+    out = []
+    for paragraph in paragraphs:
+        inner = str(escape(html.unescape(paragraph)))
+        for pattern, replacement in _MD_STYLES:
+            inner = pattern.sub(replacement, inner)
+        out.append("<p>" + inner.replace("\n", "<br>") + "</p>")
+    return Markup("".join(out))
+
+
+def _context_actions(block: Json, buttons: Callable[[Json], Markup]) -> Markup:
+    drawn = []
+    for element in block.get("elements", []):
+        if element.get("type") != "feedback_buttons":
+            drawn.append(_unknown(str(element.get("type"))))
+            continue
+        for page_id, side in FEEDBACK_BUTTONS.items():
+            text = (element.get(side) or {}).get("text") or {"type": "plain_text", "text": "?"}
+            drawn.append(buttons({"type": "button", "action_id": page_id, "text": text}))
+    return Markup('<div class="bk-actions bk-feedback">%s</div>') % Markup("").join(drawn)
 
 
 def _input(block: Json, names: Mapping[str, str]) -> Markup:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from bot.playground import blockkit, mailbox, threadview
 from bot.playground.kit import DEPLOYS, PEOPLE, Person, Playground, person_sees
 from bot.runtime.deps import Deps
 from bot.testing.slack_signing import BOT_USER_ID
-from bot.testing.slack_workspace import Ephemeral, Message
+from bot.testing.slack_workspace import Ephemeral, Message, Workspace
 
 HERE = Path(__file__).parent
 _STATIC = {"playground.js": "text/javascript", "playground.css": "text/css"}
@@ -96,6 +97,8 @@ class Shown:
     """Shown to one person only."""
     edited: bool
     """Changed since it was posted (`chat.update`)."""
+    status: str = ""
+    """The bot's status line under its thread while it works ("is thinking…"), if set."""
 
 
 def _slack(playground: Playground, who: Person, conversation: str) -> dict[str, Any]:
@@ -154,11 +157,22 @@ def _slack(playground: Playground, who: Person, conversation: str) -> dict[str, 
         "conversation": conversation,
         "rooms": playground.rooms,
         "dm": who.dm,
-        "top": top,
+        "top": _with_status(workspace, conversation, top),
         "loose": loose,
         "bot": BOT_USER_ID,
         "names": names,
     }
+
+
+def _with_status(workspace: Workspace, conversation: str, top: list[Shown]) -> list[Shown]:
+    """The threads with the bot's status line where it is set (Stop is drawn beside it)."""
+    statuses = workspace.agent.statuses
+    return [
+        dataclasses.replace(item, status=line[0])
+        if (line := statuses.get((conversation, item.message.ts)))
+        else item
+        for item in top
+    ]
 
 
 def _modal(playground: Playground, person: str) -> dict[str, str] | None:

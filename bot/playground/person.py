@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bot.playground.blockkit import FEEDBACK_BUTTONS
 from bot.playground.kit import Person, Playground, person_sees
 from bot.testing import slack_signing
 from bot.testing.slack_signing import BOT_USER_ID
@@ -79,6 +80,18 @@ async def post_message(
     return sent
 
 
+async def stop(
+    playground: Playground, http: httpx.AsyncClient, user: str, channel: str, thread_ts: str
+) -> Sent:
+    """A person presses Stop under the agent's work in a thread (`agent_session_stopped`)."""
+    _check_person(playground, user)
+    if not person_sees(playground, user, channel):
+        raise Refused(f"{user} does not see {channel}")
+    event = slack_signing.agent_session_stopped_event(user, channel, thread_ts)
+    request = slack_signing.event_callback(event, signing_secret=playground.signing_secret)
+    return await _send(playground, http, request)
+
+
 async def click(
     playground: Playground,
     http: httpx.AsyncClient,
@@ -100,7 +113,8 @@ async def click(
     trigger_id = slack_signing.new_trigger_id()
     playground.trigger_users[trigger_id] = user
     action = {
-        "action_id": action_id,
+        "action_id": button.get("action_id", action_id),
+        "type": button.get("type"),
         "value": button.get("value", ""),
         "block_id": button["block_id"],
         "text": button.get("text", {"type": "plain_text", "text": action_id}),
@@ -170,7 +184,21 @@ def close_view(playground: Playground, user: str, view_id: str) -> None:
 
 
 def _button(message: Message, action_id: str) -> dict[str, Any] | None:
+    """The button `action_id` names: an actions block's, or one side of a feedback element
+    (`feedback+` / `feedback-`, as the page draws them), as Slack puts it in the payload."""
+    side = FEEDBACK_BUTTONS.get(action_id)
     for block in message.blocks:
+        if side is not None and block.get("type") == "context_actions":
+            for element in block.get("elements", []):
+                if element.get("type") == "feedback_buttons" and element.get(side):
+                    chosen = element[side]
+                    return {
+                        "block_id": block.get("block_id", "feedback"),
+                        "type": "feedback_buttons",
+                        "action_id": element.get("action_id", "feedback"),
+                        "value": chosen.get("value", ""),
+                        "text": chosen.get("text"),
+                    }
         if block.get("type") != "actions":
             continue
         for element in block.get("elements", []):

@@ -42,8 +42,10 @@ from bot.core.usage import cost
 from bot.llm import gen_ai
 from bot.llm.pricing import prices
 from bot.mcp.client import McpUnavailable
+from bot.runtime.answering import ask, with_stream
 from bot.runtime.deps import Deps
 from bot.slack.outbound import show_decision
+from bot.slack.status import THINKING, tool_status
 
 log = structlog.get_logger(__name__)
 
@@ -51,8 +53,11 @@ log = structlog.get_logger(__name__)
 async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list[Event]:
     """Carry out one action; returns the events to append (the runner commits them)."""
     if isinstance(action, CallModel):
+        await _progress(thread, deps, THINKING)
         return await _call_model(thread, agent, deps)
     if isinstance(action, RunTool):
+        tool = agent.all_tools.get(action.call.name)
+        await _progress(thread, deps, tool_status(action.call.name, tool.status if tool else ""))
         return [await _run_tool(thread, agent, action.call, deps)]
     if isinstance(action, RunPrefetch):
         return await _prefetch(thread, agent, action.calls, deps)
@@ -72,6 +77,13 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
     raise AssertionError(f"step() was given {action!r}")
 
 
+async def _progress(thread: Thread, deps: Deps, status: str) -> None:
+    """Tell the thread's channel what the step does, where it shows that (Slack's status)."""
+    show = getattr(deps.channels.get(thread.origin.kind), "progress", None)
+    if show is not None:
+        await show(thread, status)
+
+
 async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     try:
         tools = await deps.mcp.all_tools(agent)
@@ -81,11 +93,10 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     # so the request can be rebuilt exactly from the events (`bot.core.steps`, `hitlbot record`).
     now = deps.clock()
     request = model_input(agent, thread, now, deps.settings.context_token_budget, tools)
+    stream = None
     with telemetry.span(f"chat {deps.settings.model}", gen_ai.request(deps.settings)) as span:
         try:
-            reply = await deps.model.next_call(
-                system=request.system, context=request.context, tools=request.tools
-            )
+            reply, stream = await ask(thread, deps, request.system, request.context, request.tools)
         except ModelOutputError as exc:
             _count(agent, exc.usage, deps)
             telemetry.annotate(span, gen_ai.response(exc.usage, None))
@@ -108,7 +119,8 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     if rule.approval is not None:  # the operator's say, over the tool's
         needs_approval = rule.approval
     request_id = f"{thread.id}.{deps.ids('r')}"
-    return [call, *follow_up(thread, call, needs_approval, rule, request_id, now)]
+    events = [call, *follow_up(thread, call, needs_approval, rule, request_id, now)]
+    return await with_stream(thread, events, stream)
 
 
 def _count(agent: Agent, usage: Usage | None, deps: Deps) -> None:

@@ -17,7 +17,7 @@ from bot import metrics, telemetry
 from bot.config import NotConfigured
 from bot.core.agent import Agent
 from bot.core.decide import Action, CallModel, Deliver, RunTool, Stop, decide
-from bot.core.events import Error, Event, Failed, HumanRequest
+from bot.core.events import Error, Event, Failed, HumanRequest, ToolResult
 from bot.core.external import EXTERNAL
 from bot.core.model import LLMFatal, LLMUnavailable
 from bot.core.thread import Thread
@@ -84,6 +84,10 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
         if lease.lost or (isinstance(action, RunTool | Deliver) and not await lease.check()):
             log.warning("lease lost; leaving the thread to its new holder", thread_id=thread.id)
             return
+        if isinstance(action, RunTool | CallModel) and await deps.store.cancelled(thread.id):
+            # A cancel committed since this copy was read: no tool starts, no model is asked.
+            thread = await deps.store.get(thread.id)
+            continue
         with telemetry.span(f"hitlbot.step {type(action).__name__}", _step_attributes(thread)):
             events = await _step(deps, thread, agent, action, attempt)
             if events is None:
@@ -198,8 +202,18 @@ async def _commit_or_redo(
         again = decide(fresh, agent, fresh.origin.kind in deps.channels)
         if again == action and not isinstance(action, CallModel):
             return await _commit(deps, lease, fresh, events)
+        if isinstance(action, RunTool) and not _has_result(fresh, action.call.call_id):
+            # The tool ran (a cancel came in meanwhile): its result is kept; nothing runs after.
+            return await _commit(deps, lease, fresh, events, agent)
         log.info("dropped a step made on a stale thread", thread_id=thread.id, action=repr(action))
         return fresh
+
+
+def _has_result(thread: Thread, call_id: str) -> bool:
+    return any(
+        isinstance(event, ToolResult | Error) and event.call_id == call_id
+        for event in thread.events
+    )
 
 
 async def _retry_later(

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from bot import metrics, telemetry
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse, UserMessage
-from bot.core.respond import Answer, Approvers, Deciding, message, respond
+from bot.core.respond import Answer, Approvers, CancelVia, Deciding, cancel, message, respond
 from bot.core.thread import ExternalOrigin, Origin, Thread
 from bot.humanlayer.editing import external_args_model
 from bot.runtime.deps import Deps
@@ -148,6 +148,38 @@ class Service:
             return thread
         await self.deps.enqueue(thread.id)
         metrics.RESPONSES.labels("approval" if answer.approved is not None else "answer").inc()
+        return thread
+
+    async def cancel(
+        self,
+        thread_id: str,
+        user: str,
+        via: CancelVia,
+        *,
+        reason: str | None = None,
+        enforce: bool = True,
+        loaded: Thread | None = None,
+    ) -> Thread:
+        """Stop the thread, exactly once: its pending request withdrawn (a concurrent answer
+        either commits first, or is refused after), no tool started and no model asked after
+        the commit. The worker then updates the request's messages and tells the thread's
+        human. `enforce`: only its humans and approvers may (`bot.core.respond.cancel`)."""
+        if enforce:
+            thread = loaded if loaded is not None else await self.deps.store.get(thread_id)
+            pending = thread.pending_request if thread is not None else None
+            who: Approvers | None = await self.approvers(
+                thread, pending.request_id if pending else None
+            )
+        else:
+            who = None
+        thread = await self.update(
+            thread_id,
+            lambda thread: [cancel(thread, user, via, reason, self.deciding(thread, who))],
+            loaded=loaded,
+        )
+        await self.deps.enqueue(thread.id)
+        metrics.CANCELS.labels(via).inc()
+        log.info("cancelled", thread_id=thread.id, user=user, via=via)
         return thread
 
     async def update(

@@ -23,11 +23,12 @@ from slack_sdk.errors import SlackClientError
 from bot.config import Settings
 from bot.humanlayer import options
 from bot.runtime.service import Service
-from bot.slack import actions, agentdm, messages, modals
+from bot.slack import actions, agentdm, cancel, feedback, messages, modals
 from bot.slack.background import Background
 from bot.slack.resources import SlackDeps
 from bot.slack.routing import Routes
 from bot.slack.socket import SocketMode
+from bot.slack.status import Status
 from bot.slack.working import Working
 from bot.slack.working_job import ShowWorking
 from bot.store.queue import StepBroker
@@ -76,6 +77,8 @@ def build_bolt(slack: SlackDeps, signing_secret: str | None) -> AsyncApp:
         name="hitlbot",
     )
     messages.register(app, slack)
+    feedback.register(app, slack)  # these two before the actions' catch-all
+    cancel.register(app, slack)
     actions.register(app, slack)
     modals.register(app, slack)
     options.register(app, slack)  # external questions' interactive options
@@ -110,7 +113,12 @@ async def slack_app(service: Service, broker: StepBroker) -> AsyncIterator[Slack
         service=service,
         client=deps.slack,
         state=state,
-        working=Working(deps.slack, state, settings.slack_working_reaction),
+        working=Working(
+            deps.slack,
+            state,
+            settings.slack_working_reaction,
+            Status(deps.slack, enabled=settings.slack_status),
+        ),
         background=background,
         routes=routes,
         show_working=ShowWorking(broker) if settings.slack_working_reaction.strip(":") else None,

@@ -14,10 +14,11 @@ from typing import Any
 
 from bot.core.audit import args_digest
 from bot.core.edits import changes
-from bot.core.events import Done, Failed, HumanRequest, HumanResponse, ToolCall
+from bot.core.events import Cancelled, Done, Failed, HumanRequest, HumanResponse, ToolCall
 from bot.core.jsondata import Json
 from bot.core.policy import tally, votes_on
 from bot.core.thread import EmailOrigin, ExternalOrigin, SlackOrigin, Thread
+from bot.slack.markdown import parts
 
 APPROVE = "approve"
 """action_id of the Approve button."""
@@ -25,6 +26,8 @@ REJECT = "reject"
 """action_id of the Reject button (opens the reason modal)."""
 EDIT = "edit"
 """action_id of the Edit button (opens the arguments modal; its submission approves)."""
+CANCEL = "cancel"
+"""action_id of the Cancel button on cards and questions: stops the whole thread."""
 CHOICE = re.compile(r"choice:(\d{1,2})")
 """action_id of a question's answer buttons: `choice:<index into the request's choices>`."""
 REJECT_MODAL = "hitlbot_reject"
@@ -43,7 +46,6 @@ _FIELDS_MAX = 10
 _HEADER_MAX = 150
 _BUTTON_TEXT_MAX = 75
 _BUTTONS_MAX = 25
-_SECTIONS_MAX = 10
 _SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
@@ -78,9 +80,14 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def markdown_block(text: str) -> Json:
+    """Model text as a `markdown` block (standard Markdown), escaped, one message's worth."""
+    return {"type": "markdown", "text": parts(escape(text) or "_(no message)_")[0]}
+
+
 def question_message(request: HumanRequest) -> SlackMessage:
     """A question in the Slack thread; its choices, if any, as buttons."""
-    blocks = _paragraphs(mrkdwn(request.message))
+    blocks = [markdown_block(request.message)]
     if request.choices:
         buttons = [
             _button(cut(choice, _BUTTON_TEXT_MAX), f"choice:{index}", request.request_id)
@@ -94,12 +101,14 @@ def question_message(request: HumanRequest) -> SlackMessage:
             blocks.append(_context("Pick one, or reply in this thread."))
     else:
         blocks.append(_context("Reply in this thread to answer."))
+    stop = [_button("Cancel", CANCEL, request.request_id)]
+    blocks.append({"type": "actions", "block_id": "stop", "elements": stop})
     return SlackMessage(text=cut(escape(request.message), _SECTION_MAX), blocks=blocks)
 
 
 def answered_question(request: HumanRequest, response: HumanResponse) -> SlackMessage:
     """The question once answered: its buttons gone, who answered what below it."""
-    blocks = _paragraphs(mrkdwn(request.message))
+    blocks = [markdown_block(request.message)]
     answer = cut(escape(response.answer or ""), 500)
     verb = "picked" if request.only_choices else "answered"
     blocks.append(_context(f"{mention(response.user)} {verb}: {answer}"))
@@ -126,6 +135,7 @@ def approval_card(thread: Thread, request: HumanRequest) -> SlackMessage:
     edits = not isinstance(thread.origin, ExternalOrigin) or thread.origin.api == "native"
     if request.quorum <= 1 and call is not None and call.args and edits:
         buttons.append(_button("Edit", EDIT, request.request_id))
+    buttons.append(_button("Cancel", CANCEL, request.request_id))
     blocks.append({"type": "actions", "block_id": "decision", "elements": buttons})
     return SlackMessage(text=_card_text(thread, request), blocks=blocks)
 
@@ -147,15 +157,41 @@ def decided_card(thread: Thread, request: HumanRequest, response: HumanResponse)
     return SlackMessage(text=f"{_card_text(thread, request)} - {verdict}", blocks=blocks)
 
 
+def cancelled_request(thread: Thread, request: HumanRequest, cancel: Cancelled) -> SlackMessage:
+    """A card or question after the thread was cancelled: its buttons gone, who stopped it."""
+    verdict = f":octagonal_sign: Cancelled by {mention(cancel.user)}"
+    if cancel.reason:
+        verdict += f": {cut(escape(cancel.reason), 500)}"
+    if request.kind == "approval":
+        blocks = [*_card_body(thread, request), _context(verdict)]
+        return SlackMessage(text=f"{_card_text(thread, request)} - {verdict}", blocks=blocks)
+    blocks = [markdown_block(request.message), _context(verdict)]
+    return SlackMessage(text=cut(escape(request.message), _SECTION_MAX), blocks=blocks)
+
+
+def cancelled_message(cancel: Cancelled) -> SlackMessage:
+    """What the thread's Slack thread is told when it is cancelled."""
+    text = f":octagonal_sign: Stopped by {mention(cancel.user)}. Nothing more runs."
+    if cancel.reason:
+        text += f" Reason: {cut(escape(cancel.reason), 500)}"
+    return SlackMessage(
+        text=text, blocks=[_section(text), _context("Write in this thread to start again.")]
+    )
+
+
 def note_message(text: str) -> SlackMessage:
     """A one-line note from the bot (`text` is ours, already mrkdwn)."""
     return SlackMessage(text=text, blocks=[_section(text)])
 
 
-def done_message(done: Done) -> SlackMessage:
-    """The agent's final answer for this turn."""
-    text = cut(escape(done.message), _SECTION_MAX)
-    return SlackMessage(text=text, blocks=_paragraphs(mrkdwn(done.message)))
+def done_messages(done: Done) -> list[SlackMessage]:
+    """The agent's final answer for this turn: `markdown` blocks, in as many messages as its
+    length needs (`bot/slack/markdown.py`), each with its plain-text fallback."""
+    pieces = parts(escape(done.message)) if done.message.strip() else ["_(no message)_"]
+    return [
+        SlackMessage(text=cut(piece, _SECTION_MAX), blocks=[{"type": "markdown", "text": piece}])
+        for piece in pieces
+    ]
 
 
 def failed_message(failed: Failed) -> SlackMessage:
@@ -265,24 +301,6 @@ def _value(value: Any) -> str:
         return f"`{json.dumps(value)}`"
     text = json.dumps(value, indent=1, ensure_ascii=False)
     return f"```{escape(text)}```"
-
-
-def _paragraphs(text: str) -> list[Json]:
-    """Text as sections of at most Slack's section length, split at line breaks."""
-    chunks: list[str] = []
-    rest = text.strip() or "_(no message)_"
-    while rest and len(chunks) < _SECTIONS_MAX:
-        if len(rest) <= _SECTION_MAX:
-            chunks.append(rest)
-            rest = ""
-            break
-        split = rest.rfind("\n", 0, _SECTION_MAX)
-        split = split if split > 0 else _SECTION_MAX
-        chunks.append(rest[:split])
-        rest = rest[split:].lstrip("\n")
-    if rest:
-        chunks[-1] = cut(chunks[-1], _SECTION_MAX - 50) + "\n_(cut: too long for one message)_"
-    return [_section(chunk) for chunk in chunks]
 
 
 def _section(text: str) -> Json:

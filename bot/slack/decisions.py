@@ -60,6 +60,9 @@ async def card_for(
     request = thread.request(request_id) if thread is not None else None
     if thread is None or request is None or request.kind != kind:
         raise Refused(UNKNOWN)
+    cancel = thread.withdrawn_by(request_id)
+    if cancel is not None:
+        raise Refused(f"This was cancelled by {mention(cancel.user)}. Nothing was changed.")
     shown = messages_of_record(thread, request_id)
     if not shown:
         raise Refused(NOT_YET)  # posted, but the worker has not recorded where yet

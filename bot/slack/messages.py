@@ -90,7 +90,8 @@ def _message(slack: SlackDeps, message: Incoming, event_id: str | None) -> Messa
         if slack.show_working is None:
             return "", []
         marker = f"{message.channel} {message.ts}"
-        return marker, [slack.show_working.job(thread_id, message.channel, message.ts)]
+        job = slack.show_working.job(thread_id, message.channel, message.ts, message.thread_ts)
+        return marker, [job]
 
     return Message(
         text=message.text,

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.events import (
+    Cancelled,
     DeadlinePassed,
     Done,
     Event,
@@ -27,18 +28,22 @@ from bot.core.policy import allowed_approvers
 from bot.core.thread import SlackOrigin, Thread
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.runtime.deps import Deps
+from bot.slack.answers import answer_messages
 from bot.slack.cards import (
     SlackMessage,
     answered_question,
     approval_card,
+    cancelled_message,
+    cancelled_request,
     decided_card,
-    done_message,
     failed_message,
     mention,
     note_message,
     question_message,
 )
 from bot.slack.groups import GroupMembers
+from bot.slack.status import Status
+from bot.slack.streaming import AnswerStream
 from bot.slack.working import Working
 
 log = structlog.get_logger(__name__)
@@ -53,9 +58,14 @@ class SlackChannel:
         working: Working,
         approval_channel: str | None = None,
         approvers: frozenset[str] = frozenset(),
+        streaming: bool = False,
     ) -> None:
         self.client = client
         self.working = working
+        self.status = working.status
+        """The status line under the thread while a step runs (None: never shown)."""
+        self.streaming = streaming
+        """Stream final answers as the model writes them (`HITLBOT_SLACK_STREAMING`)."""
         self.approvers = approvers
         """`SLACK_APPROVERS`, whom a reminder mentions."""
         self.approval_channel = approval_channel
@@ -66,9 +76,30 @@ class SlackChannel:
         """The channel over `deps.slack`, which must be set."""
         assert deps.slack is not None, "the Slack channel needs SLACK_BOT_TOKEN"
         state = deps.slack_state
-        working = Working(deps.slack, state, deps.settings.slack_working_reaction)
+        status = Status(deps.slack, enabled=deps.settings.slack_status)
+        working = Working(deps.slack, state, deps.settings.slack_working_reaction, status)
         approvers = deps.settings.slack_approver_ids()
-        return cls(deps.slack, working, deps.settings.slack_approval_channel, approvers)
+        return cls(
+            deps.slack,
+            working,
+            deps.settings.slack_approval_channel,
+            approvers,
+            streaming=deps.settings.slack_streaming,
+        )
+
+    async def progress(self, thread: Thread, status: str) -> None:
+        """Show what a step is doing (`status`, e.g. "is thinking…") under the Slack thread;
+        the next post in the thread removes it."""
+        origin = thread.origin
+        if self.status is not None and isinstance(origin, SlackOrigin):
+            await self.status.show(origin.channel, origin.thread_ts, status)
+
+    def answer_stream(self, thread: Thread) -> AnswerStream | None:
+        """A stream for the thread's next answer, to show it as the model writes it."""
+        origin = thread.origin
+        if not self.streaming or not isinstance(origin, SlackOrigin):
+            return None
+        return AnswerStream(self.client, thread, origin, self.working.clear)
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
         """Post `event` in the thread's Slack thread, then clear the working reaction.
@@ -82,6 +113,8 @@ class SlackChannel:
             raise TypeError(f"thread {thread.id} did not start in Slack")
         if isinstance(event, DeadlinePassed):
             return await deliver_deadline(self.client, thread, ref, event, self.approvers)
+        if isinstance(event, Cancelled):
+            await withdraw_cards(self.client, thread, event)
         direct = origin.channel.startswith("D")
         is_approval = isinstance(event, HumanRequest) and event.kind == "approval"
         if direct and is_approval and self.approval_channel:
@@ -95,23 +128,26 @@ class SlackChannel:
                 log.warning("could not say where the approval went", error=str(exc))
             await self.working.clear(thread.id)
             return sent
-        coordinates = await post(
-            self.client, origin.channel, outbound_message(thread, event), origin.thread_ts
-        )
+        coordinates: dict[str, str] = {}
+        for message in outbound_messages(thread, ref, event):
+            coordinates = await post(self.client, origin.channel, message, origin.thread_ts)
         await self.working.clear(thread.id)
+        # A long answer takes several messages: the last, with the feedback buttons, is recorded.
         return RequestSent(ref=ref, channel="slack", coordinates=coordinates)
 
 
-def outbound_message(thread: Thread, event: Event) -> SlackMessage:
-    """The Slack message for an outbound event (pure)."""
+def outbound_messages(thread: Thread, ref: str, event: Event) -> list[SlackMessage]:
+    """The Slack messages for an outbound event (pure): one, or a long answer's parts."""
     if isinstance(event, HumanRequest):
         if event.kind == "approval":
-            return approval_card(thread, event)
-        return question_message(event)
+            return [approval_card(thread, event)]
+        return [question_message(event)]
     if isinstance(event, Done):
-        return done_message(event)
+        return answer_messages(thread.id, ref, event)
     if isinstance(event, Failed):
-        return failed_message(event)
+        return [failed_message(event)]
+    if isinstance(event, Cancelled):
+        return [cancelled_message(event)]
     raise TypeError(f"no Slack message for a {event.type} event")
 
 
@@ -213,6 +249,16 @@ def _deadline_note(
     return f":bell: Reminder{f' for {who}' if who else ''}: this still needs a decision."
 
 
+async def withdraw_cards(client: AsyncWebClient, thread: Thread, cancel: Cancelled) -> None:
+    """Update every message of the requests a cancel withdrew: "Cancelled by", no buttons.
+    A message Slack will not update is left (its clicks are refused all the same)."""
+    for request_id in cancel.withdrawn:
+        try:
+            await show_response(client, thread, request_id)
+        except SlackApiError as exc:
+            log.warning("could not update a withdrawn request", error=str(exc))
+
+
 class ApprovalChannel:
     """Approval cards of threads that did not start in Slack, posted to one channel.
 
@@ -228,7 +274,11 @@ class ApprovalChannel:
         self.approvers = approvers
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
-        """Post the approval card of `event`, or show a passed deadline beside it."""
+        """Post the approval card of `event`, or show a passed deadline beside it, or that a
+        cancel withdrew it."""
+        if isinstance(event, Cancelled):
+            await withdraw_cards(self.client, thread, event)
+            return RequestSent(ref=ref, channel="slack")
         if isinstance(event, DeadlinePassed):
             return await deliver_deadline(self.client, thread, ref, event, self.approvers)
         if not (isinstance(event, HumanRequest) and event.kind == "approval"):
@@ -249,12 +299,16 @@ def messages_of_record(thread: Thread, request_id: str) -> list[dict[str, str]]:
 
 
 async def show_response(client: AsyncWebClient, thread: Thread, request_id: str) -> None:
-    """Update the request's message(s) in place: the decision or answer, buttons gone."""
+    """Update the request's message(s) in place: the decision or answer, or the cancel that
+    withdrew it, buttons gone."""
     request = thread.request(request_id)
     response = thread.response_to(request_id)
-    if request is None or (response is None and request.kind != "approval"):
+    cancel = thread.withdrawn_by(request_id)
+    if request is None or (response is None and cancel is None and request.kind != "approval"):
         return
-    if request.kind == "approval":
+    if cancel is not None:
+        message = cancelled_request(thread, request, cancel)
+    elif request.kind == "approval":
         # Short of its quorum the card stays open and shows who has approved so far.
         message = (
             approval_card(thread, request)
@@ -274,17 +328,15 @@ async def show_decision(
 ) -> RequestSent:
     """Show a decision (or a choice's answer) on every Slack card of its request, whichever
     channel it came by (API, CLI, mail, expiry, a click): Approve/Reject/Edit gone, who
-    decided. Raises DeliveryUnavailable when Slack cannot take it now, DeliveryFailed when
-    it never will (a card deleted)."""
+    decided. Raises DeliveryFailed when Slack refuses it, after the client's own retries:
+    never retried later, since the thread's next step must not wait on a card (a later
+    click on a card left live is told who decided, and refreshes it)."""
     if client is not None:
         try:
             await show_response(client, thread, response.request_id)
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or "")
-            status = exc.response.status_code
-            if status == 429 or status >= 500 or error in _TRANSIENT:
-                raise DeliveryUnavailable(f"Slack answered {error or status}") from exc
-            raise DeliveryFailed(f"Slack refused the card update: {error or status}") from exc
+            error = str(exc.response.get("error") or "") or str(exc.response.status_code)
+            raise DeliveryFailed(f"Slack refused the card update: {error}") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise DeliveryUnavailable(f"Slack is unreachable: {type(exc).__name__}") from exc
+            raise DeliveryFailed(f"Slack is unreachable: {type(exc).__name__}") from exc
     return RequestSent(ref=ref, channel="slack")

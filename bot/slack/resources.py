@@ -27,14 +27,14 @@ class SlackDeps:
     state: SlackState
     """Slack's Redis records: thread links, claims, modals, working markers."""
     working: Working
-    """The working reaction."""
+    """The working indicator: the status line, or the reaction where it cannot be set."""
     background: Background
     """Slack calls made after the ack."""
     routes: Routes
     """Channel -> agent."""
     show_working: ShowWorking | None = None
-    """The working reaction's job, queued with a message's step for a worker to add; None:
-    the reaction is off."""
+    """The working indicator's job, queued with a message's step for a worker to show; None:
+    the reaction is off (the status line is still set by the steps)."""
 
     @property
     def settings(self) -> Settings:

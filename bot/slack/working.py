@@ -1,7 +1,10 @@
-"""The working indicator: a reaction on the person's message while the agent works on it.
+"""The working indicator: the thread's status line, or a reaction on the person's message.
 
-The web process marks the message in Redis and adds the reaction after the ack; the worker's
-delivery of the thread's next message takes every marker and removes their reactions. The
+The web process marks the message in Redis and queues this indicator after the ack. Where
+Slack shows a status line under the thread (`bot/slack/status.py`), it says the agent is
+thinking, and no reaction is added; elsewhere the reaction is. The worker's delivery of the
+thread's next message takes every marker and removes their reactions (a post in the thread
+removes the status line). The
 reaction is added after the marker and checked against it afterwards, so whichever runs first,
 no reaction outlives the reply. It is cosmetic: every Slack error here is logged and dropped.
 """
@@ -13,18 +16,27 @@ import structlog
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.status import THINKING, Status
 from bot.store.slackstate import SlackState
 
 log = structlog.get_logger(__name__)
 
 
 class Working:
-    """Adds and clears the working reaction; `reaction` empty turns it off."""
+    """Adds and clears the working reaction; `reaction` empty turns it off. With `status`,
+    the status line stands in for the reaction wherever Slack can show it."""
 
-    def __init__(self, client: AsyncWebClient, state: SlackState, reaction: str) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        state: SlackState,
+        reaction: str,
+        status: Status | None = None,
+    ) -> None:
         self.client = client
         self.state = state
         self.reaction = reaction.strip(":")
+        self.status = status
 
     async def mark(self, thread_id: str, channel: str, ts: str) -> None:
         """Remember the message before its work is queued (fast: one Redis round trip)."""
@@ -36,8 +48,16 @@ class Working:
         if self.reaction:
             await self.state.unmark_working(thread_id, channel, ts)
 
-    async def show(self, thread_id: str, channel: str, ts: str) -> None:
-        """Add the reaction (after the ack); take it back if the reply already went out."""
+    async def show(self, thread_id: str, channel: str, ts: str, thread_ts: str = "") -> None:
+        """Set the status line of `thread_ts`, or add the reaction where it cannot be set
+        (after the ack); take either back if the reply already went out."""
+        if thread_ts and self.status is not None:
+            if await self.status.show(channel, thread_ts, THINKING):
+                if await self.state.is_working(thread_id, channel, ts):
+                    await self.state.unmark_working(thread_id, channel, ts)  # no reaction
+                else:
+                    await self.status.clear(channel, thread_ts)  # the reply went out first
+                return
         if not self.reaction:
             return
         await self._call("reactions_add", channel, ts)

@@ -4,6 +4,7 @@ banner)."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator
 
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
@@ -14,13 +15,20 @@ from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
 
 
-async def read_thread(url: str, prefix: str, thread_ttl_s: int, thread_id: str) -> Thread | None:
-    """One thread, read over a connection of its own; StoreError if Redis does not answer."""
+@contextlib.asynccontextmanager
+async def thread_store(url: str, prefix: str, thread_ttl_s: int) -> AsyncIterator[ThreadStore]:
+    """A thread store over a connection of its own, closed on exit (a command's reads)."""
     redis = Redis.from_url(url, socket_connect_timeout=5)
     try:
-        return await ThreadStore(redis, Keys(prefix), thread_ttl_s).get(thread_id)
+        yield ThreadStore(redis, Keys(prefix), thread_ttl_s)
     finally:
         await redis.aclose()
+
+
+async def read_thread(url: str, prefix: str, thread_ttl_s: int, thread_id: str) -> Thread | None:
+    """One thread, read over a connection of its own; StoreError if Redis does not answer."""
+    async with thread_store(url, prefix, thread_ttl_s) as store:
+        return await store.get(thread_id)
 
 
 def count_keys(url: str, prefix: str, most: int = 100) -> int | None:

@@ -33,6 +33,7 @@ from typing import Any, Literal, Self
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.testing import anthropic_sse as sse
 from bot.testing import clouds
 from bot.testing.anthropic_replies import (
     ERROR_TYPES,
@@ -114,8 +115,6 @@ def _accept(
             return ErrorReply(status=400, message="anthropic-version: header is required")
     if body is None:
         return ErrorReply(status=400, message="The request body is not a valid JSON object")
-    if body.get("stream"):  # fail loudly rather than send JSON to an SSE reader
-        return ErrorReply(status=400, message="stream: AnthropicStub does not support streaming")
     try:
         _MessagesRequest.model_validate(body)
     except ValidationError as exc:
@@ -199,6 +198,7 @@ class AnthropicStub:
         self._lock = threading.Lock()
         self._queue: deque[Reply] = deque()
         self._requests: list[RecordedRequest] = []
+        self._held: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._runner: web.AppRunner | None = None
         self._closing: asyncio.Event | None = None
         self._base_url: str | None = None
@@ -338,7 +338,7 @@ class AnthropicStub:
         except Exception as exc:  # surfaced to the client: the test sees what broke
             return ErrorReply(status=500, message=f"responder raised {exc!r}", should_retry=False)
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = _parse(await request.read())
         headers = {name.lower(): value for name, value in request.headers.items()}
         provider, model = clouds.provider(request.path, dict(request.match_info))
@@ -353,10 +353,35 @@ class AnthropicStub:
         cache = None if isinstance(reply, ErrorReply) else self.cache.account(accepted)
         with self._lock:
             self._requests.append(recorded.model_copy(update={"cache": cache}))
-        if reply.delay > 0 and self._closing is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), reply.delay)
+        hold = (lambda: self._hold(reply.delay)) if reply.delay > 0 else None
+        if accepted.get("stream") and not isinstance(reply, ErrorReply):
+            return await sse.stream(request, _message(reply, accepted, cache), hold)
+        if hold is not None:
+            await hold()
         return _respond(reply, accepted, cache)
+
+    async def _hold(self, delay: float) -> None:
+        """Wait `delay` seconds, or less: until `release` or `stop`."""
+        if self._closing is None:
+            return
+        released = asyncio.Event()
+        with self._lock:
+            self._held.append((asyncio.get_running_loop(), released))
+        waits = {
+            asyncio.ensure_future(self._closing.wait()),
+            asyncio.ensure_future(released.wait()),
+        }
+        _, pending = await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        for waiting in pending:
+            waiting.cancel()
+
+    def release(self) -> None:
+        """Answer every reply held by its `delay` now: a test's barrier (hold the model's
+        answer with a long delay, act meanwhile, then release it)."""
+        with self._lock:
+            held, self._held = self._held, []
+        for loop, released in held:
+            loop.call_soon_threadsafe(released.set)
 
 
 def _run_loop(loop: asyncio.AbstractEventLoop) -> None:

@@ -111,10 +111,15 @@
   });
 
   document.addEventListener("click", (event) => {
-    const target = event.target.closest("[data-click], [data-conversation], [data-reply], [data-select-thread], [data-mail-reply], [data-modal-close]");
+    const target = event.target.closest("[data-click], [data-stop], [data-conversation], [data-reply], [data-select-thread], [data-mail-reply], [data-modal-close]");
     if (!target) return;
     event.preventDefault();
-    if (target.dataset.click !== undefined) {
+    if (target.dataset.stop !== undefined) {
+      target.disabled = true;
+      post("/dev/slack/stop", {
+        user: state.person, channel: state.conversation, thread_ts: target.dataset.stop,
+      }).finally(() => { target.disabled = false; });
+    } else if (target.dataset.click !== undefined) {
       const msg = target.closest(".msg");
       target.disabled = true; // one click, one request, as in Slack
       post("/dev/slack/click", {
