@@ -73,6 +73,7 @@ def child(
     argv: Sequence[str],
     env: Mapping[str, str] | None = None,
     ready: Callable[[], bool] | None = None,
+    ready_timeout: float = 30,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run `argv` with `env` added to ours; wait until `ready()` if given; stop it on exit."""
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,7 @@ def child(
     proc = subprocess.Popen(list(argv), env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=CWD)
     try:
         if ready is not None:
-            wait_ready(ready, proc, name)
+            wait_ready(ready, proc, name, ready_timeout)
         yield proc
     finally:
         if proc.poll() is None:

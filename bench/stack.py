@@ -10,10 +10,10 @@ import contextlib
 import json
 import subprocess
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from bench.procs import PYTHON, ExitedAtStart, answers, child
+from bench.procs import LOGS, PYTHON, ExitedAtStart, answers, child
 from bot.dev.embedded_redis import free_port
 
 SIGNING_SECRET = "bench-signing-secret"
@@ -82,12 +82,23 @@ class Served:
 
 
 @contextlib.contextmanager
-def web(env: dict[str, str], name: str = "web") -> Iterator[Served]:
-    """`hitlbot web` on a free loopback port."""
+def web(
+    env: dict[str, str],
+    name: str = "web",
+    *,
+    hiredis: bool = True,
+    serve: Sequence[str] = (),
+    args: Sequence[str] = (),
+) -> Iterator[Served]:
+    """`hitlbot web` on a free loopback port. A lever switched off (`bench.serve`):
+    `hiredis=False`, redis-py's Python reply parser; `serve`, its other switches
+    (`--no-coalesce`); `args`: more options of `hitlbot web` (`--no-access-log`)."""
+    off = [*([] if hiredis else ["--no-hiredis"]), *serve]
+    cli = ["bench.serve", *off] if off else ["bot.cli"]
     with _on_free_ports(
         name,
         1,
-        lambda p: [PYTHON, "-m", "bot.cli", "web", "--host", "127.0.0.1", "--port", str(p[0])],
+        lambda p: [PYTHON, "-m", *cli, "web", "--host", "127.0.0.1", "--port", str(p[0]), *args],
         env,
         lambda p: answers(f"http://127.0.0.1:{p[0]}/healthz", '"redis"'),
     ) as (proc, ports):
@@ -131,6 +142,13 @@ def _on_free_ports(
 
 @contextlib.contextmanager
 def worker(env: dict[str, str], name: str = "worker") -> Iterator[int]:
-    """`hitlbot worker`; yields its pid (for py-spy)."""
-    with child(name, [PYTHON, "-m", "bot.cli", "worker"], env) as proc:
+    """`hitlbot worker`, once it listens (a loaded machine takes many seconds to start one,
+    which a measurement must not count); yields its pid (for py-spy)."""
+    log = LOGS / f"{name}.log"
+
+    def listening() -> bool:
+        return log.exists() and b"worker listening" in log.read_bytes()
+
+    argv = [PYTHON, "-m", "bot.cli", "worker"]
+    with child(name, argv, env, ready=listening, ready_timeout=120) as proc:
         yield proc.pid

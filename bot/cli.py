@@ -29,7 +29,13 @@ Token = Annotated[str, typer.Option(envvar="HITLBOT_API_TOKEN", help="API bearer
 
 
 @app.command()
-def web(host: str = "0.0.0.0", port: Annotated[int, typer.Option(envvar="PORT")] = 8000) -> None:
+def web(
+    host: str = "0.0.0.0",
+    port: Annotated[int, typer.Option(envvar="PORT")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option(help="uvicorn's access log: a line per request (bench/RESULTS.md).")
+    ] = True,
+) -> None:
     """Run the web process (HTTP API, Slack and email webhooks)."""
     import bot.web.app  # noqa: F401 - imported before the heap is frozen
     from bot.runtime.wiring import freeze_heap
@@ -37,7 +43,14 @@ def web(host: str = "0.0.0.0", port: Annotated[int, typer.Option(envvar="PORT")]
     configure()
     _check_configuration(Settings())
     freeze_heap()
-    uvicorn.run("bot.web:create_app", factory=True, host=host, port=port, log_config=None)
+    uvicorn.run(
+        "bot.web:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=access_log,
+    )
 
 
 @app.command()

@@ -1,0 +1,122 @@
+"""Ingest levers, each an A/B in one run: the same closed-loop Slack ingest against `hitlbot
+web` started one way or the other, interleaved (the order turns each round) and repeated,
+beside the bare FastAPI baseline measured in the same rounds. Medians and the spread (min–max)
+of events/s; every acked mention must be a stored thread.
+
+`python -m bench.levers [--rounds 3] [--count 3000]`; prints the table. Levers:
+- `redis[hiredis]`: redis-py's C reply parser, off through `bench.serve --no-hiredis`;
+- group commit: the intake script's concurrent calls as one pipeline per round trip
+  (`bot.store.coalesce`), off through `bench.serve --no-coalesce` (a call per script call);
+- uvicorn's access log (`hitlbot web --no-access-log`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis import Redis
+
+from bench import slack_pool, stack
+from bench.ingest import Config, Throughput, throughput
+from bench.stack import SIGNING_SECRET, Served, bare_web, hitlbot_env
+from bench.stats import Row, table
+from bot.dev.embedded_redis import private_redis
+from bot.store.keys import Keys
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    serve: Callable[[dict[str, str]], AbstractContextManager[Served]] | None
+    """None: the bare FastAPI baseline."""
+
+
+def variants() -> list[Variant]:
+    def web(**kw: object) -> Callable[[dict[str, str]], AbstractContextManager[Served]]:
+        return lambda env: stack.web(env, "web-lever", **kw)  # type: ignore[arg-type]
+
+    return [
+        Variant("bare FastAPI", None),
+        Variant("hitlbot as shipped (hiredis, group commit, access log on)", web()),
+        Variant("without hiredis", web(hiredis=False)),
+        Variant("without group commit", web(serve=["--no-coalesce"])),
+        Variant("access log off", web(args=["--no-access-log"])),
+    ]
+
+
+def _rounds(order: list[Variant], rounds: int) -> Iterator[Variant]:
+    for r in range(rounds):
+        turned = order[r % len(order) :] + order[: r % len(order)]
+        yield from turned if r % 2 == 0 else reversed(turned)
+
+
+def run(redis_url: str, stand: stack.StandIns, rounds: int, count: int) -> list[Row]:
+    redis = Redis.from_url(redis_url)
+    keys = Keys()
+    cfg = Config(seconds=0, pool=count, use_wrk=False)
+    results: dict[str, list[tuple[Throughput, int]]] = {}
+    order = variants()
+    with tempfile.TemporaryDirectory(prefix="hitlbot-levers-") as tmp:
+        for n, variant in enumerate(_rounds(order, rounds)):
+            pool = slack_pool.build(Path(tmp) / f"{n}.pool", count, SIGNING_SECRET, f"L{n}")
+            print(f"levers: {variant.name} ...", file=sys.stderr, flush=True)
+            if variant.serve is None:
+                with bare_web() as bare:
+                    results.setdefault(variant.name, []).append(
+                        (throughput(bare.url, pool, cfg, "bare"), 0)
+                    )
+                continue
+            redis.flushall()
+            with variant.serve(hitlbot_env(redis_url, stand)) as served:
+                warm = slack_pool.build(Path(tmp) / f"w{n}.pool", 100, SIGNING_SECRET, f"W{n}")
+                throughput(served.url, warm, Config(0, 100, False), "warm")
+                time.sleep(0.5)
+                before = redis.zcard(keys.index)
+                got = throughput(served.url, pool, cfg, "lever")
+                time.sleep(1.0)
+                lost = max(0, got.ok - (redis.zcard(keys.index) - before))
+            results.setdefault(variant.name, []).append((got, lost))
+    redis.close()
+    bare = statistics.median(t.rate for t, _ in results[order[0].name])
+    shipped = statistics.median(t.rate for t, _ in results[order[1].name])
+    rows = []
+    for variant in order:
+        runs = results[variant.name]
+        rates = [t.rate for t, _ in runs]
+        median = statistics.median(rates)
+        p99 = statistics.median(t.p99 for t, _ in runs)
+        lost = sum(lost for _, lost in runs)
+        not_acked = sum(t.other for t, _ in runs)
+        rows.append(
+            Row(
+                f"ingest, {variant.name}",
+                f"{median:,.0f}/s (runs {min(rates):,.0f}–{max(rates):,.0f}), "
+                f"p99 {p99 * 1e3:.1f} ms; {not_acked} not acked, {lost} lost",
+                f"bare {bare:,.0f}/s; as shipped {shipped:,.0f}/s",
+                f"{median / bare:.2f}× bare, {median / shipped:.2f}× shipped",
+                "≥ 0.50× bare, 0 lost",
+            )
+        )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.levers")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--count", type=int, default=3000)
+    args = parser.parse_args()
+    with private_redis() as url, stack.standins() as stand:
+        print(table(run(url, stand, args.rounds, args.count)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

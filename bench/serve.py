@@ -1,0 +1,40 @@
+"""`hitlbot` as a bench child with a lever switched off: the A side of an A/B in one venv.
+
+`python -m bench.serve [--no-hiredis] [--no-coalesce] web ...` runs `hitlbot web ...` with:
+- `--no-hiredis`: `hiredis` made unimportable before redis-py looks for it, so redis-py parses
+  replies in Python, as it does where hiredis is not installed;
+- `--no-coalesce`: the intake script called once per message (`AsyncScript`) instead of its
+  concurrent calls going as one pipeline per round trip (`bot.store.coalesce`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+class _PerCall:
+    """`CoalescedScript`'s interface over redis-py's own script: one EVALSHA per call."""
+
+    def __init__(self, redis: Any, script: str, replicas: Any = None) -> None:
+        self._script = redis.register_script(script)
+
+    async def __call__(self, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        return await self._script(keys=keys, args=args)
+
+
+if __name__ == "__main__":
+    flags = {"--no-hiredis", "--no-coalesce"}
+    off = set()
+    while sys.argv[1:2] and sys.argv[1] in flags:
+        off.add(sys.argv.pop(1))
+    if "--no-hiredis" in off:
+        sys.modules["hiredis"] = None  # type: ignore[assignment]  # import raises ImportError
+    if "--no-coalesce" in off:
+        import bot.store.intake
+
+        bot.store.intake.CoalescedScript = _PerCall  # type: ignore[misc,assignment]
+    from bot.cli import app
+
+    app(prog_name="hitlbot")
