@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     redis_replicas_timeout_s: float = Field(
         default=2.0, gt=0, alias="HITLBOT_REDIS_REPLICAS_TIMEOUT_S"
     )
-    """Longest wait for those replicas; past it the request is answered 503 (the commit is
-    made, only not yet known to be replicated: a retry finds it)."""
+    """Longest wait for those replicas; past it the request is answered 503 (the commit may
+    stand or not: a retry is safe, and finds it if it does)."""
 
     anthropic_api_key: str | None = Field(default=None, alias="ANTHROPIC_API_KEY")
     """Anthropic API key, needed for Claude's steps; the SDK reads it, hitlbot checks it is set."""

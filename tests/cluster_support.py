@@ -9,6 +9,7 @@ with its cluster bus on a free port too: `cluster-port`), then `redis-cli --clus
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -183,8 +184,11 @@ def _wait_for_port(node: Node) -> None:
 
 
 def can_run() -> str | None:
-    """Why no cluster can be started here, or None."""
+    """Why no cluster can be started here, or None. Under CI (`CI` set, as `.ci/run` runs,
+    which installs both) nothing is skipped: the tests then fail, saying what is missing."""
     if find_redis_server() is None or shutil.which("redis-cli") is None:
+        if os.environ.get("CI"):
+            return None
         return "a Redis Cluster needs redis-server and redis-cli on PATH"
     return None
 
@@ -193,7 +197,7 @@ def can_run() -> str | None:
 def local_cluster() -> Iterator[LocalCluster]:
     """A fresh 3 + 3 cluster, stopped and removed afterwards."""
     binary = find_redis_server()
-    assert binary is not None
+    assert binary is not None, "a Redis Cluster needs redis-server and redis-cli on PATH"
     with tempfile.TemporaryDirectory(prefix="hitlbot-cluster-") as root:
         cluster = LocalCluster(binary, Path(root))
         try:

@@ -31,7 +31,7 @@ async def test_requires_approval_runs_with_the_edited_kwargs(slack: SlackDriver)
     result = asyncio.create_task(asyncio.to_thread(deploy, "api"))
     _, card = await pending(slack)
     buttons = [b for b in card.blocks if b["type"] == "actions"][0]["elements"]
-    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Edit"]
+    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Edit", "Cancel"]
     assert (await slack.click(card, "edit", user=APPROVER)).status_code == 200
     await slack.stub.wait_for("views.open")
     [modal] = slack.stub.views.values()

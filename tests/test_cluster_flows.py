@@ -22,8 +22,6 @@ from redis.asyncio.cluster import ClusterPipeline
 from redis.crc import key_slot
 
 from bot.config import Settings
-from bot.runtime import lease, sweeper
-from bot.store import agentstore, threads
 from bot.store.connect import connect
 from bot.store.keys import Keys
 from bot.store.scripts import source
@@ -47,26 +45,24 @@ def cluster() -> Iterator[LocalCluster]:
 
 
 SCRIPTS = {
-    "commit": threads.COMMIT_LUA,
-    "load": threads._LOAD,
+    "commit": source("commit"),
+    "load": source("load"),
     "intake": source("intake"),
     "link": source("link"),
     "claim": source("claim"),
     "release": source("release"),
-    "lease acquire": lease._ACQUIRE,
-    "lease renew": lease._RENEW,
-    "lease release": lease._RELEASE,
-    "lease drop": lease._DROP,
-    "sweeper drop": sweeper._DROP_STALE,
-    "agent reserve": agentstore._RESERVE,
-    "agent once": agentstore._ONCE,
+    "lease acquire": source("lease_acquire"),
+    "lease renew": source("lease_renew"),
+    "lease release": source("lease_release"),
+    "sweeper drop": source("drop_stale"),
+    "agent reserve": source("reserve"),
+    "agent once": source("once"),
 }
 """Every script hitlbot registers, by name."""
 NOT_HERE = {
     "claim": "a Mailgun token's replay claim: one key (tests/test_email_inbound.py)",
-    "release": "gives a Mailgun token's claim back: one key",
+    "release": "gives a Mailgun token's claim back, or lets a lease go without a commit: one key",
     "lease renew": "a step longer than a third of a lease: one key (tests/test_commit_lease.py)",
-    "lease drop": "a lease let go without a commit: one key",
     "lease release": "a lease given back without a commit (a commit releases it itself): the "
     "lease and the dirty mark, both in the thread's slot",
     "agent reserve": "the support agent's refund ledger: one key (tests/test_agentstore.py)",

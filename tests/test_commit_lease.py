@@ -13,10 +13,10 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.core.events import ToolCall, UserMessage
 from bot.core.thread import ApiOrigin, Thread
-from bot.runtime.lease import Lease, Leases
 from bot.runtime.runner import advance
 from bot.runtime.wiring import runtime
 from bot.store.keys import Keys
+from bot.store.lease import Lease, Leases
 from bot.store.threads import Fenced, ThreadStore
 from bot.testing.anthropic_stub import AnthropicStub, ToolReply
 
@@ -147,7 +147,7 @@ async def test_check_spares_its_round_trip_only_right_after_a_confirmation(
 
 
 async def test_a_worker_lets_go_with_the_commit_that_pauses_the_thread(
-    settings: Settings, anthropic_stub: AnthropicStub
+    settings: Settings, anthropic_stub: AnthropicStub, redis_client: Redis
 ) -> None:
     anthropic_stub.reply_tool(
         "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
@@ -159,11 +159,11 @@ async def test_a_worker_lets_go_with_the_commit_that_pauses_the_thread(
         await advance(deps, "th_r")
         stored = await deps.store.get("th_r")
         assert stored is not None and stored.status == "waiting_approval"
-        assert not await deps.redis.exists(deps.keys.lease("th_r"))
+        assert not await redis_client.exists(deps.keys.lease("th_r"))
 
 
 async def test_work_that_arrives_during_the_last_step_is_not_dropped(
-    settings: Settings, anthropic_stub: AnthropicStub, redis_url: str
+    settings: Settings, anthropic_stub: AnthropicStub, redis_url: str, redis_client: Redis
 ) -> None:
     """A job for the thread found it held during its last model call (the dirty mark): the
     releasing commit keeps the lease, the worker loads the thread again and only then lets go."""
@@ -180,5 +180,5 @@ async def test_work_that_arrives_during_the_last_step_is_not_dropped(
         await advance(deps, "th_d")
         stored = await deps.store.get("th_d")
         assert stored is not None and stored.status == "done"
-        assert not await deps.redis.exists(dirty)  # seen and cleared by the releasing commit
-        assert not await deps.redis.exists(deps.keys.lease("th_d"))  # then let go after all
+        assert not await redis_client.exists(dirty)  # seen and cleared by the releasing commit
+        assert not await redis_client.exists(deps.keys.lease("th_d"))  # then let go after all

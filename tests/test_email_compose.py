@@ -34,7 +34,6 @@ from bot.email.compose import (
 from bot.email.http import secret_matches
 from bot.email.inbound.form import parse_form
 from bot.email.inbound.mailgun import BadSignature, check_signature, sign
-from bot.email.index import MessageIndex
 from bot.email.ingest import Outcome, model_text
 from bot.email.message import EmailParseError
 from bot.email.outbound import EmailChannel, status
@@ -50,6 +49,7 @@ from bot.email.routing import (
     route,
 )
 from bot.store.keys import Keys
+from bot.store.mailindex import MessageIndex
 
 ORIGIN = EmailOrigin(address="ana@example.com", mailbox="support@shop.example", subject="Dent")
 ASK = HumanRequest(request_id="t.r1", kind="question", message="Which order?", choices=["A", "B"])

@@ -32,12 +32,16 @@ from bot.core.thread import ApiOrigin, Thread
 from bot.evals import case as cases
 from bot.evals.case import canonical
 from bot.runtime.deps import Deps
-from bot.runtime.lease import Leases
 from bot.runtime.loop import step as loop_step
+from bot.store.agentstore import AgentRecordsStore
 from bot.store.claims import Claims
 from bot.store.intake import Intake
 from bot.store.keys import Keys
+from bot.store.lease import Leases
+from bot.store.mailindex import MessageIndex
 from bot.store.queue import build_broker
+from bot.store.slackstate import SlackState
+from bot.store.sweeps import Sweeps
 from bot.store.threads import ThreadStore
 from bot.testing.anthropic_stub import AnthropicStub, Reply, ToolReply
 from tests.conftest import app_client
@@ -374,11 +378,14 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
     broker = build_broker(settings.redis_url or "", settings.queue_name, 2, 2)
     deps = Deps(
         settings=settings,
-        redis=redis_client,
         keys=keys,
         store=store,
         intake=Intake(redis_client, keys, store, broker, link_ttl_s=60),
         claims=Claims(redis_client, keys),
+        records=AgentRecordsStore(redis_client, keys),
+        sweeps=Sweeps(redis_client, keys),
+        slack_state=SlackState(redis_client, keys, 60),
+        mail_index=MessageIndex(redis_client, keys, 60),
         leases=Leases(redis_client, keys, 2.0),
         model=model,
         enqueue=_no_enqueue,

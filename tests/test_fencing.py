@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from redis.asyncio import Redis
 
 from agents.deploy.agent import AGENT as DEPLOY
 from bot.config import Settings
@@ -32,13 +33,15 @@ def thread_with_open_call(thread_id: str) -> Thread:
     )
 
 
-async def test_tokens_grow_and_a_lapsed_holders_commit_is_refused(settings: Settings) -> None:
+async def test_tokens_grow_and_a_lapsed_holders_commit_is_refused(
+    settings: Settings, redis_client: Redis
+) -> None:
     async with runtime(settings) as (deps, _):
         await deps.store.create(thread_with_open_call("th_f1"))
         first = deps.leases.lease("th_f1")
         acquired, thread = await first.acquire()
         assert acquired and thread is not None
-        await deps.redis.delete(deps.keys.lease("th_f1"))  # its lease lapsed
+        await redis_client.delete(deps.keys.lease("th_f1"))  # its lease lapsed
         second = deps.leases.lease("th_f1")
         assert (await second.acquire())[0]
         assert int(second.token) > int(first.token)
@@ -50,7 +53,7 @@ async def test_tokens_grow_and_a_lapsed_holders_commit_is_refused(settings: Sett
 
 
 async def test_a_stalled_workers_tool_result_is_not_committed(
-    settings: Settings, anthropic_stub: AnthropicStub
+    settings: Settings, anthropic_stub: AnthropicStub, redis_client: Redis
 ) -> None:
     """The worker runs a tool, stalls past its lease, another worker takes the thread over;
     when the first one comes back, its result is refused, and the new holder's run is the one
@@ -78,7 +81,7 @@ async def test_a_stalled_workers_tool_result_is_not_committed(
         await started.wait()
         # The first worker's event loop stalls (here: its lease simply lapses) and a second
         # worker takes the thread.
-        await deps.redis.delete(deps.keys.lease("th_f2"))
+        await redis_client.delete(deps.keys.lease("th_f2"))
         takeover = deps.leases.lease("th_f2")
         assert (await takeover.acquire())[0]
         release.set()
@@ -86,7 +89,7 @@ async def test_a_stalled_workers_tool_result_is_not_committed(
         stored = await deps.store.get("th_f2")
         assert stored is not None
         assert [e for e in stored.events if isinstance(e, ToolResult)] == []
-        assert await deps.redis.get(deps.keys.lease("th_f2")) == takeover.token.encode()
+        assert await redis_client.get(deps.keys.lease("th_f2")) == takeover.token.encode()
         # The new holder lets go; the next step runs the open call once more and records it.
         await takeover.drop()
         await advance(deps, "th_f2")

@@ -136,6 +136,29 @@ async def test_the_response_webhook_is_signed_retried_and_carries_the_state(
     assert sent["call"]["status"]["response"] == "eu-west-1"
 
 
+async def test_a_cancelled_call_is_pushed_as_denied(
+    slack_settings: Settings,
+    anthropic_stub: AnthropicStub,
+    slack_stub: SlackStub,
+    receiver: tuple[str, list[tuple[dict[str, str], bytes]]],
+) -> None:
+    url, got = receiver
+    settings = slack_settings.model_copy(
+        update={"response_webhook_url": url, "delivery_retry_schedule": "0.05,0.05,0.05"}
+    )
+    async with app_client(settings) as api:
+        slack = SlackDriver(api=api, stub=slack_stub)
+        spec = FunctionCallSpec(fn="restart", kwargs={"service": "api"}, state={"run": 7})
+        await asyncio.to_thread(sdk(slack).create_function_call, spec, "call-stop")
+        view, _ = await pending(slack)
+        assert (await api.post(f"/threads/{view['id']}/cancel", json={})).status_code == 202
+        await until(lambda: len(got) == 2)
+    sent: dict[str, Any] = json.loads(got[-1][1])
+    assert sent["type"] == "function_call" and sent["call"]["spec"]["state"] == {"run": 7}
+    assert sent["call"]["status"]["approved"] is False
+    assert sent["call"]["status"]["comment"] == "Cancelled by operator"
+
+
 async def test_the_policy_by_function_name_sets_approvers_and_quorum(
     slack_settings: Settings, anthropic_stub: AnthropicStub, slack_stub: SlackStub, tmp_path: Path
 ) -> None:

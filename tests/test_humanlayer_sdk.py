@@ -291,3 +291,25 @@ async def test_an_interactive_response_option_opens_a_prefilled_modal(slack: Sla
         "Region: ap-south-1",
         "other",
     )
+
+
+async def test_a_call_cancelled_in_hitlbot_is_denied_to_the_sdk(slack: SlackDriver) -> None:
+    # HumanLayer's status has no "cancelled": without an answer the SDK would poll for ever.
+    hl = sdk(slack)
+    runs: list[str] = []
+
+    @hl.require_approval(contact_channel=OPS)
+    def restart(service: str) -> str:
+        runs.append(service)
+        return "restarted"
+
+    result = asyncio.create_task(asyncio.to_thread(restart, service="api"))
+    view, card = await pending(slack)
+    cancel = await slack.api.post(f"/threads/{view['id']}/cancel", json={"reason": "wrong service"})
+    assert cancel.status_code == 202, cancel.text
+    said = await asyncio.wait_for(result, 10)
+    assert "denied" in said and "Cancelled by operator: wrong service" in said
+    assert runs == []
+    call_id = (await slack.thread(view["id"]))["origin"]["call_id"]
+    status = (await slack.api.get(f"/humanlayer/v1/function_calls/{call_id}")).json()["status"]
+    assert status["approved"] is False and status["responded_at"] is not None

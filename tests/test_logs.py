@@ -24,6 +24,7 @@ from bot.core.tools import Tool, ToolContext
 from bot.logs import configure
 from bot.runtime.deps import Deps
 from bot.runtime.loop import step
+from bot.store.agentstore import AgentRecordsStore
 from bot.store.keys import Keys
 
 SECRET = "xoxb-SECRET-BOT-TOKEN"
@@ -60,6 +61,7 @@ async def test_a_raising_tool_logs_its_traceback_without_locals(
     agent = Agent(name="x", description="", prompt=DEPLOY.prompt, tools=(tool,))
     # A tool step uses the settings, keys and agents only: the rest is left out.
     given: dict[str, Any] = {"settings": settings, "keys": Keys(), "agents": {"x": agent}}
+    given["records"] = AgentRecordsStore(None, Keys())  # type: ignore[arg-type]  # not reached
     missing = dataclasses.MISSING
     required = [
         f.name

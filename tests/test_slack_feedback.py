@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
 import bot.runtime.wiring
@@ -28,6 +29,14 @@ def _feedback(message: Message) -> dict[str, Any]:
     [buttons] = block["elements"]
     assert buttons["type"] == "feedback_buttons"
     return dict(buttons)
+
+
+def _counted(rating: str) -> float:
+    """The process's feedback counter for the deploy agent and `rating`, as /metrics shows it."""
+    value = REGISTRY.get_sample_value(
+        "hitlbot_feedback_total", {"agent": "deploy", "rating": rating}
+    )
+    return value or 0.0
 
 
 async def _rate(
@@ -66,6 +75,7 @@ async def test_an_answer_is_markdown_with_feedback_buttons_and_a_click_is_record
     assert answer.blocks[0] == {"type": "markdown", "text": "api is on **1.4.2** in staging."}
     assert answer.text == "api is on **1.4.2** in staging."  # the plain-text fallback
 
+    before = {rating: _counted(rating) for rating in ("down", "up")}
     await _rate(slack, answer, "negative_button", ASKER)
     await _rate(slack, answer, "negative_button", ASKER)  # a double click: recorded once
     await _rate(slack, answer, "positive_button", APPROVER)
@@ -83,9 +93,12 @@ async def test_an_answer_is_markdown_with_feedback_buttons_and_a_click_is_record
     assert (down["user"], down["rating"], down["ref"]) == (ASKER, "down", ref)
     assert (up["user"], up["rating"]) == (APPROVER, "up")
 
+    # The counters are the process's: other tests in it may have counted before this one.
     metrics = (await slack.api.get("/metrics")).text
-    assert 'hitlbot_feedback_total{agent="deploy",rating="down"} 1.0' in metrics
-    assert 'hitlbot_feedback_total{agent="deploy",rating="up"} 1.0' in metrics
+    down = before["down"] + 1
+    up = before["up"] + 1
+    assert f'hitlbot_feedback_total{{agent="deploy",rating="down"}} {down}' in metrics
+    assert f'hitlbot_feedback_total{{agent="deploy",rating="up"}} {up}' in metrics
     await slack.stub.wait_for("chat.postEphemeral", 3)
     notes = [e.text for e in slack.stub.ephemerals]
     assert notes.count("Thanks: noted, so it can be improved.") == 2

@@ -12,8 +12,8 @@ from redis.crc import key_slot
 from bot.core.audit import args_digest
 from bot.core.events import HumanRequest, HumanResponse, ToolCall, ToolResult, UserMessage
 from bot.core.thread import ApiOrigin, Thread
-from bot.runtime.lease import Leases
 from bot.store.keys import Keys
+from bot.store.lease import Leases
 from bot.store.threads import Conflict, ThreadExists, ThreadStore
 
 

@@ -9,10 +9,10 @@ from redis.asyncio import Redis
 
 from bot.core.events import ToolCall, ToolResult, UserMessage
 from bot.core.thread import ApiOrigin, Thread
-from bot.runtime.lease import Leases
 from bot.store import codec
 from bot.store.codec import ThreadCache
 from bot.store.keys import Keys
+from bot.store.lease import Leases
 from bot.store.threads import ThreadStore
 
 

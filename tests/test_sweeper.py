@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.core.events import UserMessage
@@ -36,24 +37,24 @@ async def test_a_lost_enqueue_is_swept_up(
 
 
 async def test_marks_of_threads_that_moved_on_are_dropped(
-    settings: Settings, anthropic_stub: AnthropicStub
+    settings: Settings, anthropic_stub: AnthropicStub, redis_client: Redis
 ) -> None:
     anthropic_stub.reply_tool("done_for_now", {"message": "ok"})
     async with app_client(settings) as api, runtime(settings) as (deps, _):
         reply = await api.post("/threads", json={"agent": "deploy", "message": "hi"})
         thread_id = reply.json()["thread_id"]
         await wait_for(api, thread_id, "done")
-        assert await deps.redis.zscore(deps.keys.queued, thread_id) is not None
+        assert await redis_client.zscore(deps.keys.queued, thread_id) is not None
         # Long after: the thread is done, so its mark goes and nothing is queued again.
         assert await sweep(deps, time.time() + 3600) == 0
-        assert await deps.redis.zscore(deps.keys.queued, thread_id) is None
+        assert await redis_client.zscore(deps.keys.queued, thread_id) is None
         # A running thread that a worker holds is left alone too.
         await deps.store.create(
             Thread(id="th_busy", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="x")])
         )
-        await deps.redis.set(deps.keys.lease("th_busy"), "someone", px=60_000)
+        await redis_client.set(deps.keys.lease("th_busy"), "someone", px=60_000)
         assert await sweep(deps, time.time() + 3600) == 0
-        assert await deps.redis.zscore(deps.keys.queued, "th_busy") is not None
+        assert await redis_client.zscore(deps.keys.queued, "th_busy") is not None
 
 
 async def test_a_thread_waiting_out_its_retry_backoff_is_not_swept(
@@ -75,7 +76,7 @@ async def test_a_thread_waiting_out_its_retry_backoff_is_not_swept(
 
 
 async def test_the_thread_index_is_trimmed_as_threads_expire(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, redis_client: Redis
 ) -> None:
     """Once `hitlbot:threads` kept every thread ever made (no TTL; an expired one was
     removed only when a listing reached it)."""
@@ -102,8 +103,8 @@ async def test_the_thread_index_is_trimmed_as_threads_expire(
             await made(f"th_gone{n}", ttl + 50 - n)
         await made("th_young", 10)
         for n in range(4):  # what their keys' TTL does
-            await deps.redis.delete(deps.keys.thread(f"th_gone{n}"))
-        await deps.redis.delete(deps.keys.thread("th_young"))  # not looked at: too young
+            await redis_client.delete(deps.keys.thread(f"th_gone{n}"))
+        await redis_client.delete(deps.keys.thread("th_young"))  # not looked at: too young
 
         passes, after, dropped = 0, None, 0
         while True:
@@ -112,7 +113,7 @@ async def test_the_thread_index_is_trimmed_as_threads_expire(
             if after is None:
                 break
         assert dropped == 4 and passes == 6  # 9 old ones, 2 a pass; then the end
-        members = await deps.redis.zrange(deps.keys.index, 0, -1)
+        members = await redis_client.zrange(deps.keys.index, 0, -1)
         assert sorted(m.decode() for m in members) == [
             *(f"th_alive{n}" for n in range(5)),
             "th_young",

@@ -22,13 +22,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import redis
 import uvicorn
 
 from bot.config import Settings
 from bot.dev.embedded_redis import private_redis
 from bot.runtime.discovery import BUNDLED
 from bot.store.connect import redacted as redacted_url
+from bot.store.oneshot import count_keys
 
 DEV_TOKEN = "dev"
 """The API token `hitlbot dev` uses when HITLBOT_API_TOKEN is unset (it listens on loopback)."""
@@ -175,17 +175,7 @@ def redis_note(settings: Settings, stack: contextlib.ExitStack) -> str:
 
 def _existing_keys(url: str, prefix: str) -> int | None:
     """How many of our keys are there (counted up to 100), or None if Redis does not answer."""
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-        with contextlib.closing(client):
-            found = 0
-            for _ in client.scan_iter(f"{prefix}:*", count=100):
-                found += 1
-                if found >= 100:
-                    break
-            return found
-    except redis.RedisError:
-        return None
+    return count_keys(url, prefix)
 
 
 def _model(settings: Settings) -> str:

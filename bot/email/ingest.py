@@ -19,7 +19,6 @@ from bot.core.events import Event, HeldMessage
 from bot.core.thread import EmailOrigin, Thread
 from bot.email.compose import base_subject
 from bot.email.inbound.common import cap_text
-from bot.email.index import MessageIndex
 from bot.email.message import ParsedEmail
 from bot.email.routing import (
     Hold,
@@ -85,7 +84,7 @@ class Inbox:
         self.service = service
         deps = service.deps
         self.settings = deps.settings
-        self.index = MessageIndex(deps.redis, deps.keys, deps.settings.thread_ttl_s)
+        self.index = deps.mail_index
         self.routes = parse_routes(deps.settings.email_routes)
         bot = [self.settings.email_from or "", *self.routes]
         self.bot_addresses = {a for a in (mailbox_of(x) for x in bot) if a}

@@ -16,10 +16,10 @@ from bot.core.events import Cancelled, DeadlinePassed, Event, HumanRequest, Requ
 from bot.core.thread import EmailOrigin, Thread
 from bot.email.compose import build_message, reply_to_thread
 from bot.email.headers import address_domain
-from bot.email.index import MessageIndex
 from bot.email.smtp import Mailer
 from bot.runtime.delivery import DeliveryFailed
 from bot.runtime.deps import Channel, Deps
+from bot.store.mailindex import MessageIndex
 
 log = structlog.get_logger(__name__)
 
@@ -59,7 +59,7 @@ class EmailChannel:
         """The channel with a Mailer when `SMTP_HOST` is set (without one, sends fail loudly)."""
         settings = deps.settings
         mailer = Mailer(settings) if settings.smtp_host else None
-        index = MessageIndex(deps.redis, deps.keys, settings.thread_ttl_s)
+        index = deps.mail_index
         return cls(mailer, index, settings.email_from, approvals=approvals, clock=deps.clock)
 
     async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:

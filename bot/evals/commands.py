@@ -9,9 +9,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from bot.config import NotConfigured, Settings
 from bot.core.agent import Agent
 from bot.core.model import LLMFatal, LLMUnavailable, Model
@@ -31,8 +28,8 @@ from bot.evals.replay import (
 )
 from bot.mcp.client import McpUnavailable
 from bot.mcp.hub import McpHub
-from bot.store.keys import Keys
-from bot.store.threads import ThreadStore
+from bot.store.errors import StoreError
+from bot.store.oneshot import read_thread
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -147,14 +144,12 @@ async def _from_redis(settings: Settings, thread_id: str) -> Thread:
             "record reads the thread from Redis: set REDIS_URL (for `hitlbot dev`'s private "
             "Redis, the URL on its `Redis:` line)"
         )
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
     try:
-        store = ThreadStore(redis, Keys(settings.redis_prefix), settings.thread_ttl_s)
-        thread = await store.get(thread_id)
-    except RedisError as exc:
+        thread = await read_thread(
+            settings.redis_url, settings.redis_prefix, settings.thread_ttl_s, thread_id
+        )
+    except StoreError as exc:
         raise CommandError(f"cannot read from Redis at {settings.redis_url}: {exc}") from None
-    finally:
-        await redis.aclose()
     if thread is None:
         raise CommandError(
             f"no thread {thread_id!r} in Redis at {settings.redis_url} "

@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
-
 from bot.config import Settings
 from bot.core.agent import Agent
 from bot.core.feedback import Rating, rated
 from bot.core.thread import Thread
 from bot.evals.commands import CommandError, cases_dir, default_name, write_case
-from bot.store.keys import Keys
+from bot.store.errors import StoreError
+from bot.store.oneshot import thread_store
 from bot.store.threads import ThreadStore
 
 PAGE = 200
@@ -25,25 +23,27 @@ async def rated_threads(settings: Settings, rating: Rating, most: int) -> list[T
     """Finished threads (newest first, at most `most` looked at) rated `rating` by someone."""
     if not settings.redis_url:
         raise CommandError("record reads threads from Redis: set REDIS_URL")
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
-    found: list[Thread] = []
+    opened = thread_store(settings.redis_url, settings.redis_prefix, settings.thread_ttl_s)
     try:
-        store = ThreadStore(redis, Keys(settings.redis_prefix), settings.thread_ttl_s)
-        cursor: str | None = None
-        seen = 0
-        while seen < most:
-            page, cursor = await store.list("done", cursor, min(PAGE, most - seen))
-            seen += len(page)
-            for summary in page:
-                thread = await store.get(summary.id)
-                if thread is not None and rated(thread, rating):
-                    found.append(thread)
-            if cursor is None or not page:
-                break
-    except RedisError as exc:
+        async with opened as store:
+            return await _rated(store, rating, most)
+    except StoreError as exc:
         raise CommandError(f"cannot read from Redis at {settings.redis_url}: {exc}") from None
-    finally:
-        await redis.aclose()
+
+
+async def _rated(store: ThreadStore, rating: Rating, most: int) -> list[Thread]:
+    found: list[Thread] = []
+    cursor: str | None = None
+    seen = 0
+    while seen < most:
+        page, cursor = await store.list("done", cursor, min(PAGE, most - seen))
+        seen += len(page)
+        for summary in page:
+            thread = await store.get(summary.id)
+            if thread is not None and rated(thread, rating):
+                found.append(thread)
+        if cursor is None or not page:
+            break
     return found
 
 

@@ -20,7 +20,6 @@ from bot.core.events import HumanRequest, RequestSent
 from bot.core.thread import ExternalOrigin, Thread
 from bot.email.compose import Outbound, build_message, minted_message_id, reply_subject
 from bot.email.headers import address_domain
-from bot.email.index import MessageIndex
 from bot.email.smtp import Mailer
 from bot.humanlayer.models import ContactChannel, EmailContactChannel, Escalation
 from bot.runtime.delivery import DeliveryFailed
@@ -103,9 +102,7 @@ async def _send(
     body = rendered(email, origin, text)
     message = outbound_mail(origin, email, sender, body, message_id, thread.id, deps.clock())
     # Indexed before it leaves: the reply may arrive before this send is recorded.
-    await MessageIndex(deps.redis, deps.keys, settings.thread_ttl_s).add(
-        message_id, "out", thread.id
-    )
+    await deps.mail_index.add(message_id, "out", thread.id)
     await Mailer(settings).send(message)
     log.info("contact mailed", thread_id=thread.id, ref=ref, message_id=message_id)
     return RequestSent(

@@ -18,7 +18,7 @@ from bot.slack.decisions import Card, thread_id_of
 from bot.slack.inbound import Click
 from bot.slack.outbound import show_response
 from bot.slack.resources import SlackDeps
-from bot.slack.state import ModalTicket
+from bot.store.slackstate import ModalTicket
 
 ANSWER_MODAL = "hitlbot_answer"
 """callback_id of an interactive option's modal."""

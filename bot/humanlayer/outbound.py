@@ -43,8 +43,12 @@ class ExternalChannel:
                 return RequestSent(ref=ref, channel="external")
             approvers = self.deps.settings.slack_approver_ids()
             return await deliver_deadline(client, thread, ref, event, approvers)
-        if isinstance(event, Cancelled) and client is not None:
-            await withdraw_cards(client, thread, event)
+        if isinstance(event, Cancelled):
+            if client is not None:
+                await withdraw_cards(client, thread, event)
+            if self.webhook is not None:  # the caller reads the cancel as a denial (views.py)
+                await self.webhook.push(thread)
+            return RequestSent(ref=ref, channel="external")
         if isinstance(event, Done):
             request = the_request(thread)
             if client is not None and request is not None:

@@ -2,14 +2,16 @@
 
 `status` is derived like everything else: `requested_at` from the request, `approved`,
 `comment` and `response` from the response that decided it (none while a quorum is short),
-`slack_message_ts` from where its card was posted, the option names from the labels.
+`slack_message_ts` from where its card was posted, the option names from the labels. A call
+cancelled in hitlbot (its request withdrawn) reads as denied, or for a contact as answered with
+who cancelled it, so the caller's polling ends: HumanLayer's status has no "cancelled".
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.core.events import RequestSent
+from bot.core.events import Cancelled, RequestSent
 from bot.core.external import answered, the_request
 from bot.core.thread import ExternalOrigin, Thread
 from bot.humanlayer.cards import reject_options, response_options
@@ -62,6 +64,11 @@ def function_call(thread: Thread) -> FunctionCall:
         if response.approved is False:
             prefix = (response.comment or "").split(":", 1)[0]
             status.reject_option_name = _named(reject_options(thread), prefix)
+    elif (cancel := _cancelled(thread)) is not None:
+        status.responded_at = cancel.at
+        status.approved = False
+        status.comment = _cancel_text(cancel)
+        status.responded_by = cancel.user
     return FunctionCall.model_validate(
         {"run_id": origin.run_id, "call_id": origin.call_id, "spec": origin.spec, "status": status}
     )
@@ -82,9 +89,24 @@ def human_contact(thread: Thread) -> HumanContact:
         status.response_option_name = _named(options, response.answer) or _named(
             options, response.comment
         )
+    elif (cancel := _cancelled(thread)) is not None:
+        status.responded_at = cancel.at
+        status.response = _cancel_text(cancel)
+        status.responded_by = cancel.user
     return HumanContact.model_validate(
         {"run_id": origin.run_id, "call_id": origin.call_id, "spec": origin.spec, "status": status}
     )
+
+
+def _cancelled(thread: Thread) -> Cancelled | None:
+    """The cancel that withdrew the call's request, if one did."""
+    request = the_request(thread)
+    return None if request is None else thread.withdrawn_by(request.request_id)
+
+
+def _cancel_text(cancel: Cancelled) -> str:
+    said = f"Cancelled by {cancel.user}"
+    return f"{said}: {cancel.reason}" if cancel.reason else said
 
 
 def call_view(thread: Thread) -> dict[str, Any]:

@@ -11,7 +11,6 @@ process loses nothing, since the marks and the events are all in Redis.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
@@ -31,20 +30,14 @@ DECIDER = "hitlbot"
 
 async def sweep_deadlines(deps: Deps, now: float) -> int:
     """Record every deadline due by `now`; returns how many threads changed."""
-    redis: Any = deps.redis
-    due = await redis.zrangebyscore(deps.keys.deadlines, "-inf", now, start=0, num=BATCH)
     changed = 0
-    for raw in due:
-        member = raw.decode()
+    for member in await deps.sweeps.due_deadlines(now, BATCH):
         thread_id, _, request_id = member.partition(" ")
         try:
             moved, next_due = await _record(deps, thread_id, request_id, now)
         except Busy:
             continue  # the next sweep tries again
-        if next_due is None:
-            await redis.zrem(deps.keys.deadlines, member)
-        else:
-            await redis.zadd(deps.keys.deadlines, {member: next_due})
+        await deps.sweeps.reschedule(member, next_due)
         if moved:
             changed += 1
             await deps.enqueue(thread_id)  # the worker delivers what was recorded

@@ -17,12 +17,15 @@ from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.core.thread import Thread
 from bot.mcp.hub import McpHub
-from bot.runtime.lease import Leases
 from bot.slack.groups import GroupMembers
+from bot.store.agentstore import AgentRecordsStore
 from bot.store.claims import Claims
-from bot.store.connect import RedisClient
 from bot.store.intake import Intake
 from bot.store.keys import Keys
+from bot.store.lease import Leases
+from bot.store.mailindex import MessageIndex
+from bot.store.slackstate import SlackState
+from bot.store.sweeps import Sweeps
 from bot.store.threads import ThreadStore
 
 if TYPE_CHECKING:
@@ -55,13 +58,20 @@ class Deps:
     """Everything with a connection or a clock in it."""
 
     settings: Settings
-    redis: RedisClient
     keys: Keys
     store: ThreadStore
     intake: Intake
     """Every human's message starts or continues a thread through it, exactly once."""
     claims: Claims
     """Inbound items taken once (a Mailgun token), safe under a retried call."""
+    records: AgentRecordsStore
+    """The agents' own records, per tool call."""
+    sweeps: Sweeps
+    """The sweeper's queued and deadline marks."""
+    slack_state: SlackState
+    """Slack's records beside the threads: modals, working markers."""
+    mail_index: MessageIndex
+    """Message-ID -> thread, for mail received and sent."""
     leases: Leases
     model: Model
     enqueue: Enqueue

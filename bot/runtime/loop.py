@@ -46,7 +46,6 @@ from bot.runtime.answering import ask, with_stream
 from bot.runtime.deps import Deps
 from bot.slack.outbound import show_decision
 from bot.slack.status import THINKING, tool_status
-from bot.store.agentstore import AgentStore
 
 log = structlog.get_logger(__name__)
 
@@ -138,7 +137,7 @@ async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) ->
         return Error(
             kind="tool", call_id=call.call_id, name=call.name, message="tool is not runnable"
         )
-    store = AgentStore(deps.redis, deps.keys, agent.name, call.call_id)
+    store = deps.records.for_call(agent.name, call.call_id)
     context = ToolContext(
         call_id=call.call_id,
         thread_id=thread.id,

@@ -23,8 +23,8 @@ from bot.core.model import LLMFatal, LLMUnavailable
 from bot.core.thread import Thread
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.runtime.deps import Deps
-from bot.runtime.lease import Lease
 from bot.runtime.loop import step
+from bot.store.lease import Lease
 from bot.store.threads import Conflict, Fenced
 
 log = structlog.get_logger(__name__)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import structlog
 
@@ -28,42 +27,20 @@ log = structlog.get_logger(__name__)
 BATCH = 500
 """Marks looked at per sweep."""
 
-# KEYS: queued. ARGV: thread id, cutoff. Drops the mark only if it is still older than the
-# cutoff: a fresh mark (new work since the sweep read it) stays.
-_DROP_STALE = """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if score and tonumber(score) <= tonumber(ARGV[2]) then
-  return redis.call('ZREM', KEYS[1], ARGV[1])
-end
-return 0
-"""
-
 
 async def sweep(deps: Deps, now: float) -> int:
     """One pass; returns how many threads were queued again."""
-    keys = deps.keys
-    redis: Any = deps.redis  # redis-py types replies as a wide union; these shapes are fixed
     cutoff = now - 2 * deps.settings.step_lease_s
-    stale = await redis.zrangebyscore(keys.queued, "-inf", cutoff, start=0, num=BATCH)
-    if not stale:
-        return 0
-    thread_ids = [raw.decode() for raw in stale]
-    async with redis.pipeline(transaction=False) as pipe:
-        for thread_id in thread_ids:
-            pipe.hget(keys.thread(thread_id), "status")
-            pipe.exists(keys.lease(thread_id))
-        replies = await pipe.execute()
-    drop = redis.register_script(_DROP_STALE)
     kicked = 0
-    for index, thread_id in enumerate(thread_ids):
-        status, leased = replies[2 * index], replies[2 * index + 1]
-        if status == b"running" and not leased:
+    for marked in await deps.sweeps.stale(cutoff, BATCH):
+        thread_id = marked.thread_id
+        if marked.status == "running" and not marked.leased:
             log.warning("thread given work but never queued; queuing it", thread_id=thread_id)
             await deps.enqueue(thread_id)
-            await redis.zadd(keys.queued, {thread_id: now})
+            await deps.sweeps.mark_queued(thread_id, now)
             kicked += 1
-        elif status != b"running":
-            await drop(keys=[keys.queued], args=[thread_id, cutoff])
+        elif marked.status != "running":
+            await deps.sweeps.drop_stale(thread_id, cutoff)
     return kicked
 
 
@@ -77,25 +54,14 @@ async def trim_index(
     """Drop from the thread index the threads whose keys expired, looking at up to
     TRIM_BATCHES batches of those older than the thread TTL, after the score `after`.
     Returns how many were dropped, and where the next pass goes on (None: from the start)."""
-    keys = deps.keys
-    redis: Any = deps.redis
     oldest_alive = now - deps.settings.thread_ttl_s  # anything newer cannot have expired
     dropped = 0
     for _ in range(TRIM_BATCHES):
-        low = "-inf" if after is None else f"({after!r}"
-        found = await redis.zrangebyscore(
-            keys.index, low, oldest_alive, start=0, num=batch, withscores=True
-        )
-        if not found:
+        removed, last = await deps.sweeps.trim_index(oldest_alive, after, batch)
+        dropped += removed
+        if last is None:
             return dropped, None  # the old end is done: start over next time
-        async with redis.pipeline(transaction=False) as pipe:
-            for member, _ in found:
-                pipe.exists(keys.thread(member.decode()))
-            alive = await pipe.execute()
-        gone = [member for (member, _), exists in zip(found, alive, strict=True) if not exists]
-        if gone:
-            dropped += await redis.zrem(keys.index, *gone)
-        after = float(found[-1][1])
+        after = last
     return dropped, after
 
 
@@ -107,7 +73,7 @@ async def run_sweeper(deps: Deps) -> None:
         await asyncio.sleep(interval)
         try:
             lock_ms = max(int(interval * 1000), 100)
-            if await deps.redis.set(deps.keys.sweeper, "1", nx=True, px=lock_ms):
+            if await deps.sweeps.lock(lock_ms):
                 await sweep(deps, time.time())
                 await sweep_deadlines(deps, time.time())
                 _, trimmed_to = await trim_index(deps, time.time(), trimmed_to)

@@ -25,10 +25,10 @@ from bot.mcp.hub import McpHub
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import AgentError, Found, bundled, find
-from bot.runtime.lease import Leases
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
 from bot.slack.outbound import ApprovalChannel, SlackChannel
+from bot.store.agentstore import AgentRecordsStore
 from bot.store.claims import Claims
 from bot.store.codec import ThreadCache
 from bot.store.connect import RedisUnreachable, connect
@@ -36,8 +36,12 @@ from bot.store.connect import reconnecting as reconnecting  # re-exported: tests
 from bot.store.connect import redis_client as redis_client
 from bot.store.intake import Intake
 from bot.store.keys import Keys
+from bot.store.lease import Leases
+from bot.store.mailindex import MessageIndex
 from bot.store.queue import Kicker, StepBroker
 from bot.store.replicas import Replicas
+from bot.store.slackstate import SlackState
+from bot.store.sweeps import Sweeps
 from bot.store.threads import ThreadStore
 
 
@@ -132,11 +136,14 @@ async def runtime(
     store = ThreadStore(redis, keys, settings.thread_ttl_s, cache, replicas)
     deps = Deps(
         settings=settings,
-        redis=redis,
         keys=keys,
         store=store,
         intake=Intake(redis, keys, store, broker, link_ttl_s=settings.thread_ttl_s),
         claims=Claims(redis, keys),
+        records=AgentRecordsStore(redis, keys),
+        sweeps=Sweeps(redis, keys),
+        slack_state=SlackState(redis, keys, settings.thread_ttl_s),
+        mail_index=MessageIndex(redis, keys, settings.thread_ttl_s),
         leases=Leases(
             redis, keys, settings.step_lease_s, fence_ttl_s=settings.thread_ttl_s, cache=cache
         ),

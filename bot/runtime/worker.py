@@ -6,7 +6,6 @@ import asyncio
 import time
 
 import structlog
-from redis.exceptions import RedisError
 from taskiq import Context, TaskiqDepends
 from taskiq.acks import AcknowledgeType
 from taskiq.api import run_receiver_task
@@ -18,6 +17,7 @@ from bot.runtime.deps import Deps
 from bot.runtime.runner import Keepalive, advance
 from bot.runtime.sweeper import run_sweeper
 from bot.slack import working_job
+from bot.store.errors import StoreError
 from bot.store.queue import TASK_NAME, StepBroker
 from bot.store.threads import Busy
 
@@ -48,7 +48,7 @@ def register(broker: StepBroker, deps: Deps) -> None:
                 telemetry.span("hitlbot.advance", {"hitlbot.thread_id": thread_id}),
             ):
                 await advance(deps, thread_id, attempt=attempt, keepalive=keepalive)
-        except RedisError as exc:
+        except StoreError as exc:
             # Left unacked on purpose: the job is reclaimed once Redis is back.
             log.warning(
                 "step interrupted by Redis; will be redelivered",

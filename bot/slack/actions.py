@@ -30,7 +30,7 @@ from bot.slack.editform import edit_modal, editable
 from bot.slack.inbound import Click
 from bot.slack.outbound import show_response
 from bot.slack.resources import SlackDeps
-from bot.slack.state import ModalTicket
+from bot.store.slackstate import ModalTicket
 
 
 def register(app: AsyncApp, slack: SlackDeps) -> None:

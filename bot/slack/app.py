@@ -28,7 +28,6 @@ from bot.slack.background import Background
 from bot.slack.resources import SlackDeps
 from bot.slack.routing import Routes
 from bot.slack.socket import SocketMode
-from bot.slack.state import SlackState
 from bot.slack.status import Status
 from bot.slack.working import Working
 from bot.slack.working_job import ShowWorking
@@ -108,7 +107,7 @@ async def slack_app(service: Service, broker: StepBroker) -> AsyncIterator[Slack
         return
     routes = Routes.parse(settings.slack_routes, settings.slack_default_agent)
     routes.check(deps.agents)
-    state = SlackState(deps.redis, deps.keys, settings.thread_ttl_s)
+    state = deps.slack_state
     background = Background()
     slack = SlackDeps(
         service=service,

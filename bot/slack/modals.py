@@ -25,7 +25,7 @@ from bot.slack.editform import EDIT_MODAL, error_blocks, submitted_args
 from bot.slack.inbound import ViewState
 from bot.slack.outbound import show_response
 from bot.slack.resources import SlackDeps
-from bot.slack.state import ModalTicket
+from bot.store.slackstate import ModalTicket
 
 EXPIRED = "This form is no longer valid; click Reject on the card again."
 EXPIRED_EDIT = "This form is no longer valid; click Edit on the card again."

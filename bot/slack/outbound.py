@@ -42,7 +42,6 @@ from bot.slack.cards import (
     question_message,
 )
 from bot.slack.groups import GroupMembers
-from bot.slack.state import SlackState
 from bot.slack.status import Status
 from bot.slack.streaming import AnswerStream
 from bot.slack.working import Working
@@ -76,7 +75,7 @@ class SlackChannel:
     def from_deps(cls, deps: Deps) -> SlackChannel:
         """The channel over `deps.slack`, which must be set."""
         assert deps.slack is not None, "the Slack channel needs SLACK_BOT_TOKEN"
-        state = SlackState(deps.redis, deps.keys, deps.settings.thread_ttl_s)
+        state = deps.slack_state
         status = Status(deps.slack, enabled=deps.settings.slack_status)
         working = Working(deps.slack, state, deps.settings.slack_working_reaction, status)
         approvers = deps.settings.slack_approver_ids()

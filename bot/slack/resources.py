@@ -10,9 +10,9 @@ from bot.config import Settings
 from bot.runtime.service import Service
 from bot.slack.background import Background
 from bot.slack.routing import Routes
-from bot.slack.state import SlackState
 from bot.slack.working import Working
 from bot.slack.working_job import ShowWorking
+from bot.store.slackstate import SlackState
 from bot.store.threads import ThreadStore
 
 

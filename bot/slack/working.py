@@ -16,8 +16,8 @@ import structlog
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.state import SlackState
 from bot.slack.status import THINKING, Status
+from bot.store.slackstate import SlackState
 
 log = structlog.get_logger(__name__)
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from redis.exceptions import RedisError
 from taskiq import Context, TaskiqDepends
 from taskiq.kicker import AsyncKicker
 
 from bot.runtime.deps import Deps
-from bot.slack.state import SlackState
 from bot.slack.status import Status
 from bot.slack.working import Working
+from bot.store.errors import StoreError
 from bot.store.queue import JobTemplate, StepBroker
 
 log = structlog.get_logger(__name__)
@@ -47,7 +46,7 @@ def register(broker: StepBroker, deps: Deps) -> None:
     """The worker side: register the job's task (when Slack is configured)."""
     if deps.slack is None:
         return
-    state = SlackState(deps.redis, deps.keys, deps.settings.thread_ttl_s)
+    state = deps.slack_state
     status = Status(deps.slack, enabled=deps.settings.slack_status)
     working = Working(deps.slack, state, deps.settings.slack_working_reaction, status)
 
@@ -60,7 +59,7 @@ def register(broker: StepBroker, deps: Deps) -> None:
     ) -> None:
         try:
             await working.show(thread_id, channel, ts, thread_ts)
-        except RedisError as exc:  # the reaction is cosmetic: never redeliver for it
+        except StoreError as exc:  # the reaction is cosmetic: never redeliver for it
             log.warning("working reaction skipped", thread_id=thread_id, error=str(exc))
         finally:
             await context.ack()

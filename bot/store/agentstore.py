@@ -17,28 +17,23 @@ from bot.core.jsondata import Json
 from bot.core.records import OverLimit, Reservation
 from bot.store.connect import RedisClient
 from bot.store.keys import Keys
+from bot.store.scripts import source
 
 UNITS = Decimal(1_000_000)
 """Amounts are kept as integer millionths, exact in Redis and in Lua's doubles below 2**53."""
 MAX_UNITS = 2**53
 
-# KEYS: ledger hash. ARGV: call id, amount (units), limit (units), record JSON.
-# Returns {1, record, total}: reserved now; {2, record, total}: this call had reserved already;
-# {0, '', total}: over the limit, nothing written.
-_RESERVE = """
-local earlier = redis.call('HGET', KEYS[1], 'c:' .. ARGV[1])
-local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
-if earlier then return {2, earlier, tostring(total)} end
-if total + tonumber(ARGV[2]) > tonumber(ARGV[3]) then return {0, '', tostring(total)} end
-redis.call('HINCRBY', KEYS[1], 'total', ARGV[2])
-redis.call('HSET', KEYS[1], 'c:' .. ARGV[1], ARGV[4])
-return {1, ARGV[4], tostring(total + tonumber(ARGV[2]))}
-"""
-# KEYS: records hash. ARGV: call id, record JSON. Returns {1, record} first time, else {0, earlier}.
-_ONCE = """
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then return {1, ARGV[2]} end
-return {0, redis.call('HGET', KEYS[1], ARGV[1])}
-"""
+
+class AgentRecordsStore:
+    """The agents' records in Redis: an `AgentStore` per tool call (`Deps.records`)."""
+
+    def __init__(self, redis: RedisClient, keys: Keys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    def for_call(self, agent: str, call_id: str) -> AgentStore:
+        """`agent`'s records, as seen by the tool call `call_id`."""
+        return AgentStore(self.redis, self.keys, agent, call_id)
 
 
 class AgentStore:
@@ -60,7 +55,7 @@ class AgentStore:
     ) -> Reservation:
         """Add `amount` to `ledger`'s total unless that passes `limit`, atomically; OverLimit
         if it would. A call that reserved before gets its earlier reservation back."""
-        script = self.redis.register_script(_RESERVE)  # only hashes the source; cheap
+        script = self.redis.register_script(source("reserve"))  # only hashes the source; cheap
         reply = await script(
             keys=[self.key(ledger)],
             args=[self.call_id, _units(amount), _units(limit), json.dumps(record)],
@@ -77,7 +72,7 @@ class AgentStore:
 
     async def once(self, name: str, record: Json) -> tuple[bool, Json]:
         """Record `record` for this call in `name` unless it has one; (first time?, stored)."""
-        script = self.redis.register_script(_ONCE)
+        script = self.redis.register_script(source("once"))
         reply = await script(keys=[self.key(name)], args=[self.call_id, json.dumps(record)])
         return int(reply[0]) == 1, json.loads(reply[1])
 

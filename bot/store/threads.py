@@ -18,17 +18,10 @@ from bot.store.connect import RedisClient
 from bot.store.keys import AUDIT_MAXLEN, Keys
 from bot.store.replicas import Replicas
 from bot.store.scripts import source
+from bot.store.watch import ThreadWatch
 
 COMMIT_LUA = source("commit")
 
-# KEYS: thread hash, events list. ARGV: events already known. Returns {v, head, legacy data,
-# start, events from start}; start is 0 when the known events are not a prefix any more.
-_LOAD = """
-local found = redis.call('HMGET', KEYS[1], 'v', 'head', 'data')
-local start = tonumber(ARGV[1])
-if start > redis.call('LLEN', KEYS[2]) then start = 0 end
-return {found[1], found[2], found[3], start, redis.call('LRANGE', KEYS[2], start, -1)}
-"""
 RECENT_COMMITS = 8
 """Commit ids remembered per thread for recognising a retried commit."""
 COMMIT_ATTEMPTS = 20
@@ -94,8 +87,16 @@ class ThreadStore:
         """Threads seen last: loads fetch only the events appended since."""
         self.replicas = replicas or Replicas(redis)
         """Replicas a commit that answers a human waits for (none by default)."""
-        self._commit = redis.register_script(COMMIT_LUA)
-        self._load = redis.register_script(_LOAD)
+        self._commit = redis.register_script(source("commit"))
+        self._load = redis.register_script(source("load"))
+
+    async def ping(self) -> None:
+        """One round trip to Redis (the health check)."""
+        await self.redis.ping()
+
+    def watch(self) -> ThreadWatch:
+        """Commits published as they happen, for long-polls (one per web process)."""
+        return ThreadWatch(self.redis, self.keys)
 
     async def get(self, thread_id: str) -> Thread | None:
         """The stored thread, or None (one round trip, new events only when it is cached)."""

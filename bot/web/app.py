@@ -11,8 +11,6 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.exceptions import RedisClusterException, RedisError
-from taskiq.exceptions import SendTaskError
 
 from bot.api import http as api
 from bot.api import requests as requests_api
@@ -27,8 +25,8 @@ from bot.runtime.worker import run_worker
 from bot.slack import http as slack_http
 from bot.slack.app import slack_app
 from bot.slack.fastpath import MessageEvents
+from bot.store.errors import STORE_ERRORS
 from bot.store.replicas import NotReplicated
-from bot.store.watch import ThreadWatch
 from bot.web.bodylimit import BodyLimit
 from bot.web.surrogates import SurrogateGuard
 
@@ -54,7 +52,7 @@ def create_app(
             await broker.startup()
             app.state.deps = deps
             app.state.service = Service(deps)
-            app.state.watch = ThreadWatch(deps.redis, deps.keys)
+            app.state.watch = deps.store.watch()
             worker = asyncio.create_task(run_worker(deps, broker)) if with_worker else None
             try:
                 async with slack_app(app.state.service, broker) as slack:
@@ -93,16 +91,15 @@ def create_app(
     app.exception_handler(ServiceError)(_service_error)
     app.exception_handler(NotReplicated)(_not_replicated)
     # Redis down or failing over past the client's retries: say so, 503, not a bare 500.
-    app.exception_handler(RedisError)(_store_unavailable)
-    app.exception_handler(RedisClusterException)(_store_unavailable)
-    app.exception_handler(SendTaskError)(_store_unavailable)  # the queue's, wrapping Redis's
+    for error in STORE_ERRORS:
+        app.exception_handler(error)(_store_unavailable)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:
         """Liveness, with a Redis round trip."""
         try:
             # Bounded: the client retries through a Redis restart, a probe must not wait for it.
-            await asyncio.wait_for(request.app.state.deps.redis.ping(), HEALTH_TIMEOUT_S)
+            await asyncio.wait_for(request.app.state.deps.store.ping(), HEALTH_TIMEOUT_S)
         except Exception as exc:
             reason = str(exc) or type(exc).__name__
             return JSONResponse({"ok": False, "redis": reason}, status_code=503)

@@ -23,51 +23,9 @@ from bot.core.thread import Thread
 from bot.store.codec import ThreadCache, loaded, tail_from
 from bot.store.connect import RedisClient
 from bot.store.keys import DEDUPE_TTL_S, FENCE_TTL_S, Keys
+from bot.store.scripts import source
 
 log = structlog.get_logger(__name__)
-
-# KEYS: lease, dirty, thread, fence, events. ARGV: lease ms, dirty ttl, fence ttl, events
-# already known. Returns {token, {v, head, legacy data, start, events from start}} when
-# acquired (the load is the store's, see `bot.store.threads`), else 0. The token is the
-# thread's fence counter, incremented at every acquire: a later holder's token is greater
-# than an earlier one's.
-_ACQUIRE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  local token = tostring(redis.call('INCR', KEYS[4]))
-  redis.call('EXPIRE', KEYS[4], ARGV[3])
-  redis.call('SET', KEYS[1], token, 'PX', ARGV[1])
-  redis.call('DEL', KEYS[2])
-  local found = redis.call('HMGET', KEYS[3], 'v', 'head', 'data')
-  local start = tonumber(ARGV[4])
-  if start > redis.call('LLEN', KEYS[5]) then start = 0 end
-  local events = redis.call('LRANGE', KEYS[5], start, -1)
-  return {token, {found[1], found[2], found[3], start, events}}
-end
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
-return 0
-"""
-# KEYS: lease. ARGV: token, lease ms.
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-# KEYS: lease, dirty. ARGV: token. 1: work arrived meanwhile, lease kept; 0: released; -1: lost.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('DEL', KEYS[2]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-redis.call('DEL', KEYS[1])
-return 0
-"""
-# KEYS: lease. ARGV: token. Lets go whatever is pending (a job for it is queued or waiting).
-_DROP = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class Lease:
@@ -202,10 +160,11 @@ class Leases:
         """Shared with the store: an acquire loads only the events appended since."""
         self.lease_ms = max(int(lease_s * 1000), 100)
         self.fence_ttl_s = fence_ttl_s
-        self.acquire_script = redis.register_script(_ACQUIRE)
-        self.renew_script = redis.register_script(_RENEW)
-        self.release_script = redis.register_script(_RELEASE)
-        self.drop_script = redis.register_script(_DROP)
+        self.acquire_script = redis.register_script(source("lease_acquire"))
+        self.renew_script = redis.register_script(source("lease_renew"))
+        self.release_script = redis.register_script(source("lease_release"))
+        # Dropping a lease is a compare-and-delete: only the holder's token deletes it.
+        self.drop_script = redis.register_script(source("release"))
 
     def lease(self, thread_id: str) -> Lease:
         """A new, not yet acquired lease on `thread_id`."""
