@@ -34,6 +34,8 @@ if __name__ == "__main__":
     if "--no-coalesce" in off:
         import bot.store.intake
 
+        # Fails loudly if the intake stops using it, rather than measuring the same thing twice.
+        assert bot.store.intake.CoalescedScript.__name__ == "CoalescedScript"
         bot.store.intake.CoalescedScript = _PerCall  # type: ignore[misc,assignment]
     from bot.cli import app
 
