@@ -39,6 +39,22 @@ def tool_results(view: dict[str, Any], name: str) -> list[dict[str, Any]]:
 
 
 async def snapshot(redis_client: Redis, settings: Settings) -> dict[bytes, bytes]:
-    """Every key of this test with its dumped value, to prove a refusal changed nothing."""
+    """Every key of this test with its dumped value, to prove a refusal changed nothing.
+
+    Taken once the queue is quiet (no job delivered and not yet acked): the worker acks a
+    step's job just after the commit a test may have waited for, and the ack is a write."""
+    await _queue_quiet(redis_client, settings)
     keys = [k async for k in redis_client.scan_iter(f"{settings.redis_prefix}:*")]
     return {key: await redis_client.dump(key) for key in sorted(keys)}
+
+
+async def _queue_quiet(redis_client: Redis, settings: Settings, timeout: float = 10) -> None:
+    """Wait until every stream of this test has no pending (delivered, unacked) entry."""
+    deadline = time.monotonic() + timeout
+    streams = [
+        k async for k in redis_client.scan_iter(f"{settings.redis_prefix}:*", _type="stream")
+    ]
+    for stream in streams:
+        while any(group["pending"] for group in await redis_client.xinfo_groups(stream)):
+            assert time.monotonic() < deadline, f"jobs of {stream!r} stayed pending"
+            await asyncio.sleep(0.02)
