@@ -32,7 +32,7 @@ from bot.core.thread import ApiOrigin, Thread
 from bot.evals import case as cases
 from bot.evals.case import canonical
 from bot.runtime.deps import Deps
-from bot.runtime.loop import step as loop_step
+from bot.runtime.step import step as loop_step
 from bot.store.agentstore import AgentRecordsStore
 from bot.store.claims import Claims
 from bot.store.intake import Intake

@@ -23,7 +23,7 @@ from bot.core.thread import ApiOrigin, Thread
 from bot.core.tools import Tool, ToolContext
 from bot.logs import configure
 from bot.runtime.deps import Deps
-from bot.runtime.loop import step
+from bot.runtime.step import step
 from bot.store.agentstore import AgentRecordsStore
 from bot.store.keys import Keys
 

@@ -2,7 +2,7 @@
 
 `decide` picks the next action; `validate_reply` turns a model's reply into a checked call or
 the `error` the model reads next; `follow_up` is what a call must be recorded with. The
-runtime (`bot.runtime.loop`) does the IO of the action chosen.
+runtime (`bot.runtime.step`) does the IO of the action chosen.
 """
 
 from __future__ import annotations

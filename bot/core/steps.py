@@ -1,7 +1,7 @@
 """The model steps of a thread, rebuilt from its events.
 
 Rendering is pure and a step stamps what it chose with the time its prompt was rendered at
-(`bot.runtime.loop`), so the events before a step's first event, with that event's time, give back
+(`bot.runtime.step`), so the events before a step's first event, with that event's time, give back
 exactly the input that step was given. The playground shows it; `hitlbot record` keeps it.
 """
 

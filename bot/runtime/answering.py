@@ -1,6 +1,6 @@
 """The model asked with the final answer streamed to the thread's channel as it is written.
 
-Used by the loop's model step (`bot/runtime/loop.py`) when the model can stream
+Used by the loop's model step (`bot/runtime/step.py`) when the model can stream
 (`next_call_streaming`: Claude) and the thread's channel can show a stream (`answer_stream`:
 Slack). The answer is still committed once, whole, as the `done` event; the stream's message
 is recorded beside it in the same commit (a `request_sent` for the answer's ref), so the

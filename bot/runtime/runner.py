@@ -23,7 +23,7 @@ from bot.core.model import LLMFatal, LLMUnavailable
 from bot.core.thread import Thread
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
 from bot.runtime.deps import Deps
-from bot.runtime.loop import step
+from bot.runtime.step import step
 from bot.store.lease import Lease
 from bot.store.threads import Conflict, Fenced
 
