@@ -26,7 +26,7 @@ from bot.core.steps import model_steps
 from bot.core.thread import ApiOrigin, Thread
 from bot.llm.claude import request_params
 from bot.logs import configure
-from bot.runtime.runner import advance
+from bot.runtime.loop import advance
 from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
 from bot.testing.anthropic_replies import Reply, ToolReply

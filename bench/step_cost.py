@@ -1,6 +1,6 @@
 """Per-step framework overhead, model excluded, and Redis work per step, at event 10 and 500.
 
-Runs in its own process against a private Redis: the real runner (`bot.runtime.runner.advance`) with
+Runs in its own process against a private Redis: the real runner (`bot.runtime.loop.advance`) with
 an in-process scripted model that answers at once, so what is timed is ours: lease, load,
 decide, render the context, validate, run a trivial tool, commit. The model asks for
 `list_services` over and over (a model step then a tool step each time), then a question,
@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.core.model import ModelCall
 from bot.core.thread import ApiOrigin
 from bot.logs import configure
-from bot.runtime.runner import advance
+from bot.runtime.loop import advance
 from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
 

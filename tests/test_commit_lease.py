@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.core.events import ToolCall, UserMessage
 from bot.core.thread import ApiOrigin, Thread
-from bot.runtime.runner import advance
+from bot.runtime.loop import advance
 from bot.runtime.wiring import runtime
 from bot.store.keys import Keys
 from bot.store.lease import Lease, Leases

@@ -16,7 +16,7 @@ from bot.core.agent import Agent
 from bot.core.events import ToolCall, ToolResult, UserMessage
 from bot.core.thread import ApiOrigin, Thread
 from bot.core.tools import Tool, ToolContext
-from bot.runtime.runner import advance
+from bot.runtime.loop import advance
 from bot.runtime.wiring import runtime
 from bot.store.threads import Fenced
 from bot.testing.anthropic_stub import AnthropicStub

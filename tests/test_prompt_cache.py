@@ -15,7 +15,7 @@ from bot.core.events import HumanResponse, ToolCall, ToolResult, UserMessage
 from bot.core.thread import ApiOrigin, Thread
 from bot.llm.cache import EPHEMERAL, CachePolicy, breakpoints, log_blocks
 from bot.llm.claude import request_params
-from bot.runtime.runner import advance
+from bot.runtime.loop import advance
 from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
 from bot.testing.anthropic_replies import Reply, ToolReply

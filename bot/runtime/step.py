@@ -1,7 +1,8 @@
-"""The loop (factor 8): do the one thing `bot.core.decide` chose, and say what it adds.
+"""One step of the loop (factor 8): do the one thing `bot.core.decide` chose, and say what it adds.
 
 `step` does the IO of one decision (call the model, run a tool, deliver) and returns the
-events to append; the runner commits them, so any worker can take the next step (factor 12).
+events to append; the loop (`bot.runtime.loop`) commits them, so any worker can take the next
+step (factor 12).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ log = structlog.get_logger(__name__)
 
 
 async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list[Event]:
-    """Carry out one action; returns the events to append (the runner commits them)."""
+    """Carry out one action; returns the events to append (the loop commits them)."""
     if isinstance(action, CallModel):
         await _progress(thread, deps, THINKING)
         return await _call_model(thread, agent, deps)

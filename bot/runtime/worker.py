@@ -14,7 +14,7 @@ from bot import metrics, telemetry
 from bot.core.events import Event, Failed
 from bot.core.thread import Thread
 from bot.runtime.deps import Deps
-from bot.runtime.runner import Keepalive, advance
+from bot.runtime.loop import Keepalive, advance
 from bot.runtime.sweeper import run_sweeper
 from bot.slack import working_job
 from bot.store.errors import StoreError
