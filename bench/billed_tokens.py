@@ -22,7 +22,7 @@ from typing import Any
 
 from bench.context_tokens import plain_messages
 from bot.config import Settings
-from bot.core.steps import model_steps
+from bot.core.rebuild import model_steps
 from bot.core.thread import ApiOrigin, Thread
 from bot.llm.claude import request_params
 from bot.logs import configure

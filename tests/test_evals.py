@@ -27,7 +27,7 @@ from bot.core.context import ModelInput
 from bot.core.decide import CallModel
 from bot.core.events import ToolCall, ToolResult, UserMessage
 from bot.core.model import ModelCall
-from bot.core.steps import model_steps
+from bot.core.rebuild import model_steps
 from bot.core.thread import ApiOrigin, Thread
 from bot.evals import case as cases
 from bot.evals.case import canonical

@@ -2,7 +2,7 @@
 
 The request is not stored when the step runs: rendering is pure and a step stamps its events
 with the time it rendered its prompt at, so the events before a step, at that time, under the
-worker's context budget, give back what it sent (`bot.core.steps`; a test checks it against the
+worker's context budget, give back what it sent (`bot.core.rebuild`; a test checks it against the
 requests the Anthropic stand-in received).
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from bot.core.agent import Agent
 from bot.core.events import Error, Event, ToolCall, ToolResult
 from bot.core.model import REASON_FIELD
-from bot.core.steps import ModelStepAt, model_steps
+from bot.core.rebuild import ModelStepAt, model_steps
 from bot.core.thread import Thread
 from bot.evals.case import Case, Reply, Request, Step, digest
 from bot.llm.claude import request_params

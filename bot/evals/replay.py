@@ -23,7 +23,7 @@ from bot.core.agent import Agent
 from bot.core.context import model_input
 from bot.core.decide import Chosen, validate_reply
 from bot.core.model import REASON_FIELD, Model, ModelCall, ModelOutputError
-from bot.core.steps import ModelStepAt
+from bot.core.rebuild import ModelStepAt
 from bot.core.thread import Thread
 from bot.evals.case import Case, Request, Step, canonical
 from bot.evals.record import request_of

@@ -9,7 +9,7 @@ from typing import Any
 from bot.api.http import thread_view
 from bot.core.agent import Agent
 from bot.core.context import estimate_tokens, render_events
-from bot.core.steps import model_steps
+from bot.core.rebuild import model_steps
 from bot.core.thread import Thread
 from bot.core.timeline import describe
 from bot.core.tools import Tool

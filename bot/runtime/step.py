@@ -91,7 +91,7 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     except McpUnavailable as exc:  # never listed, and down: the model cannot be shown its tools
         return [Error(kind="tool", message=str(exc))]
     # One instant for the step: the prompt's "current time" and the stamp of what it chose,
-    # so the request can be rebuilt exactly from the events (`bot.core.steps`, `hitlbot record`).
+    # so the request can be rebuilt exactly from the events (`bot.core.rebuild`, `hitlbot record`).
     now = deps.clock()
     request = model_input(agent, thread, now, deps.settings.context_token_budget, tools)
     stream = None
