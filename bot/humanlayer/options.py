@@ -15,9 +15,9 @@ from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import REASON_BLOCK, REASON_INPUT, REASON_MAX, cut
 from bot.slack.decisions import Card, thread_id_of
+from bot.slack.deps import SlackDeps
 from bot.slack.inbound import Click
 from bot.slack.outbound import show_response
-from bot.slack.resources import SlackDeps
 from bot.store.slackstate import ModalTicket
 
 ANSWER_MODAL = "hitlbot_answer"

@@ -26,10 +26,10 @@ from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import APPROVE, CHOICE, EDIT, REJECT, reject_modal
 from bot.slack.decisions import Card, Refused, already, card_for, check_approver, check_picker
+from bot.slack.deps import SlackDeps
 from bot.slack.editform import edit_modal, editable
 from bot.slack.inbound import Click
 from bot.slack.outbound import show_response
-from bot.slack.resources import SlackDeps
 from bot.store.slackstate import ModalTicket
 
 

@@ -14,7 +14,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.core.agent import Agent
 from bot.core.jsondata import Json
 from bot.slack.cards import cut
-from bot.slack.resources import SlackDeps
+from bot.slack.deps import SlackDeps
 
 PROMPTS_TITLE = "Try one of these:"
 """The line above the suggested prompts."""

@@ -25,7 +25,7 @@ from bot.humanlayer import options
 from bot.runtime.service import Service
 from bot.slack import actions, agentdm, cancel, feedback, messages, modals
 from bot.slack.background import Background
-from bot.slack.resources import SlackDeps
+from bot.slack.deps import SlackDeps
 from bot.slack.routing import Routes
 from bot.slack.socket import SocketMode
 from bot.slack.status import Status

@@ -18,9 +18,9 @@ from bot.core.refusals import AlreadyAnswered, Forbidden, ServiceError, WasCance
 from bot.slack import inbound
 from bot.slack.cards import CANCEL, mention
 from bot.slack.decisions import NOT_OF_RECORD, UNKNOWN, thread_id_of
+from bot.slack.deps import SlackDeps
 from bot.slack.inbound import Click
 from bot.slack.outbound import messages_of_record
-from bot.slack.resources import SlackDeps
 from bot.store.intake import SlackLink
 
 log = structlog.get_logger(__name__)

@@ -16,8 +16,8 @@ from bot.core.feedback import rate
 from bot.core.jsondata import Json
 from bot.slack import inbound
 from bot.slack.answers import FEEDBACK, read_rating
+from bot.slack.deps import SlackDeps
 from bot.slack.inbound import Click
-from bot.slack.resources import SlackDeps
 
 log = structlog.get_logger(__name__)
 

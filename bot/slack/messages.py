@@ -21,9 +21,9 @@ from bot.runtime.refusals import NO_CHOICE, NOT_FOR_YOU
 from bot.slack import inbound
 from bot.slack.agentdm import set_title
 from bot.slack.cards import escape, mention
+from bot.slack.deps import SlackDeps
 from bot.slack.inbound import Incoming
 from bot.slack.outbound import show_response
-from bot.slack.resources import SlackDeps
 from bot.store.intake import Claim, SlackLink
 
 log = structlog.get_logger(__name__)

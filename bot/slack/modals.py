@@ -21,10 +21,10 @@ from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import REASON_BLOCK, REJECT_MODAL
 from bot.slack.decisions import Card, Refused, already, check_approver, thread_id_of
+from bot.slack.deps import SlackDeps
 from bot.slack.editform import EDIT_MODAL, error_blocks, submitted_args
 from bot.slack.inbound import ViewState
 from bot.slack.outbound import show_response
-from bot.slack.resources import SlackDeps
 from bot.store.slackstate import ModalTicket
 
 EXPIRED = "This form is no longer valid; click Reject on the card again."
