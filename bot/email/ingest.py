@@ -18,7 +18,7 @@ import structlog
 from bot.core.events import Event, HeldMessage
 from bot.core.thread import EmailOrigin, Thread
 from bot.email.compose import base_subject
-from bot.email.inbound.common import cap_text
+from bot.email.inbound.build import cap_text
 from bot.email.message import ParsedEmail
 from bot.email.routing import (
     Hold,

@@ -8,7 +8,7 @@ from email import message_from_bytes, policy
 from email.message import Message
 
 from bot.email.headers import AUTO_HEADERS, header_addresses, header_text
-from bot.email.inbound.common import (
+from bot.email.inbound.build import (
     MAX_TEXT_CHARS,
     MailParts,
     build_email,

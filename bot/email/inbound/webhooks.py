@@ -12,7 +12,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from bot.email.headers import AUTO_HEADERS, header_text, parse_addresses
-from bot.email.inbound.common import (
+from bot.email.inbound.build import (
     MAX_TEXT_CHARS,
     MailParts,
     build_email,

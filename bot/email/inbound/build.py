@@ -1,4 +1,4 @@
-"""The rules every inbound format shares: required parts, ids, caps and reply stripping.
+"""Build the email: the rules every inbound format shares (required parts, ids, caps, replies).
 
 Each format (raw MIME, Postmark, SendGrid) only translates its input into `MailParts`;
 `build_email` turns those into a `ParsedEmail` the same way for all of them.
