@@ -95,8 +95,8 @@ def load_policy(path: str | None, agents: Mapping[str, Agent]) -> Policy:
         for tool_name, spec in tools.items():
             # Built-ins too (a question's deadlines); an MCP server's tools are not known
             # before a worker lists them, so an agent with servers takes any name.
-            if tool_name not in agent.all_tools and not agent.mcp and not agent.external:
-                known = ", ".join(agent.all_tools)
+            if tool_name not in agent.local_tools and not agent.mcp and not agent.external:
+                known = ", ".join(agent.local_tools)
                 raise PolicyError(
                     f"{where(agent_name, tool_name)}: agent {agent_name!r} has no tool "
                     f"{tool_name!r} (its tools: {known})"

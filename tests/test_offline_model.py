@@ -36,7 +36,7 @@ async def next_call(agent: str, events: list[Event], tools: list[str] | None = N
     """What the offline model picks for a thread of `agent` with `events`."""
     thread = Thread(id="th_1", agent=agent, origin=ApiOrigin(), events=events)
     spec = AGENTS[agent]
-    schemas = [tool.schema() for tool in spec.all_tools.values()]
+    schemas = [tool.schema() for tool in spec.local_tools.values()]
     if tools is not None:
         schemas = [{"name": name, "input_schema": {"type": "object"}} for name in tools]
     return await OfflineModel(FOUND.rules, FOUND.agents).next_call(

@@ -42,7 +42,7 @@ class Agent:
     prompt: Path
     """Its `prompt.md` template, rendered by `bot.core.context`."""
     tools: tuple[Tool[Any], ...]
-    """Its own tools; the built-ins are added by `all_tools`."""
+    """Its own tools; the built-ins are added by `local_tools`."""
     prefetch: tuple[Prefetch, ...] = ()
     """Calls made before the first LLM call."""
     mcp: tuple[McpServer, ...] = ()
@@ -58,7 +58,7 @@ class Agent:
     thread ends once its one request is answered, and the caller runs its own function."""
 
     @property
-    def all_tools(self) -> dict[str, Tool[Any]]:
-        """Its own tools and the built-in ones, by name (an MCP server's tools are added by
-        `deps.mcp.all_tools`, which lists them)."""
+    def local_tools(self) -> dict[str, Tool[Any]]:
+        """Its own tools and the built-in ones, by name: none of its MCP servers' (those are
+        added by `McpHub.all_tools`, which lists them)."""
         return {tool.name: tool for tool in (*self.tools, *BUILTINS)}

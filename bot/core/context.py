@@ -59,7 +59,7 @@ def render_prompt(
 ) -> str:
     """The agent's `prompt.md`, rendered with what it may mention (`tools`: all the agent
     has, its MCP servers' included; default: its own and the built-ins)."""
-    shown = agent.all_tools if tools is None else tools
+    shown = agent.local_tools if tools is None else tools
     return _template(agent.prompt).render(
         agent=agent, tools=list(shown.values()), channel=thread.origin.kind, now=now
     )
@@ -87,7 +87,7 @@ def model_input(
     """What a model step on `thread` at `now` is given (pure: the same thread, time and
     budget always give the same input, which is what lets `hitlbot record` rebuild it).
     `tools`: all the agent has, its MCP servers' included (default: its own and built-ins)."""
-    shown = agent.all_tools if tools is None else tools
+    shown = agent.local_tools if tools is None else tools
     return ModelInput(
         system=render_prompt(agent, thread, prompt_time(thread, now), shown),
         context=render_events(thread, budget),

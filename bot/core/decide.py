@@ -128,7 +128,7 @@ def validate_reply(
     """What the loop makes of a reply (pure): the validated call, or the `error` the model
     reads next step (an unknown tool, bad arguments), stamped `at`. `tools`: all the agent
     has, its MCP servers' included (default: its own and the built-ins)."""
-    tools = agent.all_tools if tools is None else tools
+    tools = agent.local_tools if tools is None else tools
     tool = tools.get(reply.name)
     if tool is None:
         known = ", ".join(tools)

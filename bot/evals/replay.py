@@ -78,7 +78,7 @@ def check_against(case: Case, agent: Agent, path: Path) -> None:
     """ReplayError unless the case belongs to `agent` and names only tools it still has."""
     if case.agent != agent.name:
         raise ReplayError(f"{path}:1: the case is for agent {case.agent!r}, not {agent.name!r}")
-    tools = agent.all_tools
+    tools = agent.local_tools
     for number, step in enumerate(case.steps, 1):
         if step.reply is not None and step.reply.tool not in tools:
             raise ReplayError(

@@ -66,7 +66,7 @@ class McpHub:
         call reconnects, or fails as that tool's error).
         """
         if not agent.mcp:
-            return agent.all_tools
+            return agent.local_tools
         for server in agent.mcp:
             connection = self.connection(agent.name, server)
             if connection.tools is None:
@@ -160,7 +160,7 @@ class McpHub:
         own code does not have (with no such rule, nothing is started)."""
         problems: list[str] = []
         for agent in agents.values():
-            if not agent.mcp or not self.unlisted(agent, agent.all_tools):
+            if not agent.mcp or not self.unlisted(agent, agent.local_tools):
                 continue
             try:
                 await self.all_tools(agent)

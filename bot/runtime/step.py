@@ -57,7 +57,7 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
         await _progress(thread, deps, THINKING)
         return await _call_model(thread, agent, deps)
     if isinstance(action, RunTool):
-        tool = agent.all_tools.get(action.call.name)
+        tool = agent.local_tools.get(action.call.name)
         await _progress(thread, deps, tool_status(action.call.name, tool.status if tool else ""))
         return [await _run_tool(thread, agent, action.call, deps)]
     if isinstance(action, RunPrefetch):

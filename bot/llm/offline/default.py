@@ -42,7 +42,7 @@ def default_rules(agent: Agent) -> Rules:
             return done(_report(agent, gated.name, tried[-1]))
         return done(f"{agent.name} ran its read-only tools ({LABEL}; no offline rules).")
 
-    return Rules(agent=agent.name, tools=frozenset(agent.all_tools), decide=decide)
+    return Rules(agent=agent.name, tools=frozenset(agent.local_tools), decide=decide)
 
 
 def _report(agent: Agent, name: str, outcome: Outcome) -> str:
