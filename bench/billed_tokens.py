@@ -2,7 +2,7 @@
 without it, and as a plain message list (what a LangGraph or OpenAI Agents user sends).
 
 The real runner and the real adapter (`bot.llm.claude`) against the Anthropic stand-in, whose
-prompt cache (`bot.testing.prompt_cache`) says what each request read from the cache, wrote to
+prompt cache (`bot.standins.prompt_cache`) says what each request read from the cache, wrote to
 it and paid in full, counting a quarter of each block's JSON characters a token. A step's
 input "at full price" weighs a cache write 1.25 and a cache read 0.1, as Anthropic bills them.
 The plain list is the same thread as `tool_use` / `tool_result` turns (`bench.context_tokens`),
@@ -29,9 +29,9 @@ from bot.logs import configure
 from bot.runtime.loop import advance
 from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
-from bot.testing.anthropic_replies import Reply, ToolReply
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.prompt_cache import blocks, tokens_of
+from bot.standins.anthropic_replies import Reply, ToolReply
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.prompt_cache import blocks, tokens_of
 
 MODEL = "claude-sonnet-4-5"
 """A model with the common minimum cacheable length (1024 tokens)."""

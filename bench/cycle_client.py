@@ -20,7 +20,7 @@ import aiohttp
 
 from bench.stack import API_TOKEN, APPROVER, SIGNING_SECRET
 from bot.slack.cards import APPROVE
-from bot.testing.slack_signing import block_actions
+from bot.standins.slack_signing import block_actions
 
 MESSAGE = "deploy api 1.4.2 to production"
 WAIT_S = 10.0

@@ -23,8 +23,8 @@ from bench.procs import PYTHON, ROOT, run_json
 from bench.profile import sampled
 from bench.stack import SIGNING_SECRET, StandIns, bare_web, hitlbot_env, web
 from bench.stats import Row, percentile
+from bot.standins.slack_signing import TEAM_ID
 from bot.store.keys import Keys
-from bot.testing.slack_signing import TEAM_ID
 
 FIXED_RATE = 200.0
 

@@ -22,8 +22,8 @@ from bench.cycle_client import MESSAGE
 from bench.stack import API_TOKEN, APPROVER, SIGNING_SECRET, StandIns, hitlbot_env, web, worker
 from bench.stats import Row, percentile
 from bot.slack.cards import APPROVE
+from bot.standins.slack_signing import block_actions
 from bot.store.keys import Keys
-from bot.testing.slack_signing import block_actions
 
 BATCH = 1000
 

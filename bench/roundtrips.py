@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import Settings  # noqa: E402
 from bot.dev.embedded_redis import private_redis  # noqa: E402
-from bot.testing.anthropic_stub import AnthropicStub  # noqa: E402
+from bot.standins.anthropic_stub import AnthropicStub  # noqa: E402
 from bot.web.app import create_app  # noqa: E402
 from tests.conftest import serve  # noqa: E402
 from tests.helpers import wait_for  # noqa: E402

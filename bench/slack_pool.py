@@ -1,6 +1,6 @@
 """Pools of signed Slack `app_mention` deliveries, each a new mention with its own event id.
 
-Signed exactly as Slack signs them (`bot.testing.slack_signing`), at the time the pool is
+Signed exactly as Slack signs them (`bot.standins.slack_signing`), at the time the pool is
 built: a pool is built right before its run, well inside Slack's 5-minute replay window.
 One line per request, `timestamp TAB signature TAB body`, so wrk's Lua and the Python load
 generator read the same file.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bot.testing.slack_signing import BOT_USER_ID, event_callback
+from bot.standins.slack_signing import BOT_USER_ID, event_callback
 
 CHANNEL = "C0BENCH"
 USER = "U0ALICE"

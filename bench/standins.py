@@ -20,8 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.slack.cards import APPROVE
-from bot.testing.anthropic_stub import AnthropicStub, Reply, ToolReply
-from bot.testing.slack_stub import SlackStub
+from bot.standins.anthropic_stub import AnthropicStub, Reply, ToolReply
+from bot.standins.slack_stub import SlackStub
 
 DEPLOY = {"service": "api", "version": "1.4.2", "environment": "production"}
 """The scripted first reply of every thread: a deploy that needs approval."""

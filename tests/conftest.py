@@ -23,11 +23,11 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.dev.embedded_redis import find_redis_server, free_port, private_redis
 from bot.logs import configure
-from bot.testing import slack_signing
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
-from bot.testing.slack_workspace import Message
-from bot.testing.smtp_sink import SmtpSink
+from bot.standins import slack_signing
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
+from bot.standins.slack_workspace import Message
+from bot.standins.smtp_sink import SmtpSink
 from bot.web.app import create_app
 from tests import email_support
 

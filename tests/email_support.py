@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import httpx
 
-from bot.testing.smtp_sink import SmtpSink
+from bot.standins.smtp_sink import SmtpSink
 from tests.helpers import wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures" / "mail"

@@ -9,7 +9,7 @@ from typing import Any
 
 from humanlayer import AsyncHumanLayer, HumanLayer
 
-from bot.testing.slack_workspace import Message
+from bot.standins.slack_workspace import Message
 from tests.conftest import SlackDriver
 from tests.email_support import MailDriver
 

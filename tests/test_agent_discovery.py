@@ -13,7 +13,7 @@ import agents
 from bot.config import Settings
 from bot.runtime.discovery import AgentError, discover
 from bot.runtime.wiring import load_agents
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
 from tests.helpers import tool_results, wait_for
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from anthropic.types import MessageParam, TextBlock, ToolParam, ToolUseBlock
 
-from bot.testing.anthropic_stub import AnthropicStub, TextReply, ToolReply
+from bot.standins.anthropic_stub import AnthropicStub, TextReply, ToolReply
 
 MODEL = "claude-test"
 HELLO: list[MessageParam] = [{"role": "user", "content": "hello"}]

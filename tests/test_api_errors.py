@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.web.surrogates import lone_surrogate
 from tests.helpers import snapshot, wait_for
 

@@ -9,8 +9,8 @@ import httpx
 from redis.asyncio import Redis
 
 from bot.config import Settings
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.keys import Keys
-from bot.testing.anthropic_stub import AnthropicStub
 from tests.helpers import tool_results, types, wait_for
 
 

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.config import Settings
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub, ToolReply
 from bot.store.keys import Keys
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub, ToolReply
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SlackDriver, app_client
 from tests.email_support import CUSTOMER, MailDriver, new_mail, wait_delivered
 from tests.helpers import tool_results, types, wait_for

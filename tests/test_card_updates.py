@@ -19,8 +19,8 @@ from bot.core.events import (
 from bot.core.thread import ApiOrigin, Thread, undelivered
 from bot.runtime.deadlines import sweep_deadlines
 from bot.runtime.wiring import runtime
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
 from tests.conftest import APPROVER, SlackDriver, app_client
 from tests.helpers import tool_results, wait_for
 

@@ -9,7 +9,7 @@ import httpx
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 
 
 async def run(*args: str) -> tuple[int, str]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.client import AsyncHitlbot, Hitlbot, Option, Rejected, requires_approval
-from bot.testing import slack_signing as signing
+from bot.standins import slack_signing as signing
 from tests.conftest import APPROVER, SLACK_SECRET, SlackDriver
 from tests.humanlayer_support import pending
 

@@ -22,12 +22,12 @@ from redis.asyncio.cluster import ClusterPipeline
 from redis.crc import key_slot
 
 from bot.config import Settings
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
+from bot.standins.smtp_sink import SmtpSink
 from bot.store.connect import connect
 from bot.store.keys import Keys
 from bot.store.scripts import source
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
-from bot.testing.smtp_sink import SmtpSink
 from bot.web.app import create_app
 from tests.cluster_support import LocalCluster, can_run, local_cluster
 from tests.conftest import APPROVER, SlackDriver, app_client, serve

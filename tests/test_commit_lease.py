@@ -15,10 +15,10 @@ from bot.core.events import ToolCall, UserMessage
 from bot.core.thread import ApiOrigin, Thread
 from bot.runtime.loop import advance
 from bot.runtime.wiring import runtime
+from bot.standins.anthropic_stub import AnthropicStub, ToolReply
 from bot.store.keys import Keys
 from bot.store.lease import Lease, Leases
 from bot.store.threads import Fenced, ThreadStore
-from bot.testing.anthropic_stub import AnthropicStub, ToolReply
 
 LEASE_S = 600.0
 """Long, so a tenth of it (a check's freshness) outlasts any stall of the test itself."""

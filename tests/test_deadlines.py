@@ -13,9 +13,9 @@ from bot.core.policy import deadline_steps
 from bot.core.thread import ApiOrigin, Thread
 from bot.email.outbound import REMINDER
 from bot.runtime.deadlines import passed
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
-from bot.testing.smtp_sink import SmtpSink
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
+from bot.standins.smtp_sink import SmtpSink
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SlackDriver, app_client
 from tests.email_support import MailDriver, new_mail
 from tests.helpers import wait_for

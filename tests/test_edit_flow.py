@@ -9,9 +9,9 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.core.audit import args_digest
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.keys import Keys
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver, app_client
 from tests.helpers import snapshot, tool_results, wait_for
 

@@ -6,8 +6,8 @@ import httpx
 
 from bot.config import Settings
 from bot.email.compose import FAILED_NOTICE
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.smtp_sink import SmtpSink
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.smtp_sink import SmtpSink
 from bot.web.app import create_app
 from tests.conftest import serve
 from tests.email_support import MailDriver, new_mail, wait_delivered

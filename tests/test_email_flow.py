@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.smtp_sink import Received
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.smtp_sink import Received
 from tests.email_support import (
     BOT,
     CUSTOMER,

@@ -19,8 +19,8 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.email.inbound.mailgun import sign
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.keys import Keys
-from bot.testing.anthropic_stub import AnthropicStub
 from bot.web.app import create_app
 from tests.conftest import serve
 from tests.email_support import (

@@ -12,8 +12,8 @@ import pytest
 from bot.config import Settings
 from bot.core.thread import Thread
 from bot.email.inbound.mailgun import sign
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.threads import ThreadStore
-from bot.testing.anthropic_stub import AnthropicStub
 from bot.web.app import create_app
 from tests.conftest import serve
 from tests.email_support import MailDriver, new_mail, wait_delivered

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.config import Settings
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
-from bot.testing.smtp_sink import SmtpSink
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
+from bot.standins.smtp_sink import SmtpSink
 from tests.conftest import ASKER, SlackDriver, app_client
 from tests.email_support import (
     CUSTOMER,

@@ -12,7 +12,7 @@ from bot.dev.embedded_redis import free_port
 from bot.email.compose import Outbound, build_message
 from bot.email.smtp import Mailer
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
-from bot.testing.smtp_sink import SmtpSink
+from bot.standins.smtp_sink import SmtpSink
 from tests.mail_tls import self_signed, server_context
 
 

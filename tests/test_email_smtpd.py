@@ -14,7 +14,7 @@ from bot.email.ingest import Inbox
 from bot.email.smtpd import serve_smtp
 from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 from tests.email_support import BOT, CUSTOMER, MailDriver, new_mail, wait_delivered
 
 

@@ -33,6 +33,7 @@ from bot.evals import case as cases
 from bot.evals.case import canonical
 from bot.runtime.deps import Deps
 from bot.runtime.step import step as loop_step
+from bot.standins.anthropic_stub import AnthropicStub, Reply, ToolReply
 from bot.store.agentstore import AgentRecordsStore
 from bot.store.claims import Claims
 from bot.store.intake import Intake
@@ -43,7 +44,6 @@ from bot.store.queue import build_broker
 from bot.store.slackstate import SlackState
 from bot.store.sweeps import Sweeps
 from bot.store.threads import ThreadStore
-from bot.testing.anthropic_stub import AnthropicStub, Reply, ToolReply
 from tests.conftest import app_client
 from tests.helpers import wait_for
 from tests.mcp_support import down_url

@@ -18,8 +18,8 @@ from bot.core.thread import ApiOrigin, Thread
 from bot.core.tools import Tool, ToolContext
 from bot.runtime.loop import advance
 from bot.runtime.wiring import runtime
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.threads import Fenced
-from bot.testing.anthropic_stub import AnthropicStub
 
 
 class NoArgs(BaseModel):

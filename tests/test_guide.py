@@ -15,7 +15,7 @@ import pytest
 
 import agents
 from bot.runtime.discovery import find
-from bot.testing.harness import hitlbot
+from bot.standins.harness import hitlbot
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "write-your-own-agent.md"

@@ -19,8 +19,8 @@ from starlette.routing import Route
 
 from bot.config import Settings
 from bot.humanlayer.webhook import SIGNATURE_HEADER, verify
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
 from tests.conftest import APPROVER, APPROVER_2, SlackDriver, app_client, serve
 from tests.humanlayer_support import pending, sdk, until
 

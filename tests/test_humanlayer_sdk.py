@@ -15,7 +15,7 @@ from humanlayer import (
     SlackContactChannel,
 )
 
-from bot.testing import slack_signing as signing
+from bot.standins import slack_signing as signing
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver
 from tests.humanlayer_support import async_sdk, pending, sdk, until
 

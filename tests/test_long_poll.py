@@ -13,11 +13,11 @@ from bot.config import Settings
 from bot.core.events import UserMessage
 from bot.core.thread import ApiOrigin, Thread
 from bot.dev.embedded_redis import free_port
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
 from bot.store.watch import Change, Changes, ThreadWatch, Until
 from bot.store.watch import wait_for as long_poll
-from bot.testing.anthropic_stub import AnthropicStub
 from tests.helpers import wait_for
 
 

@@ -15,8 +15,8 @@ import httpx
 
 from bot.config import Settings
 from bot.email.inbound.mailgun import sign
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
 from bot.web.app import create_app
 from tests.conftest import SlackDriver, app_client, serve
 from tests.email_support import MailDriver, new_mail

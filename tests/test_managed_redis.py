@@ -17,8 +17,8 @@ import pytest
 from bot.config import Settings
 from bot.dev.embedded_redis import find_redis_server, free_port, private_redis
 from bot.runtime.wiring import StartupError, runtime
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.connect import RedisUnreachable, connect, redacted
-from bot.testing.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
 from tests.helpers import wait_for
 from tests.mail_tls import self_signed

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
 from tests.helpers import wait_for
 

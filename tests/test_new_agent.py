@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 import agents
 from bot.cli import app
 from bot.runtime.wiring import StartupError
-from bot.testing.harness import TOKEN, hitlbot
+from bot.standins.harness import TOKEN, hitlbot
 
 ROOT = Path(__file__).resolve().parent.parent
 

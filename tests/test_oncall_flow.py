@@ -13,8 +13,8 @@ import pytest
 
 from agents.oncall.agent import URL_ENV
 from bot.config import Settings
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
 from tests.conftest import APPROVER, ASKER, SlackDriver, app_client
 from tests.helpers import tool_results, types, wait_for
 from tests.mcp_support import down_url, http_server, state

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.playground.kit import BEN, DEPLOYS, MAILBOX, ROOMS, Playground, _workspace
 from bot.playground.panes import _slack
-from bot.testing.slack_workspace import Ephemeral, Message
+from bot.standins.slack_workspace import Ephemeral, Message
 
 
 def test_an_ephemeral_is_drawn_in_its_thread_or_at_its_time() -> None:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from bot.testing.slack_workspace import Message
+from bot.standins.slack_workspace import Message
 from tests.conftest import app_client
 from tests.playground_support import Running, running_playground
 

@@ -16,8 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.slack.groups import GroupMembers
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SlackDriver, app_client
 from tests.email_support import wait_delivered
 from tests.helpers import snapshot, tool_results, types, wait_for

@@ -18,9 +18,9 @@ from bot.llm.claude import request_params
 from bot.runtime.loop import advance
 from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
-from bot.testing.anthropic_replies import Reply, ToolReply
-from bot.testing.anthropic_stub import AnthropicStub, RecordedRequest
-from bot.testing.prompt_cache import prefix_text
+from bot.standins.anthropic_replies import Reply, ToolReply
+from bot.standins.anthropic_stub import AnthropicStub, RecordedRequest
+from bot.standins.prompt_cache import prefix_text
 
 STEPS = 30
 MIN_TOKENS = 256

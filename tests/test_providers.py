@@ -19,7 +19,7 @@ from bot.core.model import LLMFatal, LLMUnavailable
 from bot.dev.server import _model as banner_model_line
 from bot.llm.claude import AnthropicModel, request_params
 from bot.llm.providers import cache_policy, claude
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 
 BEDROCK_MODEL = "anthropic.claude-sonnet-4-5-20250929-v1:0"
 VERTEX_MODEL = "claude-sonnet-4-5@20250929"

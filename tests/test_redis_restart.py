@@ -10,7 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bot.config import Settings
 from bot.dev.embedded_redis import free_port, private_redis
 from bot.runtime.wiring import redis_client
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.web.app import create_app
 from tests.conftest import serve
 from tests.helpers import wait_for

@@ -15,9 +15,9 @@ import pytest
 from bot.config import Settings
 from bot.core.events import HumanRequest, HumanResponse, ToolCall, UserMessage
 from bot.core.thread import ApiOrigin, SlackOrigin, Thread
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
-from bot.testing.smtp_sink import SmtpSink
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
+from bot.standins.smtp_sink import SmtpSink
 from tests.conftest import APPROVER, APPROVER_2, SlackDriver, app_client
 from tests.email_support import MailDriver, new_mail, wait_delivered
 from tests.helpers import tool_results, wait_for

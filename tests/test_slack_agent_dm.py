@@ -3,8 +3,8 @@ titled after it (over the real `/slack/events`, a worker, Redis and the Slack st
 
 from __future__ import annotations
 
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import ASKER, SlackDriver
 from tests.helpers import wait_for
 

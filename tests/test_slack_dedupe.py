@@ -10,11 +10,11 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_workspace import Ephemeral
 from bot.store.intake import Intake
 from bot.store.keys import Keys
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_workspace import Ephemeral
 from tests.conftest import APPROVER, APPROVER_2, SLACK_SECRET, SlackDriver
 from tests.helpers import tool_results, wait_for
 

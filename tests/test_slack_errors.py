@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.core.jsondata import Json
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_workspace import Ephemeral, Message
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_workspace import Ephemeral, Message
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver
 from tests.helpers import tool_results, wait_for
 

@@ -7,9 +7,9 @@ import json
 
 from bot.config import Settings
 from bot.slack.fastpath import message_event
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
 from tests.conftest import ASKER, SlackDriver, app_client
 from tests.helpers import wait_for
 

@@ -17,9 +17,9 @@ import bot.runtime.wiring
 from agents import AGENTS
 from bot.cli import app
 from bot.config import Settings
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_workspace import Message
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_workspace import Message
 from tests.conftest import APPROVER, ASKER, SLACK_SECRET, SlackDriver
 from tests.helpers import wait_for
 

@@ -9,10 +9,10 @@ import json
 from redis.asyncio import Redis
 
 from bot.config import Settings
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
 from bot.store.keys import Keys
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
 from tests.conftest import APPROVER, APPROVER_2, ASKER, SLACK_SECRET, SlackDriver, app_client
 from tests.helpers import tool_results, wait_for
 

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from structlog.testing import capture_logs
 
 from bot.slack.app import SlackApp, learn_bot_user_id
-from bot.testing.slack_stub import SlackStub
+from bot.standins.slack_stub import SlackStub
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from bot.slack.decisions import Refused, check_approver, thread_id_of
 from bot.slack.http import signature_problem
 from bot.slack.inbound import Incoming, click, incoming, malformed, strip_mention, submission
 from bot.slack.routing import Routes
+from bot.standins import slack_signing as signing
 from bot.store.slackstate import ModalTicket
-from bot.testing import slack_signing as signing
 
 BOT = "U0BOT"
 

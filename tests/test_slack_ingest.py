@@ -15,12 +15,12 @@ from bot.config import Settings
 from bot.core.events import UserMessage
 from bot.core.thread import SlackOrigin, Thread
 from bot.slack import working_job
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_signing import TEAM_ID
 from bot.store.keys import Keys, slack_tag
 from bot.store.queue import TASK_NAME, JobTemplate, build_broker, job_data
 from bot.store.threads import ThreadStore
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_signing import TEAM_ID
 from tests.conftest import ASKER, SLACK_SECRET, SlackDriver
 from tests.helpers import wait_for
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from bot.standins import slack_signing as signing
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.intake import Intake
-from bot.testing import slack_signing as signing
-from bot.testing.anthropic_stub import AnthropicStub
 from tests.conftest import SLACK_SECRET, SlackDriver
 from tests.helpers import wait_for
 

@@ -48,7 +48,7 @@ EVENT_SUBSCRIPTIONS = {
 
 
 def _code() -> str:
-    """The runtime's own code: not the stand-ins of `bot/testing` or the playground."""
+    """The runtime's own code: not the stand-ins of `bot/standins` or the playground."""
     skip = ("testing", "playground")
     return "\n".join(
         path.read_text()

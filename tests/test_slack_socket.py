@@ -18,10 +18,10 @@ from aiohttp import WSMsgType, web
 
 from bot.config import Settings
 from bot.core.jsondata import Json
-from bot.testing import slack_signing as signing
-from bot.testing import slack_workspace
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
+from bot.standins import slack_signing as signing
+from bot.standins import slack_workspace
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
 from bot.web.app import create_app
 from tests.conftest import APPROVER, SLACK_SECRET, SlackDriver, serve
 from tests.helpers import wait_for

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.slack.status import LOADING_MESSAGES, THINKING
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import SlackStub
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import SlackStub
 from tests.conftest import SlackDriver, app_client
 from tests.helpers import wait_for
 

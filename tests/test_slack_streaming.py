@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.config import Settings
-from bot.testing.anthropic_stub import AnthropicStub
-from bot.testing.slack_stub import Call, SlackStub
+from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.slack_stub import Call, SlackStub
 from tests.conftest import ASKER, SlackDriver, app_client
 from tests.helpers import wait_for
 

@@ -24,8 +24,8 @@ from slack_sdk.http_retry.builtin_interval_calculators import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.testing import slack_signing as signing
-from bot.testing.slack_stub import SlackStub
+from bot.standins import slack_signing as signing
+from bot.standins.slack_stub import SlackStub
 
 SECRET = "test-signing-secret"
 FAST = FixedValueRetryIntervalCalculator(fixed_internal=0.01)

@@ -15,7 +15,7 @@ from bot.core.thread import ApiOrigin, Thread
 from bot.runtime import sweeper
 from bot.runtime.sweeper import sweep, trim_index
 from bot.runtime.wiring import runtime
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
 from tests.helpers import wait_for
 

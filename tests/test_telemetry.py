@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from bot import telemetry
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import APPROVER, SlackDriver
 
 PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}

@@ -13,7 +13,7 @@ from bot.core.events import ToolCall, Usage
 from bot.core.timeline import timeline
 from bot.core.usage import PRICES, cost, price, totals
 from bot.llm.pricing import prices
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
 from tests.helpers import wait_for
 

@@ -18,8 +18,8 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from bot.config import Settings
+from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.keys import Keys
-from bot.testing.anthropic_stub import AnthropicStub
 from bot.web.app import create_app
 from tests.conftest import serve
 from tests.helpers import tool_results, wait_for

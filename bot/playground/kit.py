@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.config import Settings
-from bot.testing.slack_signing import BOT_USER_ID
-from bot.testing.slack_workspace import Workspace, channel_object, user_object
-from bot.testing.smtp_sink import SmtpSink
+from bot.standins.slack_signing import BOT_USER_ID
+from bot.standins.slack_workspace import Workspace, channel_object, user_object
+from bot.standins.smtp_sink import SmtpSink
 
 API_PATH = "/dev/slack/api/"
 """Where the built-in workspace's Web API is served (`SLACK_API_URL` points here)."""

@@ -16,8 +16,8 @@ from bot.core.jsondata import Json
 from bot.playground import blockkit, mailbox, threadview
 from bot.playground.kit import DEPLOYS, PEOPLE, Person, Playground, person_sees
 from bot.runtime.deps import Deps
-from bot.testing.slack_signing import BOT_USER_ID
-from bot.testing.slack_workspace import Ephemeral, Message, Workspace
+from bot.standins.slack_signing import BOT_USER_ID
+from bot.standins.slack_workspace import Ephemeral, Message, Workspace
 
 HERE = Path(__file__).parent
 _STATIC = {"playground.js": "text/javascript", "playground.css": "text/css"}

@@ -1,6 +1,6 @@
 """What a person does in the built-in workspace, sent to `/slack/events` exactly as Slack would.
 
-Each request is built by the test kit (`bot.testing.slack_signing`), signed with the
+Each request is built by the test kit (`bot.standins.slack_signing`), signed with the
 workspace's secret and POSTed over HTTP to this very process, so the signature guard, Bolt,
 the approver checks and the card updates all run as in production.
 """
@@ -15,9 +15,9 @@ import httpx
 
 from bot.playground.blockkit import FEEDBACK_BUTTONS
 from bot.playground.kit import Person, Playground, person_sees
-from bot.testing import slack_signing
-from bot.testing.slack_signing import BOT_USER_ID
-from bot.testing.slack_workspace import Message, Workspace
+from bot.standins import slack_signing
+from bot.standins.slack_signing import BOT_USER_ID
+from bot.standins.slack_workspace import Message, Workspace
 
 _MENTION = re.compile(r"@hitlbot\b", re.IGNORECASE)
 

@@ -1,7 +1,7 @@
 """The built-in workspace's Web API, served by the web app at `/dev/slack/api/{method}`.
 
 The bot's real slack-sdk client calls it over HTTP, as it would call slack.com; the methods
-are the test kit's (`bot.testing.slack_workspace`, `bot.testing.slack_agent`). The asyncio
+are the test kit's (`bot.standins.slack_workspace`, `bot.standins.slack_agent`). The asyncio
 loop is the only thread that touches the workspace, so no lock is needed.
 """
 
@@ -15,8 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot.playground.kit import BOT_TOKEN, Playground
-from bot.testing.slack_agent import METHODS
-from bot.testing.slack_workspace import Ephemeral, MethodError
+from bot.standins.slack_agent import METHODS
+from bot.standins.slack_workspace import Ephemeral, MethodError
 
 router = APIRouter(include_in_schema=False)
 

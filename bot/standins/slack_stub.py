@@ -29,9 +29,9 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from bot.core.jsondata import Json
-from bot.testing.slack_agent import METHODS
-from bot.testing.slack_agent_state import AgentSurface
-from bot.testing.slack_workspace import (
+from bot.standins.slack_agent import METHODS
+from bot.standins.slack_agent_state import AgentSurface
+from bot.standins.slack_workspace import (
     Ephemeral,
     Message,
     MethodError,

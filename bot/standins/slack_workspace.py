@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.jsondata import Json
-from bot.testing.slack_agent_state import AgentSurface
-from bot.testing.slack_signing import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
+from bot.standins.slack_agent_state import AgentSurface
+from bot.standins.slack_signing import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 
 
 class MethodError(Exception):
@@ -112,7 +112,7 @@ class Workspace:
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     """Members of user groups (`S…` ids), for `usergroups.users.list`."""
     agent: AgentSurface = field(default_factory=AgentSurface)
-    """Statuses, titles, suggested prompts and streams (`bot/testing/slack_agent.py`)."""
+    """Statuses, titles, suggested prompts and streams (`bot/standins/slack_agent.py`)."""
     ts_start: int = 1_700_000_000
     """Seconds part of the first ts; fixed so tests see the same ts every run."""
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))

@@ -28,7 +28,7 @@ import uvicorn
 
 from bot.config import Settings
 from bot.dev.embedded_redis import free_port, private_redis
-from bot.testing.anthropic_stub import AnthropicStub
+from bot.standins.anthropic_stub import AnthropicStub
 
 TOKEN = "harness-token"
 """The API token of the harness's app."""

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.core.jsondata import Json
-from bot.testing import slack_workspace as base
-from bot.testing.slack_agent_state import Stream
-from bot.testing.slack_workspace import Message, MethodError, Workspace
+from bot.standins import slack_workspace as base
+from bot.standins.slack_agent_state import Stream
+from bot.standins.slack_workspace import Message, MethodError, Workspace
 
 MARKDOWN_MAX = 12_000
 """`markdown_text`, and all `markdown` blocks of one message together."""

@@ -1,4 +1,4 @@
-"""The replies the Anthropic stand-in (`bot.testing.anthropic_stub`) can be scripted with."""
+"""The replies the Anthropic stand-in (`bot.standins.anthropic_stub`) can be scripted with."""
 
 from __future__ import annotations
 

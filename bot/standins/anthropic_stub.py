@@ -9,7 +9,7 @@ Script replies, point the real SDK at it, then read what it was sent::
         assert stub.requests[0].body["model"] == "claude-test"
 
 Replies are played first in, first out; `responder` computes one when the queue is empty.
-Each answered request meets a prompt cache (`bot.testing.prompt_cache`): its `usage` says what
+Each answered request meets a prompt cache (`bot.standins.prompt_cache`): its `usage` says what
 it read from the cache, wrote to it and paid in full, and `requests[i].cache` says so too, with
 how many of its leading blocks repeat the request before it. The same server answers as AWS
 Bedrock (`POST /model/{model}/invoke`, SigV4 or a bearer key) and Google Vertex AI
@@ -33,9 +33,9 @@ from typing import Any, Literal, Self
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.testing import anthropic_sse as sse
-from bot.testing import clouds
-from bot.testing.anthropic_replies import (
+from bot.standins import anthropic_sse as sse
+from bot.standins import clouds
+from bot.standins.anthropic_replies import (
     ERROR_TYPES,
     ErrorReply,
     Reply,
@@ -44,7 +44,7 @@ from bot.testing.anthropic_replies import (
     ToolReply,
     new_id,
 )
-from bot.testing.prompt_cache import CacheUsage, PromptCache
+from bot.standins.prompt_cache import CacheUsage, PromptCache
 
 
 class RecordedRequest(BaseModel):
