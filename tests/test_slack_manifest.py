@@ -49,7 +49,7 @@ EVENT_SUBSCRIPTIONS = {
 
 def _code() -> str:
     """The runtime's own code: not the stand-ins of `bot/standins` or the playground."""
-    skip = ("testing", "playground")
+    skip = ("standins", "playground")
     return "\n".join(
         path.read_text()
         for path in sorted((ROOT / "bot").rglob("*.py"))
