@@ -13,7 +13,7 @@ from bot.core.refusals import ServiceError
 from bot.humanlayer.cards import response_options
 from bot.runtime.service import Answer
 from bot.slack import inbound
-from bot.slack.cards import REASON_BLOCK, REASON_INPUT, REASON_MAX, cut
+from bot.slack.cards import REASON_BLOCK, REASON_INPUT, REASON_MAX, cut, modal
 from bot.slack.decisions import Card, thread_id_of
 from bot.slack.inbound import Click
 from bot.slack.outbound import show_response
@@ -36,14 +36,12 @@ def answer_modal(title: str, question: str, prefill: str | None, private_metadat
     }
     if prefill:
         element["initial_value"] = cut(prefill, REASON_MAX)
-    return {
-        "type": "modal",
-        "callback_id": ANSWER_MODAL,
-        "private_metadata": private_metadata,
-        "title": {"type": "plain_text", "text": cut(title, 24)},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return modal(
+        ANSWER_MODAL,
+        private_metadata,
+        title=cut(title, 24),
+        submit="Send",
+        blocks=[
             {"type": "section", "text": {"type": "plain_text", "text": cut(question, 2900)}},
             {
                 "type": "input",
@@ -52,7 +50,7 @@ def answer_modal(title: str, question: str, prefill: str | None, private_metadat
                 "element": element,
             },
         ],
-    }
+    )
 
 
 async def open_answer(slack: SlackDeps, click: Click, card: Card, index: int) -> bool:
