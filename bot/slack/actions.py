@@ -226,15 +226,12 @@ async def _respond(slack: SlackDeps, click: Click, card: Card, answer: Answer) -
     # Only a Slack-born thread's deliveries clear the reaction (a card in the approval channel
     # belongs to an email thread); the marker goes first so a fast reply cannot miss it.
     working = isinstance(card.thread.origin, SlackOrigin)
-    if working:
-        await slack.working.mark(thread_id, click.channel, click.message_ts)
     try:
-        thread = await slack.service.respond(
-            thread_id, answer, loaded=card.thread, approvers=card.approvers
-        )
+        async with slack.working.marked(thread_id, click.channel, click.message_ts, when=working):
+            thread = await slack.service.respond(
+                thread_id, answer, loaded=card.thread, approvers=card.approvers
+            )
     except ServiceError as exc:
-        if working:
-            await slack.working.unmark(thread_id, click.channel, click.message_ts)
         if isinstance(exc, AlreadyAnswered):
             _late(slack, click, thread_id, request_id, exc)
         else:
