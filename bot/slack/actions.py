@@ -9,7 +9,6 @@ calls that only show the outcome (card update, modal, ephemeral note) run after 
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -25,7 +24,15 @@ from bot.humanlayer.options import open_answer
 from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import APPROVE, CHOICE, EDIT, REJECT, reject_modal
-from bot.slack.decisions import Card, Refused, already, card_for, check_approver, check_picker
+from bot.slack.decisions import (
+    Card,
+    Refused,
+    already,
+    card_for,
+    check_approver,
+    check_picker,
+    open_ticket,
+)
 from bot.slack.editform import edit_modal, editable
 from bot.slack.inbound import Click
 from bot.slack.outbound import show_response
@@ -181,15 +188,8 @@ async def _undecided_card(slack: SlackDeps, click: Click) -> Card | None:
 async def _ticket(slack: SlackDeps, click: Click, card: Card, kind: str) -> ModalTicket | None:
     """Record the modal about to open for this request and clicker (its submission counts
     only with this record)."""
-    ticket = ModalTicket(
-        request_id=card.request.request_id,
-        user=click.user,
-        nonce=secrets.token_hex(12),
-        channel=click.channel,
-        ts=click.message_ts,
-        kind=kind,
-    )
-    if not await slack.state.open_modal(card.thread.id, ticket):
+    ticket = await open_ticket(slack.state, click, card, kind)
+    if ticket is None:
         _tell(slack, click, f"Could not open the {kind.title()} form; click again.")
         return None
     return ticket
