@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.identity import Caller, bearer, caller
-from bot.core.events import HumanRequest, RequestSent
+from bot.core.events import EVENTS, HumanRequest, RequestSent
 from bot.core.policy import tally, votes_on
 from bot.core.thread import STATUSES, ApiOrigin, Status, Thread
 from bot.core.usage import PRICES, totals
@@ -216,7 +216,7 @@ def thread_view(thread: Thread, price_table: Prices | None = None) -> dict[str, 
         "created_at": thread.created_at.isoformat(),
         "version": thread.version,
         "pending_request": _pending(thread),
-        "events": [event.model_dump(mode="json") for event in thread.events],
+        "events": EVENTS.dump_python(thread.events, mode="json"),
         "usage": totals(thread.events, PRICES if price_table is None else price_table).view(),
     }
     if thread.status == "failed":

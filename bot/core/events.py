@@ -307,5 +307,7 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
+EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+"""Turns one event into JSON and back: the store, the API and the timeline use it."""
 EVENTS: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 """Turns a whole event list into JSON and back."""

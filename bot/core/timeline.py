@@ -5,6 +5,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.core.events import (
+    EVENTS,
+    ApprovalVote,
+    DeadlinePassed,
+    Done,
+    Error,
+    Event,
+    Failed,
+    HeldMessage,
+    HumanRequest,
+    HumanResponse,
+    RequestSent,
+    ToolCall,
+    ToolResult,
+    Usage,
+    UserMessage,
+)
+
 
 def timeline(view: dict[str, Any]) -> str:
     """Lines for a thread as `GET /threads/{id}` returns it."""
@@ -13,8 +31,8 @@ def timeline(view: dict[str, Any]) -> str:
         lines[0] += "  model=offline (rule-based stand-in, not Claude)"
     elif view.get("model"):
         lines[0] += f"  model={view['model']}"
-    for event in view["events"]:
-        lines.append(f"  {event['at'][11:19]}  {describe(event)}")
+    for event in EVENTS.validate_python(view["events"]):
+        lines.append(f"  {event.at:%H:%M:%S}  {describe(event)}")
     pending = view.get("pending_request")
     if pending:
         lines.append("")
@@ -42,49 +60,46 @@ def usage_line(usage: dict[str, Any]) -> str:
     )
 
 
-def describe(event: dict[str, Any]) -> str:  # noqa: C901 - one branch per event type
-    """One line for an event of a thread view."""
-    kind = event["type"]
-    if kind == "user_message":
-        return f"user {event.get('user') or ''}: {event['text']}"
-    if kind == "tool_call":
-        reason = f"  ({event['reason']})" if event.get("reason") else ""
-        return f"-> {event['name']} {_args(event['args'])}{reason}{_usage(event)}"
-    if kind == "tool_result":
-        return f"<- {event['name']}: {_short(event['result'])}"
-    if kind == "error":
-        return f"!! {event['kind']} error: {event['message']}{_usage(event)}"
-    if kind == "human_request":
-        return f"?? {event['kind']} {event['request_id']}: {event['message']}"
-    if kind == "human_response":
-        if event.get("approved") is not None:
-            verdict = "approved" if event["approved"] else "rejected"
-            comment = f": {event['comment']}" if event.get("comment") else ""
-            return f"ok {verdict} by {event['user']}{comment}"
-        return f"ok {event['user']} answered: {event.get('answer')}"
-    if kind == "deadline_passed":
-        return f"   deadline passed for {event['request_id']}: {event['step']}"
-    if kind == "approval_vote":
-        return f"+1 approved by {event['user']} (the quorum is not met yet)"
-    if kind == "request_sent":
-        return f"   sent {event['ref']} via {event['channel']}"
-    if kind == "done":
-        return f"== {event['message']}"
-    if kind == "held_message":
-        return f"-- held mail from {event['sender']} ({event['reason']}): {_short(event['text'])}"
-    if kind == "failed":
-        return f"XX failed: {event['reason']}"
-    return str(kind)
+def describe(event: Event) -> str:  # noqa: C901, PLR0911 - one branch per event type
+    """One line for an event of a thread."""
+    match event:
+        case UserMessage():
+            return f"user {event.user or ''}: {event.text}"
+        case ToolCall():
+            reason = f"  ({event.reason})" if event.reason else ""
+            return f"-> {event.name} {_args(event.args)}{reason}{_usage(event.usage)}"
+        case ToolResult():
+            return f"<- {event.name}: {_short(event.result)}"
+        case Error():
+            return f"!! {event.kind} error: {event.message}{_usage(event.usage)}"
+        case HumanRequest():
+            return f"?? {event.kind} {event.request_id}: {event.message}"
+        case HumanResponse() if event.approved is not None:
+            comment = f": {event.comment}" if event.comment else ""
+            return f"ok {event.verdict} by {event.user}{comment}"
+        case HumanResponse():
+            return f"ok {event.user} answered: {event.answer}"
+        case DeadlinePassed():
+            return f"   deadline passed for {event.request_id}: {event.step}"
+        case ApprovalVote():
+            return f"+1 approved by {event.user} (the quorum is not met yet)"
+        case RequestSent():
+            return f"   sent {event.ref} via {event.channel}"
+        case Done():
+            return f"== {event.message}"
+        case HeldMessage():
+            return f"-- held mail from {event.sender} ({event.reason}): {_short(event.text)}"
+        case Failed():
+            return f"XX failed: {event.reason}"
+    return event.type
 
 
-def _usage(event: dict[str, Any]) -> str:
-    usage = event.get("usage")
-    if not usage:
+def _usage(usage: Usage | None) -> str:
+    if usage is None:
         return ""
-    read, written = usage["cache_read_tokens"], usage["cache_write_tokens"]
     return (
-        f"  [{usage['input_tokens'] + read + written} in ({read} cached), "
-        f"{usage['output_tokens']} out, {usage['latency_ms']} ms]"
+        f"  [{usage.prompt_tokens} in ({usage.cache_read_tokens} cached), "
+        f"{usage.output_tokens} out, {usage.latency_ms} ms]"
     )
 
 

@@ -18,6 +18,7 @@ import binascii
 import json
 import secrets
 import time
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -31,7 +32,7 @@ from bot.email.inbound.webhooks import parse_postmark, parse_sendgrid_form
 from bot.email.ingest import Inbox
 from bot.email.message import EmailParseError, EmailTooLarge, ParsedEmail
 from bot.email.routing import parse_routes
-from bot.store.claims import Claims
+from bot.store.claims import Claims, undone_on_failure
 
 PATH = "/email/inbound"
 """The route; the web app's 1 MB body limit does not apply to it (it has its own)."""
@@ -151,11 +152,8 @@ async def inbound(request: Request) -> JSONResponse:
     claimed = await claims.claim("mailgun", token)
     if claimed is None:
         raise HTTPException(401, "this Mailgun token was already used (a replay)", _CHALLENGE)
-    try:
+    async with undone_on_failure(partial(claims.release, claimed)):
         return await _receive(request, mail)
-    except BaseException:
-        await claims.release(claimed)
-        raise
 
 
 async def _receive(request: Request, mail: ParsedEmail) -> JSONResponse:

@@ -4,8 +4,6 @@ comes back as `response_option_name` (kept as the response's comment)."""
 
 from __future__ import annotations
 
-import secrets
-
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.jsondata import Json
@@ -13,8 +11,8 @@ from bot.core.refusals import ServiceError
 from bot.humanlayer.cards import response_options
 from bot.runtime.service import Answer
 from bot.slack import inbound
-from bot.slack.cards import REASON_BLOCK, REASON_INPUT, REASON_MAX, cut
-from bot.slack.decisions import Card, thread_id_of
+from bot.slack.cards import REASON_BLOCK, REASON_INPUT, REASON_MAX, cut, modal
+from bot.slack.decisions import Card, open_ticket, thread_id_of
 from bot.slack.deps import SlackDeps
 from bot.slack.inbound import Click
 from bot.slack.outbound import show_response
@@ -36,14 +34,12 @@ def answer_modal(title: str, question: str, prefill: str | None, private_metadat
     }
     if prefill:
         element["initial_value"] = cut(prefill, REASON_MAX)
-    return {
-        "type": "modal",
-        "callback_id": ANSWER_MODAL,
-        "private_metadata": private_metadata,
-        "title": {"type": "plain_text", "text": cut(title, 24)},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return modal(
+        ANSWER_MODAL,
+        private_metadata,
+        title=cut(title, 24),
+        submit="Send",
+        blocks=[
             {"type": "section", "text": {"type": "plain_text", "text": cut(question, 2900)}},
             {
                 "type": "input",
@@ -52,7 +48,7 @@ def answer_modal(title: str, question: str, prefill: str | None, private_metadat
                 "element": element,
             },
         ],
-    }
+    )
 
 
 async def open_answer(slack: SlackDeps, click: Click, card: Card, index: int) -> bool:
@@ -61,15 +57,8 @@ async def open_answer(slack: SlackDeps, click: Click, card: Card, index: int) ->
     if not 0 <= index < len(options) or not options[index].interactive:
         return False
     option = options[index]
-    ticket = ModalTicket(
-        request_id=card.request.request_id,
-        user=click.user,
-        nonce=secrets.token_hex(12),
-        channel=click.channel,
-        ts=click.message_ts,
-        kind=f"answer:{index}",
-    )
-    if not await slack.state.open_modal(card.thread.id, ticket):
+    ticket = await open_ticket(slack.state, click, card, f"answer:{index}")
+    if ticket is None:
         slack.tell(click.channel, click.user, "Could not open the form; click again.")
         return True
     view = answer_modal(

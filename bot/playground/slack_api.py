@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from bot.playground.kit import BOT_TOKEN, Playground
 from bot.standins.slack_agent import METHODS
-from bot.standins.slack_workspace import Ephemeral, MethodError
+from bot.standins.slack_workspace import Ephemeral, MethodError, Workspace
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,20 +26,17 @@ _JSON_ARGS = ("blocks", "view", "attachments", "metadata", "prompts", "loading_m
 @router.api_route("/dev/slack/api/{method}", methods=["GET", "POST"])
 async def web_api(method: str, request: Request) -> JSONResponse:
     """One Web API call, answered as Slack answers (HTTP 200, `ok` true or false)."""
-    playground: Playground = request.app.state.playground
-    if playground.slack is None:
-        return JSONResponse({"ok": False, "error": "not_served"}, status_code=404)
-    try:
-        args, token = await _read_args(request)
-    except ValueError:
-        return JSONResponse({"ok": False, "error": "invalid_json"})
+    call = await _call(request, bad_json_status=200)
+    if isinstance(call, JSONResponse):
+        return call
+    playground, workspace, args, token = call
     handler = METHODS.get(method)
     if handler is None:
         return JSONResponse({"ok": False, "error": "unknown_method", "req_method": method})
     if token != BOT_TOKEN:
         return JSONResponse({"ok": False, "error": "invalid_auth" if token else "not_authed"})
     try:
-        answer: dict[str, Any] = {"ok": True} | handler(playground.slack, args)
+        answer: dict[str, Any] = {"ok": True} | handler(workspace, args)
     except MethodError as exc:
         return JSONResponse({"ok": False, "error": exc.code})
     if method == "views.open":
@@ -48,6 +45,21 @@ async def web_api(method: str, request: Request) -> JSONResponse:
         if user is not None:
             playground.view_users[answer["view"]["id"]] = user
     return JSONResponse(answer)
+
+
+async def _call(
+    request: Request, *, bad_json_status: int
+) -> tuple[Playground, Workspace, dict[str, Any], str | None] | JSONResponse:
+    """The playground, its workspace, the call's arguments and token; or the refusal: 404
+    where no workspace is served, `invalid_json` (with `bad_json_status`) for a bad body."""
+    playground: Playground = request.app.state.playground
+    if playground.slack is None:
+        return JSONResponse({"ok": False, "error": "not_served"}, status_code=404)
+    try:
+        args, token = await _read_args(request)
+    except ValueError:
+        return JSONResponse({"ok": False, "error": "invalid_json"}, status_code=bad_json_status)
+    return playground, playground.slack, args, token
 
 
 async def _read_args(request: Request) -> tuple[dict[str, Any], str | None]:
@@ -78,21 +90,18 @@ async def _read_args(request: Request) -> tuple[dict[str, Any], str | None]:
 @router.post("/dev/slack/hooks/{channel}/{user}")
 async def response_url(channel: str, user: str, request: Request) -> JSONResponse:
     """A click's `response_url`: a message to the person who clicked, shown to them only."""
-    playground: Playground = request.app.state.playground
-    if playground.slack is None:
-        return JSONResponse({"ok": False, "error": "not_served"}, status_code=404)
-    try:
-        args, _ = await _read_args(request)
-    except ValueError:
-        return JSONResponse({"ok": False, "error": "invalid_json"}, status_code=400)
+    call = await _call(request, bad_json_status=400)
+    if isinstance(call, JSONResponse):
+        return call
+    _, workspace, args, _ = call
     blocks = args.get("blocks")
     note = Ephemeral(
         channel=channel,
         user=user,
-        ts=playground.slack.next_ts(),
+        ts=workspace.next_ts(),
         text=str(args.get("text") or ""),
         blocks=blocks if isinstance(blocks, list) else [],
         thread_ts=args.get("thread_ts") or None,
     )
-    playground.slack.ephemerals.append(note)
+    workspace.ephemerals.append(note)
     return JSONResponse({"ok": True})

@@ -55,13 +55,13 @@ def rows(
     listed = model_steps(thread, agent, budget, tools) if agent else []
     steps = {step.index: step.input for step in listed}
     out = []
-    for index, data in enumerate(view["events"]):
+    for index, (event, data) in enumerate(zip(thread.events, view["events"], strict=True)):
         step = None
         found = steps.get(index)
         if found is not None:
             system, context = found.system, found.context
             step = ModelStep(system, context, estimate_tokens(context), estimate_tokens(system))
-        out.append(Row(data["type"], data["at"][11:19], describe(data), data, step))
+        out.append(Row(data["type"], data["at"][11:19], describe(event), data, step))
     return out
 
 

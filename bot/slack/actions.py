@@ -9,7 +9,6 @@ calls that only show the outcome (card update, modal, ephemeral note) run after 
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -25,7 +24,15 @@ from bot.humanlayer.options import open_answer
 from bot.runtime.service import Answer
 from bot.slack import inbound
 from bot.slack.cards import APPROVE, CHOICE, EDIT, REJECT, reject_modal
-from bot.slack.decisions import Card, Refused, already, card_for, check_approver, check_picker
+from bot.slack.decisions import (
+    Card,
+    Refused,
+    already,
+    card_for,
+    check_approver,
+    check_picker,
+    open_ticket,
+)
 from bot.slack.deps import SlackDeps
 from bot.slack.editform import edit_modal, editable
 from bot.slack.inbound import Click
@@ -181,15 +188,8 @@ async def _undecided_card(slack: SlackDeps, click: Click) -> Card | None:
 async def _ticket(slack: SlackDeps, click: Click, card: Card, kind: str) -> ModalTicket | None:
     """Record the modal about to open for this request and clicker (its submission counts
     only with this record)."""
-    ticket = ModalTicket(
-        request_id=card.request.request_id,
-        user=click.user,
-        nonce=secrets.token_hex(12),
-        channel=click.channel,
-        ts=click.message_ts,
-        kind=kind,
-    )
-    if not await slack.state.open_modal(card.thread.id, ticket):
+    ticket = await open_ticket(slack.state, click, card, kind)
+    if ticket is None:
         _tell(slack, click, f"Could not open the {kind.title()} form; click again.")
         return None
     return ticket
@@ -226,15 +226,12 @@ async def _respond(slack: SlackDeps, click: Click, card: Card, answer: Answer) -
     # Only a Slack-born thread's deliveries clear the reaction (a card in the approval channel
     # belongs to an email thread); the marker goes first so a fast reply cannot miss it.
     working = isinstance(card.thread.origin, SlackOrigin)
-    if working:
-        await slack.working.mark(thread_id, click.channel, click.message_ts)
     try:
-        thread = await slack.service.respond(
-            thread_id, answer, loaded=card.thread, approvers=card.approvers
-        )
+        async with slack.working.marked(thread_id, click.channel, click.message_ts, when=working):
+            thread = await slack.service.respond(
+                thread_id, answer, loaded=card.thread, approvers=card.approvers
+            )
     except ServiceError as exc:
-        if working:
-            await slack.working.unmark(thread_id, click.channel, click.message_ts)
         if isinstance(exc, AlreadyAnswered):
             _late(slack, click, thread_id, request_id, exc)
         else:

@@ -204,14 +204,12 @@ def failed_message(failed: Failed) -> SlackMessage:
 def reject_modal(tool: str, private_metadata: str, initial: str | None = None) -> Json:
     """The modal Reject opens: one required reason, which reaches the model (`initial`:
     what the reason starts as)."""
-    return {
-        "type": "modal",
-        "callback_id": REJECT_MODAL,
-        "private_metadata": private_metadata,
-        "title": {"type": "plain_text", "text": "Reject"},
-        "submit": {"type": "plain_text", "text": "Reject"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return modal(
+        REJECT_MODAL,
+        private_metadata,
+        title="Reject",
+        submit="Reject",
+        blocks=[
             _section(f"Reject `{escape(cut(tool, 100))}`? The agent reads your reason."),
             {
                 "type": "input",
@@ -227,6 +225,20 @@ def reject_modal(tool: str, private_metadata: str, initial: str | None = None) -
                 },
             },
         ],
+    )
+
+
+def modal(callback_id: str, metadata: str, *, title: str, submit: str, blocks: list[Json]) -> Json:
+    """A modal view: its callback id, private metadata, title, submit label and blocks
+    (Cancel closes it)."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
     }
 
 

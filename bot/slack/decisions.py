@@ -7,6 +7,7 @@ its approvers are read from the stored thread.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -17,7 +18,9 @@ from bot.core.respond import Approvers, check_decider
 from bot.core.respond import check_picker as check_picker_of
 from bot.core.thread import Thread
 from bot.slack.cards import mention
+from bot.slack.inbound import Click
 from bot.slack.outbound import messages_of_record
+from bot.store.slackstate import ModalTicket, SlackState
 from bot.store.threads import ThreadStore
 
 _REQUEST_ID = re.compile(r"([A-Za-z0-9_-]{1,100})\.[A-Za-z0-9_-]{1,100}")
@@ -39,6 +42,20 @@ class Card:
     request: HumanRequest
     approvers: Approvers | None = None
     """Who may decide it, once checked (None before)."""
+
+
+async def open_ticket(state: SlackState, click: Click, card: Card, kind: str) -> ModalTicket | None:
+    """Record the modal about to open for this request and clicker (its submission counts
+    only with this record); None if the record could not be made (the caller says so)."""
+    ticket = ModalTicket(
+        request_id=card.request.request_id,
+        user=click.user,
+        nonce=secrets.token_hex(12),
+        channel=click.channel,
+        ts=click.message_ts,
+        kind=kind,
+    )
+    return ticket if await state.open_modal(card.thread.id, ticket) else None
 
 
 def thread_id_of(request_id: str) -> str | None:

@@ -20,7 +20,7 @@ from pydantic.fields import FieldInfo
 
 from bot.core.edits import WHOLE, as_text, choices, parsed
 from bot.core.jsondata import Json
-from bot.slack.cards import cut, escape
+from bot.slack.cards import cut, escape, modal
 
 EDIT_MODAL = "hitlbot_edit"
 """callback_id of the Edit modal."""
@@ -52,15 +52,7 @@ def edit_modal(tool: str, model: type[BaseModel], args: dict[str, Any], metadata
     )
     blocks: list[Json] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
     blocks += [_input(key, field, args.get(key)) for key, field in _fields(model).items()]
-    return {
-        "type": "modal",
-        "callback_id": EDIT_MODAL,
-        "private_metadata": metadata,
-        "title": {"type": "plain_text", "text": "Edit and approve"},
-        "submit": {"type": "plain_text", "text": "Approve"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": blocks,
-    }
+    return modal(EDIT_MODAL, metadata, title="Edit and approve", submit="Approve", blocks=blocks)
 
 
 def _input(name: str, field: FieldInfo, value: Any) -> Json:

@@ -129,13 +129,10 @@ async def _record(slack: SlackDeps, ticket: ModalTicket, card: Card, answer: Ans
     """Respond through the service; show the outcome on the card (InvalidEdit goes up)."""
     thread = card.thread
     working = isinstance(thread.origin, SlackOrigin)
-    if working:
-        await slack.working.mark(thread.id, ticket.channel, ticket.ts)
     try:
-        thread = await slack.service.respond(thread.id, answer, approvers=card.approvers)
+        async with slack.working.marked(thread.id, ticket.channel, ticket.ts, when=working):
+            thread = await slack.service.respond(thread.id, answer, approvers=card.approvers)
     except ServiceError as exc:
-        if working:
-            await slack.working.unmark(thread.id, ticket.channel, ticket.ts)
         if isinstance(exc, InvalidEdit):
             raise
         if isinstance(exc, AlreadyAnswered):

@@ -11,12 +11,17 @@ no reaction outlives the reply. It is cosmetic: every Slack error here is logged
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
 import aiohttp
 import structlog
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.status import THINKING, Status
+from bot.store.claims import undone_on_failure
 from bot.store.slackstate import SlackState
 
 log = structlog.get_logger(__name__)
@@ -47,6 +52,18 @@ class Working:
         """The message was not taken after all."""
         if self.reaction:
             await self.state.unmark_working(thread_id, channel, ts)
+
+    @asynccontextmanager
+    async def marked(
+        self, thread_id: str, channel: str, ts: str, *, when: bool = True
+    ) -> AsyncIterator[None]:
+        """Mark the message (if `when`) for the block; unmark it if the block fails."""
+        if not when:
+            yield
+            return
+        await self.mark(thread_id, channel, ts)
+        async with undone_on_failure(partial(self.unmark, thread_id, channel, ts)):
+            yield
 
     async def show(self, thread_id: str, channel: str, ts: str, thread_ts: str = "") -> None:
         """Set the status line of `thread_ts`, or add the reaction where it cannot be set

@@ -8,12 +8,26 @@ the claim holds a random owner token, so the retried call recognises its own cla
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from bot.store.connect import RedisClient
 from bot.store.keys import DEDUPE_TTL_S, Keys
 from bot.store.scripts import source
+
+
+@asynccontextmanager
+async def undone_on_failure(undo: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
+    """Claim-then-undo: what the caller took just before (a claim, a mark) stays taken if the
+    block succeeds; if it raises (a cancellation too), `undo` gives it back, and the error
+    goes on."""
+    try:
+        yield
+    except BaseException:
+        await undo()
+        raise
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter
-
-from bot.core.events import Event
+from bot.core.events import EVENT, Event
 from bot.core.lru import Lru
 from bot.core.thread import Thread
 
-EVENT: TypeAdapter[Event] = TypeAdapter(Event)
-"""One event to JSON and back."""
 CACHED_THREADS = 1000
 """Threads a process keeps in memory for tail loads (least recently used go first)."""
 

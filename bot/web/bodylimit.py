@@ -28,34 +28,48 @@ class BodyLimit:
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             if not length.isdigit() or int(length) > self.limit:
-                await self._refuse(send)
+                await refuse(send, 413, f"request body over {self.limit} bytes")
                 return
             await self.app(scope, receive, send)  # the server stops at Content-Length
             return
-        buffered: list[Message] = []
-        size = 0
-        while True:
-            message = await receive()
-            buffered.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > self.limit:
-                await self._refuse(send)
-                return
-            if not message.get("more_body", False):
-                break
+        buffered, size = await read_body(receive, self.limit)
+        if size > self.limit:
+            await refuse(send, 413, f"request body over {self.limit} bytes")
+            return
+        await self.app(scope, replaying(buffered, receive), send)
 
-        async def replay() -> Message:
-            return buffered.pop(0) if buffered else await receive()
 
-        await self.app(scope, replay, send)
+async def read_body(receive: Receive, limit: int) -> tuple[list[Message], int]:
+    """The request's messages, read until its body ends or runs over `limit` bytes; with the
+    body's size read (over `limit`: the body is longer, and the rest unread)."""
+    buffered: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        buffered.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > limit or not message.get("more_body", False):
+            break
+    return buffered, size
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"detail": f"request body over {self.limit} bytes"}).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+
+def replaying(buffered: list[Message], receive: Receive) -> Receive:
+    """A `receive` for the app: the messages read already, then the rest as it comes."""
+
+    async def replay() -> Message:
+        return buffered.pop(0) if buffered else await receive()
+
+    return replay
+
+
+async def refuse(send: Send, status: int, detail: str) -> None:
+    """Answer with `status` and a JSON `{"detail": ...}`."""
+    body = json.dumps({"detail": detail}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -13,11 +13,17 @@ from __future__ import annotations
 import json
 import re
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.web.bodylimit import read_body, refuse, replaying
 
 _MAYBE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 """What a surrogate looks like in JSON's bytes: an escape, or its (invalid) UTF-8 form, which
 `json.loads` also lets through."""
+_NOT_UNICODE = (
+    "the JSON body holds text that is not valid Unicode "
+    "(a lone surrogate, such as \\ud800, with no pair)"
+)
 
 
 def lone_surrogate(body: bytes) -> bool:
@@ -46,24 +52,11 @@ class SurrogateGuard:
         if scope["type"] != "http" or not _is_json(scope):
             await self.app(scope, receive, send)
             return
-        buffered: list[Message] = []
-        size = 0
-        while True:
-            message = await receive()
-            buffered.append(message)
-            if message["type"] != "http.request":
-                break
-            size += len(message.get("body", b""))
-            if size > self.limit or not message.get("more_body", False):
-                break
+        buffered, size = await read_body(receive, self.limit)
         if size <= self.limit and lone_surrogate(b"".join(m.get("body", b"") for m in buffered)):
-            await _refuse(send)
+            await refuse(send, 400, _NOT_UNICODE)
             return
-
-        async def replay() -> Message:
-            return buffered.pop(0) if buffered else await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(buffered, receive), send)
 
 
 def _is_json(scope: Scope) -> bool:
@@ -72,17 +65,3 @@ def _is_json(scope: Scope) -> bool:
             kind = value.split(b";", 1)[0].strip().lower()
             return bool(kind == b"application/json" or kind.endswith(b"+json"))
     return False
-
-
-async def _refuse(send: Send) -> None:
-    detail = (
-        "the JSON body holds text that is not valid Unicode "
-        "(a lone surrogate, such as \\ud800, with no pair)"
-    )
-    body = json.dumps({"detail": detail}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 400, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
