@@ -25,6 +25,7 @@ from bot.humanlayer.models import (
     FunctionCallStatus,
     HumanContact,
     HumanContactStatus,
+    ResponseOption,
 )
 from bot.humanlayer.views import call_view
 from bot.runtime.refusals import Invalid, NotFound
@@ -78,6 +79,19 @@ def _check_channel(channel: ContactChannel | None, kind: Kind) -> None:
         raise Invalid("approvals by email are not supported: use slack (or no channel)")
 
 
+def _check_unique(field: str, options: list[ResponseOption] | None) -> None:
+    """422 for options two of which share a name (the name is what comes back)."""
+    names = [option.name for option in options or []]
+    if len(set(names)) != len(names):
+        raise Invalid(f"{field} must have unique names")
+
+
+def _responders(channel: ContactChannel | None) -> list[str] | None:
+    """Who the caller allowed to decide or answer (`slack.allowed_responder_ids`), if named."""
+    slack = channel.slack if channel is not None else None
+    return slack.allowed_responder_ids if slack is not None else None
+
+
 async def _create(svc: Svc, origin: ExternalOrigin, kind: Kind, **ask: Any) -> Thread:
     """Store and queue the call's thread, or find the one an earlier post made."""
     thread_id = thread_id_of(kind, origin.call_id)
@@ -124,9 +138,7 @@ async def create_function_call(body: FunctionCall, svc: Svc, client: Client) -> 
     """Ask for approval of a function call: its card goes to the channel it names."""
     spec = body.spec
     _check_channel(spec.channel, "function_call")
-    names = [option.name for option in spec.reject_options or []]
-    if len(set(names)) != len(names):
-        raise Invalid("reject_options must have unique names")
+    _check_unique("reject_options", spec.reject_options)
     origin = ExternalOrigin(
         api="humanlayer" if spec.kwargs_schema is None else "native",
         call="function_call",
@@ -135,14 +147,13 @@ async def create_function_call(body: FunctionCall, svc: Svc, client: Client) -> 
         user=client,
         spec=spec.model_dump(mode="json"),
     )
-    slack = spec.channel.slack if spec.channel is not None else None
     thread = await _create(
         svc,
         origin,
         "function_call",
         fn=spec.fn,
         kwargs=spec.kwargs,
-        approvers=slack.allowed_responder_ids if slack is not None else None,
+        approvers=_responders(spec.channel),
     )
     return call_view(thread)
 
@@ -160,9 +171,7 @@ async def create_contact(body: HumanContact, svc: Svc, client: Client) -> dict[s
     """Ask a human a question: in Slack (the answer is a reply in its thread) or by mail."""
     spec = body.spec
     _check_channel(spec.channel, "human_contact")
-    names = [option.name for option in spec.response_options or []]
-    if len(set(names)) != len(names):
-        raise Invalid("response_options must have unique names")
+    _check_unique("response_options", spec.response_options)
     origin = ExternalOrigin(
         call="human_contact",
         call_id=body.call_id,
@@ -170,14 +179,13 @@ async def create_contact(body: HumanContact, svc: Svc, client: Client) -> dict[s
         user=client,
         spec=spec.model_dump(mode="json"),
     )
-    slack = spec.channel.slack if spec.channel is not None else None
     thread = await _create(
         svc,
         origin,
         "human_contact",
         question=spec.msg,
         choices=[option.label for option in spec.response_options or []],
-        approvers=slack.allowed_responder_ids if slack is not None else None,
+        approvers=_responders(spec.channel),
     )
     return call_view(thread)
 
