@@ -48,7 +48,8 @@ class ThreadExists(Exception):
 class Creation:
     """A new thread's writes, for a script of another module to make in its own round trip:
     run the commit script on `commit_keys`/`commit_args` (expect `{1, 1}`), then list the thread in
-    `index` and mark it in `queued` with these scores, exactly as `ThreadStore.create` does."""
+    `index`, mark it in `queued` with these scores and add its `deadlines`, exactly as
+    `ThreadStore.create` does."""
 
     commit_keys: list[str]
     commit_args: list[Any]
@@ -56,6 +57,8 @@ class Creation:
     index_score: str
     queued: str
     queued_score: str
+    deadlines: dict[str, float]
+    """Its requests' deadline marks (a thread born waiting, an external call's)."""
 
 
 @dataclass(frozen=True)
@@ -326,6 +329,7 @@ class ThreadStore:
             index_score=repr(thread.created_at.timestamp()),
             queued=self.keys.queued,
             queued_score=repr(time.time()),
+            deadlines=deadlines_of(thread.id, thread.events),
         )
 
     async def audit(self, thread_id: str) -> list[dict[str, Any]]:
