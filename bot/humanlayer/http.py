@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from bot.api.identity import Caller
 from bot.core.external import external_thread, the_request
 from bot.core.policy import Rule
+from bot.core.refusals import Invalid, NotFound
 from bot.core.thread import ExternalOrigin, Thread
 from bot.humanlayer.identity import client_identity
 from bot.humanlayer.models import (
@@ -31,7 +32,6 @@ from bot.humanlayer.models import (
 )
 from bot.humanlayer.views import call_view
 from bot.runtime.intake import Message, NewThread, start_or_continue
-from bot.runtime.refusals import Invalid, NotFound
 from bot.runtime.service import Answer, Service
 from bot.store.intake import Claim
 from bot.store.watch import ThreadWatch, Until, wait_for
