@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from bot.runtime.deps import Deps
@@ -31,14 +32,20 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_no_module_outside_the_store_imports_redis() -> None:
-    offenders = []
+def _outside(allowed: Collection[str]) -> Iterator[tuple[str, Path]]:
+    """Every module outside `bot/store/` and `allowed`: its name and path."""
     for path in sorted(BOT.rglob("*.py")):
         name = path.relative_to(BOT.parent).as_posix()
-        if name.startswith("bot/store/") or name in ALLOWED:
-            continue
-        if any(module == "redis" or module.startswith("redis.") for module in _imports(path)):
-            offenders.append(name)
+        if not name.startswith("bot/store/") and name not in allowed:
+            yield name, path
+
+
+def test_no_module_outside_the_store_imports_redis() -> None:
+    offenders = [
+        name
+        for name, path in _outside(ALLOWED)
+        if any(module == "redis" or module.startswith("redis.") for module in _imports(path))
+    ]
     assert offenders == []
 
 
@@ -48,10 +55,7 @@ def test_deps_hands_out_no_redis_client() -> None:
 
 def test_only_the_store_and_the_wiring_say_redis() -> None:
     offenders = []
-    for path in sorted(BOT.rglob("*.py")):
-        name = path.relative_to(BOT.parent).as_posix()
-        if name.startswith("bot/store/") or name in WIRING:
-            continue
+    for name, path in _outside(WIRING):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if "redis" in line:  # as `grep -rn redis` matches: lower case
                 offenders.append(f"{name}:{number}: {line.strip()}")
