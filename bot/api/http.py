@@ -123,8 +123,7 @@ async def launch(
     thread, replayed = await svc.launch_once(
         body.agent, body.message, origin, user, key=key, client=who.client
     )
-    if replayed:  # the first launch's answer: the thread as it was started
-        response.status_code = 200
+    if replayed:  # the first launch's answer, as Stripe replays one: the thread as it started
         response.headers["Idempotent-Replayed"] = "true"
         return {"thread_id": thread.id, "status": status_of(thread.events[:1])}
     return {"thread_id": thread.id, "status": thread.status}
