@@ -7,7 +7,7 @@ BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: dev test check lint types evals pytest bench bench-smoke web worker clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hitlbot needs Python 3.11 or newer (set PYTHON=python3.11)")'
 	@echo "==> setting up $(VENV): installing hitlbot and its test tools (about 30 s, once)"
 	$(PYTHON) -m venv $(VENV)

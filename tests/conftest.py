@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import secrets
 import socket
@@ -49,6 +50,17 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
 
 socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
 configure(level="INFO", json=False)  # to stderr, where pytest captures it per test
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """An editable install older than the `hitlbot_agents` name (the repo's `agents/`) cannot
+    import the bundled agents: say how to renew it, before every module fails to import."""
+    if importlib.util.find_spec("hitlbot_agents") is None:
+        pytest.exit(
+            "hitlbot_agents (the repo's agents/ folder) is not importable: the editable install "
+            "predates it; run `pip install -e '.[test,embedded]'` again (make does)",
+            returncode=2,
+        )
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ async def wait_for_state(path: Path, check: Any, timeout: float = 15) -> dict[st
 async def http_server(state_file: Path) -> AsyncIterator[str]:
     """The incidents server over streamable HTTP in a process of its own; yields its URL."""
     port = free_port()
-    command = [sys.executable, "-m", "agents.oncall.incidents_server", "--http", "--port"]
+    command = [sys.executable, "-m", "hitlbot_agents.oncall.incidents_server", "--http", "--port"]
     process = subprocess.Popen(
         [*command, str(port), "--state", str(state_file)], stderr=subprocess.DEVNULL
     )

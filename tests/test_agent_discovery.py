@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import agents
+import hitlbot_agents
 from bot.config import Settings
 from bot.runtime.discovery import AgentError, discover, shipped
 from bot.runtime.wiring import load_agents
@@ -46,10 +46,10 @@ AGENT = Agent(
 
 @pytest.fixture
 def extra_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A folder on the `agents` package's path, as an operator's checkout would add one."""
-    monkeypatch.setattr(agents, "__path__", [*agents.__path__, str(tmp_path)])
+    """A folder on the `hitlbot_agents` package's path, as an operator's checkout would add one."""
+    monkeypatch.setattr(hitlbot_agents, "__path__", [*hitlbot_agents.__path__, str(tmp_path)])
     yield tmp_path
-    for name in [name for name in sys.modules if name.startswith("agents.echo")]:
+    for name in [name for name in sys.modules if name.startswith("hitlbot_agents.echo")]:
         del sys.modules[name]
 
 
@@ -68,7 +68,7 @@ def test_the_shipped_agents_are_found_by_their_folders() -> None:
 def test_a_folder_without_an_agent_is_refused(extra_folder: Path) -> None:
     add_agent(extra_folder, "echo", "X = 1\n")
     with pytest.raises(AgentError, match="defines no AGENT"):
-        discover(agents)
+        discover(hitlbot_agents)
 
 
 async def test_an_agent_added_by_one_folder_runs(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import agents
+import hitlbot_agents
 from bot.config import Settings
 from bot.runtime.discovery import AgentError, find
 from bot.runtime.wiring import StartupError, load_found
@@ -37,10 +37,12 @@ RULES = Rules(agent="echo", tools=frozenset({"echo"}), decide=decide)
 
 @pytest.fixture
 def outside(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A folder of agents outside the tree; the `agents` package's path is restored after."""
-    monkeypatch.setattr(agents, "__path__", list(agents.__path__))
+    """A folder of agents outside the tree; `hitlbot_agents`' path is restored after."""
+    monkeypatch.setattr(hitlbot_agents, "__path__", list(hitlbot_agents.__path__))
     yield tmp_path
-    for name in [name for name in sys.modules if name.startswith(("agents.echo", "agents.x"))]:
+    for name in [
+        name for name in sys.modules if name.startswith(("hitlbot_agents.echo", "hitlbot_agents.x"))
+    ]:
         del sys.modules[name]
 
 
@@ -66,7 +68,7 @@ def test_an_agent_in_a_folder_named_by_the_setting_is_found(outside: Path) -> No
 def test_a_folder_without_an_agent_is_refused_naming_its_file(outside: Path) -> None:
     agent_folder(outside, "echo", "X = 1\n")
     with pytest.raises(AgentError, match=rf"{outside / 'echo' / 'agent.py'}: defines no AGENT"):
-        find(agents, [outside])
+        find(hitlbot_agents, [outside])
 
 
 def test_a_name_claimed_twice_is_refused_naming_both_files(outside: Path) -> None:
@@ -79,7 +81,7 @@ def test_a_name_claimed_twice_is_refused_naming_both_files(outside: Path) -> Non
 def test_a_folder_name_of_the_bundled_agents_is_refused(outside: Path) -> None:
     agent_folder(outside, "deploy")
     with pytest.raises(AgentError, match=r"folder name 'deploy' is also .*agents/deploy/agent.py"):
-        find(agents, [outside])
+        find(hitlbot_agents, [outside])
 
 
 @pytest.mark.parametrize(
@@ -91,7 +93,7 @@ def test_a_wrong_path_is_refused_saying_what_to_name(
 ) -> None:
     agent_folder(outside / "mine", "echo")
     with pytest.raises(AgentError, match=f"HITLBOT_AGENT_PATHS: .*{message}"):
-        find(agents, [outside / root])
+        find(hitlbot_agents, [outside / root])
 
 
 async def test_an_outside_agent_runs_offline_with_the_rules_beside_it(
@@ -115,8 +117,8 @@ async def test_an_outside_agent_runs_offline_with_the_rules_beside_it(
     ids=["nothing-imported", "the-sdk-imported-first"],
 )
 def test_the_bundled_agents_load_beside_the_openai_agents_sdk(tmp_path: Path, first: str) -> None:
-    """The OpenAI Agents SDK is also `agents` and, installed, comes first on `sys.path` outside
-    the source folder (a console script's case): hitlbot still loads its own."""
+    """The OpenAI Agents SDK is `agents`, hitlbot's own are `hitlbot_agents`: outside the source
+    folder (a console script's case), with the SDK imported first or not, hitlbot loads its own."""
     import subprocess
 
     code = f"{first}from bot.runtime.wiring import load_agents; print(sorted(load_agents()))"

@@ -10,11 +10,11 @@ import pytest
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from agents.support.agent import RefundArgs, issue_refund
 from bot.core.records import OverLimit
 from bot.core.tools import ToolContext, ToolError
 from bot.store.agentstore import AgentStore
 from bot.store.keys import Keys
+from hitlbot_agents.support.agent import RefundArgs, issue_refund
 
 READS = {"get", "hget", "hvals", "hgetall", "hmget", "exists", "script_exists", "get_encoder"}
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from agents.deploy.agent import AGENT
 from bot.core.context import render_events, render_prompt
 from bot.core.events import (
     Done,
@@ -22,6 +21,7 @@ from bot.core.events import (
     UserMessage,
 )
 from bot.core.thread import SlackOrigin, Thread
+from hitlbot_agents.deploy.agent import AGENT
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.deploy.agent import CATALOG_ENV, load_catalog
+from hitlbot_agents.deploy.agent import CATALOG_ENV, load_catalog
 
 
 def test_the_catalog_is_read_again_only_when_it_changes(

@@ -8,7 +8,6 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel
 
-from agents.deploy.agent import AGENT
 from bot.core.audit import args_digest, audit_entries
 from bot.core.context import render_events
 from bot.core.decide import RunTool, decide
@@ -18,6 +17,7 @@ from bot.core.thread import ApiOrigin, Thread
 from bot.mcp.schema import args_model
 from bot.slack.cards import decided_card
 from bot.slack.editform import edit_modal, editable, error_blocks, submitted_args
+from hitlbot_agents.deploy.agent import AGENT
 
 
 class Refund(BaseModel):

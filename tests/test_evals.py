@@ -18,7 +18,6 @@ from redis.asyncio import Redis
 from typer.testing import CliRunner
 
 import bot.runtime.wiring
-from agents.oncall.agent import URL_ENV
 from bot.cli import app
 from bot.config import Settings
 from bot.core.agent import Agent
@@ -44,6 +43,7 @@ from bot.store.queue import build_broker
 from bot.store.slackstate import SlackState
 from bot.store.sweeps import Sweeps
 from bot.store.threads import ThreadStore
+from hitlbot_agents.oncall.agent import URL_ENV
 from tests.conftest import app_client
 from tests.helpers import wait_for
 from tests.mcp_support import down_url

@@ -10,7 +10,6 @@ import pytest
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from agents.deploy.agent import AGENT as DEPLOY
 from bot.config import Settings
 from bot.core.agent import Agent
 from bot.core.events import ToolCall, ToolResult, UserMessage
@@ -20,6 +19,7 @@ from bot.runtime.loop import advance
 from bot.runtime.wiring import runtime
 from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.threads import Fenced
+from hitlbot_agents.deploy.agent import AGENT as DEPLOY
 
 
 class NoArgs(BaseModel):

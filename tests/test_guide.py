@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import agents
+import hitlbot_agents
 from bot.runtime.discovery import find
 from bot.standins.harness import hitlbot
 
@@ -29,13 +29,13 @@ def blocks() -> dict[str, str]:
 
 @pytest.fixture
 def written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setattr(agents, "__path__", list(agents.__path__))
+    monkeypatch.setattr(hitlbot_agents, "__path__", list(hitlbot_agents.__path__))
     for name, body in blocks().items():
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(body, encoding="utf-8")
     yield tmp_path
-    for name in [name for name in sys.modules if name.startswith("agents.tickets")]:
+    for name in [name for name in sys.modules if name.startswith("hitlbot_agents.tickets")]:
         del sys.modules[name]
 
 
@@ -56,7 +56,7 @@ def test_the_guide_s_files_are_there_and_lint_clean(written: Path) -> None:
     # From the team's own folder, where `bot` is an installed package, as for a user.
     checked = subprocess.run([*lint, "tickets"], capture_output=True, text=True, cwd=written)
     assert checked.returncode == 0, checked.stdout
-    found = find(agents, [written])
+    found = find(hitlbot_agents, [written])
     assert "tickets" in found.agents and "tickets" in found.rules
 
 

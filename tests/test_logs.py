@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agents.deploy.agent import AGENT as DEPLOY
 from bot.config import Settings
 from bot.core.agent import Agent
 from bot.core.decide import RunTool
@@ -26,6 +25,7 @@ from bot.runtime.deps import Deps
 from bot.runtime.step import step
 from bot.store.agentstore import AgentRecordsStore
 from bot.store.keys import Keys
+from hitlbot_agents.deploy.agent import AGENT as DEPLOY
 
 SECRET = "xoxb-SECRET-BOT-TOKEN"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from agents.deploy.agent import AGENT as DEPLOY_AGENT
 from bot.core.agent import Agent
 from bot.core.decide import AskForHelp, CallModel, Deliver, RunPrefetch, RunTool, Stop, decide
 from bot.core.events import (
@@ -18,6 +17,7 @@ from bot.core.events import (
     UserMessage,
 )
 from bot.core.thread import ApiOrigin, Thread
+from hitlbot_agents.deploy.agent import AGENT as DEPLOY_AGENT
 
 PLAIN = Agent(name="plain", description="", prompt=DEPLOY_AGENT.prompt, tools=DEPLOY_AGENT.tools)
 LISTED = ToolCall(call_id="c0", name="list_services", args={})

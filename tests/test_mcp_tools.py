@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from agents.oncall.agent import AGENT as ONCALL
-from agents.oncall.agent import INCIDENTS, URL_ENV
 from bot.core.policy import Rule
 from bot.core.tools import ToolContext, ToolError
 from bot.mcp.client import MAX_TOOL_PAGES, McpConnection, McpUnavailable
@@ -23,6 +21,8 @@ from bot.mcp.hub import McpHub
 from bot.mcp.schema import SchemaError, args_model
 from bot.mcp.source import McpServer, needs_approval, redact
 from bot.store.agentstore import AgentStore
+from hitlbot_agents.oncall.agent import AGENT as ONCALL
+from hitlbot_agents.oncall.agent import INCIDENTS, URL_ENV
 from tests.mcp_support import down_url, http_server, state, wait_for_state
 
 SCHEMA: dict[str, Any] = {

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import agents
+import hitlbot_agents
 from bot.cli import app
 from bot.runtime.wiring import StartupError
 from bot.standins.harness import TOKEN, hitlbot
@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def mine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A team's own folder of agents, outside hitlbot's tree; discovery's traces undone after."""
-    monkeypatch.setattr(agents, "__path__", list(agents.__path__))
+    monkeypatch.setattr(hitlbot_agents, "__path__", list(hitlbot_agents.__path__))
     monkeypatch.chdir(tmp_path)
     yield tmp_path / "my-agents"
-    for name in [name for name in sys.modules if name.startswith("agents.inventory")]:
+    for name in [name for name in sys.modules if name.startswith("hitlbot_agents.inventory")]:
         del sys.modules[name]
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-import agents
+import hitlbot_agents
 from bot.config import NotConfigured, Settings
 from bot.core.context import render_events, render_prompt
 from bot.core.events import (
@@ -28,7 +28,7 @@ from bot.runtime.wiring import model_from
 
 AGENTS = shipped()
 
-FOUND = find(agents)
+FOUND = find(hitlbot_agents)
 
 SERVICES = ["api", "billing", "web"]
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agents.oncall.agent import URL_ENV
 from bot.config import Settings
 from bot.standins.anthropic_stub import AnthropicStub
 from bot.standins.slack_stub import SlackStub
+from hitlbot_agents.oncall.agent import URL_ENV
 from tests.conftest import APPROVER, ASKER, SlackDriver, app_client
 from tests.helpers import tool_results, types, wait_for
 from tests.mcp_support import down_url, http_server, state

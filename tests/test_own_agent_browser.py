@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 from typer.testing import CliRunner
 
-import agents
+import hitlbot_agents
 from bot.cli import app
 from bot.config import Settings
 from tests.playground_support import running_playground
@@ -26,13 +26,13 @@ def outside(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
     """`hitlbot new agent inventory --dir <tmp>`, run from a folder outside the tree."""
-    monkeypatch.setattr(agents, "__path__", list(agents.__path__))
+    monkeypatch.setattr(hitlbot_agents, "__path__", list(hitlbot_agents.__path__))
     work = tmp_path_factory.mktemp("elsewhere")
     monkeypatch.chdir(work)
     result = CliRunner().invoke(app, ["new", "agent", "inventory", "--dir", "my-agents"])
     assert result.exit_code == 0, result.output
     yield work / "my-agents"
-    for name in [name for name in sys.modules if name.startswith("agents.inventory")]:
+    for name in [name for name in sys.modules if name.startswith("hitlbot_agents.inventory")]:
         del sys.modules[name]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import agents
+import hitlbot_agents
 from bot.cli import app
 from bot.config import Settings
 from bot.playground.kit import ROOMS, merged_routes, rooms_for
@@ -20,11 +20,11 @@ from tests.test_playground_routes import posted
 
 @pytest.fixture
 def mine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setattr(agents, "__path__", list(agents.__path__))
+    monkeypatch.setattr(hitlbot_agents, "__path__", list(hitlbot_agents.__path__))
     result = CliRunner().invoke(app, ["new", "agent", "inventory", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     yield tmp_path
-    for name in [name for name in sys.modules if name.startswith("agents.inventory")]:
+    for name in [name for name in sys.modules if name.startswith("hitlbot_agents.inventory")]:
         del sys.modules[name]
 
 

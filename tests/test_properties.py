@@ -5,7 +5,6 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.deploy.agent import AGENT
 from bot.core.decide import Deliver, RunTool, Stop, decide
 from bot.core.events import (
     EVENTS,
@@ -35,6 +34,7 @@ from bot.core.thread import (
     status_of,
     undelivered,
 )
+from hitlbot_agents.deploy.agent import AGENT
 
 ids = st.sampled_from(["c1", "c2", "c3"])
 requests = st.sampled_from(["t.r1", "t.r2"])

@@ -23,7 +23,7 @@ URL_ENV = "HITLBOT_ONCALL_MCP_URL"
 
 INCIDENTS = McpServer(
     "incidents",
-    command=(sys.executable, "-m", "agents.oncall.incidents_server"),
+    command=(sys.executable, "-m", "hitlbot_agents.oncall.incidents_server"),
     url_env=URL_ENV,
     pass_env=("INCIDENTS_STATE",),
     approval={"page_oncall": False, "acknowledge_incident": False},

@@ -1,7 +1,7 @@
 """An example MCP server: incidents, tickets and pages, for the `oncall` agent.
 
-    python -m agents.oncall.incidents_server                       # stdio (what hitlbot starts)
-    python -m agents.oncall.incidents_server --http --port 8765    # streamable HTTP at /mcp
+    python -m hitlbot_agents.oncall.incidents_server                     # stdio (hitlbot runs it)
+    python -m hitlbot_agents.oncall.incidents_server --http --port 8765  # streamable HTTP, /mcp
 
 Its tools carry honest annotations, which is all hitlbot needs to decide approvals:
 `list_incidents` is read-only (runs at once); `acknowledge_incident` and `page_oncall` write

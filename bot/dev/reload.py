@@ -19,13 +19,15 @@ from typing import Any
 import uvicorn
 import watchfiles
 
+from bot.runtime.discovery import BUNDLED
+
 WATCHED = (".py", ".md", ".json", ".yaml", ".yml", ".toml")
 """The files of an agent folder whose change restarts web and worker."""
 
 
 def forget_agents() -> None:
     """Drop the agents' modules, so the next discovery imports them from their files again."""
-    for name in [name for name in sys.modules if name.startswith("agents.")]:
+    for name in [name for name in sys.modules if name.startswith(f"{BUNDLED}.")]:
         del sys.modules[name]
 
 

@@ -26,7 +26,7 @@ import uvicorn
 
 from bot.config import Settings
 from bot.dev.embedded_redis import private_redis
-from bot.runtime.discovery import BUNDLED
+from bot.runtime.discovery import bundled_folder
 from bot.store.connect import redacted as redacted_url
 from bot.store.oneshot import count_keys
 
@@ -95,7 +95,7 @@ def _serve_reloading(
     def build() -> Any:
         return built.pop() if built else rebuild(settings, playground)
 
-    folders = [BUNDLED, *map(Path, settings.agent_roots())]
+    folders = [bundled_folder(), *map(Path, settings.agent_roots())]
     asyncio.run(serve_reloading(build, listener, folders, echo))
 
 

@@ -2,7 +2,7 @@
 
     McpServer(
         "incidents",
-        command=(sys.executable, "-m", "agents.oncall.incidents_server"),  # stdio
+        command=(sys.executable, "-m", "hitlbot_agents.oncall.incidents_server"),  # stdio
         url_env="HITLBOT_ONCALL_MCP_URL",   # streamable HTTP instead, when that is set
         approval={"page_oncall": False},    # over the tools' own annotations
     )

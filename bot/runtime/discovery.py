@@ -1,18 +1,18 @@
 """The agents of a process, found by discovery (factor 10): every `<name>/agent.py` that
-defines `AGENT`, in the bundled `agents` package's folder and in the folders an operator names
+defines `AGENT`, in the bundled agents' package and in the folders an operator names
 (`HITLBOT_AGENT_PATHS`), with the offline rules beside each (`<name>/offline.py`).
 
 Adding an agent is adding its folder (`agent.py`, `prompt.md`, its data files, `cases/`,
-optionally `offline.py`); nothing else names it. A folder outside the tree is imported as part
-of the `agents` package (`agents.<name>`), so its modules import each other relatively, as the
-bundled ones do; a team keeps its agents in its own repository and installs hitlbot.
+optionally `offline.py`); nothing else names it. The bundled agents are the repo's `agents/`
+folder, imported as `hitlbot_agents` (installed, and in an editable install): the OpenAI Agents
+SDK is `agents`. A folder outside the tree is imported as part of that package
+(`hitlbot_agents.<name>`), so its modules import each other relatively, as the bundled ones do;
+a team keeps its agents in its own repository and installs hitlbot.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,35 +28,19 @@ OFFLINE_FILE = "offline.py"
 PATHS_SETTING = "HITLBOT_AGENT_PATHS"
 
 
-BUNDLED = Path(__file__).resolve().parents[2] / "agents"
-"""The folder of the agents that ship with hitlbot, beside `bot/`."""
+BUNDLED = "hitlbot_agents"
+"""The import name of the agents that ship with hitlbot (the repo's `agents/` folder)."""
 
 
 def bundled() -> ModuleType:
-    """hitlbot's own `agents` package, even where another distribution took the import name
-    (the OpenAI Agents SDK's is `agents` too, and a process started outside the source folder
-    finds that one first): in a hitlbot process, `agents` is the folder beside `bot/`."""
-    module = sys.modules.get("agents")
-    if module is None:
-        spec = importlib.util.find_spec("agents")
-        if spec is not None and _folder_of(spec.origin) == BUNDLED:
-            return importlib.import_module("agents")
-    elif _folder_of(getattr(module, "__file__", None)) == BUNDLED:
-        return module
-    spec = importlib.util.spec_from_file_location(
-        "agents", BUNDLED / "__init__.py", submodule_search_locations=[str(BUNDLED)]
-    )
-    assert spec is not None and spec.loader is not None
-    for name in [name for name in sys.modules if name == "agents" or name.startswith("agents.")]:
-        del sys.modules[name]  # the other distribution's, imported by nothing of hitlbot's
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["agents"] = module
-    spec.loader.exec_module(module)
-    return module
+    """hitlbot's own agents' package, `hitlbot_agents`."""
+    return importlib.import_module(BUNDLED)
 
 
-def _folder_of(origin: str | None) -> Path | None:
-    return Path(origin).resolve().parent if origin else None
+def bundled_folder() -> Path:
+    """The folder of the agents that ship with hitlbot: `agents/` in a checkout, beside `bot/`;
+    `hitlbot_agents/` in an install."""
+    return Path(bundled().__path__[0]).resolve()
 
 
 class AgentError(ValueError):

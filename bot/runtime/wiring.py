@@ -72,7 +72,7 @@ def model_from(settings: Settings, agents: Mapping[str, Agent] | None = None) ->
 
 
 def load_found(settings: Settings | None = None) -> Found:
-    """The agents (and their offline rules) in the `agents` package's folders and in the
+    """The agents (and their offline rules) in the bundled package's folders and in the
     folders of `HITLBOT_AGENT_PATHS` (`bot.runtime.discovery`), found again at each start, so
     a folder added since is there; StartupError naming the file if one is wrong."""
     roots = (settings or Settings()).agent_roots()
