@@ -7,9 +7,9 @@ approved or rejected on the run's state (a rejection's comment is the message th
 reads), and is run again from that state until it finishes. The SDK runs its tools with
 their own arguments, so no Edit is offered.
 
-The SDK's import name is `agents`, as is hitlbot's own folder of agents: it is imported
-here only when called, from the process's installed packages (an agent process that does
-not run from hitlbot's source folder; see the README).
+The SDK's import name is `agents`, the name of hitlbot's own folder of agents in its repo
+(installed, that folder is `hitlbot_agents`): it is imported here only when called, so a
+process started in hitlbot's source folder can import this module (see the README).
 """
 
 from __future__ import annotations
