@@ -6,6 +6,7 @@ of events/s; every acked mention must be a stored thread.
 Part of `python -m bench` (rows `ingest, ...`); alone: `python -m bench.levers [--rounds 3]
 [--count 3000] [--smoke]`, which prints the table. Levers:
 - `redis[hiredis]`: redis-py's C reply parser, off through `bench.serve --no-hiredis`;
+- `orjson`: the Slack fast path's body parse, off through `bench.serve --no-orjson` (json);
 - group commit: the intake script's concurrent calls as one pipeline per round trip
   (`bot.store.coalesce`), off through `bench.serve --no-coalesce` (a call per script call);
 - uvicorn's access log (`hitlbot web --no-access-log`).
@@ -59,16 +60,17 @@ def variants(smoke: bool = False) -> list[Variant]:
         return lambda env: stack.web(env, "web-lever", **kw)  # type: ignore[arg-type]
 
     if smoke:
-        every = web(hiredis=False, serve=["--no-coalesce"], args=["--no-access-log"])
+        every = web(hiredis=False, serve=["--no-orjson", "--no-coalesce"], args=["--no-access-log"])
         return [
             Variant("bare FastAPI", None),
-            Variant("hitlbot as shipped (hiredis, group commit, access log on)", web()),
+            Variant("hitlbot as shipped (hiredis, orjson, group commit, access log on)", web()),
             Variant("every lever off", every),
         ]
     return [
         Variant("bare FastAPI", None),
-        Variant("hitlbot as shipped (hiredis, group commit, access log on)", web()),
+        Variant("hitlbot as shipped (hiredis, orjson, group commit, access log on)", web()),
         Variant("without hiredis", web(hiredis=False)),
+        Variant("without orjson (json parses the Slack body)", web(serve=["--no-orjson"])),
         Variant("without group commit", web(serve=["--no-coalesce"])),
         Variant("access log off", web(args=["--no-access-log"])),
     ]
@@ -134,10 +136,10 @@ def run(redis_url: str, stand: stack.StandIns, config: Config) -> list[Row]:
             Row(
                 f"ingest, {variant.name}",
                 f"{median:,.0f}/s (runs {min(rates):,.0f}–{max(rates):,.0f}), "
-                f"p99 {p99 * 1e3:.1f} ms; web CPU {cpu:.2f} ms/event "
-                f"(runs {min(cpus):.2f}–{max(cpus):.2f}); {not_acked} not acked, {lost} lost",
-                f"bare {bare:,.0f}/s, {bare_cpu:.2f} ms/event; as shipped {shipped:,.0f}/s, "
-                f"{shipped_cpu:.2f} ms/event",
+                f"p99 {p99 * 1e3:.1f} ms; web CPU {cpu:.3f} ms/event "
+                f"(runs {min(cpus):.3f}–{max(cpus):.3f}); {not_acked} not acked, {lost} lost",
+                f"bare {bare:,.0f}/s, {bare_cpu:.3f} ms/event; as shipped {shipped:,.0f}/s, "
+                f"{shipped_cpu:.3f} ms/event",
                 f"{median / bare:.2f}× bare, {median / shipped:.2f}× shipped (events/s); "
                 f"{cpu / shipped_cpu:.2f}× shipped (CPU/event)",
                 "≥ 0.50× bare, 0 lost",

@@ -1,8 +1,10 @@
 """`hitlbot` as a bench child with a lever switched off: the A side of an A/B in one venv.
 
-`python -m bench.serve [--no-hiredis] [--no-coalesce] web ...` runs `hitlbot web ...` with:
+`python -m bench.serve [--no-hiredis] [--no-orjson] [--no-coalesce] web ...` runs
+`hitlbot web ...` with:
 - `--no-hiredis`: `hiredis` made unimportable before redis-py looks for it, so redis-py parses
   replies in Python, as it does where hiredis is not installed;
+- `--no-orjson`: `orjson` made unimportable, so the Slack fast path parses with json alone;
 - `--no-coalesce`: the intake script called once per message (`AsyncScript`) instead of its
   concurrent calls going as one pipeline per round trip (`bot.store.coalesce`).
 """
@@ -25,12 +27,14 @@ class _PerCall:
 
 
 if __name__ == "__main__":
-    flags = {"--no-hiredis", "--no-coalesce"}
+    flags = {"--no-hiredis", "--no-orjson", "--no-coalesce"}
     off = set()
     while sys.argv[1:2] and sys.argv[1] in flags:
         off.add(sys.argv.pop(1))
     if "--no-hiredis" in off:
         sys.modules["hiredis"] = None  # type: ignore[assignment]  # import raises ImportError
+    if "--no-orjson" in off:
+        sys.modules["orjson"] = None  # type: ignore[assignment]
     if "--no-coalesce" in off:
         import bot.store.intake
 
