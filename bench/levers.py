@@ -7,6 +7,8 @@ Part of `python -m bench` (rows `ingest, ...`); alone: `python -m bench.levers [
 [--count 3000] [--smoke]`, which prints the table. Levers:
 - `redis[hiredis]`: redis-py's C reply parser, off through `bench.serve --no-hiredis`;
 - `orjson`: the Slack fast path's body parse, off through `bench.serve --no-orjson` (json);
+- the jobs' byte template (`bot.store.queue.cut_message`), off through `--no-job-bytes`, and
+  the cheaper task ids (`bot.store.queue.task_id`), off through `--uuid-task-ids`;
 - group commit: the intake script's concurrent calls as one pipeline per round trip
   (`bot.store.coalesce`), off through `bench.serve --no-coalesce` (a call per script call);
 - uvicorn's access log (`hitlbot web --no-access-log`).
@@ -37,6 +39,8 @@ from bench.stats import Row, table
 from bot.dev.embedded_redis import private_redis
 from bot.store.keys import Keys
 
+SHIPPED = "hitlbot as shipped (every lever on, access log on)"
+
 
 @dataclass(frozen=True)
 class Config:
@@ -60,17 +64,20 @@ def variants(smoke: bool = False) -> list[Variant]:
         return lambda env: stack.web(env, "web-lever", **kw)  # type: ignore[arg-type]
 
     if smoke:
-        every = web(hiredis=False, serve=["--no-orjson", "--no-coalesce"], args=["--no-access-log"])
+        off = ["--no-orjson", "--no-job-bytes", "--uuid-task-ids", "--no-coalesce"]
+        every = web(hiredis=False, serve=off, args=["--no-access-log"])
         return [
             Variant("bare FastAPI", None),
-            Variant("hitlbot as shipped (hiredis, orjson, group commit, access log on)", web()),
+            Variant(SHIPPED, web()),
             Variant("every lever off", every),
         ]
     return [
         Variant("bare FastAPI", None),
-        Variant("hitlbot as shipped (hiredis, orjson, group commit, access log on)", web()),
+        Variant(SHIPPED, web()),
         Variant("without hiredis", web(hiredis=False)),
         Variant("without orjson (json parses the Slack body)", web(serve=["--no-orjson"])),
+        Variant("jobs dumped whole (no byte template)", web(serve=["--no-job-bytes"])),
+        Variant("taskiq's uuid4 task ids", web(serve=["--uuid-task-ids"])),
         Variant("without group commit", web(serve=["--no-coalesce"])),
         Variant("access log off", web(args=["--no-access-log"])),
     ]
