@@ -16,7 +16,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import busy_ack, cycles, inflight, ingest, levers, machine, paused, stack, steps
+from bench import (
+    busy_ack,
+    cycles,
+    inflight,
+    ingest,
+    ingest_cpu,
+    levers,
+    machine,
+    paused,
+    stack,
+    steps,
+)
 from bench.stats import Row, table
 from bot.dev.embedded_redis import private_redis
 
@@ -44,6 +55,7 @@ def measures(smoke: bool) -> dict[str, Measure]:
     steps_cfg = steps.Config(steps=3, at=(10, 40)) if smoke else steps.Config(50, (10, 500))
     levers_cfg = levers.Config(rounds=1, count=50, smoke=True) if smoke else levers.Config(3, 3000)
     busy_cfg = busy_ack.Config(rounds=1, seconds=0.5) if smoke else busy_ack.Config(2, 5)
+    cpu_cfg = ingest_cpu.Config(pairs=1, block=20) if smoke else ingest_cpu.Config(20, 200)
     return {
         "ingest": lambda url, stand: ingest.run(url, stand, ingest_cfg),
         "cycles": lambda url, stand: cycles.run(url, stand, cycles_cfg),
@@ -51,6 +63,7 @@ def measures(smoke: bool) -> dict[str, Measure]:
         "inflight": lambda url, stand: inflight.run(url, stand, inflight_cfg),
         "steps": lambda url, stand: steps.run(url, steps_cfg),
         "levers": lambda url, stand: levers.run(url, stand, levers_cfg),
+        "ingest_cpu": lambda url, stand: ingest_cpu.run(url, stand, cpu_cfg),
         "busy_ack": lambda url, stand: busy_ack.run(url, stand, busy_cfg),
     }
 
