@@ -53,18 +53,20 @@ def measures(smoke: bool) -> dict[str, Measure]:
     )
     inflight_cfg = inflight.Config(threads=20 if smoke else 300)
     steps_cfg = steps.Config(steps=3, at=(10, 40)) if smoke else steps.Config(50, (10, 500))
-    levers_cfg = levers.Config(rounds=1, count=50, smoke=True) if smoke else levers.Config(3, 3000)
+    ingest_levers_cfg = (
+        levers.Config(rounds=1, count=50, smoke=True) if smoke else levers.Config(3, 3000)
+    )
     busy_cfg = busy_ack.Config(rounds=1, seconds=0.5) if smoke else busy_ack.Config(2, 5)
     cpu_cfg = ingest_cpu.Config(pairs=1, block=20) if smoke else ingest_cpu.Config(20, 200)
     return {
         "ingest": lambda url, stand: ingest.run(url, stand, ingest_cfg),
+        "ingest_levers": lambda url, stand: levers.run(url, stand, ingest_levers_cfg),
+        "ingest_cpu": lambda url, stand: ingest_cpu.run(url, stand, cpu_cfg),
+        "busy_ack": lambda url, stand: busy_ack.run(url, stand, busy_cfg),
         "cycles": lambda url, stand: cycles.run(url, stand, cycles_cfg),
         "paused": lambda url, stand: paused.run(url, stand, paused_cfg),
         "inflight": lambda url, stand: inflight.run(url, stand, inflight_cfg),
         "steps": lambda url, stand: steps.run(url, steps_cfg),
-        "levers": lambda url, stand: levers.run(url, stand, levers_cfg),
-        "ingest_cpu": lambda url, stand: ingest_cpu.run(url, stand, cpu_cfg),
-        "busy_ack": lambda url, stand: busy_ack.run(url, stand, busy_cfg),
     }
 
 
@@ -93,7 +95,7 @@ def write_results(text: str, loads: dict[str, float]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--smoke", action="store_true", help="tiny counts; writes nothing")
-    parser.add_argument("--only", help="comma-separated subset: ingest,cycles,levers,...")
+    parser.add_argument("--only", help="comma-separated subset: ingest,cycles,ingest_levers,...")
     args = parser.parse_args()
     chosen = measures(args.smoke)
     if args.only:
