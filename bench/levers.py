@@ -57,6 +57,8 @@ class Variant:
     name: str
     serve: Callable[[dict[str, str]], AbstractContextManager[Served]] | None
     """None: the bare FastAPI baseline."""
+    writes: bool = False
+    """The bare baseline writing each body to Redis (`bench.bare`): a second reference."""
 
 
 def variants(smoke: bool = False) -> list[Variant]:
@@ -80,6 +82,7 @@ def variants(smoke: bool = False) -> list[Variant]:
         Variant("taskiq's uuid4 task ids", web(serve=["--uuid-task-ids"])),
         Variant("without group commit", web(serve=["--no-coalesce"])),
         Variant("access log off", web(args=["--no-access-log"])),
+        Variant("bare FastAPI + one Redis SET per request (reference)", None, writes=True),
     ]
 
 
@@ -104,7 +107,7 @@ def run(redis_url: str, stand: stack.StandIns, config: Config) -> list[Row]:
             pool = slack_pool.build(Path(tmp) / f"{n}.pool", count, SIGNING_SECRET, f"L{n}")
             print(f"levers: {variant.name} ...", file=sys.stderr, flush=True)
             if variant.serve is None:
-                with bare_web() as bare:
+                with bare_web(redis_url if variant.writes else None) as bare:
                     used = cpu_seconds(bare.pid)
                     got = throughput(bare.url, pool, cfg, "bare")
                     used = cpu_seconds(bare.pid) - used
