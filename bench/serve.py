@@ -1,7 +1,6 @@
 """`hitlbot` as a bench child with a lever switched off: the A side of an A/B in one venv.
 
-`python -m bench.serve [--no-hiredis] [--no-orjson] [--no-job-bytes] [--uuid-task-ids]
-[--no-coalesce] web ...` runs `hitlbot web ...` with:
+`python -m bench.serve [FLAGS] web ...` runs `hitlbot web ...` with:
 - `--no-hiredis`: `hiredis` made unimportable before redis-py looks for it, so redis-py parses
   replies in Python, as it does where hiredis is not installed;
 - `--no-orjson`: `orjson` made unimportable, so the Slack fast path parses with json alone;
@@ -18,6 +17,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+FLAGS = {
+    "--no-hiredis",
+    "--no-orjson",
+    "--no-job-bytes",
+    "--uuid-task-ids",
+    "--no-coalesce",
+}
+
 
 class _PerCall:
     """`CoalescedScript`'s interface over redis-py's own script: one EVALSHA per call."""
@@ -30,9 +37,8 @@ class _PerCall:
 
 
 if __name__ == "__main__":
-    flags = {"--no-hiredis", "--no-orjson", "--no-job-bytes", "--uuid-task-ids", "--no-coalesce"}
     off = set()
-    while sys.argv[1:2] and sys.argv[1] in flags:
+    while sys.argv[1:2] and sys.argv[1] in FLAGS:
         off.add(sys.argv.pop(1))
     if "--no-hiredis" in off:
         sys.modules["hiredis"] = None  # type: ignore[assignment]  # import raises ImportError
