@@ -31,6 +31,7 @@ from bot.core.rebuild import model_steps
 from bot.core.thread import ApiOrigin, Thread
 from bot.evals import case as cases
 from bot.evals.case import canonical
+from bot.runtime.clock import FakeClock
 from bot.runtime.deps import Deps
 from bot.runtime.step import step as loop_step
 from bot.standins.anthropic_stub import AnthropicStub, Reply, ToolReply
@@ -391,7 +392,7 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
         enqueue=_no_enqueue,
         http=httpx.AsyncClient(),
         agents=AGENTS,
-        clock=lambda: when,
+        clock=FakeClock(when),
     )
     agent = AGENTS["deploy"]
     listed = [  # the prompt's time is the human's last word's (`bot.core.context.prompt_time`)

@@ -4,19 +4,18 @@ human by mail, in the same conversation; approvals go to the team through anothe
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
 
 import structlog
 
 from bot.config import Settings
-from bot.core.events import Cancelled, DeadlinePassed, Event, HumanRequest, RequestSent, utcnow
+from bot.core.events import Cancelled, DeadlinePassed, Event, HumanRequest, RequestSent
 from bot.core.thread import EmailOrigin, Thread
 from bot.email.compose import build_message, reply_to_thread
 from bot.email.headers import address_domain
 from bot.email.smtp import Mailer
+from bot.runtime.clock import SYSTEM, Clock
 from bot.runtime.delivery import DeliveryFailed
 from bot.runtime.deps import Channel, Deps
 from bot.store.mailindex import MessageIndex
@@ -45,7 +44,7 @@ class EmailChannel:
         email_from: str | None,
         *,
         approvals: Channel | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.mailer = mailer
         self.index = index
@@ -89,7 +88,7 @@ class EmailChannel:
         )
         # Indexed before it leaves: the reply may arrive before this send is recorded.
         await self.index.add(mail.message_id, "out", thread.id)
-        await self.mailer.send(build_message(mail, date=self.clock()))
+        await self.mailer.send(build_message(mail, date=self.clock.now()))
         log.info("mail sent", thread_id=thread.id, ref=ref, message_id=mail.message_id)
         return RequestSent(
             ref=ref,

@@ -100,7 +100,7 @@ async def _send(
         raise DeliveryFailed("no address to send from: set EMAIL_FROM")
     message_id = minted_message_id(thread.id, ref, domain)
     body = rendered(email, origin, text)
-    message = outbound_mail(origin, email, sender, body, message_id, thread.id, deps.clock())
+    message = outbound_mail(origin, email, sender, body, message_id, thread.id, deps.clock.now())
     # Indexed before it leaves: the reply may arrive before this send is recorded.
     await deps.mail_index.add(message_id, "out", thread.id)
     await Mailer(settings).send(message)

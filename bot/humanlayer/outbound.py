@@ -94,5 +94,5 @@ def external_channel(deps: Deps) -> ExternalChannel:
     settings = deps.settings
     url = settings.response_webhook_url
     secret = settings.response_webhook_secret or settings.api_token or ""
-    webhook = ResponseWebhook(deps.http, url, secret) if url else None
+    webhook = ResponseWebhook(deps.http, url, secret, deps.clock) if url else None
     return ExternalChannel(deps, webhook)

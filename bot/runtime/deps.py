@@ -5,18 +5,18 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.core.events import Event, RequestSent, utcnow
+from bot.core.events import Event, RequestSent
 from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.core.thread import Thread
 from bot.mcp.hub import McpHub
+from bot.runtime.clock import SYSTEM, Clock
 from bot.slack.groups import GroupMembers
 from bot.store.agentstore import AgentRecordsStore
 from bot.store.claims import Claims
@@ -87,5 +87,6 @@ class Deps:
     """The process's one Slack Web API client, when `SLACK_BOT_TOKEN` is set."""
     mcp: McpHub = field(default_factory=McpHub)
     """Connections to the agents' MCP servers, opened by the first step that needs them."""
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = SYSTEM
+    """Every wall-clock time a step or a handler reads (`clock.now()`, `clock.time()`)."""
     ids: Callable[[str], str] = new_id

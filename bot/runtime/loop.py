@@ -238,7 +238,7 @@ async def _retry_later(
     )
     if what == "model":
         metrics.LLM_RETRIES.inc()
-    due = time.time() + delay
+    due = deps.clock.time() + delay
     # The mark carries the due time, so the sweeper leaves a thread waiting out its backoff
     # alone (holding no lease meanwhile) instead of starting a second attempt chain.
     await deps.store.mark_queued(thread.id, due)

@@ -85,7 +85,7 @@ class Service:
             agent=agent,
             origin=origin,
             events=[UserMessage(text=text, user=user, ref=ref, client=client)],
-            created_at=self.deps.clock(),
+            created_at=self.deps.clock.now(),
         )
 
     def launched(self, thread: Thread) -> None:
@@ -221,7 +221,7 @@ class Service:
             call = thread.call(request.call_id) if request and request.call_id else None
             model = self.args_model(thread, call.name) if call is not None else None
         return Deciding(
-            now=self.deps.clock(),
+            now=self.deps.clock.now(),
             max_chars=self.deps.settings.max_message_chars,
             approvers=approvers,
             args_model=model,

@@ -67,7 +67,7 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
         request_id = f"{thread.id}.{deps.ids('r')}"
         return [HumanRequest(request_id=request_id, kind="question", message=message)]
     if isinstance(action, Conclude):
-        return [concluded(thread, deps.clock())]
+        return [concluded(thread, deps.clock.now())]
     if isinstance(action, Deliver):
         if isinstance(action.event, HumanResponse):  # a decision, shown on its Slack cards
             return [await show_decision(deps.slack, thread, action.ref, action.event)]
@@ -92,7 +92,7 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
         return [Error(kind="tool", message=str(exc))]
     # One instant for the step: the prompt's "current time" and the stamp of what it chose,
     # so the request can be rebuilt exactly from the events (`bot.core.rebuild`, `hitlbot record`).
-    now = deps.clock()
+    now = deps.clock.now()
     request = model_input(agent, thread, now, deps.settings.context_token_budget, tools)
     stream = None
     with telemetry.span(f"chat {deps.settings.model}", gen_ai.request(deps.settings)) as span:
