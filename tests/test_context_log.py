@@ -13,6 +13,7 @@ from bot.core.context import render_events, render_events_full
 from bot.core.events import Done, Error, Event, HumanRequest, HumanResponse, ToolCall, ToolResult
 from bot.core.events import UserMessage as Message
 from bot.core.thread import ApiOrigin, Thread
+from tests.helpers import T0
 
 _ids = itertools.count()
 
@@ -42,7 +43,7 @@ budgets = st.integers(min_value=0, max_value=300)
 
 
 def _thread(thread_id: str, events: list[Event]) -> Thread:
-    return Thread(id=thread_id, agent="deploy", origin=ApiOrigin(), events=events)
+    return Thread(id=thread_id, agent="deploy", origin=ApiOrigin(), events=events, created_at=T0)
 
 
 @settings(max_examples=400, deadline=None)
@@ -91,13 +92,13 @@ def test_every_length_of_a_long_thread_at_a_tight_budget() -> None:
     """A thread like the step bench's (results, errors now and then), rendered after every
     append under budgets that drop errors and compact results: the same text as the full one."""
     long_result = [f"service-{n:03d}" for n in range(12)]
-    events: list[Event] = [Message(text="deploy api")]
+    events: list[Event] = [Message(text="deploy api", at=T0)]
     for n in range(120):
-        events.append(ToolCall(call_id=f"c{n}", name="list_services", args={}))
+        events.append(ToolCall(call_id=f"c{n}", name="list_services", args={}, at=T0))
         if n % 7 == 3:
-            events.append(Error(kind="tool", message=f"timeout {n}", name="list_services"))
+            events.append(Error(kind="tool", message=f"timeout {n}", name="list_services", at=T0))
         result = long_result if n % 3 else ["api"]
-        events.append(ToolResult(call_id=f"c{n}", name="list_services", result=result))
+        events.append(ToolResult(call_id=f"c{n}", name="list_services", result=result, at=T0))
     thread = _thread(f"l{next(_ids)}", [])
     compacted = dropped = 0
     for event in events:

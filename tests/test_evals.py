@@ -46,7 +46,7 @@ from bot.store.slackstate import SlackState
 from bot.store.sweeps import Sweeps
 from bot.store.threads import ThreadStore
 from tests.conftest import app_client
-from tests.helpers import wait_for
+from tests.helpers import T0, wait_for
 from tests.mcp_support import down_url
 
 DEPLOY_REPLIES = [
@@ -397,10 +397,10 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
     agent = AGENTS["deploy"]
     listed = [  # the prompt's time is the human's last word's (`bot.core.context.prompt_time`)
         UserMessage(text="deploy api 1.4.2 to production", at=when - timedelta(seconds=30)),
-        ToolCall(call_id="c0", name="list_services", args={}),
-        ToolResult(call_id="c0", name="list_services", result=["api"]),
+        ToolCall(call_id="c0", name="list_services", args={}, at=T0),
+        ToolResult(call_id="c0", name="list_services", result=["api"], at=T0),
     ]
-    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=listed)
+    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=listed, created_at=T0)
     try:
         events = await loop_step(thread, agent, CallModel(), deps)
     finally:

@@ -4,6 +4,7 @@ human by mail, in the same conversation; approvals go to the team through anothe
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -61,7 +62,7 @@ class EmailChannel:
         index = deps.mail_index
         return cls(mailer, index, settings.email_from, approvals=approvals, clock=deps.clock)
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Mail `event` to the thread's human, or hand an approval to `approvals`."""
         origin = thread.origin
         if not isinstance(origin, EmailOrigin):
@@ -69,14 +70,14 @@ class EmailChannel:
         if isinstance(event, DeadlinePassed):
             request = thread.request(event.request_id)
             if request is None or request.kind == "approval":
-                return await self._approval(thread, ref, event)
+                return await self._approval(thread, ref, event, now)
             if event.step != "remind":  # an expired question: the agent's next mail says so
-                return RequestSent(ref=ref, channel="email")
+                return RequestSent(ref=ref, channel="email", at=now)
             event = request.model_copy(update={"message": REMINDER + request.message})
         if isinstance(event, HumanRequest) and event.kind == "approval":
-            return await self._approval(thread, ref, event)
+            return await self._approval(thread, ref, event, now)
         if isinstance(event, Cancelled) and self.approvals is not None and event.withdrawn:
-            await self.approvals.deliver(thread, ref, event)  # its cards say it was cancelled
+            await self.approvals.deliver(thread, ref, event, now)  # its cards say it was cancelled
         if self.mailer is None:
             raise DeliveryFailed("outbound email is off: set SMTP_HOST (and SMTP_* to match)")
         sender = origin.mailbox or self.email_from
@@ -88,18 +89,19 @@ class EmailChannel:
         )
         # Indexed before it leaves: the reply may arrive before this send is recorded.
         await self.index.add(mail.message_id, "out", thread.id)
-        await self.mailer.send(build_message(mail, date=self.clock.now()))
+        await self.mailer.send(build_message(mail, date=now))
         log.info("mail sent", thread_id=thread.id, ref=ref, message_id=mail.message_id)
         return RequestSent(
             ref=ref,
             channel="email",
             coordinates={"message_id": mail.message_id, "to": origin.address},
+            at=now,
         )
 
-    async def _approval(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def _approval(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Approvals (and their deadlines) are the team's, in Slack; never mailed."""
         if self.approvals is not None:
-            return await self.approvals.deliver(thread, ref, event)
+            return await self.approvals.deliver(thread, ref, event, now)
         # Recorded as sent so the loop stops; the request stays answerable over the API.
         log.warning(
             "approval of an email thread has nowhere to go (Slack is not configured); "
@@ -107,7 +109,7 @@ class EmailChannel:
             thread_id=thread.id,
             ref=ref,
         )
-        return RequestSent(ref=ref, channel="api", coordinates={})
+        return RequestSent(ref=ref, channel="api", coordinates={}, at=now)
 
 
 def status(settings: Settings) -> str:

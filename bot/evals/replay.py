@@ -94,6 +94,7 @@ def rendered(case: Case, agent: Agent, step: Step) -> ModelStepAt:
         agent=case.agent,
         origin=case.origin,
         events=case.events[: step.index],
+        created_at=case.events[0].at,  # never rendered: the first event's time will do
     )
     at = case.events[step.index].at
     return ModelStepAt(step.index, model_input(agent, thread, at, case.context_tokens))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
@@ -43,8 +44,9 @@ class Enqueue(Protocol):
 class Channel(Protocol):
     """Sends a thread's outbound events (questions, approval cards, answers) to its humans."""
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
-        """Send `event`; return where it went, recorded so it is never sent twice."""
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
+        """Send `event`; return where it went (stamped `now`), recorded so it is never sent
+        twice."""
         ...
 
 

@@ -80,12 +80,13 @@ class Service:
             known = ", ".join(sorted(self.deps.agents))
             raise NotFound(f"unknown agent {agent!r}; known agents: {known}")
         self._check_text(text)
+        now = self.deps.clock.now()
         return Thread(
             id=thread_id or self.new_thread_id(),
             agent=agent,
             origin=origin,
-            events=[UserMessage(text=text, user=user, ref=ref, client=client)],
-            created_at=self.deps.clock.now(),
+            events=[UserMessage(text=text, user=user, ref=ref, client=client, at=now)],
+            created_at=now,
         )
 
     def launched(self, thread: Thread) -> None:

@@ -82,7 +82,7 @@ async def _fail(deps: Deps, thread_id: str, reason: str) -> None:
     """Mark a thread failed after a crash, so it does not sit `running` forever."""
 
     def fail(thread: Thread) -> list[Event]:
-        return [] if thread.status == "failed" else [Failed(reason=reason)]
+        return [] if thread.status == "failed" else [Failed(reason=reason, at=deps.clock.now())]
 
     try:
         before = await deps.store.get(thread_id)
