@@ -102,7 +102,10 @@ def test_unresolved_errors_are_kept() -> None:
 
 
 def test_prompt_template() -> None:
-    check_golden("deploy_prompt.md", render_prompt(AGENT, THREAD, NOW))
+    check_golden(
+        "deploy_prompt.md",
+        render_prompt(AGENT, THREAD, NOW, prompt=AGENT.prompt.read_text(encoding="utf-8")),
+    )
 
 
 @pytest.mark.parametrize("budget", [50, 500, 5000])

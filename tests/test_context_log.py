@@ -9,13 +9,16 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.context import render_events, render_events_full
+from bot.core.context import ContextCache, render_events, render_events_full
 from bot.core.events import Done, Error, Event, HumanRequest, HumanResponse, ToolCall, ToolResult
 from bot.core.events import UserMessage as Message
 from bot.core.thread import ApiOrigin, Thread
 from tests.helpers import T0
 
 _ids = itertools.count()
+CACHE = ContextCache()
+"""The logs kept between renders, as a process keeps them (each test's threads have ids of
+their own)."""
 
 event = st.one_of(
     st.builds(Message, text=st.text(alphabet="ab ", max_size=40)),
@@ -65,7 +68,7 @@ def test_incremental_render_equals_the_full_one(
         else:  # an earlier moment of the same thread
             thread = thread.model_copy(update={"events": thread.events[:cut]})
         for budget in budgets_:
-            assert render_events(thread, budget) == render_events_full(thread, budget)
+            assert render_events(thread, budget, CACHE) == render_events_full(thread, budget)
 
 
 @settings(max_examples=200, deadline=None)
@@ -77,15 +80,15 @@ def test_a_branch_or_a_rebuilt_list_is_not_read_as_an_extension(
     Redis: equal events, other objects) renders as its own."""
     thread_id = f"b{next(_ids)}"
     head = _thread(thread_id, events)
-    assert render_events(head, budget) == render_events_full(head, budget)
+    assert render_events(head, budget, CACHE) == render_events_full(head, budget)
     split = len(events) // 2
     branch = _thread(thread_id, [*events[:split], *other])
-    assert render_events(branch, budget) == render_events_full(branch, budget)
+    assert render_events(branch, budget, CACHE) == render_events_full(branch, budget)
     copies = [e.model_copy() for e in events]
     reloaded = _thread(thread_id, [*copies, *other])
-    assert render_events(reloaded, budget) == render_events_full(reloaded, budget)
+    assert render_events(reloaded, budget, CACHE) == render_events_full(reloaded, budget)
     longer = head.appended(*other)
-    assert render_events(longer, budget) == render_events_full(longer, budget)
+    assert render_events(longer, budget, CACHE) == render_events_full(longer, budget)
 
 
 def test_every_length_of_a_long_thread_at_a_tight_budget() -> None:
@@ -104,7 +107,7 @@ def test_every_length_of_a_long_thread_at_a_tight_budget() -> None:
     for event in events:
         thread = thread.appended(event)
         for budget in (150, 600, 2000):
-            text = render_events(thread, budget)
+            text = render_events(thread, budget, CACHE)
             assert text == render_events_full(thread, budget)
             compacted += 'compacted="true"' in text
             dropped += "<error>" not in text and any(isinstance(e, Error) for e in thread.events)

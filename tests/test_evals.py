@@ -409,7 +409,9 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
     assert [event.type for event in events] == ["tool_call", "human_request"]
     assert {event.at for event in events} == {when}
     done = thread.appended(*events)
-    (rebuilt,) = model_steps(done, agent, settings.context_token_budget)
+    (rebuilt,) = model_steps(
+        done, agent, settings.context_token_budget, prompt=agent.prompt.read_text(encoding="utf-8")
+    )
     assert rebuilt.index == 3 and rebuilt.input == model.inputs[0]
     assert "Current time: 2031-05-06 07:08 UTC." in rebuilt.input.system
 

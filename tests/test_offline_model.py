@@ -40,7 +40,7 @@ async def next_call(agent: str, events: list[Event], tools: list[str] | None = N
     if tools is not None:
         schemas = [{"name": name, "input_schema": {"type": "object"}} for name in tools]
     return await OfflineModel(FOUND.rules, FOUND.agents).next_call(
-        system=render_prompt(spec, thread, T0),
+        system=render_prompt(spec, thread, T0, prompt=spec.prompt.read_text(encoding="utf-8")),
         context=render_events(thread, 6000),
         tools=schemas,
     )

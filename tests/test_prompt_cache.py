@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.core import context
-from bot.core.context import prompt_time, render_events, render_events_full
+from bot.core.context import ContextCache, prompt_time, render_events, render_events_full
 from bot.core.events import HumanResponse, ToolCall, ToolResult, UserMessage
 from bot.core.thread import ApiOrigin, Thread
 from bot.llm.cache import EPHEMERAL, CachePolicy, breakpoints, log_blocks
@@ -126,14 +126,14 @@ def _renders(budget: int, *, incremental: bool) -> list[str]:
                 call_id=f"c{i}", name="lookup", result={"rows": [f"{i}" + "r" * 30] * 12}, at=T0
             ),
         ]
-    texts = []
+    texts, cache = [], ContextCache()
     for end in range(1, len(events) + 1):
         thread = Thread(
             id="tc", agent="deploy", origin=ApiOrigin(), events=events[:end], created_at=T0
         )
         text = render_events_full(thread, budget)
         if incremental:
-            assert render_events(thread, budget) == text
+            assert render_events(thread, budget, cache) == text
         texts.append(text)
     return texts
 

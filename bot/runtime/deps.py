@@ -12,12 +12,14 @@ import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.core.context import ContextCache
 from bot.core.events import Event, RequestSent
 from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.core.thread import Thread
 from bot.mcp.hub import McpHub
 from bot.runtime.clock import SYSTEM, Clock
+from bot.runtime.prompts import PromptFiles
 from bot.slack.groups import GroupMembers
 from bot.store.agentstore import AgentRecordsStore
 from bot.store.claims import Claims
@@ -92,3 +94,7 @@ class Deps:
     clock: Clock = SYSTEM
     """Every wall-clock time a step or a handler reads (`clock.now()`, `clock.time()`)."""
     ids: Callable[[str], str] = new_id
+    prompts: PromptFiles = field(default_factory=PromptFiles)
+    """The agents' prompt files, read again when they change."""
+    context_cache: ContextCache = field(default_factory=ContextCache)
+    """What rendering a step's context keeps between steps (one per process)."""

@@ -99,7 +99,11 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     # One instant for the step: the prompt's "current time" and the stamp of what it chose,
     # so the request can be rebuilt exactly from the events (`bot.core.rebuild`, `hitlbot record`).
     now = deps.clock.now()
-    request = model_input(agent, thread, now, deps.settings.context_token_budget, tools)
+    budget = deps.settings.context_token_budget
+    prompt = deps.prompts.text(agent.prompt)
+    request = model_input(
+        agent, thread, now, budget, tools, prompt=prompt, cache=deps.context_cache
+    )
     stream = None
     with telemetry.span(f"chat {deps.settings.model}", gen_ai.request(deps.settings)) as span:
         try:

@@ -12,6 +12,7 @@ from bot import telemetry
 from bot.api.outbound import ApiChannel
 from bot.config import Settings
 from bot.core.agent import Agent
+from bot.core.context import ContextCache
 from bot.core.external import EXTERNAL
 from bot.core.model import Model
 from bot.core.policy import Policy
@@ -26,6 +27,7 @@ from bot.policyfile import PolicyError, load_policy
 from bot.runtime.clock import SYSTEM, Clock
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import AgentError, Found, bundled, find
+from bot.runtime.prompts import PromptFiles
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
 from bot.slack.outbound import ApprovalChannel, SlackChannel
@@ -157,6 +159,8 @@ async def runtime(
         slack=slack_client(settings),
         mcp=McpHub(policy),  # it refuses an agent whose policy names tools its servers lack
         clock=clock,
+        prompts=PromptFiles(),
+        context_cache=ContextCache(),  # one per process: a step renders only its new events
     )
     deps.groups = GroupMembers(deps.slack)
     if deps.slack is not None:
