@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents import AGENTS
 from bot.core.events import ApprovalVote, HumanRequest, HumanResponse
 from bot.core.policy import Rule, Vote, refusal, tally, votes_on
 from bot.policyfile import PolicyError, load_policy
+from bot.runtime.discovery import shipped
 from tests.helpers import T0
+
+AGENTS = shipped()
 
 
 def request(quorum: int = 1, **fields: object) -> HumanRequest:
