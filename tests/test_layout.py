@@ -130,7 +130,7 @@ def mutable_state(
     tree = ast.parse(source)
     if namespace is None:
         namespace = {}
-        exec(compile(tree, name, "exec"), namespace)  # noqa: S102 - a probe's own source
+        exec(compile(tree, name, "exec"), namespace)  # the probe's own source
     found = []
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else []
