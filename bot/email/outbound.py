@@ -16,7 +16,6 @@ from bot.core.thread import EmailOrigin, Thread
 from bot.email.compose import build_message, reply_to_thread
 from bot.email.headers import address_domain
 from bot.email.smtp import Mailer
-from bot.runtime.clock import SYSTEM, Clock
 from bot.runtime.delivery import DeliveryFailed
 from bot.runtime.deps import Channel, Deps
 from bot.store.mailindex import MessageIndex
@@ -45,14 +44,12 @@ class EmailChannel:
         email_from: str | None,
         *,
         approvals: Channel | None = None,
-        clock: Clock = SYSTEM,
     ) -> None:
         self.mailer = mailer
         self.index = index
         self.email_from = email_from
         self.approvals = approvals
         """Where approval requests of email threads go (Slack's `SLACK_APPROVAL_CHANNEL`)."""
-        self.clock = clock
 
     @classmethod
     def from_deps(cls, deps: Deps, *, approvals: Channel | None = None) -> EmailChannel:
@@ -60,7 +57,7 @@ class EmailChannel:
         settings = deps.settings
         mailer = Mailer(settings) if settings.smtp_host else None
         index = deps.mail_index
-        return cls(mailer, index, settings.email_from, approvals=approvals, clock=deps.clock)
+        return cls(mailer, index, settings.email_from, approvals=approvals)
 
     async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Mail `event` to the thread's human, or hand an approval to `approvals`."""
