@@ -24,7 +24,7 @@ from bot.store.keys import Keys, slack_tag
 from bot.store.queue import TASK_NAME, JobTemplate, build_broker, job_data
 from bot.store.threads import ThreadStore
 from tests.conftest import ASKER, SLACK_SECRET, SlackDriver
-from tests.helpers import wait_for
+from tests.helpers import T0, wait_for
 
 
 def _without_id(data: bytes) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def test_a_creation_writes_what_a_commit_onto_an_empty_thread_writes(
         id="th_t-1",
         agent="deploy",
         origin=origin,
-        events=[UserMessage(text="deploy api", user="U1")],
+        events=[UserMessage(text="deploy api", user="U1", at=T0)],
         created_at=datetime.now(UTC),
     )
     empty = thread.model_copy(update={"events": [], "version": 0})

@@ -90,7 +90,8 @@ class MessageEvents:
         found = None
         if buffered[-1].get("type") == "http.request":  # whole, not cut by a disconnect
             stamp, signature = _headers(scope["headers"])
-            if signature_problem(slack.signing_secret, body, stamp, signature) is None:
+            now = slack.deps.service.deps.clock.time()
+            if signature_problem(slack.signing_secret, body, stamp, signature, now) is None:
                 found = message_event(body)
         if found is None:
             await self.app(scope, replaying(buffered, receive), send)
