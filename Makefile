@@ -36,7 +36,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 evals: $(STAMP)  ## replay every shipped agent's cases in recorded mode (no key, no Redis)
-	@for agent in $$($(BIN)/python -c 'from agents import AGENTS; print(*AGENTS)'); do \
+	@for agent in $$($(BIN)/python -c 'from bot.runtime.discovery import shipped; print(*shipped())'); do \
 	  env -u ANTHROPIC_API_KEY $(BIN)/hitlbot eval $$agent || exit $$?; done
 
 pytest: $(STAMP)  ## the tests start a private Redis (or use HITLBOT_TEST_REDIS_URL)

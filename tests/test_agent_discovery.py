@@ -11,7 +11,7 @@ import pytest
 
 import agents
 from bot.config import Settings
-from bot.runtime.discovery import AgentError, discover
+from bot.runtime.discovery import AgentError, discover, shipped
 from bot.runtime.wiring import load_agents
 from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
@@ -62,7 +62,7 @@ def add_agent(root: Path, name: str, source: str) -> None:
 
 def test_the_shipped_agents_are_found_by_their_folders() -> None:
     assert set(load_agents()) == {"deploy", "oncall", "support"}
-    assert dict(agents.AGENTS) == dict(load_agents())
+    assert shipped() == dict(load_agents())
 
 
 def test_a_folder_without_an_agent_is_refused(extra_folder: Path) -> None:

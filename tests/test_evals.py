@@ -18,7 +18,6 @@ from redis.asyncio import Redis
 from typer.testing import CliRunner
 
 import bot.runtime.wiring
-from agents import AGENTS
 from agents.oncall.agent import URL_ENV
 from bot.cli import app
 from bot.config import Settings
@@ -32,6 +31,7 @@ from bot.core.thread import ApiOrigin, Thread
 from bot.evals import case as cases
 from bot.evals.case import canonical
 from bot.runtime.deps import Deps
+from bot.runtime.discovery import shipped
 from bot.runtime.step import step as loop_step
 from bot.standins.anthropic_stub import AnthropicStub, Reply, ToolReply
 from bot.store.agentstore import AgentRecordsStore
@@ -47,6 +47,8 @@ from bot.store.threads import ThreadStore
 from tests.conftest import app_client
 from tests.helpers import wait_for
 from tests.mcp_support import down_url
+
+AGENTS = shipped()
 
 DEPLOY_REPLIES = [
     ("list_versions", {"service": "api", "reason": "check the version exists"}),

@@ -307,7 +307,9 @@ _ = AgentStore  # the type of ToolContext.store, unused by MCP tools
 
 
 def test_the_operator_policy_sets_approval_of_an_mcp_tool(tmp_path: Path) -> None:
-    from agents import AGENTS
+    from bot.runtime.discovery import shipped
+
+    AGENTS = shipped()
     from bot.policyfile import PolicyError, load_policy
 
     file = tmp_path / "policy.toml"
@@ -332,7 +334,9 @@ def test_a_policy_rule_for_a_tool_the_server_does_not_list_refuses_the_agent(
     """Once such a rule (a typo: `open_tiket`) loaded and was never checked: the call it meant
     ran under the tool's own rule. Now the agent's threads are refused, in the worker (the
     step fails, saying why) and on `hitlbot dev`'s banner."""
-    from agents import AGENTS
+    from bot.runtime.discovery import shipped
+
+    AGENTS = shipped()
     from bot.config import NotConfigured, Settings
     from bot.dev.server import policy_notes
     from bot.policyfile import load_policy

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 import bot.runtime.wiring
-from agents import AGENTS
 from bot.config import Settings
 from bot.core.agent import Agent
 from bot.core.timeline import timeline
+from bot.runtime.discovery import shipped
 from tests.conftest import app_client
 from tests.helpers import tool_results, wait_for
+
+AGENTS = shipped()
 
 
 async def test_deploy_runs_to_done_with_the_offline_model(settings: Settings) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 import agents
-from agents import AGENTS
 from bot.config import NotConfigured, Settings
 from bot.core.context import render_events, render_prompt
 from bot.core.events import (
@@ -24,8 +23,10 @@ from bot.core.model import ModelCall
 from bot.core.thread import ApiOrigin, Thread
 from bot.llm.offline.eventlog import parse
 from bot.llm.offline.model import OfflineModel
-from bot.runtime.discovery import find
+from bot.runtime.discovery import find, shipped
 from bot.runtime.wiring import model_from
+
+AGENTS = shipped()
 
 FOUND = find(agents)
 

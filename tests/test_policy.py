@@ -8,10 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents import AGENTS
 from bot.core.events import ApprovalVote, HumanRequest, HumanResponse
 from bot.core.policy import Rule, Vote, refusal, tally, votes_on
 from bot.policyfile import PolicyError, load_policy
+from bot.runtime.discovery import shipped
+
+AGENTS = shipped()
 
 
 def request(quorum: int = 1, **fields: object) -> HumanRequest:

@@ -14,14 +14,16 @@ from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
 import bot.runtime.wiring
-from agents import AGENTS
 from bot.cli import app
 from bot.config import Settings
+from bot.runtime.discovery import shipped
 from bot.standins import slack_signing as signing
 from bot.standins.anthropic_stub import AnthropicStub
 from bot.standins.slack_workspace import Message
 from tests.conftest import APPROVER, ASKER, SLACK_SECRET, SlackDriver
 from tests.helpers import wait_for
+
+AGENTS = shipped()
 
 
 def _feedback(message: Message) -> dict[str, Any]:

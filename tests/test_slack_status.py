@@ -5,7 +5,8 @@ the Slack stand-in)."""
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.slack.status import LOADING_MESSAGES, THINKING
+from bot.core.decide import THINKING
+from bot.slack.status import LOADING_MESSAGES
 from bot.standins.anthropic_stub import AnthropicStub
 from bot.standins.slack_stub import SlackStub
 from tests.conftest import SlackDriver, app_client

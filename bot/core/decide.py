@@ -74,6 +74,21 @@ class Conclude:
 
 Action = Stop | Deliver | RunTool | RunPrefetch | AskForHelp | CallModel | Conclude
 
+THINKING = "is thinking…"
+"""What a model step says it does while the model chooses (a channel may show it)."""
+
+
+def progress(action: Action, agent: Agent) -> str | None:
+    """What `action` says it does while it runs, for a channel that shows it (Slack's status
+    line): "is thinking…" for a model step, a tool's own `status` or "is running <name>…";
+    None for the actions that say nothing."""
+    if isinstance(action, CallModel):
+        return THINKING
+    if isinstance(action, RunTool):
+        tool = agent.local_tools.get(action.call.name)
+        return (tool.status if tool is not None else "") or f"is running {action.call.name}…"
+    return None
+
 
 def decide(thread: Thread, agent: Agent, delivers: bool) -> Action:
     """The next action for `thread` (pure). `delivers`: its origin has a channel to send to."""

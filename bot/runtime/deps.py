@@ -48,6 +48,14 @@ class Channel(Protocol):
         ...
 
 
+class NoCards:
+    """Decisions with no Slack to show them on: recorded as shown, so they are not retried."""
+
+    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+        """Nothing to update; the delivery is recorded all the same."""
+        return RequestSent(ref=ref, channel="slack")
+
+
 def new_id(prefix: str) -> str:
     """The default id generator: a prefix and 16 random hex digits."""
     return f"{prefix}{secrets.token_hex(8)}"
@@ -79,6 +87,9 @@ class Deps:
     agents: Mapping[str, Agent]
     channels: dict[str, Channel] = field(default_factory=dict)
     """Delivery by origin kind; an origin with no channel (the API) needs no delivery."""
+    decisions: Channel = field(default_factory=NoCards)
+    """Where a decision is shown once committed: every Slack card of its request, whichever
+    channel the thread came by (`bot.slack.outbound.CardUpdates` when Slack is on)."""
     policy: Policy = field(default_factory=Policy)
     """The operator's approval rules (`HITLBOT_POLICY`), over the agents' own."""
     groups: GroupMembers = field(default_factory=lambda: GroupMembers(None))

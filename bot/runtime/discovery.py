@@ -75,6 +75,11 @@ class Found:
     """The `agent.py` each agent came from, by agent name."""
 
 
+def shipped() -> dict[str, Agent]:
+    """The agents that ship with hitlbot (the bundled folder alone), by name."""
+    return discover(bundled())
+
+
 def discover(package: ModuleType, roots: Sequence[str | Path] = ()) -> dict[str, Agent]:
     """Every agent under `package`'s path and `roots`, by agent name (see `find`)."""
     return find(package, roots).agents

@@ -17,7 +17,7 @@ from bot import metrics, telemetry
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse, UserMessage
 from bot.core.respond import Answer, Approvers, CancelVia, Deciding, cancel, message, respond
 from bot.core.thread import ExternalOrigin, Origin, Thread
-from bot.humanlayer.editing import external_args_model
+from bot.mcp.schema import SchemaError, args_model
 from bot.runtime.deps import Deps
 from bot.runtime.intake import Message, NewThread, Outcome, start_or_continue
 from bot.runtime.refusals import Invalid, NotAccepting, NotFound, TooLarge
@@ -231,7 +231,7 @@ class Service:
         """The pydantic model of `tool`'s arguments in the thread's agent, if it has the tool
         (an external call's: from the JSON schema its client sent, if it applies edits)."""
         if isinstance(thread.origin, ExternalOrigin):
-            return external_args_model(thread.origin, tool)
+            return _external_args_model(thread.origin, tool)
         agent = self.deps.agents.get(thread.agent)
         found = self.deps.mcp.known(agent).get(tool) if agent is not None else None
         return found.args if found is not None else None
@@ -294,3 +294,17 @@ class Service:
         limit = self.deps.settings.max_message_chars
         if len(text) > limit:
             raise TooLarge(f"message is {len(text)} characters; the limit is {limit}")
+
+
+def _external_args_model(origin: ExternalOrigin, fn: str) -> type[BaseModel] | None:
+    """An external call's edits are offered only to a client that applies them (the native
+    client, `bot.client`), which sends its function's arguments as a JSON schema
+    (`spec.kwargs_schema`); None: not editable (the HumanLayer SDK runs its function with its
+    own arguments), or no usable schema."""
+    schema = origin.spec.get("kwargs_schema")
+    if origin.api != "native" or not isinstance(schema, dict) or fn != origin.spec.get("fn"):
+        return None
+    try:
+        return args_model(fn, schema)
+    except SchemaError:
+        return None

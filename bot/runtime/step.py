@@ -24,6 +24,7 @@ from bot.core.decide import (
     RunPrefetch,
     RunTool,
     follow_up,
+    progress,
     validate_reply,
 )
 from bot.core.events import (
@@ -45,20 +46,18 @@ from bot.llm.pricing import prices
 from bot.mcp.client import McpUnavailable
 from bot.runtime.answering import ask, with_stream
 from bot.runtime.deps import Deps
-from bot.slack.outbound import show_decision
-from bot.slack.status import THINKING, tool_status
 
 log = structlog.get_logger(__name__)
 
 
 async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list[Event]:
     """Carry out one action; returns the events to append (the loop commits them)."""
+    said = progress(action, agent)
+    if said is not None:
+        await _progress(thread, deps, said)
     if isinstance(action, CallModel):
-        await _progress(thread, deps, THINKING)
         return await _call_model(thread, agent, deps)
     if isinstance(action, RunTool):
-        tool = agent.local_tools.get(action.call.name)
-        await _progress(thread, deps, tool_status(action.call.name, tool.status if tool else ""))
         return [await _run_tool(thread, agent, action.call, deps)]
     if isinstance(action, RunPrefetch):
         return await _prefetch(thread, agent, action.calls, deps)
@@ -69,8 +68,8 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
     if isinstance(action, Conclude):
         return [concluded(thread, deps.clock())]
     if isinstance(action, Deliver):
-        if isinstance(action.event, HumanResponse):  # a decision, shown on its Slack cards
-            return [await show_decision(deps.slack, thread, action.ref, action.event)]
+        if isinstance(action.event, HumanResponse):  # a decision, shown on its request's cards
+            return [await deps.decisions.deliver(thread, action.ref, action.event)]
         channel = deps.channels[thread.origin.kind]
         attributes = {"hitlbot.channel": thread.origin.kind, "hitlbot.ref": action.ref}
         with telemetry.span(f"deliver {thread.origin.kind}", attributes):

@@ -27,7 +27,7 @@ from bot.runtime.deps import Deps
 from bot.runtime.discovery import AgentError, Found, bundled, find
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
-from bot.slack.outbound import ApprovalChannel, SlackChannel
+from bot.slack.outbound import ApprovalChannel, CardUpdates, SlackChannel
 from bot.store.agentstore import AgentRecordsStore
 from bot.store.claims import Claims
 from bot.store.codec import ThreadCache
@@ -158,6 +158,7 @@ async def runtime(
     deps.groups = GroupMembers(deps.slack)
     if deps.slack is not None:
         deps.channels["slack"] = SlackChannel.from_deps(deps)
+        deps.decisions = CardUpdates(deps.slack)
     approvals = _approvals(deps)
     # Always on: without SMTP_HOST its sends fail loudly (recorded on the thread), never silently.
     deps.channels["email"] = EmailChannel.from_deps(deps, approvals=approvals)

@@ -217,7 +217,7 @@ async def deliver_deadline(
         return RequestSent(
             ref=ref, channel="slack", coordinates={**where, "request_id": request.request_id}
         )
-    # An expiry's card update is the decision's own delivery (`show_decision`), as for any.
+    # An expiry's card update is the decision's own delivery (`CardUpdates`), as for any.
     # Reminders are rare: the group's members are read afresh, not from a cache.
     members = await GroupMembers(client).members(request.approver_groups)
     text = _deadline_note(thread, request, event, approvers, members)
@@ -323,20 +323,25 @@ async def show_response(client: AsyncWebClient, thread: Thread, request_id: str)
         )
 
 
-async def show_decision(
-    client: AsyncWebClient | None, thread: Thread, ref: str, response: HumanResponse
-) -> RequestSent:
-    """Show a decision (or a choice's answer) on every Slack card of its request, whichever
-    channel it came by (API, CLI, mail, expiry, a click): Approve/Reject/Edit gone, who
-    decided. Raises DeliveryFailed when Slack refuses it, after the client's own retries:
-    never retried later, since the thread's next step must not wait on a card (a later
-    click on a card left live is told who decided, and refreshes it)."""
-    if client is not None:
+class CardUpdates:
+    """`Deps.decisions` with Slack on: a decision (or a choice's answer), once committed, shown
+    on every Slack card of its request, whichever channel it came by (API, CLI, mail, expiry, a
+    click): Approve/Reject/Edit gone, who decided."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+        """Update the cards of `event`'s request. Raises DeliveryFailed when Slack refuses it,
+        after the client's own retries: never retried later, since the thread's next step must
+        not wait on a card (a later click on a card left live is told who decided, and
+        refreshes it)."""
+        assert isinstance(event, HumanResponse), f"a decision is shown, not {event!r}"
         try:
-            await show_response(client, thread, response.request_id)
+            await show_response(self.client, thread, event.request_id)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or "") or str(exc.response.status_code)
             raise DeliveryFailed(f"Slack refused the card update: {error}") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryFailed(f"Slack is unreachable: {type(exc).__name__}") from exc
-    return RequestSent(ref=ref, channel="slack")
+        return RequestSent(ref=ref, channel="slack")

@@ -15,10 +15,10 @@ import structlog
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.decide import THINKING
+
 log = structlog.get_logger(__name__)
 
-THINKING = "is thinking…"
-"""The status while the model chooses the next step."""
 LOADING_MESSAGES = (
     "Reading the thread…",
     "Choosing the next step…",
@@ -37,11 +37,6 @@ UNSUPPORTED = frozenset(
     }
 )
 """Errors saying the status line cannot be set in that conversation, ever."""
-
-
-def tool_status(name: str, declared: str = "") -> str:
-    """The status while tool `name` runs: what it declares, or "is running <name>…"."""
-    return declared or f"is running {name}…"
 
 
 class Status:

@@ -20,7 +20,8 @@ import structlog
 from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.status import THINKING, Status
+from bot.core.decide import THINKING
+from bot.slack.status import Status
 from bot.store.claims import undone_on_failure
 from bot.store.slackstate import SlackState
 
