@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cycles, inflight, ingest, machine, paused, stack, steps
+from bench import cycle_levers, cycles, inflight, ingest, machine, paused, stack, steps
 from bench.stats import Row, table
 from bot.dev.embedded_redis import private_redis
 
@@ -34,6 +34,7 @@ def measures(smoke: bool) -> dict[str, Measure]:
         else ingest.Config(seconds=10, pool=60_000 if wrk else 5_000, use_wrk=wrk)
     )
     cycles_cfg = cycles.Config(clients=4, seconds=1) if smoke else cycles.Config(20, 10)
+    levers_cfg = cycle_levers.Config(1, 2, 0.5, warmup=False) if smoke else cycle_levers.Config()
     paused_cfg = (
         paused.Config(sizes=(10, 100), samples=3)
         if smoke
@@ -44,6 +45,7 @@ def measures(smoke: bool) -> dict[str, Measure]:
     return {
         "ingest": lambda url, stand: ingest.run(url, stand, ingest_cfg),
         "cycles": lambda url, stand: cycles.run(url, stand, cycles_cfg),
+        "cycle_levers": lambda url, stand: cycle_levers.run(url, stand, levers_cfg),
         "paused": lambda url, stand: paused.run(url, stand, paused_cfg),
         "inflight": lambda url, stand: inflight.run(url, stand, inflight_cfg),
         "steps": lambda url, stand: steps.run(url, steps_cfg),
