@@ -7,8 +7,8 @@ import pytest
 
 from bot.config import Settings
 from bot.core.events import HumanRequest, HumanResponse, ToolCall
+from bot.core.refusals import AlreadyAnswered
 from bot.core.thread import ApiOrigin
-from bot.runtime.refusals import AlreadyAnswered
 from bot.runtime.service import Answer, Service
 from bot.runtime.wiring import runtime
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from bot.api.identity import Caller
 from bot.core.external import external_thread, the_request
 from bot.core.policy import Rule
+from bot.core.refusals import Invalid, NotFound
 from bot.core.thread import ExternalOrigin, Thread
 from bot.humanlayer.identity import client_identity
 from bot.humanlayer.models import (
@@ -28,7 +29,6 @@ from bot.humanlayer.models import (
     ResponseOption,
 )
 from bot.humanlayer.views import call_view
-from bot.runtime.refusals import Invalid, NotFound
 from bot.runtime.service import Answer, Service
 from bot.store.threads import ThreadExists
 from bot.store.watch import ThreadWatch, Until, wait_for

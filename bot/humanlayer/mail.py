@@ -17,6 +17,7 @@ from jinja2 import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot.core.events import HumanRequest, RequestSent
+from bot.core.refusals import Invalid
 from bot.core.thread import ExternalOrigin, Thread
 from bot.email.compose import Outbound, build_message, minted_message_id, reply_subject
 from bot.email.headers import address_domain
@@ -24,7 +25,6 @@ from bot.email.smtp import Mailer
 from bot.humanlayer.models import ContactChannel, EmailContactChannel, Escalation
 from bot.runtime.delivery import DeliveryFailed
 from bot.runtime.deps import Deps
-from bot.runtime.refusals import Invalid
 
 log = structlog.get_logger(__name__)
 _SANDBOX = ImmutableSandboxedEnvironment(autoescape=False)

@@ -15,9 +15,9 @@ from typing import Literal, Protocol
 
 from bot import metrics, telemetry
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse
+from bot.core.refusals import NotAccepting, NotFound, ServiceError, TooLarge
 from bot.core.thread import Origin, Thread
 from bot.runtime.deps import Deps
-from bot.runtime.refusals import NotAccepting, NotFound, ServiceError, TooLarge
 from bot.store.intake import Claim, Link, Taken
 from bot.store.threads import COMMIT_ATTEMPTS
 

@@ -15,12 +15,12 @@ from pydantic import BaseModel
 
 from bot import metrics, telemetry
 from bot.core.events import ApprovalVote, Event, HeldMessage, HumanResponse, UserMessage
+from bot.core.refusals import Invalid, NotAccepting, NotFound, TooLarge
 from bot.core.respond import Answer, Approvers, CancelVia, Deciding, cancel, message, respond
 from bot.core.thread import ExternalOrigin, Origin, Thread
 from bot.mcp.schema import SchemaError, args_model
 from bot.runtime.deps import Deps
 from bot.runtime.intake import Message, NewThread, Outcome, start_or_continue
-from bot.runtime.refusals import Invalid, NotAccepting, NotFound, TooLarge
 from bot.store.threads import Busy
 
 __all__ = ["Answer", "Service"]

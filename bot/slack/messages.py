@@ -15,9 +15,9 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from bot.core.events import HeldMessage, HumanResponse
 from bot.core.jsondata import Json
 from bot.core.policy import pickers
+from bot.core.refusals import NO_CHOICE, NOT_FOR_YOU
 from bot.core.thread import SlackOrigin, Thread
 from bot.runtime.intake import Message, NewThread, start_or_continue
-from bot.runtime.refusals import NO_CHOICE, NOT_FOR_YOU
 from bot.slack import inbound
 from bot.slack.agentdm import set_title
 from bot.slack.cards import escape, mention

@@ -16,9 +16,9 @@ from bot.api import http as api
 from bot.api import requests as requests_api
 from bot.config import Settings
 from bot.core.model import Model
+from bot.core.refusals import ServiceError
 from bot.email import http as email_routes
 from bot.humanlayer import http as humanlayer_http
-from bot.runtime.refusals import ServiceError
 from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
 from bot.runtime.worker import run_worker
