@@ -34,7 +34,9 @@ def measures(smoke: bool) -> dict[str, Measure]:
         else ingest.Config(seconds=10, pool=60_000 if wrk else 5_000, use_wrk=wrk)
     )
     cycles_cfg = cycles.Config(clients=4, seconds=1) if smoke else cycles.Config(20, 10)
-    levers_cfg = cycle_levers.Config(1, 2, 0.5, warmup=False) if smoke else cycle_levers.Config()
+    levers_cfg = (
+        cycle_levers.Config(1, 2, 0.5, rate=0, warmup=False) if smoke else cycle_levers.Config()
+    )
     paused_cfg = (
         paused.Config(sizes=(10, 100), samples=3)
         if smoke

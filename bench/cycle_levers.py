@@ -1,16 +1,20 @@
 """CPU per cycle, each lever A/B in one run: the cycle bench's clients (`bench.cycle_client`)
-against `hitlbot web` and one `hitlbot worker`, started as shipped or with one lever switched
-off (`bench.serve`), interleaved (the order turns and reverses each round) and repeated.
-Medians and the spread (min–max) of the web's and the worker's CPU per cycle (`/proc`): on
-shared cores steadier than cycles/s, as it does not count the time a process waited for a
-core. The load average is printed beside each run (stderr) and its median in the table.
+against `hitlbot web` and one `hitlbot worker`, the worker started as shipped or with one lever
+switched off (`bench.serve`), interleaved (the order turns and reverses each round) and
+repeated. The clients start cycles at one fixed rate (`--rate`) in every run, so each variant
+does the same work per second: CPU per cycle then does not move with how fast the variant
+(or the machine's load at that moment) let the closed loop go, and the web process, the same
+in every run, is the control. Medians and the spread (min–max) of the web's and the worker's
+CPU per cycle (`/proc`); the load average beside each run (stderr) and its median in the table.
 
-`python -m bench.cycle_levers [--rounds 3] [--clients 20] [--seconds 8]`; prints the table.
+`python -m bench.cycle_levers [--rounds 3] [--clients 20] [--seconds 8] [--rate 12]`.
 Levers (the worker's; each switched off alone):
 - a Claude step streamed only where the thread's channel shows the answer as it is written
   (off: `--stream-every-step`);
 - Claude's answer read from its JSON, not through the SDK's response models (off: `--sdk-reply`);
-- no status read before a tool or model step (off: `--status-read`).
+- no status read before a tool or model step (off: `--status-read`);
+and one not shipped: httpx's and taskiq's INFO line per request and per job left out
+(`--quiet-library-logs`), to say what those log lines cost.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ VARIANTS = [
     Variant("every Claude step streamed", ("--stream-every-step",)),
     Variant("the answer read through the SDK's models", ("--sdk-reply",)),
     Variant("a status read before each tool and model step", ("--status-read",)),
+    Variant("httpx's and taskiq's INFO lines left out (not shipped)", ("--quiet-library-logs",)),
 ]
 
 
@@ -52,6 +57,8 @@ class Config:
     rounds: int = 3
     clients: int = 20
     seconds: float = 8
+    rate: float = 12.0
+    """Cycles started per second (0: closed loop); below what a loaded machine sustains."""
     warmup: bool = True
 
 
@@ -76,6 +83,7 @@ def _one(
             run_json("cycle-lever-warmup", [*argv, "--clients", "2", "--seconds", "1"], 120)
         before = cpu_seconds(served.pid), cpu_seconds(worker_pid)
         counts = ["--clients", str(cfg.clients), "--seconds", str(cfg.seconds)]
+        counts += ["--rate", str(cfg.rate)]
         result = json.loads(run_json("cycle-lever", [*argv, *counts], cfg.seconds + 120))
         web_s = cpu_seconds(served.pid) - before[0]
         worker_s = cpu_seconds(worker_pid) - before[1]
@@ -146,8 +154,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--rate", type=float, default=12.0, help="cycles/s; 0: closed loop")
     args = parser.parse_args()
-    cfg = Config(args.rounds, args.clients, args.seconds)
+    cfg = Config(args.rounds, args.clients, args.seconds, args.rate)
     with private_redis() as url, stack.standins() as stand:
         print(table(run(url, stand, cfg)))
     return 0

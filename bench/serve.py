@@ -10,7 +10,9 @@
 - `--sdk-reply`: Claude's answer read through the SDK's response models
   (`messages.create`) instead of from its JSON (`messages.with_raw_response`);
 - `--status-read`: a read of the thread's status (one HGET) before each tool and model step,
-  as the worker checked for a cancel before it relied on its last round trip.
+  as the worker checked for a cancel before it relied on its last round trip;
+- `--quiet-library-logs` (a lever *on*, not shipped): httpx's line per request and taskiq's
+  line per job (INFO) left out, to measure what they cost.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ import time
 from collections.abc import Sequence
 from typing import Any, cast
 
-FLAGS = {"--no-hiredis", "--no-coalesce", "--stream-every-step", "--sdk-reply", "--status-read"}
+FLAGS = {
+    "--no-hiredis",
+    "--no-coalesce",
+    "--stream-every-step",
+    "--sdk-reply",
+    "--status-read",
+    "--quiet-library-logs",
+}
 
 
 class _PerCall:
@@ -97,6 +106,11 @@ if __name__ == "__main__":
         _sdk_reply()
     if "--status-read" in off:
         _status_read()
+    if "--quiet-library-logs" in off:
+        import logging
+
+        for name in ("httpx", "httpx2", "taskiq.receiver.receiver"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     from bot.cli import app
 
     app(prog_name="hitlbot")
