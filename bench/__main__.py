@@ -35,7 +35,9 @@ def measures(smoke: bool) -> dict[str, Measure]:
     )
     cycles_cfg = cycles.Config(clients=4, seconds=1) if smoke else cycles.Config(20, 10)
     levers_cfg = (
-        cycle_levers.Config(1, 2, 0.5, rate=0, warmup=False) if smoke else cycle_levers.Config()
+        cycle_levers.Config(1, 2, 0.5, 0, False, cycle_levers.SMOKE)
+        if smoke
+        else cycle_levers.Config()
     )
     paused_cfg = (
         paused.Config(sizes=(10, 100), samples=3)

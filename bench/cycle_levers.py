@@ -50,6 +50,12 @@ VARIANTS = [
     Variant("a status read before each tool and model step", ("--status-read",)),
     Variant("httpx's and taskiq's INFO lines left out (not shipped)", ("--quiet-library-logs",)),
 ]
+ALL_SWITCHED = Variant(
+    "every switch at once (the smoke: each patch still applies)",
+    tuple(flag for variant in VARIANTS for flag in variant.worker),
+)
+SMOKE = (VARIANTS[0], ALL_SWITCHED)
+"""The smoke's variants: two worker starts instead of five, every switch exercised."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,8 @@ class Config:
     rate: float = 12.0
     """Cycles started per second (0: closed loop); below what a loaded machine sustains."""
     warmup: bool = True
+    variants: tuple[Variant, ...] = tuple(VARIANTS)
+    """The first is the baseline (as shipped)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +121,7 @@ def run(redis_url: str, stand: stack.StandIns, cfg: Config) -> list[Row]:
     runs: dict[str, list[Run]] = {}
     # One web process for every run: the levers are the worker's.
     with web(hitlbot_env(redis_url, stand), "web-cycle-lever") as served:
-        for variant in interleaved(VARIANTS, cfg.rounds):
+        for variant in interleaved(list(cfg.variants), cfg.rounds):
             print(f"cycle levers: {variant.name} ...", file=sys.stderr, flush=True)
             got = _one(redis_url, stand, served, variant, cfg)
             print(
@@ -123,11 +131,11 @@ def run(redis_url: str, stand: stack.StandIns, cfg: Config) -> list[Row]:
                 flush=True,
             )
             runs.setdefault(variant.name, []).append(got)
-    shipped = runs[VARIANTS[0].name]
+    shipped = runs[cfg.variants[0].name]
     base_web = statistics.median(r.web_ms for r in shipped)
     base_worker = statistics.median(r.worker_ms for r in shipped)
     rows = []
-    for variant in VARIANTS:
+    for variant in cfg.variants:
         done = runs[variant.name]
         web_ms = [r.web_ms for r in done]
         worker_ms = [r.worker_ms for r in done]
