@@ -4,11 +4,12 @@ variables themselves). Off, every function here is a no-op that costs a check of
 
 A worker's job is one trace: a `hitlbot.advance` span with one `hitlbot.step` span per step,
 under it the model call (`chat MODEL`, GenAI semantic conventions: model, tokens, finish
-reason), each tool (`execute_tool NAME`), each delivery (`deliver CHANNEL`) and the Redis
-commit (`redis commit`). The job carries the trace context of whoever queued it (a Slack
-message's ingest, a human's decision) in its taskiq labels, so the ingest and the step are
-one trace. A human wait shows as the step's `hitlbot.human_request` event and the decision's
-`hitlbot.human_decision` span, with the decider's id; never message bodies or arguments.
+reason), each tool (`execute_tool NAME`), each delivery (`deliver CHANNEL`) and the
+store's commit (the store's own span, `ThreadStore.commit_step`). The job carries the trace
+context of whoever queued it (a Slack message's ingest, a human's decision) in its taskiq
+labels, so the ingest and the step are one trace. A human wait shows as the step's
+`hitlbot.human_request` event and the decision's `hitlbot.human_decision` span, with the
+decider's id; never message bodies or arguments.
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.api.identity import Caller, bearer, caller
 from bot.core.events import EVENTS, HumanRequest, RequestSent
 from bot.core.policy import tally, votes_on
-from bot.core.thread import STATUSES, ApiOrigin, Status, Thread
+from bot.core.thread import STATUSES, ApiOrigin, Status, Thread, status_of
 from bot.core.usage import PRICES, totals
 from bot.llm.pricing import Prices, prices
 from bot.runtime.service import Answer, Service
@@ -93,13 +93,39 @@ Svc = Annotated[Service, Depends(service)]
 router = APIRouter(prefix="/threads", tags=["threads"], dependencies=[Depends(caller)])
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=255,
+        description="Launch at most once: the same key from the same API identity, while the "
+        "thread is kept (`HITLBOT_THREAD_TTL_S`), starts nothing and answers 200 with the "
+        "first launch's body; with another agent, message or user it is a 422.",
+    ),
+]
+
+
 @router.post("", status_code=202)
-async def launch(body: LaunchBody, svc: Svc, who: Caller) -> dict[str, Any]:
-    """Start a thread; a worker takes its first step."""
+async def launch(
+    body: LaunchBody,
+    svc: Svc,
+    who: Caller,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    """Start a thread; a worker takes its first step. With `Idempotency-Key`, at most once."""
     user = who.writer(body.user)
-    thread = await svc.launch(
-        body.agent, body.message, ApiOrigin(user=user), user, client=who.client
+    origin = ApiOrigin(user=user)
+    if idempotency_key is None:
+        thread = await svc.launch(body.agent, body.message, origin, user, client=who.client)
+        return {"thread_id": thread.id, "status": thread.status}
+    key = f"{who.name}\0{idempotency_key}"  # one identity's keys are its own
+    thread, replayed = await svc.launch_once(
+        body.agent, body.message, origin, user, key=key, client=who.client
     )
+    if replayed:  # the first launch's answer, as Stripe replays one: the thread as it started
+        response.headers["Idempotent-Replayed"] = "true"
+        return {"thread_id": thread.id, "status": status_of(thread.events[:1])}
     return {"thread_id": thread.id, "status": thread.status}
 
 

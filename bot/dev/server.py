@@ -156,10 +156,16 @@ def policy_notes(settings: Settings) -> list[str]:
     return [f"Policy: {problem}" for problem in asyncio.run(check())]
 
 
+def private_store(stack: contextlib.ExitStack) -> str:
+    """Start a private store server (a throw-away `redis-server`), stopped when `stack`
+    closes; its URL."""
+    return stack.enter_context(private_redis())
+
+
 def redis_note(settings: Settings, stack: contextlib.ExitStack) -> str:
     """Start the private Redis if none is set; the banner line saying which Redis is used."""
     if not settings.redis_url:
-        settings.redis_url = stack.enter_context(private_redis())
+        settings.redis_url = private_store(stack)
         return f"Redis: private server at {settings.redis_url} (gone when you stop)"
     line = f"Redis: external, {redacted_url(settings.redis_url)} (REDIS_URL; threads there persist)"
     keys = _existing_keys(settings.redis_url, settings.redis_prefix)

@@ -28,8 +28,7 @@ from bot.evals.replay import (
 )
 from bot.mcp.client import McpUnavailable
 from bot.mcp.hub import McpHub
-from bot.store.errors import StoreError
-from bot.store.oneshot import read_thread
+from bot.store.oneshot import Unreadable, read_thread, where
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
 SUFFIXES = (".yaml", ".yml", ".json")
@@ -109,7 +108,7 @@ async def record_thread(
     """Read the thread from Redis (or through the API at `api`: url and token), write its
     case; the path written."""
     if api is None:
-        thread = await _from_redis(settings, thread_id)
+        thread = await _from_store(settings, thread_id)
     else:
         try:
             thread = await thread_from_api(*api, thread_id)
@@ -137,25 +136,18 @@ async def write_case(
     return path
 
 
-async def _from_redis(settings: Settings, thread_id: str) -> Thread:
-    """The thread from REDIS_URL; CommandError saying why not."""
-    if not settings.redis_url:
-        raise CommandError(
-            "record reads the thread from Redis: set REDIS_URL (for `hitlbot dev`'s private "
-            "Redis, the URL on its `Redis:` line)"
-        )
+async def _from_store(settings: Settings, thread_id: str) -> Thread:
+    """The thread from the store (REDIS_URL); CommandError saying why not."""
     try:
-        thread = await read_thread(
-            settings.redis_url, settings.redis_prefix, settings.thread_ttl_s, thread_id
-        )
-    except StoreError as exc:
-        raise CommandError(f"cannot read from Redis at {settings.redis_url}: {exc}") from None
+        thread = await read_thread(settings, thread_id)
+    except Unreadable as exc:
+        raise CommandError(f"{exc}{NO_URL_HINT if exc.unset else ''}") from None
     if thread is None:
-        raise CommandError(
-            f"no thread {thread_id!r} in Redis at {settings.redis_url} "
-            f"(prefix {settings.redis_prefix!r}; HITLBOT_REDIS_PREFIX)"
-        )
+        raise CommandError(f"no thread {thread_id!r} in {where(settings, prefix=True)}")
     return thread
+
+
+NO_URL_HINT = " (for `hitlbot dev`'s private Redis, the URL on its `Redis:` line)"
 
 
 def load_cases(agent: Agent, only: str | None) -> list[tuple[Path, Case]]:

@@ -11,8 +11,7 @@ from bot.core.agent import Agent
 from bot.core.feedback import Rating, rated
 from bot.core.thread import Thread
 from bot.evals.commands import CommandError, cases_dir, default_name, write_case
-from bot.store.errors import StoreError
-from bot.store.oneshot import thread_store
+from bot.store.oneshot import Unreadable, settings_store
 from bot.store.threads import ThreadStore
 
 PAGE = 200
@@ -21,14 +20,11 @@ PAGE = 200
 
 async def rated_threads(settings: Settings, rating: Rating, most: int) -> list[Thread]:
     """Finished threads (newest first, at most `most` looked at) rated `rating` by someone."""
-    if not settings.redis_url:
-        raise CommandError("record reads threads from Redis: set REDIS_URL")
-    opened = thread_store(settings.redis_url, settings.redis_prefix, settings.thread_ttl_s)
     try:
-        async with opened as store:
+        async with settings_store(settings, "threads") as store:
             return await _rated(store, rating, most)
-    except StoreError as exc:
-        raise CommandError(f"cannot read from Redis at {settings.redis_url}: {exc}") from None
+    except Unreadable as exc:
+        raise CommandError(str(exc)) from None
 
 
 async def _rated(store: ThreadStore, rating: Rating, most: int) -> list[Thread]:

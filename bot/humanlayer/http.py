@@ -2,7 +2,9 @@
 
 Each call is a thread of the external agent (`bot.core.external`), whose id is derived from
 the call's kind and `call_id`: the SDK and agent frameworks retry, and the same call posted
-twice is one thread (the store's create is a compare-and-set from nothing). Decisions made
+twice is one thread. It starts as every thread does, through `start_or_continue`, with the
+call id as the delivery's claim: a post retried after a lost reply, or posted again, finds
+the first one's thread (the create is a compare-and-set from nothing besides). Decisions made
 through `.../respond` go through `Service.respond` like every other, as the key's identity.
 """
 
@@ -29,8 +31,9 @@ from bot.humanlayer.models import (
     ResponseOption,
 )
 from bot.humanlayer.views import call_view
+from bot.runtime.intake import Message, NewThread, start_or_continue
 from bot.runtime.service import Answer, Service
-from bot.store.threads import ThreadExists
+from bot.store.intake import Claim
 from bot.store.watch import ThreadWatch, Until, wait_for
 
 PREFIX = "/humanlayer/v1"
@@ -100,13 +103,17 @@ async def _create(svc: Svc, origin: ExternalOrigin, kind: Kind, **ask: Any) -> T
     now = svc.deps.clock()
     request_id = f"{thread_id}.{svc.deps.ids('r')}"
     thread = external_thread(thread_id, origin, rule, request_id, now, **ask)
-    try:
-        thread = await svc.deps.store.create(thread)
-    except ThreadExists:
-        return await _load(svc, kind, origin.call_id)
-    await svc.deps.enqueue(thread.id)
-    svc.launched(thread)
-    return thread
+    message = Message(
+        "",
+        origin.user,
+        claims=[Claim("humanlayer", f"{kind}:{origin.call_id}")],
+        start=NewThread(thread.agent, origin, thread),
+        claim_ttl_s=svc.deps.settings.thread_ttl_s,
+    )
+    outcome = await start_or_continue(svc, message)
+    if outcome.thread is not None:
+        return outcome.thread
+    return await _load(svc, kind, origin.call_id)  # posted before: `seen`
 
 
 async def _load(svc: Svc, kind: Kind, call_id: str) -> Thread:

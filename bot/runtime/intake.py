@@ -72,6 +72,10 @@ class NewThread:
 
     agent: str
     origin: Origin
+    thread: Thread | None = None
+    """The thread itself, built by the caller, instead of one begun by the message's text:
+    an external call's (its ToolCall and HumanRequest, under an id derived from its call id,
+    so a second post of it finds this one: `seen`)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,8 @@ class Message:
     keep_refused: bool = True
     """Claim a refused message, so another delivery of it is not refused (and told) again;
     False: leave it unclaimed, so a retry is taken like a first delivery."""
+    claim_ttl_s: int | None = None
+    """How long its claims are kept, if not a day (an API key's: as long as a thread)."""
 
 
 Status = Literal["started", "continued", "refused", "ignored", "seen"]
@@ -176,7 +182,9 @@ async def _start(
         own_id = intake.new_id(service.deps.ids, message.tag_of)
     else:
         own_id = service.new_thread_id()
-    if spec is not None and message.text:
+    if spec is not None and spec.thread is not None:
+        thread = spec.thread
+    elif spec is not None and message.text:
         try:
             thread = service.new_thread(
                 spec.agent,
@@ -196,11 +204,18 @@ async def _start(
             link=message.link,
             may_start=spec is not None and (message.opens or stale is not None),
             stale=stale,
+            claim_ttl_s=message.claim_ttl_s,
         )
         return taken, reason
     marker, jobs = message.working(thread.id) if message.working else ("", [])
     taken = await intake.start(
-        thread, claims=message.claims, link=message.link, stale=stale, working=marker, jobs=jobs
+        thread,
+        claims=message.claims,
+        link=message.link,
+        stale=stale,
+        working=marker,
+        jobs=jobs,
+        claim_ttl_s=message.claim_ttl_s,
     )
     return taken, thread
 
@@ -279,7 +294,9 @@ async def _refuse(service: Service, message: Message, slot_of: str, error: Servi
     """A refused message is claimed, so a second delivery of it is not refused (and its
     writer told) again."""
     if message.claims and message.keep_refused:
-        taken = await service.deps.intake.claim(slot_of, claims=message.claims)
+        taken = await service.deps.intake.claim(
+            slot_of, claims=message.claims, claim_ttl_s=message.claim_ttl_s
+        )
         if taken.outcome == "seen":
             return Outcome("seen", thread_id=taken.thread_id)
     return Outcome("refused", thread_id=slot_of, error=error)

@@ -165,15 +165,9 @@ async def _commit(
         decide(after, agent, after.origin.kind in deps.channels), Stop
     )
     sent_at = time.monotonic()
-    with telemetry.span("redis commit", {"db.system.name": "redis", "hitlbot.events": len(events)}):
-        committed, held = await deps.store.commit_step(
-            thread,
-            events,
-            fence=lease.token,
-            renew_ms=deps.leases.lease_ms,
-            release=stops,
-            after=after,
-        )
+    committed, held = await deps.store.commit_step(  # traced by the store
+        thread, events, fence=lease.token, renew_ms=deps.leases.lease_ms, release=stops, after=after
+    )
     lease.confirmed(sent_at)
     for event in events:
         metrics.EVENTS.labels(event.type).inc()

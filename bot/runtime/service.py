@@ -7,6 +7,7 @@ compare-and-set lets exactly one commit, and the other finds the request already
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -21,6 +22,8 @@ from bot.core.thread import ExternalOrigin, Origin, Thread
 from bot.mcp.schema import SchemaError, args_model
 from bot.runtime.deps import Deps
 from bot.runtime.intake import Message, NewThread, Outcome, start_or_continue
+from bot.store.intake import Claim
+from bot.store.keys import item_tag
 from bot.store.threads import Busy
 
 __all__ = ["Answer", "Service"]
@@ -62,6 +65,47 @@ class Service:
         start = NewThread(agent, origin)
         message = Message(text, user, ref=ref, start=start, client=client)
         return _written(await start_or_continue(self, message))
+
+    async def launch_once(
+        self,
+        agent: str,
+        text: str,
+        origin: Origin,
+        user: str | None,
+        *,
+        key: str,
+        client: str | None = None,
+    ) -> tuple[Thread, bool]:
+        """`launch`, at most once per `key` (an API identity's Idempotency-Key) for as long
+        as a thread is kept: the key's claim is taken with the launch, in the same script. The
+        same key again starts nothing and returns the thread it started (True: a replay);
+        Invalid if that launch was for another agent, message or user. A refused launch
+        takes nothing: the key stays free for a corrected one."""
+        self.new_thread(agent, text, origin, user)  # refused before its key is taken
+        item = hashlib.sha256(key.encode()).hexdigest()[:32]
+        message = Message(
+            text,
+            user,
+            start=NewThread(agent, origin),
+            client=client,
+            claims=[Claim("api-launch", item, slot=item_tag(item))],
+            tag_of=item,
+            claim_ttl_s=self.deps.settings.thread_ttl_s,
+        )
+        outcome = await start_or_continue(self, message)
+        if outcome.status != "seen":
+            return _written(outcome), False
+        thread = await self.deps.store.get(outcome.thread_id or "")
+        if thread is None:
+            raise NotAccepting("the thread this Idempotency-Key started is gone; use a new key")
+        first = thread.events[0] if thread.events else None
+        same = isinstance(first, UserMessage) and (first.text, first.user) == (text, user)
+        if not same or thread.agent != agent:
+            raise Invalid(
+                "Idempotency-Key reused with different parameters: it started thread "
+                f"{thread.id}; send a new key for a new launch"
+            )
+        return thread, True
 
     def new_thread(
         self,

@@ -51,7 +51,7 @@ def register(app: AsyncApp, slack: SlackDeps) -> None:
         (REJECT_OPTION, reject_option),
     )
     for action_id, handle in handlers:
-        app.action(action_id)(_listener(slack, handle))
+        on_click(app, action_id, slack, handle)
 
     @app.action(re.compile(".*"))
     async def on_other(ack: AsyncAck) -> None:
@@ -59,10 +59,14 @@ def register(app: AsyncApp, slack: SlackDeps) -> None:
         await ack()
 
 
-def _listener(
-    slack: SlackDeps, handle: Callable[[SlackDeps, Click], Awaitable[None]]
-) -> Callable[[AsyncAck, Json, Json], Awaitable[None]]:
-    """A Bolt listener: ack at once, then `handle` the click if it is on a message."""
+def on_click(
+    app: AsyncApp,
+    action_id: str | re.Pattern[str],
+    slack: SlackDeps,
+    handle: Callable[[SlackDeps, Click], Awaitable[None]],
+) -> None:
+    """Listen to the button `action_id` (every button's listener: the card's, Cancel,
+    feedback): ack at once, then `handle` the click if it is on a message."""
 
     async def listener(ack: AsyncAck, body: Json, action: Json) -> None:
         await ack()
@@ -70,7 +74,7 @@ def _listener(
         if click is not None:
             await handle(slack, click)
 
-    return listener
+    app.action(action_id)(listener)
 
 
 async def _approver_card(slack: SlackDeps, click: Click) -> Card | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Literal
 
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 
 from bot.core.jsondata import Json
 from bot.core.refusals import AlreadyAnswered, Forbidden, ServiceError, WasCancelled
-from bot.slack import inbound
+from bot.slack.actions import on_click
 from bot.slack.cards import CANCEL, mention
 from bot.slack.decisions import NOT_OF_RECORD, UNKNOWN, thread_id_of
 from bot.slack.deps import SlackDeps
@@ -31,12 +31,7 @@ NO_THREAD = "There is nothing running here to stop."
 def register(app: AsyncApp, slack: SlackDeps) -> None:
     """Listen to Stop and to the Cancel buttons (before the actions' catch-all)."""
 
-    @app.action(CANCEL)
-    async def on_cancel(ack: AsyncAck, body: Json, action: Json) -> None:
-        await ack()
-        click = inbound.click(body, action)
-        if click is not None:
-            await cancel_click(slack, click)
+    on_click(app, CANCEL, slack, cancel_click)
 
     @app.event("agent_session_stopped")
     async def on_stop(body: Json, event: Json) -> None:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bot.asgi import read_body, replaying
 from bot.core.jsondata import Json
 from bot.slack.http import PATH, signature_problem
 from bot.slack.inbound import shape_problem
@@ -66,37 +67,18 @@ class MessageEvents:
         if slack is None or not slack.signing_secret or not slack.bot_user_id:
             await self.app(scope, receive, send)  # the route says why, or Bolt takes it
             return
-        buffered, body = await _read(receive)
+        buffered, body = await read_body(receive)  # inside the web's body limit
         found = None
         if buffered[-1].get("type") == "http.request":  # whole, not cut by a disconnect
             stamp, signature = _headers(scope["headers"])
             if signature_problem(slack.signing_secret, body, stamp, signature) is None:
                 found = message_event(body)
         if found is None:
-
-            async def replay() -> Message:
-                return buffered.pop(0) if buffered else await receive()
-
-            await self.app(scope, replay, send)
+            await self.app(scope, replaying(buffered, receive), send)
             return
         await take(slack.deps, *found, slack.bot_user_id)
         await send({"type": "http.response.start", "status": 200, "headers": _ACK_HEADERS})
         await send({"type": "http.response.body", "body": b""})
-
-
-async def _read(receive: Receive) -> tuple[list[Message], bytes]:
-    """The request's messages as received (to replay), and its body."""
-    buffered: list[Message] = []
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        buffered.append(message)
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return buffered, b"".join(chunks)
 
 
 def _headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:

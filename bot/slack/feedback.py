@@ -8,13 +8,12 @@ from up to down records the new word (the latest counts: `bot/core/feedback.py`)
 from __future__ import annotations
 
 import structlog
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 
 from bot import metrics
 from bot.core.events import RequestSent
 from bot.core.feedback import rate
-from bot.core.jsondata import Json
-from bot.slack import inbound
+from bot.slack.actions import on_click
 from bot.slack.answers import FEEDBACK, read_rating
 from bot.slack.deps import SlackDeps
 from bot.slack.inbound import Click
@@ -28,13 +27,7 @@ GONE = "This answer is no longer kept, so the feedback was not recorded."
 
 def register(app: AsyncApp, slack: SlackDeps) -> None:
     """Listen to the feedback buttons (before the catch-all action listener)."""
-
-    @app.action(FEEDBACK)
-    async def on_feedback(ack: AsyncAck, body: Json, action: Json) -> None:
-        await ack()
-        click = inbound.click(body, action)
-        if click is not None:
-            await take(slack, click)
+    on_click(app, FEEDBACK, slack, take)
 
 
 async def take(slack: SlackDeps, click: Click) -> None:

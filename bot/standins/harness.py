@@ -27,7 +27,8 @@ import httpx
 import uvicorn
 
 from bot.config import Settings
-from bot.dev.embedded_redis import free_port, private_redis
+from bot.dev.ports import free_port
+from bot.dev.server import private_store
 from bot.standins.anthropic_stub import AnthropicStub
 
 TOKEN = "harness-token"
@@ -107,8 +108,8 @@ async def hitlbot(
         os.environ["ANTHROPIC_API_KEY"] = "sk-test"
         values["ANTHROPIC_API_KEY"] = "sk-test"
     try:
-        with private_redis() as redis_url:
-            config = Settings(_env_file=None, REDIS_URL=redis_url, **values)
+        with contextlib.ExitStack() as stack:
+            config = Settings(_env_file=None, REDIS_URL=private_store(stack), **values)
             # What the app checks at start, here first: its StartupError, not uvicorn's exit.
             check_configuration(config, load_agents(config))
             await model_from(config).aclose()

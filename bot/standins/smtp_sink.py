@@ -25,7 +25,7 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from bot.dev.embedded_redis import free_port
+from bot.dev.ports import free_port
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,9 @@ class Claim:
 
     namespace: str
     item: str
+    slot: str | None = None
+    """The id the claim is kept under, if not the thread's: one known before any thread is
+    (an Idempotency-Key's tag, which the thread's id is then minted in)."""
 
 
 @dataclass(frozen=True)
@@ -159,9 +162,12 @@ class Intake:
         stale: str | None = None,
         working: str = "",
         jobs: Sequence[bytes] = (),
+        claim_ttl_s: int | None = None,
     ) -> Taken:
-        """Create `thread`, queued, unless `link` names another live thread (`linked`) or a
-        claim is taken (`seen`). `stale`: a thread the link may name that is gone."""
+        """Create `thread`, queued, unless `link` names another live thread (`linked`), a
+        claim is taken or the thread exists already (`seen`: an id derived from the caller's
+        own). `stale`: a thread the link may name that is gone. `claim_ttl_s`: how long the
+        claims are kept, if not the intake's default."""
         creation = self.store.creation(thread)
         return await self._run(
             "start",
@@ -173,6 +179,8 @@ class Intake:
             jobs=[self._step.job(thread.id), *jobs],
             working=working,
             commit=(creation.commit_keys, creation.commit_args),
+            deadlines=creation.deadlines,
+            claim_ttl_s=claim_ttl_s,
         )
 
     async def claim(
@@ -183,6 +191,7 @@ class Intake:
         link: Link | None = None,
         may_start: bool = True,
         stale: str | None = None,
+        claim_ttl_s: int | None = None,
     ) -> Taken:
         """Take the delivery without starting anything (`claimed`): a message with nothing to
         start on, or refused. Still `linked` to a thread the link names, `ignored` when it
@@ -190,7 +199,14 @@ class Intake:
         the claims go in."""
         commit: tuple[list[str], list[Any]] = (self.store.commit_keys(slot_of), [])
         return await self._run(
-            "claim", slot_of, claims, link, stale=stale, may_start=may_start, commit=commit
+            "claim",
+            slot_of,
+            claims,
+            link,
+            stale=stale,
+            may_start=may_start,
+            commit=commit,
+            claim_ttl_s=claim_ttl_s,
         )
 
     async def append(
@@ -250,8 +266,11 @@ class Intake:
         scores: tuple[str, str] = ("0", "0"),
         jobs: Sequence[bytes] = (),
         working: str = "",
+        deadlines: dict[str, float] | None = None,
+        claim_ttl_s: int | None = None,
     ) -> Taken:
         keys = self.keys
+        deadlines = deadlines or {}
         commit_keys, commit_args = commit
         thread_key = commit_keys[0]
         outside = self.cluster  # the global keys are ours to write, around the script
@@ -263,13 +282,14 @@ class Intake:
                 if held is not None and (not stale or held.decode() != apart.value(stale)):
                     return Taken("linked", apart.thread_of(held.decode()))
         if outside:
-            await self._mark(thread_id, mode, scores, bool(jobs))
+            await self._mark(thread_id, mode, scores, bool(jobs), deadlines)
+        global_keys = [keys.index, keys.queued, self.broker.queue_name, keys.deadlines]
         keys_ = [
             *commit_keys[:4],
             link.key(keys) if link is not None else thread_key,
             keys.slack_working(thread_id),
-            *([thread_key] * 3 if outside else [keys.index, keys.queued, self.broker.queue_name]),
-            *(keys.claim(thread_id, claim.namespace, claim.item) for claim in claims),
+            *([thread_key] * len(global_keys) if outside else global_keys),
+            *(keys.claim(claim.slot or thread_id, claim.namespace, claim.item) for claim in claims),
         ]
         if outside:
             scores = ("", scores[1])
@@ -281,7 +301,7 @@ class Intake:
             link.value(thread_id) if link is not None else "",
             link.value(stale) if link is not None and stale else "",
             self.link_ttl_s,
-            self.claim_ttl_s,
+            claim_ttl_s or self.claim_ttl_s,
             *scores,
             self.broker.maxlen or 0,
             "~" if self.broker.approximate else "=",
@@ -289,6 +309,8 @@ class Intake:
             SLACK_WORKING_TTL_S,
             len(jobs),
             *jobs,
+            len(deadlines),
+            *(part for member, due in deadlines.items() for part in (repr(due), member)),
             *commit_args,
         ]
         outcome, found, version = await self.script(keys_, args)
@@ -306,18 +328,29 @@ class Intake:
         number = version.decode()
         return Taken(name, value or None, int(number) if number.isdigit() else None)
 
-    async def _mark(self, thread_id: str, mode: str, scores: tuple[str, str], queued: bool) -> None:
-        """On a Cluster, before the script: list a thread to start, mark one given work."""
+    async def _mark(
+        self,
+        thread_id: str,
+        mode: str,
+        scores: tuple[str, str],
+        queued: bool,
+        deadlines: dict[str, float],
+    ) -> None:
+        """On a Cluster, before the script: list a thread to start (with its deadlines), mark
+        one given work."""
         index, queued_at = scores
         listed = mode == "start"
         if not (listed or queued):
             return
         marked = [self.keys.index] if listed else []
         marked += [self.keys.queued] if queued else []
+        marked += [self.keys.deadlines] if listed and deadlines else []
 
         async def marks(pipe: Any) -> None:
             if listed:
                 pipe.zadd(self.keys.index, {thread_id: float(index)})
+                if deadlines:
+                    pipe.zadd(self.keys.deadlines, deadlines)
             if queued:
                 pipe.zadd(self.keys.queued, {thread_id: float(queued_at)})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
@@ -9,13 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot import telemetry
 from bot.core.audit import audit_entries
 from bot.core.events import Event, HumanRequest
 from bot.core.policy import deadline_steps
 from bot.core.thread import Status, Thread
+from bot.store import listing
 from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
 from bot.store.connect import RedisClient
 from bot.store.keys import AUDIT_MAXLEN, Keys
+from bot.store.listing import Summary
 from bot.store.replicas import Replicas
 from bot.store.scripts import source
 from bot.store.watch import ThreadWatch
@@ -44,11 +48,16 @@ class ThreadExists(Exception):
     """A thread with this id already exists."""
 
 
+class StoreUnhealthy(Exception):
+    """The store did not answer a health check; `args[0]`: what `/healthz` shows of it."""
+
+
 @dataclass(frozen=True)
 class Creation:
     """A new thread's writes, for a script of another module to make in its own round trip:
     run the commit script on `commit_keys`/`commit_args` (expect `{1, 1}`), then list the thread in
-    `index` and mark it in `queued` with these scores, exactly as `ThreadStore.create` does."""
+    `index`, mark it in `queued` with these scores and add its `deadlines`, exactly as
+    `ThreadStore.create` does."""
 
     commit_keys: list[str]
     commit_args: list[Any]
@@ -56,16 +65,8 @@ class Creation:
     index_score: str
     queued: str
     queued_score: str
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What a listing shows of one thread."""
-
-    id: str
-    agent: str
-    status: Status
-    updated: float
+    deadlines: dict[str, float]
+    """Its requests' deadline marks (a thread born waiting, an external call's)."""
 
 
 class ThreadStore:
@@ -90,9 +91,15 @@ class ThreadStore:
         self._commit = redis.register_script(source("commit"))
         self._load = redis.register_script(source("load"))
 
-    async def ping(self) -> None:
-        """One round trip to Redis (the health check)."""
-        await self.redis.ping()
+    async def health(self, timeout_s: float) -> dict[str, str]:
+        """What `/healthz` says of the store: `{"redis": "ok"}`, or the reason it did not
+        answer within `timeout_s` (StoreUnhealthy)."""
+        try:
+            # Bounded: the client retries through a Redis restart, a probe must not wait.
+            await asyncio.wait_for(self.redis.ping(), timeout_s)
+        except Exception as exc:
+            raise StoreUnhealthy({"redis": str(exc) or type(exc).__name__}) from exc
+        return {"redis": "ok"}
 
     def watch(self) -> ThreadWatch:
         """Commits published as they happen, for long-polls (one per web process)."""
@@ -149,12 +156,33 @@ class ThreadStore:
         `fence`: the writer's lease token; if that lease is no longer held, Fenced and nothing
         is written (a worker that stalled past its lease must not commit onto the new holder).
         """
-        committed, _ = await self.commit_step(
+        committed, _ = await self._commit_step(
             thread, new, queued=queued, fence=fence, replace=replace
         )
         return committed
 
     async def commit_step(
+        self,
+        thread: Thread,
+        new: list[Event],
+        *,
+        fence: str | None = None,
+        renew_ms: int = 0,
+        release: bool = False,
+        after: Thread | None = None,
+    ) -> tuple[Thread, bool | None]:
+        """A worker's commit, traced (`redis commit`): `commit`, for a lease holder: in the
+        same round trip, renew the fenced lease to `renew_ms` (0: leave it), and with
+        `release` let it go unless work arrived meanwhile (the dirty mark). Returns the
+        committed thread and, with `release`, whether the lease is still held (new work: go
+        on), else None. `after`: `thread` with `new`, if the caller built it already."""
+        attributes = {"db.system.name": "redis", "hitlbot.events": len(new)}
+        with telemetry.span("redis commit", attributes):
+            return await self._commit_step(
+                thread, new, fence=fence, renew_ms=renew_ms, release=release, after=after
+            )
+
+    async def _commit_step(
         self,
         thread: Thread,
         new: list[Event],
@@ -166,12 +194,7 @@ class ThreadStore:
         after: Thread | None = None,
         replace: bool = False,
     ) -> tuple[Thread, bool | None]:
-        """`commit`, for a lease holder: in the same round trip, renew the fenced lease to
-        `renew_ms` (0: leave it), and with `release` let it go unless work arrived meanwhile
-        (the dirty mark). Returns the committed thread and, with `release`, whether the lease
-        is still held (new work: go on), else None. `after`: `thread` with `new`, if the
-        caller built it already.
-        """
+        """`commit_step`, untraced, with `commit`'s `queued` and `replace`."""
         due = deadlines_of(thread.id, new)
         after = after if after is not None else thread.appended(*new)
         keys, args = self.commit_parts(
@@ -203,7 +226,7 @@ class ThreadStore:
             reply = await self._commit(keys=keys, args=args)
         ok, version = reply[0], reply[1]
         if int(ok) == -2:  # stored whole by an earlier version: rewrite it in this layout
-            return await self.commit_step(
+            return await self._commit_step(
                 thread,
                 new,
                 queued=queued,
@@ -320,6 +343,7 @@ class ThreadStore:
             index_score=repr(thread.created_at.timestamp()),
             queued=self.keys.queued,
             queued_score=repr(time.time()),
+            deadlines=deadlines_of(thread.id, thread.events),
         )
 
     async def audit(self, thread_id: str) -> list[dict[str, Any]]:
@@ -331,40 +355,7 @@ class ThreadStore:
         self, status: Status | None, cursor: str | None, limit: int
     ) -> tuple[list[Summary], str | None]:
         """Threads newest first, filtered by status; returns a page and the next cursor."""
-        top, after_id = _parse_cursor(cursor)
-        found: list[Summary] = []
-        scanned, budget = 0, max(limit * 10, 1000)
-        while len(found) < limit and scanned < budget:
-            batch = await self.redis.zrange(
-                self.keys.index,
-                top,
-                "-inf",
-                byscore=True,
-                desc=True,
-                offset=0,
-                num=limit + 50,
-                withscores=True,
-            )
-            batch = [(m.decode(), s) for m, s in batch]
-            if after_id is not None:
-                batch = [(m, s) for m, s in batch if s < float(top) or m < after_id]
-            if not batch:
-                return found, None
-            scanned += len(batch)
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for member, _ in batch:
-                    pipe.hmget(self.keys.thread(member), ["agent", "status", "updated"])
-                rows = await pipe.execute()
-            for (member, score), (agent, state, updated) in zip(batch, rows, strict=True):
-                top, after_id = repr(score), member
-                if state is None:
-                    await self.redis.zrem(self.keys.index, member)  # expired thread
-                    continue
-                if status is None or state.decode() == status:
-                    found.append(Summary(member, agent.decode(), state.decode(), float(updated)))
-                    if len(found) == limit:
-                        break
-        return found, f"{top}|{after_id}"
+        return await listing.page(self.redis, self.keys, status, cursor, limit)
 
 
 def deadlines_of(thread_id: str, events: list[Event]) -> dict[str, float]:
@@ -380,14 +371,3 @@ def deadlines_of(thread_id: str, events: list[Event]) -> dict[str, float]:
 
 def _empty(thread: Thread) -> Thread:
     return thread.model_copy(update={"events": [], "version": 0})
-
-
-def _parse_cursor(cursor: str | None) -> tuple[str, str | None]:
-    if not cursor:
-        return "+inf", None
-    score, _, member = cursor.partition("|")
-    try:
-        float(score)
-    except ValueError as exc:
-        raise ValueError("cursor is not one this server gave out") from exc
-    return score, member or None

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bot.asgi import read_body, replaying
 
 
 class BodyLimit:
@@ -32,36 +34,11 @@ class BodyLimit:
                 return
             await self.app(scope, receive, send)  # the server stops at Content-Length
             return
-        buffered, size = await read_body(receive, self.limit)
-        if size > self.limit:
+        buffered, body = await read_body(receive, self.limit)
+        if len(body) > self.limit:
             await refuse(send, 413, f"request body over {self.limit} bytes")
             return
         await self.app(scope, replaying(buffered, receive), send)
-
-
-async def read_body(receive: Receive, limit: int) -> tuple[list[Message], int]:
-    """The request's messages, read until its body ends or runs over `limit` bytes; with the
-    body's size read (over `limit`: the body is longer, and the rest unread)."""
-    buffered: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        buffered.append(message)
-        if message["type"] != "http.request":
-            break
-        size += len(message.get("body", b""))
-        if size > limit or not message.get("more_body", False):
-            break
-    return buffered, size
-
-
-def replaying(buffered: list[Message], receive: Receive) -> Receive:
-    """A `receive` for the app: the messages read already, then the rest as it comes."""
-
-    async def replay() -> Message:
-        return buffered.pop(0) if buffered else await receive()
-
-    return replay
 
 
 async def refuse(send: Send, status: int, detail: str) -> None:

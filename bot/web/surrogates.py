@@ -15,7 +15,8 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bot.web.bodylimit import read_body, refuse, replaying
+from bot.asgi import read_body, replaying
+from bot.web.bodylimit import refuse
 
 _MAYBE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 """What a surrogate looks like in JSON's bytes: an escape, or its (invalid) UTF-8 form, which
@@ -52,8 +53,8 @@ class SurrogateGuard:
         if scope["type"] != "http" or not _is_json(scope):
             await self.app(scope, receive, send)
             return
-        buffered, size = await read_body(receive, self.limit)
-        if size <= self.limit and lone_surrogate(b"".join(m.get("body", b"") for m in buffered)):
+        buffered, body = await read_body(receive, self.limit)
+        if len(body) <= self.limit and lone_surrogate(body):
             await refuse(send, 400, _NOT_UNICODE)
             return
         await self.app(scope, replaying(buffered, receive), send)
