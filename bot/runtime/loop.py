@@ -84,7 +84,7 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
         if lease.lost or (isinstance(action, RunTool | Deliver) and not await lease.check()):
             log.warning("lease lost; leaving the thread to its new holder", thread_id=thread.id)
             return
-        # No tool starts and no model is asked after a cancel commits: `thread` is as Redis
+        # No tool starts and no model is asked after a cancel commits: `thread` is as the store
         # had it one round trip ago (the acquire's load, a load, or this worker's own commit,
         # whose compare-and-set refuses a copy a cancel has moved on), so `decide` above saw
         # any cancel committed before that; a separate read of the status here would only move
