@@ -48,7 +48,7 @@ bench: $(BENCH_STAMP)  ## every figure beside its baseline; writes bench/RESULTS
 	  echo "==> no wrk: ingest throughput falls back to the Python load generator (its row says so; not comparable with wrk runs)"; }
 	$(BIN)/python -m bench
 
-bench-smoke: $(BENCH_STAMP)  ## the same measurements with tiny counts (under a minute), so none rots
+bench-smoke: $(BENCH_STAMP)  ## the same measurements with tiny counts (about 1.5 min), so none rots
 	$(BIN)/python -m bench --smoke
 
 web: $(STAMP)

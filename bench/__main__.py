@@ -8,6 +8,7 @@ so none of them rots, and writes nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -15,7 +16,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cycle_levers, cycles, inflight, ingest, machine, paused, stack, steps
+from bench import (
+    busy_ack,
+    cycle_levers,
+    cycles,
+    inflight,
+    ingest,
+    ingest_cpu,
+    levers,
+    machine,
+    paused,
+    stack,
+    steps,
+)
 from bench.stats import Row, table
 from bot.dev.embedded_redis import private_redis
 
@@ -34,7 +47,7 @@ def measures(smoke: bool) -> dict[str, Measure]:
         else ingest.Config(seconds=10, pool=60_000 if wrk else 5_000, use_wrk=wrk)
     )
     cycles_cfg = cycles.Config(clients=4, seconds=1) if smoke else cycles.Config(20, 10)
-    levers_cfg = (
+    cycle_levers_cfg = (
         cycle_levers.Config(1, 2, 0.5, 0, False, cycle_levers.SMOKE)
         if smoke
         else cycle_levers.Config()
@@ -46,23 +59,33 @@ def measures(smoke: bool) -> dict[str, Measure]:
     )
     inflight_cfg = inflight.Config(threads=20 if smoke else 300)
     steps_cfg = steps.Config(steps=3, at=(10, 40)) if smoke else steps.Config(50, (10, 500))
+    ingest_levers_cfg = (
+        levers.Config(rounds=1, count=50, smoke=True) if smoke else levers.Config(3, 3000)
+    )
+    busy_cfg = busy_ack.Config(rounds=1, seconds=0.5) if smoke else busy_ack.Config(2, 5)
+    cpu_cfg = ingest_cpu.Config(pairs=1, block=20) if smoke else ingest_cpu.Config(20, 200)
     return {
         "ingest": lambda url, stand: ingest.run(url, stand, ingest_cfg),
+        "ingest_levers": lambda url, stand: levers.run(url, stand, ingest_levers_cfg),
+        "ingest_cpu": lambda url, stand: ingest_cpu.run(url, stand, cpu_cfg),
+        "busy_ack": lambda url, stand: busy_ack.run(url, stand, busy_cfg),
         "cycles": lambda url, stand: cycles.run(url, stand, cycles_cfg),
-        "cycle_levers": lambda url, stand: cycle_levers.run(url, stand, levers_cfg),
+        "cycle_levers": lambda url, stand: cycle_levers.run(url, stand, cycle_levers_cfg),
         "paused": lambda url, stand: paused.run(url, stand, paused_cfg),
         "inflight": lambda url, stand: inflight.run(url, stand, inflight_cfg),
         "steps": lambda url, stand: steps.run(url, steps_cfg),
     }
 
 
-def write_results(text: str) -> None:
+def write_results(text: str, loads: dict[str, float]) -> None:
+    load = ", ".join(f"{name} {value:.1f}" for name, value in loads.items())
     block = "\n".join(
         [
             START,
             f"Last `make bench`: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
             "",
             *machine.describe(),
+            f"- Load average (1 min) as each measurement started: {load}",
             "",
             text,
             END,
@@ -79,7 +102,7 @@ def write_results(text: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--smoke", action="store_true", help="tiny counts; writes nothing")
-    parser.add_argument("--only", help="comma-separated subset: ingest,cycles,paused,...")
+    parser.add_argument("--only", help="comma-separated subset: ingest,cycles,ingest_levers,...")
     args = parser.parse_args()
     chosen = measures(args.smoke)
     if args.only:
@@ -89,16 +112,19 @@ def main() -> int:
             parser.error(f"unknown measurement(s) {sorted(unknown)}; known: {sorted(chosen)}")
         chosen = {name: chosen[name] for name in names}
     rows: list[Row] = []
+    loads: dict[str, float] = {}
+    """The machine is shared: its load as each measurement started, beside the figures."""
     started = time.monotonic()
     with private_redis() as url, stack.standins() as stand:
         for name, measure in chosen.items():
-            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            loads[name] = os.getloadavg()[0]
+            print(f"bench: {name} (load {loads[name]:.1f}) ...", file=sys.stderr, flush=True)
             rows.extend(measure(url, stand))
     text = table(rows)
     print(text)
     print(f"\nbench: {time.monotonic() - started:.0f} s", file=sys.stderr)
     if not args.smoke and not args.only:
-        write_results(text)
+        write_results(text, loads)
     return 0
 
 

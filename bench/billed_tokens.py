@@ -81,7 +81,7 @@ def _plain(thread: Thread, budget: int) -> list[int]:
 
     agent = load_agents()["deploy"]
     out = []
-    for step in model_steps(thread, agent, budget):
+    for step in model_steps(thread, agent, budget, prompt=agent.prompt.read_text("utf-8")):
         before = thread.model_copy(update={"events": thread.events[: step.index]})
         params = request_params(system=step.input.system, context="-", tools=step.input.tools)
         body = {"tools": params["tools"], "system": step.input.system}

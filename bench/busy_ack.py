@@ -7,7 +7,8 @@ starts a thread the same worker then runs to its approval card). Beside it, in t
 and interleaved with it, the same fixed rate with no cycles running. Every acked mention must
 be a stored thread (its Slack link and thread are checked).
 
-`python -m bench.busy_ack [--rounds 2] [--seconds 5]`; prints the table.
+Part of `python -m bench`; alone: `python -m bench.busy_ack [--rounds 2] [--seconds 5]`, which
+prints the table.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from redis import Redis
@@ -34,7 +36,16 @@ from bot.store.keys import Keys
 CLIENTS = 20
 
 
-def run(redis_url: str, stand: stack.StandIns, rounds: int, seconds: float) -> list[Row]:
+@dataclass(frozen=True)
+class Config:
+    rounds: int = 2
+    """Pairs of runs: idle, busy, busy, idle, ..."""
+    seconds: float = 5
+    """Length of each fixed-rate run (200 mentions a second)."""
+
+
+def run(redis_url: str, stand: stack.StandIns, config: Config) -> list[Row]:
+    rounds, seconds = config.rounds, config.seconds
     redis = Redis.from_url(redis_url)
     redis.flushall()
     keys = Keys()
@@ -108,7 +119,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5)
     args = parser.parse_args()
     with private_redis() as url, stack.standins() as stand:
-        print(table(run(url, stand, args.rounds, args.seconds)))
+        print(table(run(url, stand, Config(args.rounds, args.seconds))))
     return 0
 
 

@@ -108,7 +108,7 @@ async def measure(url: str, replicas: int, commits: int) -> dict[str, Any]:
             threads.append(await service.launch("deploy", f"hello {index}", ApiOrigin(), "u"))
 
         def said(thread: Thread) -> list[Event]:
-            return [UserMessage(text="and again", user="u")]
+            return [UserMessage(text="and again", user="u", at=deps.clock.now())]
 
         async def message(index: int) -> None:
             await deps.store.update(threads[index % len(threads)].id, said, queued=True)

@@ -3,6 +3,10 @@
 `python -m bench.serve [FLAGS] web|worker ...` runs `hitlbot web ...` or `hitlbot worker` with:
 - `--no-hiredis`: `hiredis` made unimportable before redis-py looks for it, so redis-py parses
   replies in Python, as it does where hiredis is not installed;
+- `--no-orjson`: `orjson` made unimportable, so the Slack fast path parses with json alone;
+- `--no-job-bytes`: each job's message dumped whole by taskiq's serializer, not spliced into
+  its dumped template (`bot.store.queue.cut_message`);
+- `--uuid-task-ids`: taskiq's own task ids (`uuid4().hex`), not `bot.store.queue.task_id`;
 - `--no-coalesce`: the intake script called once per message (`AsyncScript`) instead of its
   concurrent calls going as one pipeline per round trip (`bot.store.coalesce`);
 - `--stream-every-step`: every Claude step sent as a streamed request (`next_call_streaming`),
@@ -24,6 +28,9 @@ from typing import Any, cast
 
 FLAGS = {
     "--no-hiredis",
+    "--no-orjson",
+    "--no-job-bytes",
+    "--uuid-task-ids",
     "--no-coalesce",
     "--stream-every-step",
     "--sdk-reply",
@@ -94,6 +101,20 @@ if __name__ == "__main__":
         off.add(sys.argv.pop(1))
     if "--no-hiredis" in off:
         sys.modules["hiredis"] = None  # type: ignore[assignment]  # import raises ImportError
+    if "--no-orjson" in off:
+        sys.modules["orjson"] = None  # type: ignore[assignment]
+    if "--no-job-bytes" in off:
+        import bot.store.queue
+
+        assert bot.store.queue.cut_message.__name__ == "cut_message"
+        bot.store.queue.cut_message = lambda serializer, message: None
+    if "--uuid-task-ids" in off:
+        from taskiq.abc.broker import default_id_generator
+
+        import bot.store.queue
+
+        assert bot.store.queue.task_id.__name__ == "task_id"
+        bot.store.queue.task_id = default_id_generator
     if "--no-coalesce" in off:
         import bot.store.intake
 

@@ -18,11 +18,12 @@ USER = "U0ALICE"
 TEXT = f"<@{BOT_USER_ID}> deploy api 1.4.2 to production"
 
 
-def build(path: Path, count: int, secret: str, run: str) -> Path:
-    """Write `count` signed mentions to `path`; `run` keeps ids unique across pools."""
+def build(path: Path, count: int, secret: str, run: str, first: int = 0) -> Path:
+    """Write `count` signed mentions to `path`; `run` keeps ids unique across pools, `first`
+    their message ts across pools built within one second (mentions `first`, `first + 1`...)."""
     base = int(time.time())
     with path.open("w", encoding="utf-8") as out:
-        for i in range(count):
+        for i in range(first, first + count):
             ts = f"{base}.{i:06d}"
             event = {
                 "type": "app_mention",

@@ -106,12 +106,13 @@ def web(
 
 
 @contextlib.contextmanager
-def bare_web() -> Iterator[Served]:
-    """The bare FastAPI baseline (`bench.bare`) on a free loopback port."""
+def bare_web(redis_url: str | None = None) -> Iterator[Served]:
+    """The bare FastAPI baseline (`bench.bare`) on a free loopback port; with `redis_url`, it
+    writes each body to Redis before answering."""
     with _on_free_ports(
         "bare",
         1,
-        lambda p: [PYTHON, "-m", "bench.bare", str(p[0])],
+        lambda p: [PYTHON, "-m", "bench.bare", str(p[0]), *([redis_url] if redis_url else [])],
         None,
         lambda p: answers(f"http://127.0.0.1:{p[0]}/openapi.json", "/slack/events"),
     ) as (proc, ports):

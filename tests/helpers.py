@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
 
 from bot.config import Settings
+
+T0 = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+"""The instant tests stamp the events they build (events are given `at`: the core reads no
+clock); where order or age matters, a test counts from it or uses a `FakeClock`."""
 
 
 async def wait_for(

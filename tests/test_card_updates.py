@@ -22,21 +22,21 @@ from bot.runtime.wiring import runtime
 from bot.standins.anthropic_stub import AnthropicStub
 from bot.standins.slack_stub import SlackStub
 from tests.conftest import APPROVER, SlackDriver, app_client
-from tests.helpers import tool_results, wait_for
+from tests.helpers import T0, tool_results, wait_for
 
 PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
 
 
 def test_a_decision_makes_pending_reminders_moot_and_is_shown_on_every_card() -> None:
-    call = ToolCall(call_id="c1", name="deploy_service", args=PRODUCTION)
-    request = HumanRequest(request_id="t.r1", kind="approval", message="m", call_id="c1")
-    card = RequestSent(ref="t.r1", channel="slack", coordinates={"channel": "C1", "ts": "1"})
-    remind = DeadlinePassed(request_id="t.r1", step="remind")
-    escalate = DeadlinePassed(request_id="t.r1", step="escalate")
-    events = [UserMessage(text="go"), call, request, card, remind, escalate]
-    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events)
+    call = ToolCall(call_id="c1", name="deploy_service", args=PRODUCTION, at=T0)
+    request = HumanRequest(request_id="t.r1", kind="approval", message="m", call_id="c1", at=T0)
+    card = RequestSent(ref="t.r1", channel="slack", coordinates={"channel": "C1", "ts": "1"}, at=T0)
+    remind = DeadlinePassed(request_id="t.r1", step="remind", at=T0)
+    escalate = DeadlinePassed(request_id="t.r1", step="escalate", at=T0)
+    events = [UserMessage(text="go", at=T0), call, request, card, remind, escalate]
+    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events, created_at=T0)
     assert [ref for ref, _ in thread.undelivered] == ["deadline:4", "deadline:5"]
-    decision = HumanResponse(request_id="t.r1", user="U1", approved=True)
+    decision = HumanResponse(request_id="t.r1", user="U1", approved=True, at=T0)
     decided = thread.appended(decision)
     assert decided.undelivered == [("shown:t.r1:1", decision)]  # the reminders are moot
     # A card recorded after the decision (an escalation posted just before) is shown too.
@@ -44,8 +44,9 @@ def test_a_decision_makes_pending_reminders_moot_and_is_shown_on_every_card() ->
         ref="deadline:5",
         channel="slack",
         coordinates={"channel": "C2", "ts": "2", "request_id": "t.r1"},
+        at=T0,
     )
-    shown = RequestSent(ref="shown:t.r1:1", channel="slack")
+    shown = RequestSent(ref="shown:t.r1:1", channel="slack", at=T0)
     again = decided.appended(shown, late)
     assert again.undelivered == [("shown:t.r1:2", decision)]
     assert again.undelivered == undelivered(again.events)

@@ -9,6 +9,7 @@ from bot.core.events import HumanRequest, HumanResponse
 from bot.core.policy import match_choice, pick_refusal, pickers
 from bot.email.compose import body_text
 from bot.slack.cards import answered_question, question_message
+from tests.helpers import T0
 
 CHOICE = HumanRequest(
     request_id="th_1.r1",
@@ -16,6 +17,7 @@ CHOICE = HumanRequest(
     message="Which incident?",
     choices=["INC-101: cards failing", "INC-102: refunds slow"],
     only_choices=True,
+    at=T0,
 )
 
 
@@ -50,7 +52,9 @@ def test_the_question_in_slack_and_once_picked() -> None:
     ]
     assert [b["action_id"] for b in stop["elements"]] == ["cancel"]
     assert "or reply" not in json.dumps(message.blocks)
-    response = HumanResponse(request_id="th_1.r1", user="UASKER", answer="INC-101: cards failing")
+    response = HumanResponse(
+        request_id="th_1.r1", user="UASKER", answer="INC-101: cards failing", at=T0
+    )
     picked = answered_question(CHOICE, response)
     assert not [b for b in picked.blocks if b["type"] == "actions"]
     assert "<@UASKER> picked: INC-101: cards failing" in json.dumps(picked.blocks)

@@ -19,6 +19,7 @@ from bot.standins.anthropic_stub import AnthropicStub, ToolReply
 from bot.store.keys import Keys
 from bot.store.lease import Lease, Leases
 from bot.store.threads import Fenced, ThreadStore
+from tests.helpers import T0
 
 LEASE_S = 600.0
 """Long, so a tenth of it (a check's freshness) outlasts any stall of the test itself."""
@@ -35,7 +36,13 @@ def leases(redis_client: Redis, prefix: str) -> Leases:
 
 
 def new_thread(thread_id: str = "th_c") -> Thread:
-    return Thread(id=thread_id, agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
+    return Thread(
+        id=thread_id,
+        agent="deploy",
+        origin=ApiOrigin(),
+        events=[UserMessage(text="hi", at=T0)],
+        created_at=T0,
+    )
 
 
 async def acquired(store: ThreadStore, leases: Leases) -> tuple[Lease, Thread]:
@@ -53,10 +60,14 @@ async def test_a_commit_renews_the_fenced_lease(
     lease, thread = await acquired(store, leases)
     key = Keys(prefix).lease("th_c")
     await redis_client.pexpire(key, 5_000)
-    await store.commit_step(thread, [UserMessage(text="x")], fence=lease.token, renew_ms=600_000)
+    await store.commit_step(
+        thread, [UserMessage(text="x", at=T0)], fence=lease.token, renew_ms=600_000
+    )
     assert await redis_client.pttl(key) > 5_000
     await redis_client.pexpire(key, 5_000)
-    await store.commit(thread.appended(UserMessage(text="x")).model_copy(update={"version": 2}), [])
+    await store.commit(
+        thread.appended(UserMessage(text="x", at=T0)).model_copy(update={"version": 2}), []
+    )
     assert await redis_client.pttl(key) <= 5_000  # a commit without renew_ms leaves it
 
 
@@ -68,14 +79,14 @@ async def test_a_releasing_commit_lets_go_or_keeps_it_for_new_work(
     # Another worker found it taken meanwhile: the dirty mark. The lease is kept, mark gone.
     assert (await leases.lease("th_c").acquire())[0] is False
     thread, held = await store.commit_step(
-        thread, [UserMessage(text="1")], fence=lease.token, release=True
+        thread, [UserMessage(text="1", at=T0)], fence=lease.token, release=True
     )
     assert held is True
     assert await redis_client.get(keys.lease("th_c")) == lease.token.encode()
     assert not await redis_client.exists(keys.dirty("th_c"))
     # No new work: let go.
     thread, held = await store.commit_step(
-        thread, [UserMessage(text="2")], fence=lease.token, release=True
+        thread, [UserMessage(text="2", at=T0)], fence=lease.token, release=True
     )
     assert held is False
     assert not await redis_client.exists(keys.lease("th_c"))
@@ -83,7 +94,7 @@ async def test_a_releasing_commit_lets_go_or_keeps_it_for_new_work(
     # A commit without `release` says nothing of the lease.
     second = leases.lease("th_c")
     assert (await second.acquire())[0]
-    _, held = await store.commit_step(thread, [UserMessage(text="3")], fence=second.token)
+    _, held = await store.commit_step(thread, [UserMessage(text="3", at=T0)], fence=second.token)
     assert held is None
 
 
@@ -96,7 +107,7 @@ async def test_a_fenced_releasing_commit_writes_nothing_and_keeps_the_new_holder
     assert (await second.acquire())[0]
     with pytest.raises(Fenced):
         await store.commit_step(
-            thread, [UserMessage(text="late")], fence=first.token, renew_ms=1, release=True
+            thread, [UserMessage(text="late", at=T0)], fence=first.token, renew_ms=1, release=True
         )
     assert await redis_client.get(Keys(prefix).lease("th_c")) == second.token.encode()
     assert await redis_client.pttl(Keys(prefix).lease("th_c")) > 1
@@ -110,7 +121,7 @@ async def test_a_retried_releasing_commit_answers_from_the_lease(
     call again (same commit id); it gets its result back, the lease as the first run left it."""
     lease, thread = await acquired(store, leases)
     keys, args = store.commit_parts(
-        thread, [UserMessage(text="x")], lease.token, renew_ms=1000, release=True
+        thread, [UserMessage(text="x", at=T0)], lease.token, renew_ms=1000, release=True
     )
     assert await store._commit(keys=keys, args=args) == [1, b"2", b"0"]
     assert await store._commit(keys=keys, args=args) == [1, b"2", b"0"]
@@ -120,7 +131,7 @@ async def test_a_retried_releasing_commit_answers_from_the_lease(
     assert thread is not None
     await redis_client.set(Keys(prefix).dirty("th_c"), "1")
     keys, args = store.commit_parts(
-        thread, [UserMessage(text="y")], second.token, renew_ms=1000, release=True
+        thread, [UserMessage(text="y", at=T0)], second.token, renew_ms=1000, release=True
     )
     assert await store._commit(keys=keys, args=args) == [1, b"3", b"1"]
     assert await store._commit(keys=keys, args=args) == [1, b"3", b"1"]
@@ -152,7 +163,7 @@ async def test_a_worker_lets_go_with_the_commit_that_pauses_the_thread(
     anthropic_stub.reply_tool(
         "deploy_service", {"service": "api", "version": "1.4.2", "environment": "production"}
     )
-    call = ToolCall(call_id="c0", name="list_services", args={})
+    call = ToolCall(call_id="c0", name="list_services", args={}, at=T0)
     async with runtime(settings) as (deps, _):
         thread = new_thread("th_r").appended(call)
         await deps.store.create(thread)

@@ -22,6 +22,7 @@ from bot.core.events import (
     UserMessage,
 )
 from bot.core.thread import SlackOrigin, Thread
+from tests.helpers import T0
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -32,32 +33,42 @@ THREAD = Thread(
     agent="deploy",
     origin=SlackOrigin(channel="C1", thread_ts="1.0", user="U1"),
     events=[
-        UserMessage(text="deploy api to production", user="U1"),
-        ToolCall(call_id="c0", name="list_services", args={}),
-        ToolResult(call_id="c0", name="list_services", result=BIG),
-        ToolCall(call_id="c1", name="list_versions", args={"service": "apx"}),
-        Error(kind="tool", call_id="c1", name="list_versions", message="unknown service 'apx'"),
-        ToolCall(call_id="c2", name="list_versions", args={"service": "api"}),
-        ToolResult(call_id="c2", name="list_versions", result=["1.4.1", "1.4.2"]),
-        ToolCall(call_id="c2b", name="list_versions", args={"service": "web"}),
-        ToolResult(call_id="c2b", name="list_versions", result=["2.0.0", "2.1.0"]),
-        ToolCall(call_id="c3", name="request_more_information", args={"message": "Which version?"}),
-        HumanRequest(request_id="th_1.r1", kind="question", message="Which version?", call_id="c3"),
-        RequestSent(ref="th_1.r1", channel="slack"),
-        HumanResponse(request_id="th_1.r1", user="U1", answer="1.4.2"),
+        UserMessage(text="deploy api to production", user="U1", at=T0),
+        ToolCall(call_id="c0", name="list_services", args={}, at=T0),
+        ToolResult(call_id="c0", name="list_services", result=BIG, at=T0),
+        ToolCall(call_id="c1", name="list_versions", args={"service": "apx"}, at=T0),
+        Error(
+            kind="tool", call_id="c1", name="list_versions", message="unknown service 'apx'", at=T0
+        ),
+        ToolCall(call_id="c2", name="list_versions", args={"service": "api"}, at=T0),
+        ToolResult(call_id="c2", name="list_versions", result=["1.4.1", "1.4.2"], at=T0),
+        ToolCall(call_id="c2b", name="list_versions", args={"service": "web"}, at=T0),
+        ToolResult(call_id="c2b", name="list_versions", result=["2.0.0", "2.1.0"], at=T0),
+        ToolCall(
+            call_id="c3", name="request_more_information", args={"message": "Which version?"}, at=T0
+        ),
+        HumanRequest(
+            request_id="th_1.r1", kind="question", message="Which version?", call_id="c3", at=T0
+        ),
+        RequestSent(ref="th_1.r1", channel="slack", at=T0),
+        HumanResponse(request_id="th_1.r1", user="U1", answer="1.4.2", at=T0),
         ToolCall(
             call_id="c4",
             name="deploy_service",
             args={"service": "api", "version": "1.4.2", "environment": "production"},
             reason="asked by U1",
+            at=T0,
         ),
-        HumanRequest(request_id="th_1.r2", kind="approval", message="asked by U1", call_id="c4"),
+        HumanRequest(
+            request_id="th_1.r2", kind="approval", message="asked by U1", call_id="c4", at=T0
+        ),
         HumanResponse(
-            request_id="th_1.r2", user="U2", approved=False, comment="freeze: after 17:00"
+            request_id="th_1.r2", user="U2", approved=False, comment="freeze: after 17:00", at=T0
         ),
-        ToolCall(call_id="c5", name="done_for_now", args={"message": "Not deployed."}),
-        Done(message="Not deployed.", call_id="c5"),
+        ToolCall(call_id="c5", name="done_for_now", args={"message": "Not deployed."}, at=T0),
+        Done(message="Not deployed.", call_id="c5", at=T0),
     ],
+    created_at=T0,
 )
 
 
@@ -91,7 +102,10 @@ def test_unresolved_errors_are_kept() -> None:
 
 
 def test_prompt_template() -> None:
-    check_golden("deploy_prompt.md", render_prompt(AGENT, THREAD, NOW))
+    check_golden(
+        "deploy_prompt.md",
+        render_prompt(AGENT, THREAD, NOW, prompt=AGENT.prompt.read_text(encoding="utf-8")),
+    )
 
 
 @pytest.mark.parametrize("budget", [50, 500, 5000])
@@ -100,9 +114,9 @@ def test_compaction_never_grows_the_log(budget: int) -> None:
 
 
 def test_short_results_are_never_compacted_into_longer_ones() -> None:
-    events: list[Event] = [UserMessage(text="go")]
+    events: list[Event] = [UserMessage(text="go", at=T0)]
     for n in range(40):
-        events.append(ToolCall(call_id=f"c{n}", name="list_services", args={}))
-        events.append(ToolResult(call_id=f"c{n}", name="list_services", result=["api"]))
+        events.append(ToolCall(call_id=f"c{n}", name="list_services", args={}, at=T0))
+        events.append(ToolResult(call_id=f"c{n}", name="list_services", result=["api"], at=T0))
     thread = THREAD.model_copy(update={"events": events})
     assert len(render_events(thread, budget=10)) <= len(render_events(thread, budget=100_000))

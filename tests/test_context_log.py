@@ -9,12 +9,16 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.core.context import render_events, render_events_full
+from bot.core.context import ContextCache, render_events, render_events_full
 from bot.core.events import Done, Error, Event, HumanRequest, HumanResponse, ToolCall, ToolResult
 from bot.core.events import UserMessage as Message
 from bot.core.thread import ApiOrigin, Thread
+from tests.helpers import T0
 
 _ids = itertools.count()
+CACHE = ContextCache()
+"""The logs kept between renders, as a process keeps them (each test's threads have ids of
+their own)."""
 
 event = st.one_of(
     st.builds(Message, text=st.text(alphabet="ab ", max_size=40)),
@@ -42,7 +46,7 @@ budgets = st.integers(min_value=0, max_value=300)
 
 
 def _thread(thread_id: str, events: list[Event]) -> Thread:
-    return Thread(id=thread_id, agent="deploy", origin=ApiOrigin(), events=events)
+    return Thread(id=thread_id, agent="deploy", origin=ApiOrigin(), events=events, created_at=T0)
 
 
 @settings(max_examples=400, deadline=None)
@@ -64,7 +68,7 @@ def test_incremental_render_equals_the_full_one(
         else:  # an earlier moment of the same thread
             thread = thread.model_copy(update={"events": thread.events[:cut]})
         for budget in budgets_:
-            assert render_events(thread, budget) == render_events_full(thread, budget)
+            assert render_events(thread, budget, CACHE) == render_events_full(thread, budget)
 
 
 @settings(max_examples=200, deadline=None)
@@ -76,34 +80,34 @@ def test_a_branch_or_a_rebuilt_list_is_not_read_as_an_extension(
     Redis: equal events, other objects) renders as its own."""
     thread_id = f"b{next(_ids)}"
     head = _thread(thread_id, events)
-    assert render_events(head, budget) == render_events_full(head, budget)
+    assert render_events(head, budget, CACHE) == render_events_full(head, budget)
     split = len(events) // 2
     branch = _thread(thread_id, [*events[:split], *other])
-    assert render_events(branch, budget) == render_events_full(branch, budget)
+    assert render_events(branch, budget, CACHE) == render_events_full(branch, budget)
     copies = [e.model_copy() for e in events]
     reloaded = _thread(thread_id, [*copies, *other])
-    assert render_events(reloaded, budget) == render_events_full(reloaded, budget)
+    assert render_events(reloaded, budget, CACHE) == render_events_full(reloaded, budget)
     longer = head.appended(*other)
-    assert render_events(longer, budget) == render_events_full(longer, budget)
+    assert render_events(longer, budget, CACHE) == render_events_full(longer, budget)
 
 
 def test_every_length_of_a_long_thread_at_a_tight_budget() -> None:
     """A thread like the step bench's (results, errors now and then), rendered after every
     append under budgets that drop errors and compact results: the same text as the full one."""
     long_result = [f"service-{n:03d}" for n in range(12)]
-    events: list[Event] = [Message(text="deploy api")]
+    events: list[Event] = [Message(text="deploy api", at=T0)]
     for n in range(120):
-        events.append(ToolCall(call_id=f"c{n}", name="list_services", args={}))
+        events.append(ToolCall(call_id=f"c{n}", name="list_services", args={}, at=T0))
         if n % 7 == 3:
-            events.append(Error(kind="tool", message=f"timeout {n}", name="list_services"))
+            events.append(Error(kind="tool", message=f"timeout {n}", name="list_services", at=T0))
         result = long_result if n % 3 else ["api"]
-        events.append(ToolResult(call_id=f"c{n}", name="list_services", result=result))
+        events.append(ToolResult(call_id=f"c{n}", name="list_services", result=result, at=T0))
     thread = _thread(f"l{next(_ids)}", [])
     compacted = dropped = 0
     for event in events:
         thread = thread.appended(event)
         for budget in (150, 600, 2000):
-            text = render_events(thread, budget)
+            text = render_events(thread, budget, CACHE)
             assert text == render_events_full(thread, budget)
             compacted += 'compacted="true"' in text
             dropped += "<error>" not in text and any(isinstance(e, Error) for e in thread.events)

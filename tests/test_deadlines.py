@@ -25,12 +25,16 @@ PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
 
 
 def waiting(**deadlines: datetime) -> Thread:
-    call = ToolCall(call_id="c1", name="deploy_service", args=PRODUCTION)
+    call = ToolCall(call_id="c1", name="deploy_service", args=PRODUCTION, at=T0)
     request = HumanRequest(
-        request_id="t.r1", kind="approval", message="m", call_id="c1", **deadlines
+        request_id="t.r1", kind="approval", message="m", call_id="c1", at=T0, **deadlines
     )
     return Thread(
-        id="t", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="go"), call, request]
+        id="t",
+        agent="deploy",
+        origin=ApiOrigin(),
+        events=[UserMessage(text="go", at=T0), call, request],
+        created_at=T0,
     )
 
 
@@ -59,7 +63,7 @@ def test_what_is_due_is_recorded_once() -> None:
         "deadline_passed",
         "human_response",
     ]
-    answered = thread.appended(HumanResponse(request_id="t.r1", user="U1", approved=True))
+    answered = thread.appended(HumanResponse(request_id="t.r1", user="U1", approved=True, at=T0))
     assert passed(answered, "t.r1", end, T0) == []
 
 

@@ -18,6 +18,7 @@ from bot.core.thread import ApiOrigin, Thread
 from bot.mcp.schema import args_model
 from bot.slack.cards import decided_card
 from bot.slack.editform import edit_modal, editable, error_blocks, submitted_args
+from tests.helpers import T0
 
 
 class Refund(BaseModel):
@@ -32,9 +33,11 @@ PROPOSED = {"service": "api", "version": "1.4.2", "environment": "production"}
 
 
 def _thread(*more: Any) -> Thread:
-    call = ToolCall(call_id="c1", name="deploy_service", args=PROPOSED)
-    request = HumanRequest(request_id="t.r1", kind="approval", message="ok?", call_id="c1")
-    return Thread(id="t", agent="deploy", origin=ApiOrigin(), events=[call, request, *more])
+    call = ToolCall(call_id="c1", name="deploy_service", args=PROPOSED, at=T0)
+    request = HumanRequest(request_id="t.r1", kind="approval", message="ok?", call_id="c1", at=T0)
+    return Thread(
+        id="t", agent="deploy", origin=ApiOrigin(), events=[call, request, *more], created_at=T0
+    )
 
 
 def _state(**values: str) -> dict[str, Any]:
@@ -89,7 +92,7 @@ def test_a_value_too_long_to_prefill_is_not_editable() -> None:
 
 def test_an_edit_runs_shows_and_is_audited() -> None:
     edited = {**PROPOSED, "version": "1.4.1"}
-    response = HumanResponse(request_id="t.r1", user="U1", approved=True, edited_args=edited)
+    response = HumanResponse(request_id="t.r1", user="U1", approved=True, edited_args=edited, at=T0)
     thread = _thread(response)
     action = decide(thread, AGENT, delivers=False)
     assert isinstance(action, RunTool) and action.call.args == edited
@@ -107,7 +110,7 @@ def test_an_edit_runs_shows_and_is_audited() -> None:
     assert entry["args_sha256"] == args_digest(edited) != args_digest(PROPOSED)
     assert entry["proposed_args_sha256"] == args_digest(PROPOSED)
     # Without an edit, nothing changes: the proposal runs and is what the digest names.
-    plain = HumanResponse(request_id="t.r1", user="U1", approved=True)
+    plain = HumanResponse(request_id="t.r1", user="U1", approved=True, at=T0)
     action = decide(_thread(plain), AGENT, delivers=False)
     assert isinstance(action, RunTool) and action.call.args == PROPOSED
     [entry] = audit_entries(_thread(), [plain])

@@ -50,13 +50,16 @@ from bot.email.routing import (
 )
 from bot.store.keys import Keys
 from bot.store.mailindex import MessageIndex
+from tests.helpers import T0
 
 ORIGIN = EmailOrigin(address="ana@example.com", mailbox="support@shop.example", subject="Dent")
-ASK = HumanRequest(request_id="t.r1", kind="question", message="Which order?", choices=["A", "B"])
+ASK = HumanRequest(
+    request_id="t.r1", kind="question", message="Which order?", choices=["A", "B"], at=T0
+)
 
 
 def thread(*events: object, origin: object = ORIGIN) -> Thread:
-    return Thread(id="t", agent="support", origin=origin, events=list(events))  # type: ignore[arg-type]
+    return Thread(id="t", agent="support", origin=origin, events=list(events), created_at=T0)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -86,14 +89,14 @@ def test_message_ids_are_on_our_domain_and_stable_per_event() -> None:
 
 def test_conversation_is_every_mail_in_order_without_other_channels() -> None:
     events = [
-        UserMessage(text="hi", ref="<a@x>"),
+        UserMessage(text="hi", ref="<a@x>", at=T0),
         ASK,
-        RequestSent(ref="t.r1", channel="email", coordinates={"message_id": "<b@bot>"}),
-        HumanResponse(request_id="t.r1", user="ana", answer="A", ref="<c@x>"),
-        HeldMessage(text="spam", sender="m@evil", reason="other sender", ref="<evil@x>"),
-        RequestSent(ref="t.r2", channel="slack", coordinates={"channel": "C", "ts": "1.2"}),
-        HumanResponse(request_id="t.r2", user="U1", approved=True, ref="1.3"),
-        Done(message="ok"),
+        RequestSent(ref="t.r1", channel="email", coordinates={"message_id": "<b@bot>"}, at=T0),
+        HumanResponse(request_id="t.r1", user="ana", answer="A", ref="<c@x>", at=T0),
+        HeldMessage(text="spam", sender="m@evil", reason="other sender", ref="<evil@x>", at=T0),
+        RequestSent(ref="t.r2", channel="slack", coordinates={"channel": "C", "ts": "1.2"}, at=T0),
+        HumanResponse(request_id="t.r2", user="U1", approved=True, ref="1.3", at=T0),
+        Done(message="ok", at=T0),
     ]
     assert conversation_ids(thread(*events)) == ["<a@x>", "<b@bot>", "<c@x>"]
 
@@ -107,11 +110,11 @@ def test_references_keep_the_root_and_the_latest() -> None:
 
 def test_reply_continues_the_conversation() -> None:
     events = [
-        UserMessage(text="hi", ref="<a@x>"),
+        UserMessage(text="hi", ref="<a@x>", at=T0),
         ASK,
-        RequestSent(ref="t.r1", channel="email", coordinates={"message_id": "<b@bot>"}),
-        HumanResponse(request_id="t.r1", user="ana", answer="A", ref="<c@x>"),
-        Done(message="Refunded."),
+        RequestSent(ref="t.r1", channel="email", coordinates={"message_id": "<b@bot>"}, at=T0),
+        HumanResponse(request_id="t.r1", user="ana", answer="A", ref="<c@x>", at=T0),
+        Done(message="Refunded.", at=T0),
     ]
     out = reply_to_thread(
         thread(*events),
@@ -136,10 +139,10 @@ def test_reply_continues_the_conversation() -> None:
 def test_bodies_of_each_outbound_event() -> None:
     question = body_text(ASK)
     assert question.startswith("Which order?") and "- A\n- B" in question
-    assert body_text(Done(message=" ok ")) == "ok"
-    assert body_text(Failed(reason="the model is unavailable: 529")) == FAILED_NOTICE
+    assert body_text(Done(message=" ok ", at=T0)) == "ok"
+    assert body_text(Failed(reason="the model is unavailable: 529", at=T0)) == FAILED_NOTICE
     with pytest.raises(TypeError):
-        body_text(UserMessage(text="x"))
+        body_text(UserMessage(text="x", at=T0))
 
 
 def test_html_body_escapes_and_keeps_paragraphs() -> None:
@@ -180,17 +183,17 @@ def test_candidates_and_recipients_of_a_reply() -> None:
 
 def test_disposition_only_the_threads_human_resumes() -> None:
     parsed = parse_rfc822(RAW.encode(), max_bytes=10_000)
-    assert disposition(parsed, thread(UserMessage(text="x"), ASK)) == Resume()
+    assert disposition(parsed, thread(UserMessage(text="x", at=T0), ASK)) == Resume()
     other = ORIGIN.model_copy(update={"address": "bob@example.com"})
-    verdict = disposition(parsed, thread(UserMessage(text="x"), origin=other))
+    verdict = disposition(parsed, thread(UserMessage(text="x", at=T0), origin=other))
     assert isinstance(verdict, Hold) and "ana@example.com, not from" in verdict.reason
-    approval = HumanRequest(request_id="t.r2", kind="approval", message="refund")
-    verdict = disposition(parsed, thread(UserMessage(text="x"), approval))
+    approval = HumanRequest(request_id="t.r2", kind="approval", message="refund", at=T0)
+    verdict = disposition(parsed, thread(UserMessage(text="x", at=T0), approval))
     assert isinstance(verdict, Hold) and "approval" in verdict.reason
     auto = parse_rfc822(
         RAW.replace("Subject", "Auto-Submitted: auto-replied\r\nSubject").encode(), max_bytes=10_000
     )
-    assert isinstance(disposition(auto, thread(UserMessage(text="x"))), Hold)
+    assert isinstance(disposition(auto, thread(UserMessage(text="x", at=T0))), Hold)
     assert isinstance(disposition(parsed, thread(origin=ApiOrigin())), Hold)
 
 
@@ -268,16 +271,16 @@ def test_mailgun_signature() -> None:
 
 
 def test_delivery_error_counts_as_handled() -> None:
-    error = Error(kind="delivery", message="550", ref="t.r1")
+    error = Error(kind="delivery", message="550", ref="t.r1", at=T0)
     assert undelivered([ASK]) == [("t.r1", ASK)]
     assert undelivered([ASK, error]) == []
-    assert undelivered([ASK, Error(kind="delivery", message="x")]) == [("t.r1", ASK)]
+    assert undelivered([ASK, Error(kind="delivery", message="x", at=T0)]) == [("t.r1", ASK)]
 
 
 def test_made_up_message_ids_stay_out_of_the_conversation() -> None:
     no_id = parse_rfc822(b"From: a@x.example\r\n\r\nhello\r\n", max_bytes=1000)
     assert no_id.message_id_synthesized
-    events = [UserMessage(text="hello", ref=no_id.message_id)]
+    events = [UserMessage(text="hello", ref=no_id.message_id, at=T0)]
     assert conversation_ids(thread(*events)) == []
 
 
@@ -299,18 +302,23 @@ class Approvals:
     def __init__(self) -> None:
         self.delivered: list[str] = []
 
-    async def deliver(self, thread: Thread, ref: str, event: object) -> RequestSent:
+    async def deliver(self, thread: Thread, ref: str, event: object, now: datetime) -> RequestSent:
         self.delivered.append(ref)
-        return RequestSent(ref=ref, channel="slack", coordinates={"channel": "CA", "ts": "1.2"})
+        return RequestSent(
+            ref=ref, channel="slack", coordinates={"channel": "CA", "ts": "1.2"}, at=now
+        )
 
 
 async def test_email_channel_hands_approvals_to_its_approvals_channel() -> None:
-    approval = HumanRequest(request_id="t.r2", kind="approval", message="refund 49")
+    approval = HumanRequest(request_id="t.r2", kind="approval", message="refund 49", at=T0)
     approvals = Approvals()
     index = MessageIndex(None, Keys(), 60)  # type: ignore[arg-type]  # unused for approvals
     channel = EmailChannel(None, index, "b@x.example", approvals=approvals)
-    sent = await channel.deliver(thread(UserMessage(text="x"), approval), "t.r2", approval)
+    sent = await channel.deliver(
+        thread(UserMessage(text="x", at=T0), approval), "t.r2", approval, T0
+    )
     assert sent.channel == "slack" and approvals.delivered == ["t.r2"]
     alone = EmailChannel(None, index, "b@x.example")
-    sent = await alone.deliver(thread(UserMessage(text="x"), approval), "t.r2", approval)
+    sent = await alone.deliver(thread(UserMessage(text="x", at=T0), approval), "t.r2", approval, T0)
     assert (sent.channel, sent.coordinates) == ("api", {})
+    assert sent.at == T0

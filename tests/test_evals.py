@@ -30,6 +30,7 @@ from bot.core.rebuild import model_steps
 from bot.core.thread import ApiOrigin, Thread
 from bot.evals import case as cases
 from bot.evals.case import canonical
+from bot.runtime.clock import FakeClock
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import shipped
 from bot.runtime.step import step as loop_step
@@ -45,7 +46,7 @@ from bot.store.slackstate import SlackState
 from bot.store.sweeps import Sweeps
 from bot.store.threads import ThreadStore
 from tests.conftest import app_client
-from tests.helpers import wait_for
+from tests.helpers import T0, wait_for
 from tests.mcp_support import down_url
 
 AGENTS = shipped()
@@ -393,15 +394,15 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
         enqueue=_no_enqueue,
         http=httpx.AsyncClient(),
         agents=AGENTS,
-        clock=lambda: when,
+        clock=FakeClock(when),
     )
     agent = AGENTS["deploy"]
     listed = [  # the prompt's time is the human's last word's (`bot.core.context.prompt_time`)
         UserMessage(text="deploy api 1.4.2 to production", at=when - timedelta(seconds=30)),
-        ToolCall(call_id="c0", name="list_services", args={}),
-        ToolResult(call_id="c0", name="list_services", result=["api"]),
+        ToolCall(call_id="c0", name="list_services", args={}, at=T0),
+        ToolResult(call_id="c0", name="list_services", result=["api"], at=T0),
     ]
-    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=listed)
+    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=listed, created_at=T0)
     try:
         events = await loop_step(thread, agent, CallModel(), deps)
     finally:
@@ -410,7 +411,9 @@ async def test_a_step_stamps_its_events_with_the_time_its_prompt_was_rendered_at
     assert [event.type for event in events] == ["tool_call", "human_request"]
     assert {event.at for event in events} == {when}
     done = thread.appended(*events)
-    (rebuilt,) = model_steps(done, agent, settings.context_token_budget)
+    (rebuilt,) = model_steps(
+        done, agent, settings.context_token_budget, prompt=agent.prompt.read_text(encoding="utf-8")
+    )
     assert rebuilt.index == 3 and rebuilt.input == model.inputs[0]
     assert "Current time: 2031-05-06 07:08 UTC." in rebuilt.input.system
 

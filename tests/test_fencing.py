@@ -20,6 +20,7 @@ from bot.runtime.loop import advance
 from bot.runtime.wiring import runtime
 from bot.standins.anthropic_stub import AnthropicStub
 from bot.store.threads import Fenced
+from tests.helpers import T0
 
 
 class NoArgs(BaseModel):
@@ -27,9 +28,13 @@ class NoArgs(BaseModel):
 
 
 def thread_with_open_call(thread_id: str) -> Thread:
-    call = ToolCall(call_id="call_slow", name="slow", args={})
+    call = ToolCall(call_id="call_slow", name="slow", args={}, at=T0)
     return Thread(
-        id=thread_id, agent="stall", origin=ApiOrigin(), events=[UserMessage(text="go"), call]
+        id=thread_id,
+        agent="stall",
+        origin=ApiOrigin(),
+        events=[UserMessage(text="go", at=T0), call],
+        created_at=T0,
     )
 
 
@@ -45,7 +50,7 @@ async def test_tokens_grow_and_a_lapsed_holders_commit_is_refused(
         second = deps.leases.lease("th_f1")
         assert (await second.acquire())[0]
         assert int(second.token) > int(first.token)
-        result = [ToolResult(call_id="call_slow", name="slow", result="late")]
+        result = [ToolResult(call_id="call_slow", name="slow", result="late", at=T0)]
         with pytest.raises(Fenced):
             await deps.store.commit(thread, result, fence=first.token)
         assert (await deps.store.get("th_f1")) == thread  # nothing written

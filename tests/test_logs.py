@@ -26,6 +26,7 @@ from bot.runtime.deps import Deps
 from bot.runtime.step import step
 from bot.store.agentstore import AgentRecordsStore
 from bot.store.keys import Keys
+from tests.helpers import T0
 
 SECRET = "xoxb-SECRET-BOT-TOKEN"
 
@@ -69,8 +70,14 @@ async def test_a_raising_tool_logs_its_traceback_without_locals(
         if f.default is missing and f.default_factory is missing
     ]
     deps = Deps(**{name: given.get(name) for name in required})
-    thread = Thread(id="th_l", agent="x", origin=ApiOrigin(), events=[UserMessage(text="go")])
-    call = ToolCall(call_id="call_1", name="explode", args={})
+    thread = Thread(
+        id="th_l",
+        agent="x",
+        origin=ApiOrigin(),
+        events=[UserMessage(text="go", at=T0)],
+        created_at=T0,
+    )
+    call = ToolCall(call_id="call_1", name="explode", args={}, at=T0)
     [error] = await step(thread, agent, RunTool(call), deps)
     assert isinstance(error, Error) and "upstream said no" in error.message
     text = out.getvalue()

@@ -18,7 +18,7 @@ from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
 from bot.store.watch import Change, Changes, ThreadWatch, Until
 from bot.store.watch import wait_for as long_poll
-from tests.helpers import wait_for
+from tests.helpers import T0, wait_for
 
 
 @pytest.fixture
@@ -115,12 +115,18 @@ async def test_a_watch_hears_the_commit_itself(redis_client: Redis, prefix: str)
     keys = Keys(prefix)
     store = ThreadStore(redis_client, keys, ttl_s=60)
     thread = await store.create(
-        Thread(id="th_w", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
+        Thread(
+            id="th_w",
+            agent="deploy",
+            origin=ApiOrigin(),
+            events=[UserMessage(text="hi", at=T0)],
+            created_at=T0,
+        )
     )
     watch = ThreadWatch(redis_client, keys)
     try:
         async with watch.watching("th_w", 30) as changes:
-            await store.commit(thread, [UserMessage(text="again")])
+            await store.commit(thread, [UserMessage(text="again", at=T0)])
             assert await changes.next(30) == Change(2, "running")
     finally:
         await watch.aclose()
@@ -137,14 +143,14 @@ async def test_many_watches_at_once_each_hear_their_commits(
     watch = ThreadWatch(redis_client, keys)
 
     async def rounds(n: int) -> list[Change | None]:
-        origin, first = ApiOrigin(), [UserMessage(text="hi")]
+        origin, first = ApiOrigin(), [UserMessage(text="hi", at=T0)]
         thread = await store.create(
-            Thread(id=f"th_{n}", agent="deploy", origin=origin, events=first)
+            Thread(id=f"th_{n}", agent="deploy", origin=origin, events=first, created_at=T0)
         )
         heard = []
         for _ in range(5):
             async with watch.watching(thread.id, 30) as changes:
-                commit = asyncio.create_task(store.commit(thread, [UserMessage(text="x")]))
+                commit = asyncio.create_task(store.commit(thread, [UserMessage(text="x", at=T0)]))
                 heard.append(await changes.next(30))
                 thread = await commit
         return heard
@@ -216,16 +222,22 @@ async def test_a_malformed_message_leaves_the_watch_working(
     keys = Keys(prefix)
     store = ThreadStore(redis_client, keys, ttl_s=60)
     thread = await store.create(
-        Thread(id="th_w", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
+        Thread(
+            id="th_w",
+            agent="deploy",
+            origin=ApiOrigin(),
+            events=[UserMessage(text="hi", at=T0)],
+            created_at=T0,
+        )
     )
     watch = ThreadWatch(redis_client, keys)
     try:
         async with watch.watching("th_w", 5) as changes:
             await redis_client.publish(keys.thread("th_w"), junk)
-            thread = await store.commit(thread, [UserMessage(text="again")])
+            thread = await store.commit(thread, [UserMessage(text="again", at=T0)])
             assert await heard_commit(changes) == Change(2, "running")
         async with watch.watching("th_w", 5) as changes:
-            await store.commit(thread, [UserMessage(text="and again")])
+            await store.commit(thread, [UserMessage(text="and again", at=T0)])
             assert await heard_commit(changes) == Change(3, "running")
     finally:
         await watch.aclose()
@@ -241,7 +253,13 @@ async def test_a_failed_unsubscribe_or_a_dead_reader_leaves_the_watch_working(
     keys = Keys(prefix)
     store = ThreadStore(redis_client, keys, ttl_s=60)
     thread = await store.create(
-        Thread(id="th_w", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
+        Thread(
+            id="th_w",
+            agent="deploy",
+            origin=ApiOrigin(),
+            events=[UserMessage(text="hi", at=T0)],
+            created_at=T0,
+        )
     )
     watch = ThreadWatch(redis_client, keys)
     pubsub: Any = watch._pubsub
@@ -262,7 +280,7 @@ async def test_a_failed_unsubscribe_or_a_dead_reader_leaves_the_watch_working(
             await pubsub.subscribe(keys.thread("th_gone"))
             while not failures:
                 await asyncio.sleep(0.01)
-            thread = await store.commit(thread, [UserMessage(text="again")])
+            thread = await store.commit(thread, [UserMessage(text="again", at=T0)])
             assert await heard_commit(changes) == Change(2, "running")
             # The reader dies however it may (here: an error no handler expects): it is
             # restarted, and the waiters look again (a notification may have been lost).
@@ -274,10 +292,10 @@ async def test_a_failed_unsubscribe_or_a_dead_reader_leaves_the_watch_working(
                 raise Unforeseen
 
             monkeypatch.setattr(watch, "_dispatch", dispatch)
-            thread = await store.commit(thread, [UserMessage(text="and again")])
+            thread = await store.commit(thread, [UserMessage(text="and again", at=T0)])
             assert await changes.next(5) is None  # woken by the restart
             assert reader.done() and watch._reader is not reader
-            thread = await store.commit(thread, [UserMessage(text="once more")])
+            thread = await store.commit(thread, [UserMessage(text="once more", at=T0)])
             assert await heard_commit(changes) == Change(4, "running")
     finally:
         await watch.aclose()
@@ -291,7 +309,13 @@ async def test_a_met_condition_answers_without_the_pub_sub_connection(
     keys = Keys(prefix)
     store = ThreadStore(redis_client, keys, ttl_s=60)
     thread = await store.create(
-        Thread(id="th_w", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
+        Thread(
+            id="th_w",
+            agent="deploy",
+            origin=ApiOrigin(),
+            events=[UserMessage(text="hi", at=T0)],
+            created_at=T0,
+        )
     )
     nowhere = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
     watch = ThreadWatch(nowhere, keys)

@@ -17,7 +17,6 @@ from bot.core.events import (
     ToolCall,
     ToolResult,
     UserMessage,
-    utcnow,
 )
 from bot.core.model import ModelCall
 from bot.core.thread import ApiOrigin, Thread
@@ -25,6 +24,7 @@ from bot.llm.offline.eventlog import parse
 from bot.llm.offline.model import OfflineModel
 from bot.runtime.discovery import find, shipped
 from bot.runtime.wiring import model_from
+from tests.helpers import T0
 
 AGENTS = shipped()
 
@@ -35,13 +35,13 @@ SERVICES = ["api", "billing", "web"]
 
 async def next_call(agent: str, events: list[Event], tools: list[str] | None = None) -> ModelCall:
     """What the offline model picks for a thread of `agent` with `events`."""
-    thread = Thread(id="th_1", agent=agent, origin=ApiOrigin(), events=events)
+    thread = Thread(id="th_1", agent=agent, origin=ApiOrigin(), events=events, created_at=T0)
     spec = AGENTS[agent]
     schemas = [tool.schema() for tool in spec.local_tools.values()]
     if tools is not None:
         schemas = [{"name": name, "input_schema": {"type": "object"}} for name in tools]
     return await OfflineModel(FOUND.rules, FOUND.agents).next_call(
-        system=render_prompt(spec, thread, utcnow()),
+        system=render_prompt(spec, thread, T0, prompt=spec.prompt.read_text(encoding="utf-8")),
         context=render_events(thread, 6000),
         tools=schemas,
     )
@@ -49,13 +49,13 @@ async def next_call(agent: str, events: list[Event], tools: list[str] | None = N
 
 def ran(name: str, args: dict[str, Any], result: Any, call_id: str = "c1") -> list[Event]:
     return [
-        ToolCall(call_id=call_id, name=name, args=args),
-        ToolResult(call_id=call_id, name=name, result=result),
+        ToolCall(call_id=call_id, name=name, args=args, at=T0),
+        ToolResult(call_id=call_id, name=name, result=result, at=T0),
     ]
 
 
 def deploy_thread(text: str, *more: Event) -> list[Event]:
-    return [UserMessage(text=text), *ran("list_services", {}, SERVICES, "c0"), *more]
+    return [UserMessage(text=text, at=T0), *ran("list_services", {}, SERVICES, "c0"), *more]
 
 
 def versions(service: str = "api") -> list[Event]:
@@ -63,18 +63,20 @@ def versions(service: str = "api") -> list[Event]:
 
 
 def asked(message: str, request_id: str = "r1") -> HumanRequest:
-    return HumanRequest(request_id=request_id, kind="question", message=message, call_id="q1")
+    return HumanRequest(
+        request_id=request_id, kind="question", message=message, call_id="q1", at=T0
+    )
 
 
 def answer(text: str, request_id: str = "r1") -> HumanResponse:
-    return HumanResponse(request_id=request_id, user="ana", answer=text)
+    return HumanResponse(request_id=request_id, user="ana", answer=text, at=T0)
 
 
 # -- deploy ------------------------------------------------------------------------------
 
 
 async def test_deploy_lists_services_when_it_does_not_know_them() -> None:
-    call = await next_call("deploy", [UserMessage(text="deploy api 1.4.2 to production")])
+    call = await next_call("deploy", [UserMessage(text="deploy api 1.4.2 to production", at=T0)])
     assert call.name == "list_services"
 
 
@@ -117,7 +119,7 @@ async def test_deploy_asks_for_the_environment_then_takes_the_answer() -> None:
     call = await next_call("deploy", events)
     assert call.name == "request_more_information"
     assert call.args["choices"] == ["staging", "production"]
-    events += [ToolCall(call_id="q1", name=call.name, args={}), asked(call.args["message"])]
+    events += [ToolCall(call_id="q1", name=call.name, args={}, at=T0), asked(call.args["message"])]
     call = await next_call("deploy", [*events, answer("staging")])
     assert call.name == "deploy_service" and call.args["environment"] == "staging"
     assert call.args["version"] == "1.4.1"
@@ -136,9 +138,11 @@ async def test_deploy_reports_a_rejection_with_its_reason() -> None:
     args = {"service": "api", "version": "1.4.2", "environment": "production"}
     events = deploy_thread("deploy api 1.4.2 to production", *versions())
     events += [
-        ToolCall(call_id="c2", name="deploy_service", args=args),
-        HumanRequest(request_id="r2", kind="approval", message="ok?", call_id="c2"),
-        HumanResponse(request_id="r2", user="ana", approved=False, comment="freeze until Monday"),
+        ToolCall(call_id="c2", name="deploy_service", args=args, at=T0),
+        HumanRequest(request_id="r2", kind="approval", message="ok?", call_id="c2", at=T0),
+        HumanResponse(
+            request_id="r2", user="ana", approved=False, comment="freeze until Monday", at=T0
+        ),
     ]
     call = await next_call("deploy", events)
     assert call.name == "done_for_now"
@@ -149,8 +153,10 @@ async def test_deploy_reports_a_failed_deploy() -> None:
     args = {"service": "api", "version": "1.4.2", "environment": "staging"}
     events = deploy_thread("deploy api 1.4.2 to staging", *versions())
     events += [
-        ToolCall(call_id="c2", name="deploy_service", args=args),
-        Error(kind="tool", call_id="c2", name="deploy_service", message="webhook answered 500"),
+        ToolCall(call_id="c2", name="deploy_service", args=args, at=T0),
+        Error(
+            kind="tool", call_id="c2", name="deploy_service", message="webhook answered 500", at=T0
+        ),
     ]
     call = await next_call("deploy", events)
     assert call.name == "done_for_now" and "webhook answered 500" in call.args["message"]
@@ -160,7 +166,7 @@ async def test_deploy_a_new_turn_starts_afresh() -> None:
     args = {"service": "api", "version": "1.4.2", "environment": "staging"}
     events = deploy_thread("deploy api 1.4.2 to staging", *versions())
     events += ran("deploy_service", args, {"status": "deployed"}, "c2")
-    call = await next_call("deploy", [*events, UserMessage(text="now web 2.1.0 to staging")])
+    call = await next_call("deploy", [*events, UserMessage(text="now web 2.1.0 to staging", at=T0)])
     assert call.name == "list_versions" and call.args["service"] == "web"
 
 
@@ -179,20 +185,20 @@ ORDER = {
 
 
 async def test_support_asks_for_the_order_number() -> None:
-    call = await next_call("support", [UserMessage(text="My machine arrived broken")])
+    call = await next_call("support", [UserMessage(text="My machine arrived broken", at=T0)])
     assert call.name == "request_more_information" and "order number" in call.args["message"]
 
 
 async def test_support_looks_the_order_up() -> None:
-    call = await next_call("support", [UserMessage(text="Refund for order a1001 please")])
+    call = await next_call("support", [UserMessage(text="Refund for order a1001 please", at=T0)])
     assert call.name == "lookup_order" and call.args["order_id"] == "A1001"
 
 
 async def test_support_asks_again_for_an_unknown_order() -> None:
     events: list[Event] = [
-        UserMessage(text="Where is Z9999?"),
-        ToolCall(call_id="c1", name="lookup_order", args={"order_id": "Z9999"}),
-        Error(kind="tool", call_id="c1", name="lookup_order", message="no order 'Z9999'"),
+        UserMessage(text="Where is Z9999?", at=T0),
+        ToolCall(call_id="c1", name="lookup_order", args={"order_id": "Z9999"}, at=T0),
+        Error(kind="tool", call_id="c1", name="lookup_order", message="no order 'Z9999'", at=T0),
     ]
     call = await next_call("support", events)
     assert call.name == "request_more_information" and "Z9999" in call.args["message"]
@@ -200,7 +206,7 @@ async def test_support_asks_again_for_an_unknown_order() -> None:
 
 async def test_support_proposes_a_refund_of_what_is_left() -> None:
     events = [
-        UserMessage(text="A1001 arrived broken, I want a refund"),
+        UserMessage(text="A1001 arrived broken, I want a refund", at=T0),
         *ran("lookup_order", {"order_id": "A1001"}, ORDER | {"refunded": "49.00"}),
     ]
     call = await next_call("support", events)
@@ -211,7 +217,7 @@ async def test_support_proposes_a_refund_of_what_is_left() -> None:
 
 async def test_support_refunds_the_amount_the_customer_names() -> None:
     events = [
-        UserMessage(text="Please refund €20 on A1001, the box was damaged"),
+        UserMessage(text="Please refund €20 on A1001, the box was damaged", at=T0),
         *ran("lookup_order", {"order_id": "A1001"}, ORDER),
     ]
     call = await next_call("support", events)
@@ -220,7 +226,7 @@ async def test_support_refunds_the_amount_the_customer_names() -> None:
 
 async def test_support_answers_with_the_order_status_when_no_refund_is_asked() -> None:
     events = [
-        UserMessage(text="Where is A1001?"),
+        UserMessage(text="Where is A1001?", at=T0),
         *ran("lookup_order", {"order_id": "A1001"}, ORDER),
     ]
     call = await next_call("support", events)
@@ -232,19 +238,21 @@ async def test_support_answers_with_the_order_status_when_no_refund_is_asked() -
     ("follow", "expected"),
     [
         (
-            [ToolResult(call_id="c2", name="issue_refund", result={"currency": "EUR"})],
+            [ToolResult(call_id="c2", name="issue_refund", result={"currency": "EUR"}, at=T0)],
             "We have refunded 249 EUR on order A1001.",
         ),
-        ([HumanResponse(request_id="r2", user="x", approved=False, comment="used")], "used"),
-        ([Error(kind="tool", call_id="c2", name="issue_refund", message="over")], "over"),
+        ([HumanResponse(request_id="r2", user="x", approved=False, comment="used", at=T0)], "used"),
+        ([Error(kind="tool", call_id="c2", name="issue_refund", message="over", at=T0)], "over"),
     ],
 )
 async def test_support_reports_the_refund(follow: list[Event], expected: str) -> None:
     events: list[Event] = [
-        UserMessage(text="refund A1001"),
+        UserMessage(text="refund A1001", at=T0),
         *ran("lookup_order", {"order_id": "A1001"}, ORDER),
-        ToolCall(call_id="c2", name="issue_refund", args={"order_id": "A1001", "amount": "249"}),
-        HumanRequest(request_id="r2", kind="approval", message="ok?", call_id="c2"),
+        ToolCall(
+            call_id="c2", name="issue_refund", args={"order_id": "A1001", "amount": "249"}, at=T0
+        ),
+        HumanRequest(request_id="r2", kind="approval", message="ok?", call_id="c2", at=T0),
         *follow,
     ]
     call = await next_call("support", events)
@@ -258,7 +266,9 @@ async def test_an_agent_without_rules_fails_saying_so() -> None:
     with pytest.raises(
         NotConfigured, match="offline model has no rules for agent 'deploy'.*ANTHROPIC"
     ):
-        await next_call("deploy", [UserMessage(text="hi")], tools=["summarise", "done_for_now"])
+        await next_call(
+            "deploy", [UserMessage(text="hi", at=T0)], tools=["summarise", "done_for_now"]
+        )
 
 
 def test_the_parser_reads_tags_self_closing_tags_and_compacted_results() -> None:

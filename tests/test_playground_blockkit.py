@@ -9,6 +9,7 @@ from bot.core.thread import SlackOrigin, Thread
 from bot.playground.blockkit import blocks, markdown, mrkdwn
 from bot.slack.answers import feedback_block
 from bot.slack.cards import approval_card, escape, reject_modal
+from tests.helpers import T0
 
 NAMES = {"U0ANA": "Ana"}
 
@@ -34,10 +35,12 @@ def test_mrkdwn_formats_and_escapes() -> None:
 
 
 def test_the_approval_card_draws_every_block_and_both_buttons() -> None:
-    call = ToolCall(call_id="c1", name="deploy_service", args={"service": "api"}, reason="asked")
-    request = HumanRequest(request_id="r1", kind="approval", message="ok?", call_id="c1")
+    call = ToolCall(
+        call_id="c1", name="deploy_service", args={"service": "api"}, reason="asked", at=T0
+    )
+    request = HumanRequest(request_id="r1", kind="approval", message="ok?", call_id="c1", at=T0)
     origin = SlackOrigin(channel="C1", thread_ts="1.1", user="U0ANA")
-    thread = Thread(id="th_1", agent="deploy", origin=origin, events=[call, request])
+    thread = Thread(id="th_1", agent="deploy", origin=origin, events=[call, request], created_at=T0)
     html = blocks(approval_card(thread, request).blocks, NAMES, button)
     assert '<div class="bk-header">Approval needed: deploy_service</div>' in html
     assert '<div class="bk-field"><b>service</b><br>api</div>' in html

@@ -12,12 +12,15 @@ from bot.core.events import ApprovalVote, HumanRequest, HumanResponse
 from bot.core.policy import Rule, Vote, refusal, tally, votes_on
 from bot.policyfile import PolicyError, load_policy
 from bot.runtime.discovery import shipped
+from tests.helpers import T0
 
 AGENTS = shipped()
 
 
 def request(quorum: int = 1, **fields: object) -> HumanRequest:
-    return HumanRequest(request_id="th_1.r1", kind="approval", message="m", quorum=quorum, **fields)
+    return HumanRequest(
+        request_id="th_1.r1", kind="approval", message="m", quorum=quorum, at=T0, **fields
+    )
 
 
 @pytest.mark.parametrize(
@@ -57,9 +60,9 @@ def test_any_order_of_votes_gives_the_same_outcome(
 
 def test_votes_are_read_from_the_events() -> None:
     events = [
-        ApprovalVote(request_id="th_1.r1", user="U1"),
-        ApprovalVote(request_id="th_1.r9", user="U7"),
-        HumanResponse(request_id="th_1.r1", user="U2", approved=True),
+        ApprovalVote(request_id="th_1.r1", user="U1", at=T0),
+        ApprovalVote(request_id="th_1.r9", user="U7", at=T0),
+        HumanResponse(request_id="th_1.r1", user="U2", approved=True, at=T0),
     ]
     assert votes_on(events, "th_1.r1") == [Vote("U1", True), Vote("U2", True)]
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.core import context
-from bot.core.context import prompt_time, render_events, render_events_full
+from bot.core.context import ContextCache, prompt_time, render_events, render_events_full
 from bot.core.events import HumanResponse, ToolCall, ToolResult, UserMessage
 from bot.core.thread import ApiOrigin, Thread
 from bot.llm.cache import EPHEMERAL, CachePolicy, breakpoints, log_blocks
@@ -21,6 +21,7 @@ from bot.runtime.wiring import runtime
 from bot.standins.anthropic_replies import Reply, ToolReply
 from bot.standins.anthropic_stub import AnthropicStub, RecordedRequest
 from bot.standins.prompt_cache import prefix_text
+from tests.helpers import T0
 
 STEPS = 30
 MIN_TOKENS = 256
@@ -106,29 +107,33 @@ def test_nothing_is_marked_below_the_minimum_or_when_off() -> None:
 
 
 def test_the_prompt_time_is_the_humans_last_word() -> None:
-    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=[])
-    now = UserMessage(text="x").at
+    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=[], created_at=T0)
+    now = UserMessage(text="x", at=T0).at
     assert prompt_time(thread, now) == now
-    said = UserMessage(text="go")
-    answered = HumanResponse(request_id="r", answer="yes", user="u")
-    later = ToolResult(call_id="c", name="n", result=1)
+    said = UserMessage(text="go", at=T0)
+    answered = HumanResponse(request_id="r", answer="yes", user="u", at=T0)
+    later = ToolResult(call_id="c", name="n", result=1, at=T0)
     assert prompt_time(thread.appended(said, later), now) == said.at
     assert prompt_time(thread.appended(said, answered, later), now) == answered.at
 
 
 def _renders(budget: int, *, incremental: bool) -> list[str]:
-    events: list[Any] = [UserMessage(text="go")]
+    events: list[Any] = [UserMessage(text="go", at=T0)]
     for i in range(80):
         events += [
-            ToolCall(call_id=f"c{i}", name="lookup", args={"i": i}),
-            ToolResult(call_id=f"c{i}", name="lookup", result={"rows": [f"{i}" + "r" * 30] * 12}),
+            ToolCall(call_id=f"c{i}", name="lookup", args={"i": i}, at=T0),
+            ToolResult(
+                call_id=f"c{i}", name="lookup", result={"rows": [f"{i}" + "r" * 30] * 12}, at=T0
+            ),
         ]
-    texts = []
+    texts, cache = [], ContextCache()
     for end in range(1, len(events) + 1):
-        thread = Thread(id="tc", agent="deploy", origin=ApiOrigin(), events=events[:end])
+        thread = Thread(
+            id="tc", agent="deploy", origin=ApiOrigin(), events=events[:end], created_at=T0
+        )
         text = render_events_full(thread, budget)
         if incremental:
-            assert render_events(thread, budget) == text
+            assert render_events(thread, budget, cache) == text
         texts.append(text)
     return texts
 

@@ -35,6 +35,7 @@ from bot.core.thread import (
     status_of,
     undelivered,
 )
+from tests.helpers import T0
 
 ids = st.sampled_from(["c1", "c2", "c3"])
 requests = st.sampled_from(["t.r1", "t.r2"])
@@ -87,7 +88,7 @@ event = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(event, max_size=12), st.booleans())
 def test_decide_is_total_and_consistent(events: list[Event], delivers: bool) -> None:
-    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events)
+    thread = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events, created_at=T0)
     action = decide(thread, AGENT, delivers)
     status = thread.status
     if status.startswith("waiting"):
@@ -115,7 +116,7 @@ def test_decide_is_total_and_consistent(events: list[Event], delivers: bool) -> 
 def test_folded_facts_agree_with_the_scans(events: list[Event], split: int) -> None:
     """`Thread`'s derived state (folded once, extended on append) is exactly what scanning the
     whole event list says, however the list was built up."""
-    whole = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events)
+    whole = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events, created_at=T0)
     built = whole.model_copy(update={"events": events[:split]}).appended(*events[split:])
     for thread in (whole, built):
         assert thread.status == status_of(events)
@@ -147,7 +148,7 @@ def test_a_thread_appended_from_still_answers_for_its_own_events(
 ) -> None:
     """An append folds the new events into the derived state it takes over; the thread it
     came from, and a copy sharing its state, still answer for their own, shorter, list."""
-    short = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events[:split])
+    short = Thread(id="t", agent="deploy", origin=ApiOrigin(), events=events[:split], created_at=T0)
     assert short.status == status_of(events[:split])  # its state is folded, then taken over
     copy = short.model_copy(update={"version": 3})
     longer = short.appended(*events[split:])

@@ -20,7 +20,7 @@ from bot.standins.slack_stub import SlackStub
 from bot.standins.smtp_sink import SmtpSink
 from tests.conftest import APPROVER, APPROVER_2, SlackDriver, app_client
 from tests.email_support import MailDriver, new_mail, wait_delivered
-from tests.helpers import tool_results, wait_for
+from tests.helpers import T0, tool_results, wait_for
 from tests.test_policy_flow import as_, keyed
 
 PRODUCTION = {"service": "api", "version": "1.4.2", "environment": "production"}
@@ -29,15 +29,27 @@ BEN, MAYA = APPROVER_2, APPROVER
 
 def test_the_requester_is_whoever_wrote_the_turn_and_answered_its_questions() -> None:
     origin = SlackOrigin(channel="C1", thread_ts="1.0", user=BEN)
-    thread = Thread(id="th_1", agent="deploy", origin=origin, events=[UserMessage(text="hi")])
+    thread = Thread(
+        id="th_1",
+        agent="deploy",
+        origin=origin,
+        events=[UserMessage(text="hi", at=T0)],
+        created_at=T0,
+    )
     assert thread.requesters == [BEN]  # no author on the message: the starter
-    thread = thread.appended(UserMessage(text="deploy", user=MAYA))
+    thread = thread.appended(UserMessage(text="deploy", user=MAYA, at=T0))
     assert thread.requesters == [MAYA] and thread.humans == {BEN, MAYA}
-    asked = HumanRequest(request_id="th_1.r1", kind="question", message="which?")
-    answered = HumanResponse(request_id="th_1.r1", user="UCAROL", answer="1.4.2")
-    thread = thread.appended(ToolCall(call_id="c", name="x", args={}), asked, answered)
+    asked = HumanRequest(request_id="th_1.r1", kind="question", message="which?", at=T0)
+    answered = HumanResponse(request_id="th_1.r1", user="UCAROL", answer="1.4.2", at=T0)
+    thread = thread.appended(ToolCall(call_id="c", name="x", args={}, at=T0), asked, answered)
     assert thread.requesters == ["UCAROL", MAYA]  # both shaped the call
-    api = Thread(id="th_2", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="x")])
+    api = Thread(
+        id="th_2",
+        agent="deploy",
+        origin=ApiOrigin(),
+        events=[UserMessage(text="x", at=T0)],
+        created_at=T0,
+    )
     assert api.requesters == []
 
 

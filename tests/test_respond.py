@@ -20,15 +20,16 @@ from bot.core.refusals import AlreadyVoted, Forbidden, Invalid, NotAccepting, To
 from bot.core.respond import Answer, Approvers, Deciding, check_decider, message, respond
 from bot.core.thread import SlackOrigin, Thread
 from bot.core.tools import REQUEST_CHOICE
+from tests.helpers import T0
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ORIGIN = SlackOrigin(channel="C1", thread_ts="1.0", user="UBEN")
-CALL = ToolCall(call_id="c1", name="deploy_service", args={"service": "api"})
+CALL = ToolCall(call_id="c1", name="deploy_service", args={"service": "api"}, at=T0)
 
 
 def waiting(request: HumanRequest, *more: object) -> Thread:
-    events = [UserMessage(text="go", user="UBEN"), CALL, request, *more]
-    return Thread(id="th_1", agent="deploy", origin=ORIGIN, events=events)  # type: ignore[arg-type]
+    events = [UserMessage(text="go", user="UBEN", at=T0), CALL, request, *more]
+    return Thread(id="th_1", agent="deploy", origin=ORIGIN, events=events, created_at=T0)  # type: ignore[arg-type]
 
 
 def ctx(approvers: Approvers | None, max_chars: int = 1000) -> Deciding:
@@ -38,7 +39,7 @@ def ctx(approvers: Approvers | None, max_chars: int = 1000) -> Deciding:
 def test_an_approval_becomes_a_vote_a_response_or_a_typed_refusal() -> None:
     request = HumanRequest(
         request_id="th_1.r1", kind="approval", message="ok?", call_id="c1", quorum=2,
-        excluded=["UBEN"],
+        excluded=["UBEN"], at=T0,
     )  # fmt: skip
     who = Approvers(frozenset({"UA", "UB", "UBEN"}))
     thread = waiting(request)
@@ -67,9 +68,9 @@ def test_an_approval_becomes_a_vote_a_response_or_a_typed_refusal() -> None:
 
 def test_a_vote_of_someone_who_left_the_approvers_no_longer_counts() -> None:
     request = HumanRequest(
-        request_id="th_1.r1", kind="approval", message="ok?", call_id="c1", quorum=2
+        request_id="th_1.r1", kind="approval", message="ok?", call_id="c1", quorum=2, at=T0
     )
-    thread = waiting(request, ApprovalVote(request_id="th_1.r1", user="UA"))
+    thread = waiting(request, ApprovalVote(request_id="th_1.r1", user="UA", at=T0))
     before = Approvers(frozenset({"UA", "UB", "UC"}))
     answer = Answer(request_id="th_1.r1", user="UB", approved=True)
     assert isinstance(respond(thread, answer, ctx(before)), HumanResponse)
@@ -77,16 +78,19 @@ def test_a_vote_of_someone_who_left_the_approvers_no_longer_counts() -> None:
     assert isinstance(respond(thread, answer, ctx(after)), ApprovalVote)
     # The same for a group: a member who left it no longer counts.
     grouped = request.model_copy(update={"approver_groups": ["SOPS"]})
-    thread = waiting(grouped, ApprovalVote(request_id="th_1.r1", user="UA"))
+    thread = waiting(grouped, ApprovalVote(request_id="th_1.r1", user="UA", at=T0))
     stale = Approvers(frozenset(), members=frozenset({"UB"}))
     assert isinstance(respond(thread, answer, ctx(stale)), ApprovalVote)
 
 
 def test_a_groups_only_choice_rule_narrows_who_may_pick() -> None:
     call = ToolCall(
-        call_id="c2", name=REQUEST_CHOICE.name, args={"message": "which?", "choices": ["a", "b"]}
+        call_id="c2",
+        name=REQUEST_CHOICE.name,
+        args={"message": "which?", "choices": ["a", "b"]},
+        at=T0,
     )
-    base = waiting(HumanRequest(request_id="th_1.r0", kind="question", message="x"))
+    base = waiting(HumanRequest(request_id="th_1.r0", kind="question", message="x", at=T0))
     [request] = follow_up(base, call, False, Rule(groups=("SOPS",)), "th_1.r2", NOW)
     assert isinstance(request, HumanRequest) and request.approver_groups == ["SOPS"]
     thread = base.appended(call, request)
@@ -102,13 +106,15 @@ def test_a_groups_only_choice_rule_narrows_who_may_pick() -> None:
 
 
 def test_a_message_answers_starts_a_turn_or_is_refused_during_an_approval() -> None:
-    question = HumanRequest(request_id="th_1.r1", kind="question", message="which?")
+    question = HumanRequest(request_id="th_1.r1", kind="question", message="which?", at=T0)
     thread = waiting(question)
     who = Approvers(frozenset({"UA"}))
     assert isinstance(message(thread, "1.4.2", "UBEN", None, ctx(who)), HumanResponse)
     stranger = message(thread, "1.4.2", "UZ", None, ctx(who), answerers=frozenset({"UA"}))
     assert isinstance(stranger, HeldMessage)
-    approval = HumanRequest(request_id="th_1.r1", kind="approval", message="ok?", call_id="c1")
+    approval = HumanRequest(
+        request_id="th_1.r1", kind="approval", message="ok?", call_id="c1", at=T0
+    )
     with pytest.raises(NotAccepting):
         message(waiting(approval), "hello", "UBEN", None, ctx(who))
     with pytest.raises(Forbidden, match="may not decide"):

@@ -11,15 +11,16 @@ from bot.core.refusals import AlreadyAnswered
 from bot.core.thread import ApiOrigin
 from bot.runtime.service import Answer, Service
 from bot.runtime.wiring import runtime
+from tests.helpers import T0
 
 
 async def test_a_stale_loaded_thread_does_not_decide_twice(settings: Settings) -> None:
     async with runtime(settings) as (deps, _):
         service = Service(deps)
         thread = await service.launch("deploy", "ship it", ApiOrigin(), "u")
-        call = ToolCall(call_id="c1", name="deploy_service", args={"service": "api"})
+        call = ToolCall(call_id="c1", name="deploy_service", args={"service": "api"}, at=T0)
         request = HumanRequest(
-            request_id=f"{thread.id}.r1", kind="approval", message="ok?", call_id="c1"
+            request_id=f"{thread.id}.r1", kind="approval", message="ok?", call_id="c1", at=T0
         )
         await deps.store.commit(thread, [call, request])
         stale = await deps.store.get(thread.id)

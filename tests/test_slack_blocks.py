@@ -17,6 +17,7 @@ from bot.slack.cards import (
     question_message,
     reject_modal,
 )
+from tests.helpers import T0
 
 SLACK = SlackOrigin(team="T1", channel="C1", thread_ts="1.000100", user="UASKER")
 
@@ -24,15 +25,16 @@ SLACK = SlackOrigin(team="T1", channel="C1", thread_ts="1.000100", user="UASKER"
 def _thread(
     args: dict[str, object], reason: str | None = "asked for it", origin: object = SLACK
 ) -> Thread:
-    call = ToolCall(call_id="call_1", name="deploy_service", args=args, reason=reason)
+    call = ToolCall(call_id="call_1", name="deploy_service", args=args, reason=reason, at=T0)
     request = HumanRequest(
-        request_id="th_1.r1", kind="approval", message="needs approval", call_id="call_1"
+        request_id="th_1.r1", kind="approval", message="needs approval", call_id="call_1", at=T0
     )
     return Thread(
         id="th_1",
         agent="deploy",
         origin=origin,  # type: ignore[arg-type]
-        events=[UserMessage(text="go"), call, request],
+        events=[UserMessage(text="go", at=T0), call, request],
+        created_at=T0,
     )
 
 
@@ -141,9 +143,9 @@ def test_card_of_a_thread_from_elsewhere_says_where_from() -> None:
 def test_decided_cards() -> None:
     thread = _thread({"service": "api"})
     request = _request(thread)
-    approved = HumanResponse(request_id="th_1.r1", user="UBOSS", approved=True)
+    approved = HumanResponse(request_id="th_1.r1", user="UBOSS", approved=True, at=T0)
     rejected = HumanResponse(
-        request_id="th_1.r1", user="UBOSS", approved=False, comment="freeze <!channel>"
+        request_id="th_1.r1", user="UBOSS", approved=False, comment="freeze <!channel>", at=T0
     )
     card = decided_card(thread, request, approved)
     assert not [b for b in card.blocks if b["type"] == "actions"]
@@ -157,7 +159,7 @@ def test_decided_cards() -> None:
         == ":x: Rejected by <@UBOSS>: freeze &lt;!channel&gt;"
     )
     assert card.text.endswith("Rejected by <@UBOSS>: freeze &lt;!channel&gt;")
-    by_api = HumanResponse(request_id="th_1.r1", user="bob", approved=True)
+    by_api = HumanResponse(request_id="th_1.r1", user="bob", approved=True, at=T0)
     assert (
         decided_card(thread, request, by_api)
         .blocks[-1]["elements"][0]["text"]
@@ -172,6 +174,7 @@ def test_question_with_and_without_choices() -> None:
         kind="question",
         message="Which **version**?",
         choices=["1.4.1", long_choice],
+        at=T0,
     )
     message = question_message(request)
     # Standard Markdown in a `markdown` block: **bold** stays as written.
@@ -186,7 +189,7 @@ def test_question_with_and_without_choices() -> None:
     assert [b["type"] for b in plain.blocks] == ["markdown", "context", "actions"]
     assert plain.blocks[-1]["elements"][0]["action_id"] == "cancel"  # stops the whole thread
 
-    answer = HumanResponse(request_id="th_1.r2", user="UASKER", answer="1.4.1")
+    answer = HumanResponse(request_id="th_1.r2", user="UASKER", answer="1.4.1", at=T0)
     answered = answered_question(request, answer)
     assert [b["type"] for b in answered.blocks] == ["markdown", "context"]
     assert answered.blocks[-1]["elements"][0]["text"] == "<@UASKER> answered: 1.4.1"
@@ -194,7 +197,7 @@ def test_question_with_and_without_choices() -> None:
 
 def test_long_answers_are_split_and_cut() -> None:
     paragraph = ("word " * 100 + "\n\n") * 50  # ~25 000 characters
-    parts = done_messages(Done(message=paragraph))
+    parts = done_messages(Done(message=paragraph, at=T0))
     assert len(parts) == 3
     for part in parts:
         [block] = part.blocks
@@ -203,16 +206,16 @@ def test_long_answers_are_split_and_cut() -> None:
     # Split at paragraph boundaries: nothing lost, no word cut.
     joined = " ".join(part.blocks[0]["text"] for part in parts)
     assert joined.split() == paragraph.split()
-    huge = done_messages(Done(message="z" * 100_000))
+    huge = done_messages(Done(message="z" * 100_000, at=T0))
     assert len(huge) == 5 and huge[-1].blocks[0]["text"].endswith("_(cut: too long for Slack)_")
     assert all(len(p.blocks[0]["text"]) <= 12_000 for p in huge)
-    assert done_messages(Done(message=""))[0].blocks[0]["text"] == "_(no message)_"
-    escaped = done_messages(Done(message="ping <!channel> & <https://x|y>"))[0]
+    assert done_messages(Done(message="", at=T0))[0].blocks[0]["text"] == "_(no message)_"
+    escaped = done_messages(Done(message="ping <!channel> & <https://x|y>", at=T0))[0]
     assert escaped.blocks[0]["text"] == "ping &lt;!channel&gt; &amp; &lt;https://x|y&gt;"
 
 
 def test_failure_notice() -> None:
-    message = failed_message(Failed(reason="the model is unavailable after retries: 529"))
+    message = failed_message(Failed(reason="the model is unavailable after retries: 529", at=T0))
     assert message.text == ":warning: I had to stop: the model is unavailable after retries: 529"
     assert message.blocks[-1]["elements"][0]["text"] == "Write in this thread to try again."
 

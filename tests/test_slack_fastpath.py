@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from bot.config import Settings
+from bot.slack import fastpath
 from bot.slack.fastpath import message_event
 from bot.standins import slack_signing as signing
 from bot.standins.anthropic_stub import AnthropicStub
@@ -54,3 +57,23 @@ async def test_a_worker_adds_the_working_reaction(
     await wait_for(slack.api, thread["id"], "done")
     [added] = slack.stub.calls_to("reactions.add")
     assert added.args["timestamp"] == event["ts"] and added.args["name"] == "eyes"
+
+
+def test_the_parse_is_jsons_with_or_without_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    mention = signing.app_mention_event(ASKER, "<@U0BOT> déploie 🚀 \\u00e9", "CDEPLOY")
+    body, _ = signing.event_callback(mention)
+    fed = json.loads(body)
+    odd = [  # orjson refuses these and json takes them: json parses them, as before orjson
+        json.dumps({**fed, "extra": "\ud800"}).encode(),  # a lone surrogate, escaped
+        json.dumps({**fed, "extra": float("nan")}).encode(),
+        json.dumps({**fed, "extra": 1e400}).replace("Infinity", "1e400").encode(),
+    ]
+    refused = [b"{not json", b"{\xff}", b'{"type": "event_callback"']
+    cases = [body, *odd, *refused]
+    with_orjson = [repr(message_event(raw)) for raw in cases]
+    assert fastpath.orjson is not None  # the test extra brings it (through langsmith)
+    monkeypatch.setattr(fastpath, "orjson", None)
+    assert [repr(message_event(raw)) for raw in cases] == with_orjson
+    assert with_orjson[0] == repr((fed, fed["event"]))
+    assert all(found != "None" for found in with_orjson[1:4])
+    assert all(found == "None" for found in with_orjson[4:])

@@ -15,6 +15,7 @@ from bot.slack.inbound import Incoming, click, incoming, malformed, strip_mentio
 from bot.slack.routing import Routes
 from bot.standins import slack_signing as signing
 from bot.store.slackstate import ModalTicket
+from tests.helpers import T0
 
 BOT = "U0BOT"
 
@@ -136,7 +137,7 @@ def test_signature() -> None:
     assert signature_problem("s3cret", body, timestamp, signature, now=1_700_000_100) is None
     assert signature_problem("s3cret", body, timestamp, signature, now=1_700_000_301) is not None
     assert signature_problem("other", body, timestamp, signature, now=1_700_000_000) is not None
-    assert signature_problem("s3cret", body, None, signature) is not None
+    assert signature_problem("s3cret", body, None, signature, now=1_700_000_000) is not None
 
 
 def test_routes() -> None:
@@ -162,7 +163,7 @@ def test_request_ids_and_modal_metadata() -> None:
 
 def test_who_may_decide() -> None:
     settings = Settings(_env_file=None, SLACK_APPROVERS="U0A1, U0A2 ,U0A3")
-    request = HumanRequest(request_id="th_1.r1", kind="approval", message="m")
+    request = HumanRequest(request_id="th_1.r1", kind="approval", message="m", at=T0)
     check_approver(settings, request, "U0A2")
     with pytest.raises(Refused, match="Only <@U0A1>, <@U0A2>, <@U0A3> can decide"):
         check_approver(settings, request, "U0A9")

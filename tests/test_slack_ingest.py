@@ -6,10 +6,12 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+from uuid import RFC_4122, UUID
 
 from redis.asyncio import Redis
 from redis.crc import key_slot
 from taskiq.kicker import AsyncKicker
+from taskiq.serializers import JSONSerializer
 
 from bot.config import Settings
 from bot.core.events import UserMessage
@@ -22,7 +24,7 @@ from bot.store.keys import Keys, slack_tag
 from bot.store.queue import TASK_NAME, JobTemplate, build_broker, job_data
 from bot.store.threads import ThreadStore
 from tests.conftest import ASKER, SLACK_SECRET, SlackDriver
-from tests.helpers import wait_for
+from tests.helpers import T0, wait_for
 
 
 def _without_id(data: bytes) -> dict[str, Any]:
@@ -89,10 +91,22 @@ def test_a_job_template_writes_what_job_data_writes(slack_settings: Settings) ->
             JobTemplate(working)("th_a-b", "C1", "1.000002"),
             job_data(working, "th_a-b", "C1", "1.000002"),
         ),
+        (  # what JSON escapes, escaped as the serializer escapes it
+            JobTemplate(working)("th_a-b", 'C"1\\é\n', "1.000002", "🚀"),
+            job_data(working, "th_a-b", 'C"1\\é\n', "1.000002", "🚀"),
+        ),
     ]
+    assert JobTemplate(step)._cut is not None  # the dumped message cut once, spliced per job
+    unicode = build_broker(slack_settings.redis_url or "", "q2", 2, 2)
+    unicode.with_serializer(JSONSerializer(ensure_ascii=False))
+    raw: AsyncKicker[Any, Any] = AsyncKicker(working_job.TASK_NAME, unicode, labels={})
+    assert JobTemplate(raw)._cut is None  # another serializer's options: dumped whole
+    pairs.append((JobTemplate(raw)("th_a-b", "é"), job_data(raw, "th_a-b", "é")))
     for built, reference in pairs:
         ours, theirs = json.loads(built)["task_id"], json.loads(reference)["task_id"]
         assert ours != theirs  # a fresh task id per job
+        assert ours == UUID(ours).hex and UUID(ours).version == 4  # as taskiq's own: uuid4().hex
+        assert UUID(ours).variant == RFC_4122 and UUID(theirs).version == 4
         assert built.replace(ours.encode(), theirs.encode()) == reference  # else byte for byte
 
 
@@ -105,7 +119,7 @@ def test_a_creation_writes_what_a_commit_onto_an_empty_thread_writes(
         id="th_t-1",
         agent="deploy",
         origin=origin,
-        events=[UserMessage(text="deploy api", user="U1")],
+        events=[UserMessage(text="deploy api", user="U1", at=T0)],
         created_at=datetime.now(UTC),
     )
     empty = thread.model_copy(update={"events": [], "version": 0})

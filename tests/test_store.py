@@ -15,6 +15,7 @@ from bot.core.thread import ApiOrigin, Thread
 from bot.store.keys import Keys
 from bot.store.lease import Leases
 from bot.store.threads import Conflict, ThreadExists, ThreadStore
+from tests.helpers import T0
 
 
 @pytest.fixture
@@ -28,7 +29,13 @@ def leases(redis_client: Redis, prefix: str) -> Leases:
 
 
 def new_thread(thread_id: str = "th_a") -> Thread:
-    return Thread(id=thread_id, agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")])
+    return Thread(
+        id=thread_id,
+        agent="deploy",
+        origin=ApiOrigin(),
+        events=[UserMessage(text="hi", at=T0)],
+        created_at=T0,
+    )
 
 
 async def test_create_get_commit_roundtrip(store: ThreadStore) -> None:
@@ -36,7 +43,7 @@ async def test_create_get_commit_roundtrip(store: ThreadStore) -> None:
     assert created.version == 1
     with pytest.raises(ThreadExists):
         await store.create(new_thread())
-    call = ToolCall(call_id="c1", name="list_services", args={})
+    call = ToolCall(call_id="c1", name="list_services", args={}, at=T0)
     saved = await store.commit(created, [call])
     assert saved.version == 2
     loaded = await store.get("th_a")
@@ -46,9 +53,9 @@ async def test_create_get_commit_roundtrip(store: ThreadStore) -> None:
 
 async def test_stale_writer_is_refused(store: ThreadStore) -> None:
     created = await store.create(new_thread())
-    await store.commit(created, [UserMessage(text="first")])
+    await store.commit(created, [UserMessage(text="first", at=T0)])
     with pytest.raises(Conflict):
-        await store.commit(created, [UserMessage(text="second")])
+        await store.commit(created, [UserMessage(text="second", at=T0)])
     loaded = await store.get("th_a")
     assert loaded is not None and [e.text for e in loaded.events if isinstance(e, UserMessage)] == [
         "hi",
@@ -59,7 +66,8 @@ async def test_stale_writer_is_refused(store: ThreadStore) -> None:
 async def test_concurrent_commits_never_interleave(store: ThreadStore) -> None:
     base = await store.create(new_thread())
     results = await asyncio.gather(
-        *(store.commit(base, [UserMessage(text=str(i))]) for i in range(20)), return_exceptions=True
+        *(store.commit(base, [UserMessage(text=str(i), at=T0)]) for i in range(20)),
+        return_exceptions=True,
     )
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception))
@@ -85,14 +93,16 @@ async def test_audit_records_decisions_with_a_digest(store: ThreadStore) -> None
     thread = await store.commit(
         thread,
         [
-            ToolCall(call_id="c1", name="deploy_service", args=args),
-            HumanRequest(request_id="th_a.r1", kind="approval", message="prod", call_id="c1"),
+            ToolCall(call_id="c1", name="deploy_service", args=args, at=T0),
+            HumanRequest(
+                request_id="th_a.r1", kind="approval", message="prod", call_id="c1", at=T0
+            ),
         ],
     )
     thread = await store.commit(
-        thread, [HumanResponse(request_id="th_a.r1", user="bob", approved=True)]
+        thread, [HumanResponse(request_id="th_a.r1", user="bob", approved=True, at=T0)]
     )
-    await store.commit(thread, [ToolResult(call_id="c1", name="deploy_service", result={})])
+    await store.commit(thread, [ToolResult(call_id="c1", name="deploy_service", result={}, at=T0)])
     audit = await store.audit("th_a")
     assert [e["event"] for e in audit] == [
         "user_message",
@@ -116,9 +126,10 @@ async def test_paused_thread_is_small(store: ThreadStore, redis_client: Redis, p
                 call_id="c1",
                 name="deploy_service",
                 args={"service": "api", "version": "1.4.2", "environment": "production"},
+                at=T0,
             ),
             HumanRequest(
-                request_id="th_a.r1", kind="approval", message="prod deploy", call_id="c1"
+                request_id="th_a.r1", kind="approval", message="prod deploy", call_id="c1", at=T0
             ),
         ],
     )

@@ -17,7 +17,7 @@ from bot.runtime.sweeper import sweep, trim_index
 from bot.runtime.wiring import runtime
 from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
-from tests.helpers import wait_for
+from tests.helpers import T0, wait_for
 
 
 async def test_a_lost_enqueue_is_swept_up(
@@ -28,7 +28,11 @@ async def test_a_lost_enqueue_is_swept_up(
     async with app_client(quick) as api, runtime(quick) as (deps, _):
         # What a web process does before it dies: the commit (with its mark), no enqueue.
         orphan = Thread(
-            id="th_orphan", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="hi")]
+            id="th_orphan",
+            agent="deploy",
+            origin=ApiOrigin(),
+            events=[UserMessage(text="hi", at=T0)],
+            created_at=T0,
         )
         await deps.store.create(orphan)
         view = await wait_for(api, "th_orphan", "done", timeout=20)
@@ -50,7 +54,13 @@ async def test_marks_of_threads_that_moved_on_are_dropped(
         assert await redis_client.zscore(deps.keys.queued, thread_id) is None
         # A running thread that a worker holds is left alone too.
         await deps.store.create(
-            Thread(id="th_busy", agent="deploy", origin=ApiOrigin(), events=[UserMessage(text="x")])
+            Thread(
+                id="th_busy",
+                agent="deploy",
+                origin=ApiOrigin(),
+                events=[UserMessage(text="x", at=T0)],
+                created_at=T0,
+            )
         )
         await redis_client.set(deps.keys.lease("th_busy"), "someone", px=60_000)
         assert await sweep(deps, time.time() + 3600) == 0
@@ -91,7 +101,7 @@ async def test_the_thread_index_is_trimmed_as_threads_expire(
                 id=thread_id,
                 agent="deploy",
                 origin=ApiOrigin(),
-                events=[UserMessage(text="hi")],
+                events=[UserMessage(text="hi", at=T0)],
                 created_at=created,
             )
             await deps.store.create(thread)

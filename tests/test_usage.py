@@ -15,7 +15,7 @@ from bot.core.usage import PRICES, cost, price, totals
 from bot.llm.pricing import prices
 from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
-from tests.helpers import wait_for
+from tests.helpers import T0, wait_for
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_cache_reads_and_writes_are_priced_apart() -> None:
         "claude-sonnet-4-5@20250929", PRICES
     )
     unknown = usage.model_copy(update={"model": "gpt-x"})
-    events = [ToolCall(call_id="a", name="t", args={}, usage=u) for u in (usage, unknown)]
+    events = [ToolCall(call_id="a", name="t", args={}, usage=u, at=T0) for u in (usage, unknown)]
     summed = totals(events, PRICES)
     assert summed.steps == 2 and summed.cost_usd is None  # never a wrong sum
 

@@ -7,6 +7,8 @@ Registered only when that channel is configured; otherwise API threads need no d
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.core.events import Cancelled, DeadlinePassed, Event, HumanRequest, RequestSent
 from bot.core.thread import Thread
 from bot.runtime.deps import Channel
@@ -18,9 +20,9 @@ class ApiChannel:
     def __init__(self, approvals: Channel) -> None:
         self.approvals = approvals
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Post an approval card; note anything else as available over the API."""
         approval = isinstance(event, HumanRequest) and event.kind == "approval"
         if approval or isinstance(event, DeadlinePassed | Cancelled):
-            return await self.approvals.deliver(thread, ref, event)
-        return RequestSent(ref=ref, channel="api")
+            return await self.approvals.deliver(thread, ref, event, now)
+        return RequestSent(ref=ref, channel="api", at=now)

@@ -32,7 +32,7 @@ def seconds(duration: str) -> float:
 
 async def pending(deps: Deps) -> list[dict[str, Any]]:
     """Every pending request, oldest first."""
-    now = deps.clock()
+    now = deps.clock.now()
     approvers = deps.settings.slack_approver_ids()
     entries = []
     for status in ("waiting_approval", "waiting_human"):

@@ -12,7 +12,6 @@ from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -46,21 +45,53 @@ MEMO_SIZE = 100_000
 """Rendered events kept in memory (see `_Memo`)."""
 LOGS_KEPT = 1000
 """Threads whose rendered log is kept for their next step (least recently used go first)."""
+TEMPLATES_KEPT = 64
+"""Compiled prompt templates kept (one per agent, and a few for a prompt being edited)."""
 # libyaml's emitter when PyYAML was built with it (the wheels are): the same text, 3x faster.
 _DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-_templates = jinja2.Environment(
-    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
-)
+
+class ContextCache:
+    """What rendering keeps between calls: compiled templates (compiling on every step was
+    a sixth of a worker's time), each thread's `_Log`, events rendered and compacted lately.
+    The shell builds one per process and passes it in; it changes how fast, never what, a
+    call renders (one given none renders from scratch)."""
+
+    def __init__(
+        self, memo_size: int = MEMO_SIZE, logs: int = LOGS_KEPT, templates: int = TEMPLATES_KEPT
+    ) -> None:
+        self.environment = jinja2.Environment(
+            undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False
+        )
+        self.templates: Lru[str, jinja2.Template] = Lru(templates)
+        """Compiled templates, by their source text."""
+        self.logs: Lru[str, _Log] = Lru(logs)
+        """The `_Log` of each thread rendered lately, by thread id."""
+        self.rendered = _Memo(memo_size)
+        self.compacted = _Memo(memo_size)
+
+    def template(self, source: str) -> jinja2.Template:
+        """`source` compiled, once while it is kept."""
+        if (found := self.templates.get(source)) is None:
+            self.templates.put(source, found := self.environment.from_string(source))
+        return found
 
 
 def render_prompt(
-    agent: Agent, thread: Thread, now: datetime, tools: Mapping[str, Tool[Any]] | None = None
+    agent: Agent,
+    thread: Thread,
+    now: datetime,
+    tools: Mapping[str, Tool[Any]] | None = None,
+    *,
+    prompt: str,
+    cache: ContextCache | None = None,
 ) -> str:
-    """The agent's `prompt.md`, rendered with what it may mention (`tools`: all the agent
-    has, its MCP servers' included; default: its own and the built-ins)."""
+    """The agent's prompt template (`prompt`: the text of its `prompt.md`, read by the
+    shell), rendered with what it may mention (`tools`: all the agent has, its MCP servers'
+    included; default: its own and the built-ins)."""
     shown = agent.local_tools if tools is None else tools
-    return _template(agent.prompt).render(
+    template = (cache or ContextCache(1, 1, 1)).template(prompt)
+    return template.render(
         agent=agent, tools=list(shown.values()), channel=thread.origin.kind, now=now
     )
 
@@ -83,14 +114,21 @@ def model_input(
     now: datetime,
     budget: int,
     tools: Mapping[str, Tool[Any]] | None = None,
+    *,
+    prompt: str,
+    cache: ContextCache | None = None,
 ) -> ModelInput:
-    """What a model step on `thread` at `now` is given (pure: the same thread, time and
-    budget always give the same input, which is what lets `hitlbot record` rebuild it).
-    `tools`: all the agent has, its MCP servers' included (default: its own and built-ins)."""
+    """What a model step on `thread` at `now` is given (pure: the same thread, time, budget
+    and prompt text always give the same input, which is what lets `hitlbot record` rebuild
+    it; `cache` only saves work). `tools`: all the agent has, its MCP servers' included
+    (default: its own and built-ins); `prompt`: the text of the agent's `prompt.md`."""
     shown = agent.local_tools if tools is None else tools
+    cache = cache or ContextCache()
     return ModelInput(
-        system=render_prompt(agent, thread, prompt_time(thread, now), shown),
-        context=render_events(thread, budget),
+        system=render_prompt(
+            agent, thread, prompt_time(thread, now), shown, prompt=prompt, cache=cache
+        ),
+        context=render_events(thread, budget, cache),
         tools=[tool.schema() for tool in shown.values()],
     )
 
@@ -105,50 +143,38 @@ def prompt_time(thread: Thread, now: datetime) -> datetime:
     return now
 
 
-_compiled: dict[Path, tuple[int, jinja2.Template]] = {}
-
-
-def _template(path: Path) -> jinja2.Template:
-    """The compiled template of `path`, compiled again only when the file changes (compiling
-    on every step was a sixth of a worker's time)."""
-    changed = path.stat().st_mtime_ns
-    found = _compiled.get(path)
-    if found is None or found[0] != changed:
-        found = (changed, _templates.from_string(path.read_text(encoding="utf-8")))
-        _compiled[path] = found
-    return found[1]
-
-
 def estimate_tokens(text: str) -> int:
     """A cheap, conservative estimate (about four characters a token)."""
     return len(text) // 4 + 1
 
 
-def render_events(thread: Thread, budget: int) -> str:
+def render_events(thread: Thread, budget: int, cache: ContextCache | None = None) -> str:
     """The thread as the model reads it, compacted to fit `budget` tokens where it can.
 
-    Exactly `render_events_full`, from the thread's `_Log`: kept between calls and extended by
-    the events appended since, so a step renders only its new events (see `_Log`).
+    Exactly `render_events_full`, from the thread's `_Log` in `cache`: kept between calls and
+    extended by the events appended since, so a step renders only its new events (see `_Log`).
     """
+    cache = cache or ContextCache()
     events = thread.events
-    log = _LOGS.get(thread.id)
+    log = cache.logs.get(thread.id)
     if log is None or not log.extends_to(events):
         if log is not None and log.covers(events):
-            return render_events_full(thread, budget)  # an earlier moment (the playground's)
-        log = _Log()
-        _LOGS.put(thread.id, log)
+            return render_events_full(thread, budget, cache)  # an earlier moment (the playground's)
+        log = _Log(cache)
+        cache.logs.put(thread.id, log)
     log.extend(events)
     return log.text(budget)
 
 
-def render_events_full(thread: Thread, budget: int) -> str:
+def render_events_full(thread: Thread, budget: int, cache: ContextCache | None = None) -> str:
     """The definition of `render_events`: every event read, every size summed, each time.
 
     Each event renders as its tag; over `budget`, errors that a later tool result resolved
     are dropped; still over, old tool results are shortened, oldest first, until it saves the
     excess rounded up to a step (`COMPACT_STEPS`; the last `KEEP_RECENT_RESULTS` never are).
     """
-    blocks = [(event, _rendered(event)) for event in thread.events]
+    cache = cache or ContextCache()
+    blocks = [(event, cache.rendered.get(event, _render)) for event in thread.events]
     blocks = [(event, text) for event, text in blocks if text]
     size = _size(blocks)
     if size > budget:
@@ -162,7 +188,7 @@ def render_events_full(thread: Thread, budget: int) -> str:
             break
         event, text = blocks[index]
         assert isinstance(event, ToolResult)
-        compacted = _COMPACTED.get(event, _compact)
+        compacted = cache.compacted.get(event, _compact)
         saved = estimate_tokens(text) - estimate_tokens(compacted)
         if saved > 0:  # a short result stays whole: its compacted form would be longer
             size -= saved  # a running total: O(n)
@@ -200,14 +226,6 @@ class _Memo:
             self._texts.clear()  # crude, and rare: a worker's working set is far smaller
         self._texts[id(event)] = (event, text)
         return text
-
-
-_RENDERED = _Memo(MEMO_SIZE)
-_COMPACTED = _Memo(MEMO_SIZE)
-
-
-def _rendered(event: Event) -> str:
-    return _RENDERED.get(event, _render)
 
 
 def _render(event: Event) -> str:
@@ -292,7 +310,9 @@ class _Log:
     the text is the twin list up to there and the plain list after it.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache: ContextCache) -> None:
+        self.cache = cache
+        """Where rendered and compacted events are kept (the log's own texts are its own)."""
         self.count = 0
         """Events read so far (the first `count` of the list last extended to)."""
         self.source: list[Event] = []
@@ -339,7 +359,7 @@ class _Log:
         self.count, self.source = len(events), events
 
     def _take(self, event: Event) -> None:
-        text = _rendered(event)
+        text = self.cache.rendered.get(event, _render)
         if not text:
             return
         tokens = estimate_tokens(text)
@@ -355,7 +375,7 @@ class _Log:
                 self.kept.append(earlier)
                 self.kept_compacted.append(earlier)
         self.tail = []
-        compacted = _COMPACTED.get(event, _compact)
+        compacted = self.cache.compacted.get(event, _compact)
         saved = tokens - estimate_tokens(compacted)
         self.kept.append(text)
         self.kept_compacted.append(compacted if saved > 0 else text)
@@ -375,7 +395,3 @@ class _Log:
         cut = self.result_ends[shortened - 1] if shortened else 0
         tail = [text for _, text in self.tail]
         return "\n".join([*self.kept_compacted[:cut], *self.kept[cut:], *tail])
-
-
-_LOGS: Lru[str, _Log] = Lru(LOGS_KEPT)
-"""The `_Log` of each thread rendered lately, by thread id."""

@@ -6,22 +6,17 @@ the error streak are derived from it in `bot.core.thread`, never stored beside i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
-def utcnow() -> datetime:
-    """The default clock: aware UTC now."""
-    return datetime.now(UTC)
-
-
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    at: datetime = Field(default_factory=utcnow)
-    """When the event was recorded."""
+    at: datetime
+    """When the event was recorded: the caller's `now` (the core reads no clock)."""
 
 
 class Usage(BaseModel):

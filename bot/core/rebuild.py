@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.agent import Agent
-from bot.core.context import ModelInput, model_input
+from bot.core.context import ContextCache, ModelInput, model_input
 from bot.core.events import Error, Event, ToolCall
 from bot.core.thread import Thread
 from bot.core.tools import Tool
@@ -39,17 +39,24 @@ def model_step_indices(thread: Thread, agent: Agent | None) -> list[int]:
 
 
 def model_steps(
-    thread: Thread, agent: Agent, budget: int, tools: Mapping[str, Tool[Any]] | None = None
+    thread: Thread,
+    agent: Agent,
+    budget: int,
+    tools: Mapping[str, Tool[Any]] | None = None,
+    *,
+    prompt: str,
+    cache: ContextCache | None = None,
 ) -> list[ModelStepAt]:
     """Every model step of `thread`, with the input it was given (`budget`: the context
     token budget the worker had, `HITLBOT_CONTEXT_TOKENS`; `tools`: all the agent had, its
-    MCP servers' included, as `bot.core.context.model_input` takes them)."""
+    MCP servers' included, and `prompt`, its prompt's text, as `model_input` takes them)."""
+    cache = cache or ContextCache()
     steps = []
     for index in model_step_indices(thread, agent):
         before = thread.model_copy(update={"events": thread.events[:index]})
-        steps.append(
-            ModelStepAt(index, model_input(agent, before, thread.events[index].at, budget, tools))
-        )
+        at = thread.events[index].at
+        given = model_input(agent, before, at, budget, tools, prompt=prompt, cache=cache)
+        steps.append(ModelStepAt(index, given))
     return steps
 
 

@@ -8,7 +8,8 @@ Slack, a reply by mail), reading the typed fields rather than the message.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Literal
 
 from bot.core.edits import EditError
@@ -44,18 +45,20 @@ Why = Literal[
 """Why someone may not decide: no approvers configured, not one of them, the requester of the
 call, not one of a choice's pickers, a service identity, or acting as someone else."""
 
-REASONS: dict[Why, str] = {
-    "nobody": "no one may decide this yet: the operator must set SLACK_APPROVERS or a policy",
-    "not_approver": "they are not one of its approvers",
-    "requester": (
-        "they asked for this call (they started this thread or wrote what led to it), "
-        "and its approvals need someone else"
-    ),
-    "not_picker": "they are not one of the people this choice is for",
-    "service": "a service identity may launch and read, not decide",
-    "not_you": "a credential decides only as the identity it carries",
-    "not_canceller": "only the thread's humans and its approvers may cancel it",
-}
+REASONS: Mapping[Why, str] = MappingProxyType(
+    {
+        "nobody": "no one may decide this yet: the operator must set SLACK_APPROVERS or a policy",
+        "not_approver": "they are not one of its approvers",
+        "requester": (
+            "they asked for this call (they started this thread or wrote what led to it), "
+            "and its approvals need someone else"
+        ),
+        "not_picker": "they are not one of the people this choice is for",
+        "service": "a service identity may launch and read, not decide",
+        "not_you": "a credential decides only as the identity it carries",
+        "not_canceller": "only the thread's humans and its approvers may cancel it",
+    }
+)
 """Each `Why` in words, for the API's 403 and the logs."""
 
 

@@ -24,7 +24,6 @@ from bot.core.events import (
     ToolCall,
     ToolResult,
     UserMessage,
-    utcnow,
 )
 from bot.core.facts import SHOWN, Facts, Outbound, is_card, moot, shows
 from bot.core.facts import Status as Status  # re-exported: the API and the store name it from here
@@ -117,8 +116,8 @@ class Thread(BaseModel):
     """Everything that happened, in order; the single source of truth."""
     version: int = 0
     """Bumped by every committed save; the store compares it to refuse lost updates."""
-    created_at: datetime = Field(default_factory=utcnow)
-    """When it was launched."""
+    created_at: datetime
+    """When it was launched (the launcher's `now`)."""
 
     _facts: tuple[list[Event], Facts] | None = PrivateAttr(default=None)
     """The derived state, and the event list it was derived from (a copy with other events

@@ -11,22 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from bot.core.events import Error, Event, ToolCall, Usage
 
-PRICES: dict[str, dict[str, float]] = {
-    "claude-opus-4-0": {"input": 15.0, "output": 75.0},
-    "claude-opus-4-1": {"input": 15.0, "output": 75.0},
-    "claude-3-opus": {"input": 15.0, "output": 75.0},
-    "claude-opus": {"input": 5.0, "output": 25.0},
-    "claude-sonnet": {"input": 3.0, "output": 15.0},
-    "claude-3-5-sonnet": {"input": 3.0, "output": 15.0},
-    "claude-3-7-sonnet": {"input": 3.0, "output": 15.0},
-    "claude-3-5-haiku": {"input": 0.8, "output": 4.0},
-    "claude-3-haiku": {"input": 0.25, "output": 1.25},
-    "claude-haiku": {"input": 1.0, "output": 5.0},
-}
+PRICES: Mapping[str, Mapping[str, float]] = MappingProxyType(
+    {
+        "claude-opus-4-0": MappingProxyType({"input": 15.0, "output": 75.0}),
+        "claude-opus-4-1": MappingProxyType({"input": 15.0, "output": 75.0}),
+        "claude-3-opus": MappingProxyType({"input": 15.0, "output": 75.0}),
+        "claude-opus": MappingProxyType({"input": 5.0, "output": 25.0}),
+        "claude-sonnet": MappingProxyType({"input": 3.0, "output": 15.0}),
+        "claude-3-5-sonnet": MappingProxyType({"input": 3.0, "output": 15.0}),
+        "claude-3-7-sonnet": MappingProxyType({"input": 3.0, "output": 15.0}),
+        "claude-3-5-haiku": MappingProxyType({"input": 0.8, "output": 4.0}),
+        "claude-3-haiku": MappingProxyType({"input": 0.25, "output": 1.25}),
+        "claude-haiku": MappingProxyType({"input": 1.0, "output": 5.0}),
+    }
+)
 """USD per million tokens, by model-id prefix (the longest matching prefix wins), as
 Anthropic lists them; `cache_write` and `cache_read` default to 1.25x and 0.1x `input`."""
 CACHE_WRITE = 1.25

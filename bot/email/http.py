@@ -17,7 +17,6 @@ import base64
 import binascii
 import json
 import secrets
-import time
 from functools import partial
 from typing import Any
 
@@ -114,10 +113,10 @@ def _inbox(request: Request) -> Inbox:
     return inbox
 
 
-def _mailgun_token(fields: dict[str, str], key: str) -> str:
+def _mailgun_token(fields: dict[str, str], key: str, now: float) -> str:
     """The signature's token, once verified; it is used up only when the mail is taken."""
     try:
-        return check_signature(fields, key, time.time())
+        return check_signature(fields, key, now)
     except BadSignature as exc:
         raise HTTPException(401, str(exc), _CHALLENGE) from None
 
@@ -138,7 +137,7 @@ async def inbound(request: Request) -> JSONResponse:
         fields = parse_form(request.headers["content-type"], body) if media in FORMS else {}
         if not authorized:
             assert mailgun_key is not None
-            token = _mailgun_token(fields, mailgun_key)
+            token = _mailgun_token(fields, mailgun_key, request.app.state.service.deps.clock.time())
         mail = parse_body(media, body, fields, settings)
     except EmailTooLarge as exc:
         return JSONResponse({"detail": str(exc)}, status_code=413)

@@ -195,7 +195,7 @@ class Inbox:
             sender=mail.sender,
             reason=reason,
             ref=mail.message_id,
-            at=self.service.deps.clock(),
+            at=self.service.deps.clock.now(),
         )
 
     def _ignored(self, mail: ParsedEmail, thread_id: str | None, reason: str) -> Outcome:

@@ -4,7 +4,6 @@ human by mail, in the same conversation; approvals go to the team through anothe
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
@@ -12,7 +11,7 @@ from typing import Protocol
 import structlog
 
 from bot.config import Settings
-from bot.core.events import Cancelled, DeadlinePassed, Event, HumanRequest, RequestSent, utcnow
+from bot.core.events import Cancelled, DeadlinePassed, Event, HumanRequest, RequestSent
 from bot.core.thread import EmailOrigin, Thread
 from bot.email.compose import build_message, reply_to_thread
 from bot.email.headers import address_domain
@@ -45,14 +44,12 @@ class EmailChannel:
         email_from: str | None,
         *,
         approvals: Channel | None = None,
-        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.mailer = mailer
         self.index = index
         self.email_from = email_from
         self.approvals = approvals
         """Where approval requests of email threads go (Slack's `SLACK_APPROVAL_CHANNEL`)."""
-        self.clock = clock
 
     @classmethod
     def from_deps(cls, deps: Deps, *, approvals: Channel | None = None) -> EmailChannel:
@@ -60,9 +57,9 @@ class EmailChannel:
         settings = deps.settings
         mailer = Mailer(settings) if settings.smtp_host else None
         index = deps.mail_index
-        return cls(mailer, index, settings.email_from, approvals=approvals, clock=deps.clock)
+        return cls(mailer, index, settings.email_from, approvals=approvals)
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Mail `event` to the thread's human, or hand an approval to `approvals`."""
         origin = thread.origin
         if not isinstance(origin, EmailOrigin):
@@ -70,14 +67,14 @@ class EmailChannel:
         if isinstance(event, DeadlinePassed):
             request = thread.request(event.request_id)
             if request is None or request.kind == "approval":
-                return await self._approval(thread, ref, event)
+                return await self._approval(thread, ref, event, now)
             if event.step != "remind":  # an expired question: the agent's next mail says so
-                return RequestSent(ref=ref, channel="email")
+                return RequestSent(ref=ref, channel="email", at=now)
             event = request.model_copy(update={"message": REMINDER + request.message})
         if isinstance(event, HumanRequest) and event.kind == "approval":
-            return await self._approval(thread, ref, event)
+            return await self._approval(thread, ref, event, now)
         if isinstance(event, Cancelled) and self.approvals is not None and event.withdrawn:
-            await self.approvals.deliver(thread, ref, event)  # its cards say it was cancelled
+            await self.approvals.deliver(thread, ref, event, now)  # its cards say it was cancelled
         if self.mailer is None:
             raise DeliveryFailed("outbound email is off: set SMTP_HOST (and SMTP_* to match)")
         sender = origin.mailbox or self.email_from
@@ -89,18 +86,19 @@ class EmailChannel:
         )
         # Indexed before it leaves: the reply may arrive before this send is recorded.
         await self.index.add(mail.message_id, "out", thread.id)
-        await self.mailer.send(build_message(mail, date=self.clock()))
+        await self.mailer.send(build_message(mail, date=now))
         log.info("mail sent", thread_id=thread.id, ref=ref, message_id=mail.message_id)
         return RequestSent(
             ref=ref,
             channel="email",
             coordinates={"message_id": mail.message_id, "to": origin.address},
+            at=now,
         )
 
-    async def _approval(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def _approval(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Approvals (and their deadlines) are the team's, in Slack; never mailed."""
         if self.approvals is not None:
-            return await self.approvals.deliver(thread, ref, event)
+            return await self.approvals.deliver(thread, ref, event, now)
         # Recorded as sent so the loop stops; the request stays answerable over the API.
         log.warning(
             "approval of an email thread has nowhere to go (Slack is not configured); "
@@ -108,7 +106,7 @@ class EmailChannel:
             thread_id=thread.id,
             ref=ref,
         )
-        return RequestSent(ref=ref, channel="api", coordinates={})
+        return RequestSent(ref=ref, channel="api", coordinates={}, at=now)
 
 
 def status(settings: Settings) -> str:

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import NotConfigured, Settings
@@ -28,6 +27,7 @@ from bot.evals.replay import (
 )
 from bot.mcp.client import McpUnavailable
 from bot.mcp.hub import McpHub
+from bot.runtime.clock import SYSTEM
 from bot.store.oneshot import Unreadable, read_thread, where
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")
@@ -129,7 +129,7 @@ async def write_case(
     if path.exists() and not force:
         raise CommandError(f"{path} exists; choose another --name, or --force to replace it")
     try:
-        case = record(thread, agent, name, settings.context_token_budget, datetime.now(UTC))
+        case = record(thread, agent, name, settings.context_token_budget, SYSTEM.now())
     except NotRecordable as exc:
         raise CommandError(str(exc)) from None
     cases.save(case, path)

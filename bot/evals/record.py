@@ -50,7 +50,7 @@ def recordable(thread: Thread) -> None:
 def record(thread: Thread, agent: Agent, name: str, budget: int, now: datetime) -> Case:
     """The case of a finished thread (NotRecordable if it is not)."""
     recordable(thread)
-    steps = model_steps(thread, agent, budget)
+    steps = model_steps(thread, agent, budget, prompt=agent.prompt.read_text(encoding="utf-8"))
     if not steps:
         raise NotRecordable(f"thread {thread.id} has no model step to replay")
     toolsets: dict[str, list[dict[str, Any]]] = {}

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from bot.core.agent import Agent
-from bot.core.context import model_input
+from bot.core.context import ContextCache, model_input
 from bot.core.decide import Chosen, validate_reply
 from bot.core.model import REASON_FIELD, Model, ModelCall, ModelOutputError
 from bot.core.rebuild import ModelStepAt
@@ -87,16 +87,21 @@ def check_against(case: Case, agent: Agent, path: Path) -> None:
             )
 
 
-def rendered(case: Case, agent: Agent, step: Step) -> ModelStepAt:
-    """The step's input as today's code renders it from the recorded events."""
+def rendered(
+    case: Case, agent: Agent, step: Step, prompt: str, cache: ContextCache | None = None
+) -> ModelStepAt:
+    """The step's input as today's code renders it from the recorded events (`prompt`: the
+    text of the agent's `prompt.md` today)."""
     thread = Thread(
         id=case.thread_id,
         agent=case.agent,
         origin=case.origin,
         events=case.events[: step.index],
+        created_at=case.events[0].at,  # never rendered: the first event's time will do
     )
     at = case.events[step.index].at
-    return ModelStepAt(step.index, model_input(agent, thread, at, case.context_tokens))
+    given = model_input(agent, thread, at, case.context_tokens, prompt=prompt, cache=cache)
+    return ModelStepAt(step.index, given)
 
 
 def replay_recorded(case: Case, agent: Agent, path: Path, accept: bool) -> CaseReport:
@@ -104,8 +109,9 @@ def replay_recorded(case: Case, agent: Agent, path: Path, accept: bool) -> CaseR
     saves it) and counts as accepted, not failed."""
     report = CaseReport(case, path)
     toolsets: dict[str, list[dict[str, Any]]] = {}
+    prompt, cache = agent.prompt.read_text(encoding="utf-8"), ContextCache()
     for number, step in enumerate(case.steps, 1):
-        now = request_of(rendered(case, agent, step), toolsets)
+        now = request_of(rendered(case, agent, step, prompt, cache), toolsets)
         difference = request_diff(case, step.request, now, toolsets, f"{path.name} step {number}")
         if difference and not accept:
             summary = "the request differs from the recorded one"
@@ -146,8 +152,9 @@ async def replay_live(case: Case, agent: Agent, path: Path, model: Model) -> Cas
     """Live mode: today's request to `model`; does it choose the recorded call?"""
     report = CaseReport(case, path)
     toolsets: dict[str, list[dict[str, Any]]] = {}
+    prompt, cache = agent.prompt.read_text(encoding="utf-8"), ContextCache()
     for number, step in enumerate(case.steps, 1):
-        current = rendered(case, agent, step)
+        current = rendered(case, agent, step, prompt, cache)
         changed = bool(
             request_diff(case, step.request, request_of(current, toolsets), toolsets, "")
         )

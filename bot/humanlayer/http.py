@@ -100,7 +100,7 @@ async def _create(svc: Svc, origin: ExternalOrigin, kind: Kind, **ask: Any) -> T
     thread_id = thread_id_of(kind, origin.call_id)
     fn = ask.get("fn") or "contact_human"
     rule = svc.deps.policy.rule("external", fn, Rule())
-    now = svc.deps.clock()
+    now = svc.deps.clock.now()
     request_id = f"{thread_id}.{svc.deps.ids('r')}"
     thread = external_thread(thread_id, origin, rule, request_id, now, **ask)
     message = Message(

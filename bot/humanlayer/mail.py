@@ -74,13 +74,17 @@ def outbound_mail(
     return message
 
 
-async def send_request(deps: Deps, thread: Thread, request: HumanRequest) -> RequestSent:
+async def send_request(
+    deps: Deps, thread: Thread, request: HumanRequest, now: datetime
+) -> RequestSent:
     """Mail the contact's question to its address; the reply answers it."""
     origin = thread.origin
     assert isinstance(origin, ExternalOrigin)
     channel = ContactChannel.model_validate(origin.spec.get("channel") or {})
     assert channel.email is not None
-    return await _send(deps, thread, origin, channel.email, request.message, request.request_id)
+    return await _send(
+        deps, thread, origin, channel.email, request.message, request.request_id, now
+    )
 
 
 async def _send(
@@ -90,6 +94,7 @@ async def _send(
     email: EmailContactChannel,
     text: str,
     ref: str,
+    now: datetime,
 ) -> RequestSent:
     settings = deps.settings
     if not settings.smtp_host:
@@ -100,13 +105,16 @@ async def _send(
         raise DeliveryFailed("no address to send from: set EMAIL_FROM")
     message_id = minted_message_id(thread.id, ref, domain)
     body = rendered(email, origin, text)
-    message = outbound_mail(origin, email, sender, body, message_id, thread.id, deps.clock())
+    message = outbound_mail(origin, email, sender, body, message_id, thread.id, now)
     # Indexed before it leaves: the reply may arrive before this send is recorded.
     await deps.mail_index.add(message_id, "out", thread.id)
     await Mailer(settings).send(message)
     log.info("contact mailed", thread_id=thread.id, ref=ref, message_id=message_id)
     return RequestSent(
-        ref=ref, channel="email", coordinates={"message_id": message_id, "to": email.address}
+        ref=ref,
+        channel="email",
+        coordinates={"message_id": message_id, "to": email.address},
+        at=now,
     )
 
 
@@ -130,4 +138,4 @@ async def escalate(deps: Deps, thread: Thread, escalation: Escalation) -> None:
     )
     text = f"{escalation.escalation_msg}\n\n{request.message}"
     ref = f"{request.request_id}.escalated.{deps.ids('e')}"
-    await _send(deps, thread, origin, email, text, ref)
+    await _send(deps, thread, origin, email, text, ref, deps.clock.now())

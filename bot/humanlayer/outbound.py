@@ -9,6 +9,8 @@ first allowed reply there answers it. Mail goes through `bot.humanlayer.mail`.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import structlog
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -33,37 +35,37 @@ class ExternalChannel:
         self.webhook = webhook
         self._team: str | None = None
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Post a request, show a passed deadline, or conclude (update the card, push)."""
         if isinstance(event, HumanRequest):
-            return await self._ask(thread, event)
+            return await self._ask(thread, event, now)
         client = self.deps.slack
         if isinstance(event, DeadlinePassed):
             if client is None:
-                return RequestSent(ref=ref, channel="external")
+                return RequestSent(ref=ref, channel="external", at=now)
             approvers = self.deps.settings.slack_approver_ids()
-            return await deliver_deadline(client, thread, ref, event, approvers)
+            return await deliver_deadline(client, thread, ref, event, approvers, now)
         if isinstance(event, Cancelled):
             if client is not None:
                 await withdraw_cards(client, thread, event)
             if self.webhook is not None:  # the caller reads the cancel as a denial (views.py)
                 await self.webhook.push(thread)
-            return RequestSent(ref=ref, channel="external")
+            return RequestSent(ref=ref, channel="external", at=now)
         if isinstance(event, Done):
             request = the_request(thread)
             if client is not None and request is not None:
                 await show_response(client, thread, request.request_id)
             if self.webhook is not None:
                 await self.webhook.push(thread)
-            return RequestSent(ref=ref, channel="external")
-        return RequestSent(ref=ref, channel="external")
+            return RequestSent(ref=ref, channel="external", at=now)
+        return RequestSent(ref=ref, channel="external", at=now)
 
-    async def _ask(self, thread: Thread, request: HumanRequest) -> RequestSent:
+    async def _ask(self, thread: Thread, request: HumanRequest, now: datetime) -> RequestSent:
         channel = channel_of(thread)
         if channel is not None and channel.email is not None:
             from bot.humanlayer.mail import send_request  # the mail channel's own dependencies
 
-            return await send_request(self.deps, thread, request)
+            return await send_request(self.deps, thread, request, now)
         client = self.deps.slack
         if client is None:
             raise DeliveryFailed("Slack is not configured (SLACK_BOT_TOKEN)")
@@ -79,7 +81,7 @@ class ExternalChannel:
             team = await self._team_id(client)
             parent = thread_ts or coordinates["ts"]
             await self.deps.intake.link(SlackLink(team, coordinates["channel"], parent), thread.id)
-        return RequestSent(ref=request.request_id, channel="slack", coordinates=coordinates)
+        return RequestSent(ref=request.request_id, channel="slack", coordinates=coordinates, at=now)
 
     async def _team_id(self, client: AsyncWebClient) -> str:
         """The workspace id, from `auth.test` once per process (links are keyed by it)."""
@@ -94,5 +96,5 @@ def external_channel(deps: Deps) -> ExternalChannel:
     settings = deps.settings
     url = settings.response_webhook_url
     secret = settings.response_webhook_secret or settings.api_token or ""
-    webhook = ResponseWebhook(deps.http, url, secret) if url else None
+    webhook = ResponseWebhook(deps.http, url, secret, deps.clock) if url else None
     return ExternalChannel(deps, webhook)

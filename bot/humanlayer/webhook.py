@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable
 
 import httpx
 
 from bot.core.thread import Thread
 from bot.humanlayer.views import call_view, origin_of
+from bot.runtime.clock import SYSTEM, Clock
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
 
 SIGNATURE_HEADER = "X-Hitlbot-Signature"
@@ -50,7 +49,7 @@ class ResponseWebhook:
         http: httpx.AsyncClient,
         url: str,
         secret: str,
-        clock: Callable[[], float] = time.time,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.http = http
         self.url = url
@@ -65,7 +64,7 @@ class ResponseWebhook:
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": f"{origin.call}:{origin.call_id}",
-            SIGNATURE_HEADER: signature(self.secret, body, int(self.clock())),
+            SIGNATURE_HEADER: signature(self.secret, body, int(self.clock.time())),
         }
         try:
             reply = await self.http.post(self.url, content=body, headers=headers)

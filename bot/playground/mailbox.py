@@ -15,9 +15,9 @@ from email.utils import format_datetime, parseaddr
 
 import httpx
 
-from bot.core.events import utcnow
 from bot.playground.kit import Playground
 from bot.playground.person import Refused, Sent
+from bot.runtime.clock import SYSTEM
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def _message(sender: str, to: str, subject: str, text: str) -> EmailMessage:
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(utcnow())
+    msg["Date"] = format_datetime(SYSTEM.now())  # the customer's mail client: its own clock
     msg["Message-ID"] = f"<playground.{secrets.token_hex(8)}@{address.split('@', 1)[1]}>"
     msg.set_content(text)
     return msg

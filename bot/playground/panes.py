@@ -208,7 +208,14 @@ async def _timeline(deps: Deps, thread_id: str | None) -> str:
         thread=thread,
         model=deps.settings.model_label(),
         pending=thread.pending_request,
-        rows=threadview.rows(thread, agent, budget, deps.mcp.known(agent) if agent else None),
+        rows=threadview.rows(
+            thread,
+            agent,
+            budget,
+            deps.mcp.known(agent) if agent else None,
+            prompts=deps.prompts,
+            cache=deps.context_cache,
+        ),
         audit=await deps.store.audit(thread_id),
-        now_context=threadview.now_context(thread, budget),
+        now_context=threadview.now_context(thread, budget, deps.context_cache),
     )

@@ -8,11 +8,12 @@ from typing import Any
 
 from bot.api.http import thread_view
 from bot.core.agent import Agent
-from bot.core.context import estimate_tokens, render_events
+from bot.core.context import ContextCache, estimate_tokens, render_events
 from bot.core.rebuild import model_steps
 from bot.core.thread import Thread
 from bot.core.timeline import describe
 from bot.core.tools import Tool
+from bot.runtime.prompts import PromptFiles
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,22 @@ class Row:
 
 
 def rows(
-    thread: Thread, agent: Agent | None, budget: int, tools: Mapping[str, Tool[Any]] | None = None
+    thread: Thread,
+    agent: Agent | None,
+    budget: int,
+    tools: Mapping[str, Tool[Any]] | None = None,
+    *,
+    prompts: PromptFiles,
+    cache: ContextCache | None = None,
 ) -> list[Row]:
     """The timeline of `thread`, each model-chosen event with the context behind it (`tools`:
-    the agent's, its MCP servers' as this process listed them)."""
+    the agent's, its MCP servers' as this process listed them; `prompts`: where its prompt
+    is read)."""
     view = thread_view(thread)
-    listed = model_steps(thread, agent, budget, tools) if agent else []
+    listed = []
+    if agent is not None:
+        prompt = prompts.text(agent.prompt)
+        listed = model_steps(thread, agent, budget, tools, prompt=prompt, cache=cache)
     steps = {step.index: step.input for step in listed}
     out = []
     for index, (event, data) in enumerate(zip(thread.events, view["events"], strict=True)):
@@ -65,7 +76,7 @@ def rows(
     return out
 
 
-def now_context(thread: Thread, budget: int) -> ModelStep:
+def now_context(thread: Thread, budget: int, cache: ContextCache | None = None) -> ModelStep:
     """The event log as the model would read it at its next call."""
-    context = render_events(thread, budget)
+    context = render_events(thread, budget, cache)
     return ModelStep("", context, estimate_tokens(context), 0)

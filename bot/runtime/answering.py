@@ -55,6 +55,6 @@ async def with_stream(thread: Thread, events: list[Event], stream: Stream | None
             where = await stream.finish(event.message, ref)
             if where is None:
                 return events  # refused on the way: the delivery posts it whole
-            return [*events, RequestSent(ref=ref, channel="slack", coordinates=where)]
+            return [*events, RequestSent(ref=ref, channel="slack", coordinates=where, at=event.at)]
     await stream.abandon()  # streamed, then not an answer after all (invalid arguments)
     return events

@@ -10,7 +10,7 @@ process loses nothing, since the marks and the events are all in Redis.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
@@ -52,7 +52,7 @@ async def _record(
 
     def change(thread: Thread) -> list[Event]:
         recorded.clear()
-        recorded.extend(passed(thread, request_id, now, deps.clock()))
+        recorded.extend(passed(thread, request_id, now, deps.clock.now()))
         return list(recorded)
 
     thread = await deps.store.update(thread_id, change, queued=True)
@@ -80,7 +80,7 @@ def passed(thread: Thread, request_id: str, now: float, at: datetime) -> list[Ev
 
 
 def _expiry(request: HumanRequest, at: datetime) -> HumanResponse:
-    expired = request.expire_at or datetime.now(UTC)
+    expired = request.expire_at or at
     reason = f"expired: no decision by {expired:%Y-%m-%d %H:%M} UTC"
     if request.kind == "approval":
         return HumanResponse(

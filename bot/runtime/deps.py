@@ -12,11 +12,14 @@ import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.core.events import Event, RequestSent, utcnow
+from bot.core.context import ContextCache
+from bot.core.events import Event, RequestSent
 from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.core.thread import Thread
 from bot.mcp.hub import McpHub
+from bot.runtime.clock import SYSTEM, Clock
+from bot.runtime.prompts import PromptFiles
 from bot.slack.groups import GroupMembers
 from bot.store.agentstore import AgentRecordsStore
 from bot.store.claims import Claims
@@ -43,17 +46,18 @@ class Enqueue(Protocol):
 class Channel(Protocol):
     """Sends a thread's outbound events (questions, approval cards, answers) to its humans."""
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
-        """Send `event`; return where it went, recorded so it is never sent twice."""
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
+        """Send `event`; return where it went (stamped `now`), recorded so it is never sent
+        twice."""
         ...
 
 
 class NoCards:
     """Decisions with no Slack to show them on: recorded as shown, so they are not retried."""
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Nothing to update; the delivery is recorded all the same."""
-        return RequestSent(ref=ref, channel="slack")
+        return RequestSent(ref=ref, channel="slack", at=now)
 
 
 def new_id(prefix: str) -> str:
@@ -98,5 +102,10 @@ class Deps:
     """The process's one Slack Web API client, when `SLACK_BOT_TOKEN` is set."""
     mcp: McpHub = field(default_factory=McpHub)
     """Connections to the agents' MCP servers, opened by the first step that needs them."""
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = SYSTEM
+    """Every wall-clock time a step or a handler reads (`clock.now()`, `clock.time()`)."""
     ids: Callable[[str], str] = new_id
+    prompts: PromptFiles = field(default_factory=PromptFiles)
+    """The agents' prompt files, read again when they change."""
+    context_cache: ContextCache = field(default_factory=ContextCache)
+    """What rendering a step's context keeps between steps (one per process)."""

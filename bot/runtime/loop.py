@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import structlog
 
@@ -70,7 +71,8 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
             return
         agent = EXTERNAL if thread.origin.kind == "external" else deps.agents.get(thread.agent)
         if agent is None:
-            failed: list[Event] = [Failed(reason=f"unknown agent {thread.agent!r}")]
+            unknown = f"unknown agent {thread.agent!r}"
+            failed: list[Event] = [Failed(reason=unknown, at=deps.clock.now())]
             thread = await _commit(deps, lease, thread, failed)
             continue
         action = decide(thread, agent, thread.origin.kind in deps.channels)
@@ -122,22 +124,26 @@ async def _step(
     except LLMUnavailable as exc:
         if await _retry_later(deps, thread, attempt, str(exc)):
             return None
-        return [Failed(reason=f"the model is unavailable after retries: {exc}")]
+        reason = f"the model is unavailable after retries: {exc}"
+        return [Failed(reason=reason, at=deps.clock.now())]
     except NotConfigured as exc:
-        return [Failed(reason=f"hitlbot is not configured for this step: {exc}")]
+        reason = f"hitlbot is not configured for this step: {exc}"
+        return [Failed(reason=reason, at=deps.clock.now())]
     except LLMFatal as exc:
-        return [Failed(reason=f"the Messages API rejected the request: {exc}")]
+        reason = f"the Messages API rejected the request: {exc}"
+        return [Failed(reason=reason, at=deps.clock.now())]
     except DeliveryUnavailable as exc:
         delays = deps.settings.delivery_retry_delays()
         if await _retry_later(deps, thread, attempt, str(exc), delays, "delivery"):
             metrics.DELIVERY_PROBLEMS.labels(thread.origin.kind, "retried").inc()
             return None
-        return [_given_up(thread, action, f"still failing after retries: {exc}")]
+        reason = f"still failing after retries: {exc}"
+        return [_given_up(thread, action, reason, deps.clock.now())]
     except DeliveryFailed as exc:
-        return [_given_up(thread, action, str(exc))]
+        return [_given_up(thread, action, str(exc), deps.clock.now())]
 
 
-def _given_up(thread: Thread, action: Action, reason: str) -> Error:
+def _given_up(thread: Thread, action: Action, reason: str, now: datetime) -> Error:
     """The record of an outbound event that will not be sent; it then counts as handled."""
     assert isinstance(action, Deliver), "only delivery raises delivery errors"
     log.error(
@@ -149,7 +155,7 @@ def _given_up(thread: Thread, action: Action, reason: str) -> Error:
     )
     metrics.DELIVERY_PROBLEMS.labels(thread.origin.kind, "given_up").inc()
     message = f"could not send {action.ref} by {thread.origin.kind}: {reason}"
-    return Error(kind="delivery", message=message, ref=action.ref)
+    return Error(kind="delivery", message=message, ref=action.ref, at=now)
 
 
 async def _commit(
@@ -233,7 +239,7 @@ async def _retry_later(
     )
     if what == "model":
         metrics.LLM_RETRIES.inc()
-    due = time.time() + delay
+    due = deps.clock.time() + delay
     # The mark carries the due time, so the sweeper leaves a thread waiting out its backoff
     # alone (holding no lease meanwhile) instead of starting a second attempt chain.
     await deps.store.mark_queued(thread.id, due)

@@ -124,12 +124,13 @@ class Service:
             known = ", ".join(sorted(self.deps.agents))
             raise NotFound(f"unknown agent {agent!r}; known agents: {known}")
         self._check_text(text)
+        now = self.deps.clock.now()
         return Thread(
             id=thread_id or self.new_thread_id(),
             agent=agent,
             origin=origin,
-            events=[UserMessage(text=text, user=user, ref=ref, client=client)],
-            created_at=self.deps.clock(),
+            events=[UserMessage(text=text, user=user, ref=ref, client=client, at=now)],
+            created_at=now,
         )
 
     def launched(self, thread: Thread) -> None:
@@ -265,7 +266,7 @@ class Service:
             call = thread.call(request.call_id) if request and request.call_id else None
             model = self.args_model(thread, call.name) if call is not None else None
         return Deciding(
-            now=self.deps.clock(),
+            now=self.deps.clock.now(),
             max_chars=self.deps.settings.max_message_chars,
             approvers=approvers,
             args_model=model,

@@ -64,16 +64,21 @@ async def step(thread: Thread, agent: Agent, action: Action, deps: Deps) -> list
     if isinstance(action, AskForHelp):
         message = f"I keep failing and need your help. The last error was: {action.last_error}"
         request_id = f"{thread.id}.{deps.ids('r')}"
-        return [HumanRequest(request_id=request_id, kind="question", message=message)]
+        asked = HumanRequest(
+            request_id=request_id, kind="question", message=message, at=deps.clock.now()
+        )
+        return [asked]
     if isinstance(action, Conclude):
-        return [concluded(thread, deps.clock())]
+        return [concluded(thread, deps.clock.now())]
     if isinstance(action, Deliver):
         if isinstance(action.event, HumanResponse):  # a decision, shown on its request's cards
-            return [await deps.decisions.deliver(thread, action.ref, action.event)]
+            return [
+                await deps.decisions.deliver(thread, action.ref, action.event, deps.clock.now())
+            ]
         channel = deps.channels[thread.origin.kind]
         attributes = {"hitlbot.channel": thread.origin.kind, "hitlbot.ref": action.ref}
         with telemetry.span(f"deliver {thread.origin.kind}", attributes):
-            return [await channel.deliver(thread, action.ref, action.event)]
+            return [await channel.deliver(thread, action.ref, action.event, deps.clock.now())]
     raise AssertionError(f"step() was given {action!r}")
 
 
@@ -88,11 +93,15 @@ async def _call_model(thread: Thread, agent: Agent, deps: Deps) -> list[Event]:
     try:
         tools = await deps.mcp.all_tools(agent)
     except McpUnavailable as exc:  # never listed, and down: the model cannot be shown its tools
-        return [Error(kind="tool", message=str(exc))]
+        return [Error(kind="tool", message=str(exc), at=deps.clock.now())]
     # One instant for the step: the prompt's "current time" and the stamp of what it chose,
     # so the request can be rebuilt exactly from the events (`bot.core.rebuild`, `hitlbot record`).
-    now = deps.clock()
-    request = model_input(agent, thread, now, deps.settings.context_token_budget, tools)
+    now = deps.clock.now()
+    budget = deps.settings.context_token_budget
+    prompt = deps.prompts.text(agent.prompt)
+    request = model_input(
+        agent, thread, now, budget, tools, prompt=prompt, cache=deps.context_cache
+    )
     stream = None
     with telemetry.span(f"chat {deps.settings.model}", gen_ai.request(deps.settings)) as span:
         try:
@@ -129,13 +138,20 @@ def _count(agent: Agent, usage: Usage | None, deps: Deps) -> None:
 
 
 async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) -> Event:
+    """The tool's result or error, stamped when the tool is done."""
     try:
         tool = (await deps.mcp.all_tools(agent)).get(call.name)
     except McpUnavailable as exc:
-        return Error(kind="tool", call_id=call.call_id, name=call.name, message=str(exc))
+        return Error(
+            kind="tool", call_id=call.call_id, name=call.name, message=str(exc), at=deps.clock.now()
+        )
     if tool is None or tool.run is None:
         return Error(
-            kind="tool", call_id=call.call_id, name=call.name, message="tool is not runnable"
+            kind="tool",
+            call_id=call.call_id,
+            name=call.name,
+            message="tool is not runnable",
+            at=deps.clock.now(),
         )
     store = deps.records.for_call(agent.name, call.call_id)
     context = ToolContext(
@@ -149,12 +165,18 @@ async def _run_tool(thread: Thread, agent: Agent, call: ToolCall, deps: Deps) ->
         with telemetry.span(f"execute_tool {call.name}", gen_ai.tool(call)):
             result = await tool.run(tool.args.model_validate(call.args), context)
     except (ToolError, ValidationError) as exc:
-        return Error(kind="tool", call_id=call.call_id, name=call.name, message=str(exc))
+        return Error(
+            kind="tool", call_id=call.call_id, name=call.name, message=str(exc), at=deps.clock.now()
+        )
     except Exception as exc:  # a tool's bug or outage is the model's to see, not a worker crash
         log.exception("tool raised", tool=call.name, call_id=call.call_id, thread_id=thread.id)
         message = f"{type(exc).__name__}: {exc}"
-        return Error(kind="tool", call_id=call.call_id, name=call.name, message=message)
-    return ToolResult(call_id=call.call_id, name=call.name, result=_jsonable(result))
+        return Error(
+            kind="tool", call_id=call.call_id, name=call.name, message=message, at=deps.clock.now()
+        )
+    return ToolResult(
+        call_id=call.call_id, name=call.name, result=_jsonable(result), at=deps.clock.now()
+    )
 
 
 async def _prefetch(
@@ -162,7 +184,9 @@ async def _prefetch(
 ) -> list[Event]:
     events: list[Event] = []
     for prefetch in calls:
-        call = ToolCall(call_id=deps.ids("call_"), name=prefetch.tool, args=prefetch.args)
+        call = ToolCall(
+            call_id=deps.ids("call_"), name=prefetch.tool, args=prefetch.args, at=deps.clock.now()
+        )
         events += [call, await _run_tool(thread, agent, call, deps)]
     return events
 

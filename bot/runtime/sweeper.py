@@ -15,7 +15,6 @@ it walks that old end in batches, from where its last pass stopped, round and ro
 from __future__ import annotations
 
 import asyncio
-import time
 
 import structlog
 
@@ -74,8 +73,8 @@ async def run_sweeper(deps: Deps) -> None:
         try:
             lock_ms = max(int(interval * 1000), 100)
             if await deps.sweeps.lock(lock_ms):
-                await sweep(deps, time.time())
-                await sweep_deadlines(deps, time.time())
-                _, trimmed_to = await trim_index(deps, time.time(), trimmed_to)
+                await sweep(deps, deps.clock.time())
+                await sweep_deadlines(deps, deps.clock.time())
+                _, trimmed_to = await trim_index(deps, deps.clock.time(), trimmed_to)
         except Exception as exc:  # a Redis blip: the next pass tries again
             log.warning("sweep failed", error=str(exc))

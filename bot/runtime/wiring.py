@@ -12,6 +12,7 @@ from bot import telemetry
 from bot.api.outbound import ApiChannel
 from bot.config import Settings
 from bot.core.agent import Agent
+from bot.core.context import ContextCache
 from bot.core.external import EXTERNAL
 from bot.core.model import Model
 from bot.core.policy import Policy
@@ -23,8 +24,10 @@ from bot.llm.offline.script import ScriptError, load_script
 from bot.llm.providers import claude
 from bot.mcp.hub import McpHub
 from bot.policyfile import PolicyError, load_policy
+from bot.runtime.clock import SYSTEM, Clock
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import AgentError, Found, bundled, find
+from bot.runtime.prompts import PromptFiles
 from bot.slack.client import close_client, slack_client
 from bot.slack.groups import GroupMembers
 from bot.slack.outbound import ApprovalChannel, CardUpdates, SlackChannel
@@ -115,9 +118,10 @@ def _approvals(deps: Deps) -> ApprovalChannel | None:
 
 @contextlib.asynccontextmanager
 async def runtime(
-    settings: Settings, *, model: Model | None = None
+    settings: Settings, *, model: Model | None = None, clock: Clock = SYSTEM
 ) -> AsyncIterator[tuple[Deps, StepBroker]]:
-    """Deps and the queue broker for one process; closed on exit."""
+    """Deps and the queue broker for one process, every time read from `clock`; closed on
+    exit."""
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set (hitlbot dev starts a private Redis for you)")
     telemetry.configure()  # on when OTEL_EXPORTER_OTLP_ENDPOINT is set (the `otel` extra)
@@ -133,7 +137,7 @@ async def runtime(
     cache = ThreadCache()  # one per process: the store and the leases load tails through it
     http = httpx.AsyncClient(timeout=10)
     replicas = Replicas(redis, settings.redis_replicas_ack, settings.redis_replicas_timeout_s)
-    store = ThreadStore(redis, keys, settings.thread_ttl_s, cache, replicas)
+    store = ThreadStore(redis, keys, settings.thread_ttl_s, cache, replicas, clock)
     deps = Deps(
         settings=settings,
         keys=keys,
@@ -154,6 +158,9 @@ async def runtime(
         policy=policy,
         slack=slack_client(settings),
         mcp=McpHub(policy),  # it refuses an agent whose policy names tools its servers lack
+        clock=clock,
+        prompts=PromptFiles(),
+        context_cache=ContextCache(),  # one per process: a step renders only its new events
     )
     deps.groups = GroupMembers(deps.slack)
     if deps.slack is not None:

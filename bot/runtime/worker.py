@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import structlog
 from taskiq import Context, TaskiqDepends
@@ -13,6 +12,7 @@ from taskiq.api import run_receiver_task
 from bot import metrics, telemetry
 from bot.core.events import Event, Failed
 from bot.core.thread import Thread
+from bot.runtime.clock import Clock
 from bot.runtime.deps import Deps
 from bot.runtime.loop import Keepalive, advance
 from bot.runtime.sweeper import run_sweeper
@@ -40,9 +40,9 @@ def register(broker: StepBroker, deps: Deps) -> None:
 
         try:
             if not_before:
-                await _wait_until(not_before, keepalive, deps.settings.step_lease_s)
+                await _wait_until(not_before, keepalive, deps.settings.step_lease_s, deps.clock)
                 # Due now: the mark says so, and the sweeper gives it two leases from here.
-                await deps.store.mark_queued(thread_id, time.time())
+                await deps.store.mark_queued(thread_id, deps.clock.time())
             with (
                 telemetry.continued(context.message.labels),
                 telemetry.span("hitlbot.advance", {"hitlbot.thread_id": thread_id}),
@@ -69,9 +69,11 @@ def register(broker: StepBroker, deps: Deps) -> None:
     working_job.register(broker, deps)
 
 
-async def _wait_until(not_before: float, keepalive: Keepalive, lease_s: float) -> None:
+async def _wait_until(
+    not_before: float, keepalive: Keepalive, lease_s: float, clock: Clock
+) -> None:
     """Sleep until a delayed retry is due, keeping the job claimed meanwhile."""
-    while (remaining := not_before - time.time()) > 0:
+    while (remaining := not_before - clock.time()) > 0:
         await asyncio.sleep(min(remaining, lease_s / 3))
         await keepalive()
 
@@ -80,7 +82,7 @@ async def _fail(deps: Deps, thread_id: str, reason: str) -> None:
     """Mark a thread failed after a crash, so it does not sit `running` forever."""
 
     def fail(thread: Thread) -> list[Event]:
-        return [] if thread.status == "failed" else [Failed(reason=reason)]
+        return [] if thread.status == "failed" else [Failed(reason=reason, at=deps.clock.now())]
 
     try:
         before = await deps.store.get(thread_id)

@@ -49,7 +49,7 @@ async def take(slack: SlackDeps, click: Click) -> None:
     if not shown:
         log.warning("feedback click not on the answer's message", thread_id=thread.id)
         return
-    now = slack.service.deps.clock()
+    now = slack.service.deps.clock.now()
     try:
         after = await slack.store.update(
             thread.id,

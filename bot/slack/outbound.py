@@ -9,6 +9,8 @@ card of record is the recorded one, and only its buttons count). A post Slack re
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import aiohttp
 import structlog
 from slack_sdk.errors import SlackApiError
@@ -101,7 +103,7 @@ class SlackChannel:
             return None
         return AnswerStream(self.client, thread, origin, self.working.clear)
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Post `event` in the thread's Slack thread, then clear the working reaction.
 
         An approval asked in a direct message goes to `SLACK_APPROVAL_CHANNEL` instead (when
@@ -112,14 +114,14 @@ class SlackChannel:
         if not isinstance(origin, SlackOrigin):
             raise TypeError(f"thread {thread.id} did not start in Slack")
         if isinstance(event, DeadlinePassed):
-            return await deliver_deadline(self.client, thread, ref, event, self.approvers)
+            return await deliver_deadline(self.client, thread, ref, event, self.approvers, now)
         if isinstance(event, Cancelled):
             await withdraw_cards(self.client, thread, event)
         direct = origin.channel.startswith("D")
         is_approval = isinstance(event, HumanRequest) and event.kind == "approval"
         if direct and is_approval and self.approval_channel:
             assert isinstance(event, HumanRequest)
-            sent = await post_approval_card(self.client, self.approval_channel, thread, event)
+            sent = await post_approval_card(self.client, self.approval_channel, thread, event, now)
             where = f"<#{self.approval_channel}>"
             note = note_message(f"I asked for approval in {where}; I will go on here after.")
             try:
@@ -133,7 +135,7 @@ class SlackChannel:
             coordinates = await post(self.client, origin.channel, message, origin.thread_ts)
         await self.working.clear(thread.id)
         # A long answer takes several messages: the last, with the feedback buttons, is recorded.
-        return RequestSent(ref=ref, channel="slack", coordinates=coordinates)
+        return RequestSent(ref=ref, channel="slack", coordinates=coordinates, at=now)
 
 
 def outbound_messages(thread: Thread, ref: str, event: Event) -> list[SlackMessage]:
@@ -185,7 +187,7 @@ async def post(
 
 
 async def post_approval_card(
-    client: AsyncWebClient, channel: str, thread: Thread, request: HumanRequest
+    client: AsyncWebClient, channel: str, thread: Thread, request: HumanRequest, now: datetime
 ) -> RequestSent:
     """Post `request`'s card at the top of `channel` (e.g. `SLACK_APPROVAL_CHANNEL`).
 
@@ -194,7 +196,7 @@ async def post_approval_card(
     then count exactly as on a card in a Slack thread.
     """
     coordinates = await post(client, channel, approval_card(thread, request))
-    return RequestSent(ref=request.request_id, channel="slack", coordinates=coordinates)
+    return RequestSent(ref=request.request_id, channel="slack", coordinates=coordinates, at=now)
 
 
 async def deliver_deadline(
@@ -203,6 +205,7 @@ async def deliver_deadline(
     ref: str,
     event: DeadlinePassed,
     approvers: frozenset[str],
+    now: datetime,
 ) -> RequestSent:
     """Show a passed deadline beside the request's message: a reminder mentioning who may
     decide (or, for a question, its human), the card posted again to the escalation channel,
@@ -210,12 +213,15 @@ async def deliver_deadline(
     request = thread.request(event.request_id)
     cards = messages_of_record(thread, event.request_id)
     if request is None or not cards:
-        return RequestSent(ref=ref, channel="slack")  # no message to show it by
+        return RequestSent(ref=ref, channel="slack", at=now)  # no message to show it by
     if event.step == "escalate" and request.escalate_to:
         # Another card of record: clicks on it count, and a decision updates both.
         where = await post(client, request.escalate_to, approval_card(thread, request))
         return RequestSent(
-            ref=ref, channel="slack", coordinates={**where, "request_id": request.request_id}
+            ref=ref,
+            channel="slack",
+            coordinates={**where, "request_id": request.request_id},
+            at=now,
         )
     # An expiry's card update is the decision's own delivery (`CardUpdates`), as for any.
     # Reminders are rare: the group's members are read afresh, not from a cache.
@@ -227,7 +233,7 @@ async def deliver_deadline(
     if isinstance(origin, SlackOrigin) and origin.channel == card.get("channel"):
         thread_ts = origin.thread_ts  # the card is in the thread's Slack thread
     coordinates = await post(client, card["channel"], note_message(text), thread_ts)
-    return RequestSent(ref=ref, channel="slack", coordinates=coordinates)
+    return RequestSent(ref=ref, channel="slack", coordinates=coordinates, at=now)
 
 
 def _deadline_note(
@@ -273,17 +279,17 @@ class ApprovalChannel:
         self.channel = channel
         self.approvers = approvers
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Post the approval card of `event`, or show a passed deadline beside it, or that a
         cancel withdrew it."""
         if isinstance(event, Cancelled):
             await withdraw_cards(self.client, thread, event)
-            return RequestSent(ref=ref, channel="slack")
+            return RequestSent(ref=ref, channel="slack", at=now)
         if isinstance(event, DeadlinePassed):
-            return await deliver_deadline(self.client, thread, ref, event, self.approvers)
+            return await deliver_deadline(self.client, thread, ref, event, self.approvers, now)
         if not (isinstance(event, HumanRequest) and event.kind == "approval"):
             raise TypeError(f"only approval requests go to the approval channel, not {event!r}")
-        return await post_approval_card(self.client, self.channel, thread, event)
+        return await post_approval_card(self.client, self.channel, thread, event, now)
 
 
 def messages_of_record(thread: Thread, request_id: str) -> list[dict[str, str]]:
@@ -331,7 +337,7 @@ class CardUpdates:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def deliver(self, thread: Thread, ref: str, event: Event) -> RequestSent:
+    async def deliver(self, thread: Thread, ref: str, event: Event, now: datetime) -> RequestSent:
         """Update the cards of `event`'s request. Raises DeliveryFailed when Slack refuses it,
         after the client's own retries: never retried later, since the thread's next step must
         not wait on a card (a later click on a card left live is told who decided, and
@@ -344,4 +350,4 @@ class CardUpdates:
             raise DeliveryFailed(f"Slack refused the card update: {error}") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise DeliveryFailed(f"Slack is unreachable: {type(exc).__name__}") from exc
-        return RequestSent(ref=ref, channel="slack")
+        return RequestSent(ref=ref, channel="slack", at=now)

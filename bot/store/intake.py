@@ -22,7 +22,6 @@ connection (`CoalescedScript`), and the marks are waited for on their nodes.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -231,7 +230,7 @@ class Intake:
             before.id,
             claims,
             link,
-            scores=("0", repr(time.time())),
+            scores=("0", repr(self.store.clock.time())),
             jobs=[self._step.job(before.id), *jobs] if step else [],
             working=working if step else "",
             commit=(keys, args),

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
 from taskiq.kicker import AsyncKicker
+from taskiq.serializers import JSONSerializer
 from taskiq_redis import RedisStreamBroker, RedisStreamClusterBroker
 
 from bot import telemetry
@@ -219,13 +222,24 @@ def build_broker(
 ) -> StepBroker:
     """The broker both the web process (to kick) and workers (to listen) use."""
     kind = ClusterStepBroker if cluster else StreamStepBroker
-    return kind(
+    broker = kind(
         url,
         queue_name=queue_name,
         idle_timeout_s=lease_s,
         max_connection_pool_size=pool_size,
         **connection,
     )
+    return broker.with_id_generator(task_id)
+
+
+def task_id() -> str:
+    """A job's id as taskiq's default makes it, `uuid4().hex` (32 hex digits, version 4 and
+    the RFC 4122 variant), without building the `UUID`: a third of the cost, and a Slack
+    mention takes two."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    return raw.hex()
 
 
 class Kicker:
@@ -277,13 +291,39 @@ class JobTemplate:
         self._message = kicker._prepare_message(**kwargs).model_dump(mode="json")
         self._new_id = broker.id_generator
         self._dumpb = broker.serializer.dumpb
+        self._cut = cut_message(broker.serializer, self._message)
 
     def __call__(self, *args: str) -> bytes:
         """The job's `data` for these positional arguments."""
         if self._broker.middlewares:
             raise RuntimeError("a job built outside kiq would skip the broker's middlewares")
-        message = {**self._message, "task_id": self._new_id(), "args": list(args)}
         traced = telemetry.carrier()
+        if self._cut is not None and not traced:
+            head, middle, tail = self._cut
+            task_id, listed = json.dumps(self._new_id()), json.dumps(list(args))
+            return b"".join((head, task_id.encode(), middle, listed.encode(), tail))
+        message = {**self._message, "task_id": self._new_id(), "args": list(args)}
         if traced:
             message["labels"] = {**message.get("labels", {}), **traced}
         return bytes(self._dumpb(message))
+
+
+_TASK_ID, _ARGS = "\x00task_id\x00", "\x00args\x00"
+"""Stand-ins for the two fields a job sets, found again in the dumped message (no task id or
+argument list dumps as these: JSON escapes the NUL)."""
+
+
+def cut_message(serializer: object, message: dict[str, Any]) -> tuple[bytes, bytes, bytes] | None:
+    """`message` as taskiq's default JSON serializer dumps it, cut around its task id and its
+    arguments: a job is then the three parts joined by those two fields' own `json.dumps`,
+    which is what the serializer writes for them inside the message (the same separators and
+    escaping). None for another serializer, or a JSON one with other options: a job is then
+    dumped whole."""
+    if type(serializer) is not JSONSerializer or serializer.default or not serializer.ensure_ascii:
+        return None
+    dumped = serializer.dumpb({**message, "task_id": _TASK_ID, "args": _ARGS})
+    head, found, rest = dumped.partition(json.dumps(_TASK_ID).encode())
+    middle, found_too, tail = rest.partition(json.dumps(_ARGS).encode())
+    if not (found and found_too):  # the task id after the arguments: not taskiq's layout
+        return None
+    return head, middle, tail

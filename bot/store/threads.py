@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +14,7 @@ from bot.core.audit import audit_entries
 from bot.core.events import Event, HumanRequest
 from bot.core.policy import deadline_steps
 from bot.core.thread import Status, Thread
+from bot.runtime.clock import SYSTEM, Clock
 from bot.store import listing
 from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
 from bot.store.connect import RedisClient
@@ -79,6 +79,7 @@ class ThreadStore:
         ttl_s: int,
         cache: ThreadCache | None = None,
         replicas: Replicas | None = None,
+        clock: Clock = SYSTEM,
     ) -> None:
         # redis-py types every reply as a wide union; the shapes here are fixed by the commands.
         self.redis: Any = redis
@@ -88,6 +89,8 @@ class ThreadStore:
         """Threads seen last: loads fetch only the events appended since."""
         self.replicas = replicas or Replicas(redis)
         """Replicas a commit that answers a human waits for (none by default)."""
+        self.clock = clock
+        """What scores a queued mark and a commit's time (the process's one clock)."""
         self._commit = redis.register_script(source("commit"))
         self._load = redis.register_script(source("load"))
 
@@ -122,7 +125,7 @@ class ThreadStore:
 
         async def marks(pipe: Any) -> None:
             pipe.zadd(self.keys.index, {thread.id: thread.created_at.timestamp()})
-            pipe.zadd(self.keys.queued, {thread.id: time.time()})
+            pipe.zadd(self.keys.queued, {thread.id: self.clock.time()})
             due = deadlines_of(thread.id, thread.events)  # born waiting (an external call)
             if due:
                 pipe.zadd(self.keys.deadlines, due)
@@ -210,7 +213,7 @@ class ThreadStore:
 
             async def marks(pipe: Any) -> None:
                 if queued:
-                    pipe.zadd(self.keys.queued, {thread.id: time.time()})
+                    pipe.zadd(self.keys.queued, {thread.id: self.clock.time()})
                 if due:
                     pipe.zadd(self.keys.deadlines, due)
 
@@ -310,7 +313,7 @@ class ThreadStore:
             encode_head(after) if first else "",
             after.status,
             after.agent,
-            repr(time.time()),
+            repr(self.clock.time()),
             self.ttl_s,
             AUDIT_MAXLEN,
             RECENT_COMMITS,
@@ -342,7 +345,7 @@ class ThreadStore:
             index=self.keys.index,
             index_score=repr(thread.created_at.timestamp()),
             queued=self.keys.queued,
-            queued_score=repr(time.time()),
+            queued_score=repr(self.clock.time()),
             deadlines=deadlines_of(thread.id, thread.events),
         )
 
