@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bench import (
     busy_ack,
+    cycle_levers,
     cycles,
     inflight,
     ingest,
@@ -46,6 +47,11 @@ def measures(smoke: bool) -> dict[str, Measure]:
         else ingest.Config(seconds=10, pool=60_000 if wrk else 5_000, use_wrk=wrk)
     )
     cycles_cfg = cycles.Config(clients=4, seconds=1) if smoke else cycles.Config(20, 10)
+    cycle_levers_cfg = (
+        cycle_levers.Config(1, 2, 0.5, 0, False, cycle_levers.SMOKE)
+        if smoke
+        else cycle_levers.Config()
+    )
     paused_cfg = (
         paused.Config(sizes=(10, 100), samples=3)
         if smoke
@@ -64,6 +70,7 @@ def measures(smoke: bool) -> dict[str, Measure]:
         "ingest_cpu": lambda url, stand: ingest_cpu.run(url, stand, cpu_cfg),
         "busy_ack": lambda url, stand: busy_ack.run(url, stand, busy_cfg),
         "cycles": lambda url, stand: cycles.run(url, stand, cycles_cfg),
+        "cycle_levers": lambda url, stand: cycle_levers.run(url, stand, cycle_levers_cfg),
         "paused": lambda url, stand: paused.run(url, stand, paused_cfg),
         "inflight": lambda url, stand: inflight.run(url, stand, inflight_cfg),
         "steps": lambda url, stand: steps.run(url, steps_cfg),

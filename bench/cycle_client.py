@@ -1,15 +1,17 @@
 """The cycle bench's clients, in their own process: launch, wait for the approval card,
 click Approve on it (a signed Slack `block_actions`), wait until the thread is done.
 
-`python -m bench.cycle_client WEB_URL CONTROL_URL --clients 20 --seconds 10`; prints JSON with
-the completed cycles, their latencies and the elapsed time. No new cycle starts after
-`--seconds`; cycles already started are finished (bounded by a timeout each).
+`python -m bench.cycle_client WEB_URL CONTROL_URL --clients 20 --seconds 10 [--rate R]`; prints
+JSON with the completed cycles, their latencies and the elapsed time. No new cycle starts after
+`--seconds`; cycles already started are finished (bounded by a timeout each). `--rate`: cycles
+started per second in all, paced (closed loop without it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -106,7 +108,11 @@ async def _has_long_poll(session: aiohttp.ClientSession, web: str) -> bool:
         return reply.status == 422
 
 
-async def main(web: str, control: str, clients: int, seconds: float) -> dict[str, object]:
+async def main(
+    web: str, control: str, clients: int, seconds: float, rate: float = 0.0
+) -> dict[str, object]:
+    """`rate`: start cycles at most this often per second, in all (0: each client starts its
+    next cycle as soon as its last one ended), so that variants compared run at one rate."""
     latencies: list[float] = []
     failures: list[str] = []
     connector = aiohttp.TCPConnector(limit=clients * 2)
@@ -114,9 +120,14 @@ async def main(web: str, control: str, clients: int, seconds: float) -> dict[str
         long_poll = await _has_long_poll(session, web)
         start = time.monotonic()
         stop_at = start + seconds
+        slots = itertools.count()
 
         async def client() -> None:
             while time.monotonic() < stop_at:
+                if rate:
+                    await asyncio.sleep(max(0.0, start + next(slots) / rate - time.monotonic()))
+                    if time.monotonic() >= stop_at:
+                        return
                 began = time.monotonic()
                 stage: list[str] = []
                 try:
@@ -146,5 +157,7 @@ if __name__ == "__main__":
     parser.add_argument("control")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=0.0, help="cycles started per second")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.web, args.control, args.clients, args.seconds))))
+    result = main(args.web, args.control, args.clients, args.seconds, args.rate)
+    print(json.dumps(asyncio.run(result)))

@@ -142,14 +142,17 @@ def _on_free_ports(
 
 
 @contextlib.contextmanager
-def worker(env: dict[str, str], name: str = "worker") -> Iterator[int]:
+def worker(
+    env: dict[str, str], name: str = "worker", *, serve: Sequence[str] = ()
+) -> Iterator[int]:
     """`hitlbot worker`, once it listens (a loaded machine takes many seconds to start one,
-    which a measurement must not count); yields its pid (for py-spy)."""
+    which a measurement must not count); yields its pid (for py-spy). `serve`: levers
+    switched off (`bench.serve`, e.g. `--sdk-reply`)."""
     log = LOGS / f"{name}.log"
 
     def listening() -> bool:
         return log.exists() and b"worker listening" in log.read_bytes()
 
-    argv = [PYTHON, "-m", "bot.cli", "worker"]
+    argv = [PYTHON, "-m", *(["bench.serve", *serve] if serve else ["bot.cli"]), "worker"]
     with child(name, argv, env, ready=listening, ready_timeout=120) as proc:
         yield proc.pid

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import anthropic
 from anthropic.types import Message, ToolUseBlock
+from jiter import from_json
 
 from bot.config import NotConfigured
 from bot.core.events import Usage
@@ -50,12 +51,15 @@ class AnthropicModel:
         params = request_params(system=system, context=context, tools=tools, cache=self.cache)
         started = time.perf_counter()
         try:
-            message = await self.client.messages.create(
+            # The SDK's request (retries, auth, the provider's client), its answer read here:
+            # building the SDK's response models cost more than the one tool call needs.
+            raw = await self.client.messages.with_raw_response.create(
                 model=self.model, max_tokens=self.max_tokens, **cast(Any, params)
             )
+            body = await raw.read()
         except anthropic.APIError as exc:
             raise failure(exc, self.model, self.provider) from exc
-        return read_reply(message, usage_of(message, self.model, started))
+        return read_body(body, self.model, started)
 
     async def next_call_streaming(
         self,
@@ -124,6 +128,40 @@ def read_reply(message: Message, usage: Usage) -> ModelCall:
     args = calls[0].input if isinstance(calls[0].input, dict) else {}
     return ModelCall(
         name=calls[0].name, args=dict(args), usage=usage, stop_reason=message.stop_reason
+    )
+
+
+def read_body(body: bytes, model: str, started: float) -> ModelCall:
+    """`read_reply` of an answer's JSON as sent (`with_raw_response`), without the SDK's
+    models: the one tool call, the stop reason and the usage are all a step needs."""
+    try:
+        message = from_json(body)
+    except ValueError as exc:
+        raise LLMFatal(f"the Messages API's answer is not JSON: {exc}") from exc
+    if not isinstance(message, dict):
+        raise LLMFatal("the Messages API's answer is not a message")
+    counts = message.get("usage") or {}
+    usage = Usage(
+        model=message.get("model") or model,
+        input_tokens=counts.get("input_tokens") or 0,
+        output_tokens=counts.get("output_tokens") or 0,
+        cache_read_tokens=counts.get("cache_read_input_tokens") or 0,
+        cache_write_tokens=counts.get("cache_creation_input_tokens") or 0,
+        latency_ms=round((time.perf_counter() - started) * 1000),
+    )
+    calls = [
+        block
+        for block in message.get("content") or ()
+        if isinstance(block, dict) and block.get("type") == "tool_use"
+    ]
+    if len(calls) != 1:
+        raise ModelOutputError(f"expected exactly one tool call, got {len(calls)}", usage)
+    args = calls[0].get("input")
+    return ModelCall(
+        name=calls[0].get("name") or "",
+        args=dict(args) if isinstance(args, dict) else {},
+        usage=usage,
+        stop_reason=message.get("stop_reason"),
     )
 
 

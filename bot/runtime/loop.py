@@ -86,10 +86,11 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
         if lease.lost or (isinstance(action, RunTool | Deliver) and not await lease.check()):
             log.warning("lease lost; leaving the thread to its new holder", thread_id=thread.id)
             return
-        if isinstance(action, RunTool | CallModel) and await deps.store.cancelled(thread.id):
-            # A cancel committed since this copy was read: no tool starts, no model is asked.
-            thread = await deps.store.get(thread.id)
-            continue
+        # No tool starts and no model is asked after a cancel commits: `thread` is as the store
+        # had it one round trip ago (the acquire's load, a load, or this worker's own commit,
+        # whose compare-and-set refuses a copy a cancel has moved on), so `decide` above saw
+        # any cancel committed before that; a separate read of the status here would only move
+        # that round trip later, at the price of one more per step.
         with telemetry.span(f"hitlbot.step {type(action).__name__}", _step_attributes(thread)):
             events = await _step(deps, thread, agent, action, attempt)
             if events is None:

@@ -277,12 +277,6 @@ class ThreadStore:
                 continue
         raise Busy(f"thread {thread_id} kept changing; try again")
 
-    async def cancelled(self, thread_id: str) -> bool:
-        """Whether the thread's head says it is cancelled (one HGET): checked right before a
-        worker starts a tool or asks the model, so nothing starts after a cancel commits."""
-        status = await self.redis.hget(self.keys.thread(thread_id), "status")
-        return bool(status == b"cancelled")
-
     async def mark_queued(self, thread_id: str, due: float) -> None:
         """Mark the thread as given work due at `due` (the sweeper looks only past that)."""
         await self.redis.zadd(self.keys.queued, {thread_id: due})
