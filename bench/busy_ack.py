@@ -103,7 +103,7 @@ def run(redis_url: str, stand: stack.StandIns, config: Config) -> list[Row]:
                 f"Slack ack latency at a fixed {FIXED_RATE:.0f} events/s, {load_text}",
                 f"p50 {percentile(lat, 50) * 1e3:.1f} ms, p99 {percentile(lat, 99) * 1e3:.1f} ms "
                 f"(per run p99 {p99s} ms); {acked} acked, {lost} lost; "
-                + "; ".join(_slow(r) for r in runs[busy]),
+                + "; ".join(f"run {n}: {_slow(r)}" for n, r in enumerate(runs[busy], 1)),
                 f"idle p50 {percentile(idle, 50) * 1e3:.1f} ms, "
                 f"p99 {percentile(idle, 99) * 1e3:.1f} ms",
                 f"{percentile(lat, 99) / percentile(idle, 99):.1f}× (p99)",
