@@ -86,11 +86,12 @@ async def _drive(deps: Deps, lease: Lease, thread: Thread | None, attempt: int) 
         if lease.lost or (isinstance(action, RunTool | Deliver) and not await lease.check()):
             log.warning("lease lost; leaving the thread to its new holder", thread_id=thread.id)
             return
-        # No tool starts and no model is asked after a cancel commits: `thread` is as the store
-        # had it one round trip ago (the acquire's load, a load, or this worker's own commit,
-        # whose compare-and-set refuses a copy a cancel has moved on), so `decide` above saw
-        # any cancel committed before that; a separate read of the status here would only move
-        # that round trip later, at the price of one more per step.
+        # No tool starts and no model is asked once this worker can know of a cancel: `thread`
+        # is as the store had it one round trip ago (the acquire's load, a load, or this
+        # worker's own commit, whose compare-and-set refuses a copy a cancel has moved on), so
+        # `decide` above saw any cancel committed before that. A cancel landing after it lets
+        # this one step start; a separate read of the status here only moved that window one
+        # round trip later, at the price of one more per step (bench/RESULTS.md, issue 25).
         with telemetry.span(f"hitlbot.step {type(action).__name__}", _step_attributes(thread)):
             events = await _step(deps, thread, agent, action, attempt)
             if events is None:
