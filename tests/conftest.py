@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from bot.config import Settings
 from bot.dev.embedded_redis import find_redis_server, free_port, private_redis
@@ -31,6 +31,7 @@ from bot.standins.slack_workspace import Message
 from bot.standins.smtp_sink import SmtpSink
 from bot.web.app import create_app
 from tests import email_support
+from tests.cluster_support import LocalCluster, local_cluster
 
 FORBIDDEN_SUFFIXES = ("anthropic.com", "slack.com", "slack-edge.com")
 os.environ["ANTHROPIC_BASE_URL"] = "http://127.0.0.1:9"  # discard port: nothing listens
@@ -82,6 +83,25 @@ def redis_url() -> Iterator[str]:
         )
     with private_redis() as private:
         yield private
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[LocalCluster]:
+    """A local Redis Cluster (`tests.cluster_support`), started once, when a test first asks
+    for it: the cluster tests share it (a module that kills nodes has its own)."""
+    with local_cluster() as running:
+        yield running
+
+
+@pytest.fixture
+async def cluster_settings(cluster: LocalCluster, settings: Settings) -> AsyncIterator[Settings]:
+    """The test's settings on the cluster; its keys are deleted afterwards."""
+    yield settings.model_copy(update={"redis_url": cluster.url})
+    client = RedisCluster.from_url(cluster.url)
+    keys = [key async for key in client.scan_iter(f"{settings.redis_prefix}*")]
+    for key in keys:
+        await client.delete(key)
+    await client.aclose()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The core flows on a real Redis Cluster (3 primaries, 3 replicas; `tests.cluster_support`).
 
-The cluster is started once for this module, only when these tests run; each test keeps to
-its own key prefix and queue, like the single-Redis suite.
+The cluster (`cluster` in tests/conftest.py) is started once, only when these tests run, and
+shared with tests/test_cluster_intake.py; each test keeps to its own key prefix and queue, like
+the single-Redis suite.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import hashlib
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +30,13 @@ from bot.store.connect import connect
 from bot.store.keys import Keys
 from bot.store.scripts import source
 from bot.web.app import create_app
-from tests.cluster_support import LocalCluster, can_run, local_cluster
+from tests.cluster_support import can_run
 from tests.conftest import APPROVER, SlackDriver, app_client, serve
 from tests.email_support import MailDriver, fixture_reply, new_mail, wait_delivered
 from tests.helpers import tool_results, wait_for
 from tests.test_worker_process import Webhook, worker
 
 pytestmark = pytest.mark.skipif(can_run() is not None, reason=str(can_run()))
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[LocalCluster]:
-    with local_cluster() as running:
-        yield running
 
 
 SCRIPTS = {
@@ -98,17 +93,6 @@ def record_scripts() -> Iterator[None]:
 
 def _bytes(key: Any) -> bytes:
     return key if isinstance(key, bytes) else str(key).encode()
-
-
-@pytest.fixture
-async def cluster_settings(cluster: LocalCluster, settings: Settings) -> AsyncIterator[Settings]:
-    """The test's settings on the cluster; its keys are deleted afterwards."""
-    yield settings.model_copy(update={"redis_url": cluster.url})
-    client = RedisCluster.from_url(cluster.url)
-    keys = [key async for key in client.scan_iter(f"{settings.redis_prefix}*")]
-    for key in keys:
-        await client.delete(key)
-    await client.aclose()
 
 
 async def test_cluster_mode_is_detected(cluster_settings: Settings, settings: Settings) -> None:
