@@ -347,7 +347,9 @@ class Intake:
 
         async def marks(pipe: Any) -> None:
             if listed:
-                pipe.zadd(self.keys.index, {thread_id: float(index)})
+                # NX: a thread posted again (an id derived from the caller's, as a HumanLayer
+                # call's) keeps its place; only the script knows it exists already.
+                pipe.zadd(self.keys.index, {thread_id: float(index)}, nx=True)
                 if deadlines:
                     pipe.zadd(self.keys.deadlines, deadlines)
             if queued:
