@@ -99,8 +99,9 @@ IdempotencyKey = Annotated[
         min_length=1,
         max_length=255,
         description="Launch at most once: the same key from the same API identity, while the "
-        "thread is kept (`HITLBOT_THREAD_TTL_S`), starts nothing and answers 200 with the "
-        "first launch's body; with another agent, message or user it is a 422.",
+        "thread is kept (`HITLBOT_THREAD_TTL_S`), starts nothing and answers as the first "
+        "launch did (202, its body, `Idempotent-Replayed: true`); with another agent, "
+        "message or user it is a 422.",
     ),
 ]
 
