@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
+from bot.clock import FakeClock
 from bot.config import Settings
 from bot.core.thread import ApiOrigin
-from bot.runtime.clock import FakeClock
 from bot.runtime.service import Service
 from bot.runtime.wiring import runtime
 

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 import bot.runtime.wiring
 from bot.cli import app
+from bot.clock import FakeClock
 from bot.config import Settings
 from bot.core.agent import Agent
 from bot.core.context import ModelInput
@@ -29,7 +30,6 @@ from bot.core.rebuild import model_steps
 from bot.core.thread import ApiOrigin, Thread
 from bot.evals import case as cases
 from bot.evals.case import canonical
-from bot.runtime.clock import FakeClock
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import shipped
 from bot.runtime.step import step as loop_step

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from bot.clock import SYSTEM
 from bot.config import NotConfigured, Settings
 from bot.core.agent import Agent
 from bot.core.model import LLMFatal, LLMUnavailable, Model
@@ -27,7 +28,6 @@ from bot.evals.replay import (
 )
 from bot.mcp.client import McpUnavailable
 from bot.mcp.hub import McpHub
-from bot.runtime.clock import SYSTEM
 from bot.store.oneshot import Unreadable, read_thread, where
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,79}$")

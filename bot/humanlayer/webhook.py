@@ -16,9 +16,9 @@ import json
 
 import httpx
 
+from bot.clock import SYSTEM, Clock
 from bot.core.thread import Thread
 from bot.humanlayer.views import call_view, origin_of
-from bot.runtime.clock import SYSTEM, Clock
 from bot.runtime.delivery import DeliveryFailed, DeliveryUnavailable
 
 SIGNATURE_HEADER = "X-Hitlbot-Signature"

@@ -15,9 +15,9 @@ from email.utils import format_datetime, parseaddr
 
 import httpx
 
+from bot.clock import SYSTEM
 from bot.playground.kit import Playground
 from bot.playground.person import Refused, Sent
-from bot.runtime.clock import SYSTEM
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.clock import SYSTEM, Clock
 from bot.config import Settings
 from bot.core.context import ContextCache
 from bot.core.events import Event, RequestSent
@@ -18,7 +19,6 @@ from bot.core.model import Model
 from bot.core.policy import Policy
 from bot.core.thread import Thread
 from bot.mcp.hub import McpHub
-from bot.runtime.clock import SYSTEM, Clock
 from bot.runtime.prompts import PromptFiles
 from bot.slack.groups import GroupMembers
 from bot.store.agentstore import AgentRecordsStore

@@ -10,6 +10,7 @@ import httpx
 
 from bot import telemetry
 from bot.api.outbound import ApiChannel
+from bot.clock import SYSTEM, Clock
 from bot.config import Settings
 from bot.core.agent import Agent
 from bot.core.context import ContextCache
@@ -24,7 +25,6 @@ from bot.llm.offline.script import ScriptError, load_script
 from bot.llm.providers import claude
 from bot.mcp.hub import McpHub
 from bot.policyfile import PolicyError, load_policy
-from bot.runtime.clock import SYSTEM, Clock
 from bot.runtime.deps import Deps
 from bot.runtime.discovery import AgentError, Found, bundled, find
 from bot.runtime.prompts import PromptFiles

@@ -10,9 +10,9 @@ from taskiq.acks import AcknowledgeType
 from taskiq.api import run_receiver_task
 
 from bot import metrics, telemetry
+from bot.clock import Clock
 from bot.core.events import Event, Failed
 from bot.core.thread import Thread
-from bot.runtime.clock import Clock
 from bot.runtime.deps import Deps
 from bot.runtime.loop import Keepalive, advance
 from bot.runtime.sweeper import run_sweeper

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import telemetry
+from bot.clock import SYSTEM, Clock
 from bot.core.audit import audit_entries
 from bot.core.events import Event, HumanRequest
 from bot.core.policy import deadline_steps
 from bot.core.thread import Status, Thread
-from bot.runtime.clock import SYSTEM, Clock
 from bot.store import listing
 from bot.store.codec import ThreadCache, encode_event, encode_head, loaded, tail_from
 from bot.store.connect import RedisClient
