@@ -20,9 +20,7 @@ import contextlib
 import json
 import os
 import socket
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +30,7 @@ import anthropic
 import sqlalchemy as sa
 from dbos import DBOS, DBOSConfig, SetWorkflowID
 
+from bench.closed_loop import closed_loop
 from bench.langgraph_cycle import MESSAGE, TOOLS
 
 HOST, PORT = os.environ.get("HITLBOT_BENCH_POSTGRES", "127.0.0.1:5432").rsplit(":", 1)
@@ -117,34 +116,11 @@ async def one_cycle() -> None:
 async def measure(anthropic_url: str, clients: int, seconds: float) -> dict[str, object]:
     global _client
     _client = anthropic.AsyncAnthropic(base_url=anthropic_url, api_key="bench-key", max_retries=0)
-    latencies: list[float] = []
-    failures: list[str] = []
     # A short warm-up (connections, first queries) outside the figure.
     await asyncio.gather(*(one_cycle() for _ in range(2)))
-    start, cpu = time.monotonic(), time.process_time()
-    stop_at = start + seconds
-
-    async def worker() -> None:
-        while time.monotonic() < stop_at:
-            began = time.monotonic()
-            try:
-                await one_cycle()
-            except Exception as exc:  # counted, reported in the table, logged
-                failures.append(repr(exc))
-                print("cycle failed:", repr(exc), file=sys.stderr)
-                continue
-            latencies.append(time.monotonic() - began)
-
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
+    result = await closed_loop(one_cycle, clients, seconds)
     await _client.close()
-    return {
-        "elapsed": elapsed,
-        "cpu_s": cpu,
-        "latencies": latencies,
-        "failures": failures[:5],
-        "failed": len(failures),
-    }
+    return result
 
 
 def main(anthropic_url: str, clients: int, seconds: float) -> dict[str, object]:

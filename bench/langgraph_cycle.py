@@ -14,9 +14,7 @@ import argparse
 import asyncio
 import json
 import operator
-import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypedDict
@@ -25,6 +23,8 @@ import anthropic
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
+
+from bench.closed_loop import closed_loop
 
 MESSAGE = "deploy api 1.4.2 to production"
 TOOLS = [
@@ -100,8 +100,6 @@ def build(client: anthropic.AsyncAnthropic) -> StateGraph:
 
 async def main(anthropic_url: str, clients: int, seconds: float) -> dict[str, object]:
     client = anthropic.AsyncAnthropic(base_url=anthropic_url, api_key="bench-key", max_retries=0)
-    latencies: list[float] = []
-    failures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="hitlbot-langgraph-") as tmp:
         async with AsyncSqliteSaver.from_conn_string(str(Path(tmp) / "checkpoints.db")) as saver:
             app = build(client).compile(checkpointer=saver)
@@ -115,30 +113,9 @@ async def main(anthropic_url: str, clients: int, seconds: float) -> dict[str, ob
                 last = await app.ainvoke(Command(resume={"approved": True}), config)
                 assert last["call"]["name"] == "done_for_now", last
 
-            start, cpu = time.monotonic(), time.process_time()
-            stop_at = start + seconds
-
-            async def worker() -> None:
-                while time.monotonic() < stop_at:
-                    began = time.monotonic()
-                    try:
-                        await one_cycle()
-                    except Exception as exc:  # counted, reported in the table, logged
-                        failures.append(repr(exc))
-                        print("cycle failed:", repr(exc), file=sys.stderr)
-                        continue
-                    latencies.append(time.monotonic() - began)
-
-            await asyncio.gather(*(worker() for _ in range(clients)))
-            elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
+            result = await closed_loop(one_cycle, clients, seconds)
     await client.close()
-    return {
-        "elapsed": elapsed,
-        "cpu_s": cpu,
-        "latencies": latencies,
-        "failures": failures[:5],
-        "failed": len(failures),
-    }
+    return result
 
 
 if __name__ == "__main__":
