@@ -18,14 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from redis.asyncio import Redis, RedisCluster
 
 from bot.config import Settings
-from bot.dev.embedded_redis import find_redis_server, free_port, private_redis
+from bot.dev.embedded_redis import find_redis_server, private_redis
 from bot.logs import configure
 from bot.standins import slack_signing
 from bot.standins.anthropic_stub import AnthropicStub
+from bot.standins.harness import serve as serve  # the tests' one uvicorn runner
 from bot.standins.slack_stub import SlackStub
 from bot.standins.slack_workspace import Message
 from bot.standins.smtp_sink import SmtpSink
@@ -149,25 +149,6 @@ def settings(redis_url: str, prefix: str, redis_client: Redis) -> Settings:
         # The suite's API decisions predate the policy; tests of the policy turn this off.
         HITLBOT_API_TRUSTED_DECISIONS=True,
     )
-
-
-@contextlib.asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """Run an ASGI app under uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
-    server = uvicorn.Server(config)
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]  # keep Ctrl-C
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @contextlib.asynccontextmanager

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
-import uvicorn
 
 from bot.config import Settings
 from bot.dev.embedded_redis import free_port
 from bot.playground.app import dev_app
 from bot.playground.kit import Playground
+from bot.standins.harness import serve
 
 
 @dataclass
@@ -37,18 +36,10 @@ async def running_playground(settings: Settings) -> AsyncIterator[Running]:
     app, playground, _ = dev_app(settings, url)
     assert playground.slack is not None and playground.sink is not None
     await playground.sink.start()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        headers = {"Authorization": f"Bearer {settings.api_token}"}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as http:
-            yield Running(url, playground, http)
+        async with serve(app, port):
+            headers = {"Authorization": f"Bearer {settings.api_token}"}
+            async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as http:
+                yield Running(url, playground, http)
     finally:
-        server.should_exit = True
-        await task
         await playground.sink.stop()

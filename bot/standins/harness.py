@@ -113,7 +113,7 @@ async def hitlbot(
             # What the app checks at start, here first: its StartupError, not uvicorn's exit.
             check_configuration(config, load_agents(config))
             await model_from(config).aclose()
-            async with _serve(create_app(config, with_worker=True)) as url:
+            async with serve(create_app(config, with_worker=True)) as url:
                 headers = {"Authorization": f"Bearer {TOKEN}"}
                 async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as api:
                     yield Harness(api, config)
@@ -126,8 +126,10 @@ async def hitlbot(
 
 
 @contextlib.asynccontextmanager
-async def _serve(app: Any) -> AsyncIterator[str]:
-    port = free_port()
+async def serve(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Run an ASGI app under uvicorn on loopback (`port`, or a free one) until the block ends;
+    yields its base URL. Signals stay the caller's (Ctrl-C is not swallowed)."""
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]  # keep Ctrl-C
