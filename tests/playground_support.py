@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
+from playwright.async_api import Page, async_playwright
 
 from bot.config import Settings
 from bot.dev.embedded_redis import free_port
@@ -43,3 +44,22 @@ async def running_playground(settings: Settings) -> AsyncIterator[Running]:
                 yield Running(url, playground, http)
     finally:
         await playground.sink.stop()
+
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's chromium (`apt-get install chromium`); Playwright never downloads a browser here."""
+
+
+@contextlib.asynccontextmanager
+async def opened_page(url: str) -> AsyncIterator[Page]:
+    """A page of Debian's chromium on `url`, in a window the size the playground is laid out
+    for; closed with the browser when the block ends."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(viewport={"width": 1500, "height": 950})
+            page = await context.new_page()
+            await page.goto(url)
+            yield page
+        finally:
+            await browser.close()

@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from humanlayer import HumanLayer
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from bot.config import Settings
-from tests.playground_support import Running, running_playground
-from tests.test_playground_browser import CHROMIUM, WAIT_MS, be
+from tests.playground_support import Running, opened_page, running_playground
+from tests.test_playground_browser import WAIT_MS, be
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -26,15 +26,8 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
 
 @pytest.fixture
 async def page(running: Running) -> AsyncIterator[Page]:
-    async with async_playwright() as playwright:
-        browser: Browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox"]
-        )
-        context = await browser.new_context(viewport={"width": 1500, "height": 950})
-        page = await context.new_page()
-        await page.goto(running.url + "/")
+    async with opened_page(running.url + "/") as page:
         yield page
-        await browser.close()
 
 
 async def test_an_external_call_approved_in_the_playground(running: Running, page: Page) -> None:

@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 from typer.testing import CliRunner
 
 import hitlbot_agents
 from bot.cli import app
 from bot.config import Settings
-from tests.playground_support import running_playground
-from tests.test_playground_browser import CHROMIUM, WAIT_MS, be, write
+from tests.playground_support import opened_page, running_playground
+from tests.test_playground_browser import WAIT_MS, be, write
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,14 +39,8 @@ def outside(
 @pytest.fixture
 async def page(outside: Path, settings: Settings) -> AsyncIterator[Page]:
     with_mine = settings.model_copy(update={"agent_paths": str(outside)})
-    async with running_playground(with_mine) as running, async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        context = await browser.new_context(viewport={"width": 1500, "height": 950})
-        page = await context.new_page()
-        await page.goto(running.url + "/")
+    async with running_playground(with_mine) as running, opened_page(running.url + "/") as page:
         yield page
-        await context.close()
-        await browser.close()
 
 
 async def test_a_new_agent_outside_the_tree_is_approved_in_the_playground(page: Page) -> None:

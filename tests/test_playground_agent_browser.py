@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from bot.config import Settings
 from bot.playground.kit import BOT_TOKEN
-from tests.playground_support import Running, running_playground
+from tests.playground_support import Running, opened_page, running_playground
 
-CHROMIUM = "/usr/bin/chromium"
 WAIT_MS = 20_000
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,15 +27,8 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
 
 @pytest.fixture
 async def page(running: Running) -> AsyncIterator[Page]:
-    async with async_playwright() as playwright:
-        browser: Browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox"]
-        )
-        context = await browser.new_context(viewport={"width": 1500, "height": 950})
-        page = await context.new_page()
-        await page.goto(running.url + "/")
+    async with opened_page(running.url + "/") as page:
         yield page
-        await browser.close()
 
 
 async def write(page: Page, text: str) -> None:

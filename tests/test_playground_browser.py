@@ -10,25 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from bot.config import Settings
-from tests.playground_support import Running, running_playground
+from tests.playground_support import Running, opened_page, running_playground
 
-CHROMIUM = "/usr/bin/chromium"
-"""Debian's chromium (`apt-get install chromium`); Playwright never downloads a browser here."""
 WAIT_MS = 20_000
 """How long a condition may take to show (a step runs in the worker first); not a speed test."""
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture
@@ -38,12 +28,9 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
 
 
 @pytest.fixture
-async def page(browser: Browser, running: Running) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1500, "height": 950})
-    page = await context.new_page()
-    await page.goto(running.url + "/")
-    yield page
-    await context.close()
+async def page(running: Running) -> AsyncIterator[Page]:
+    async with opened_page(running.url + "/") as page:
+        yield page
 
 
 async def be(page: Page, person: str, conversation: str | None = None) -> None:
