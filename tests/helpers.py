@@ -11,10 +11,23 @@ import httpx
 from redis.asyncio import Redis
 
 from bot.config import Settings
+from bot.core.events import UserMessage
+from bot.core.thread import ApiOrigin, Thread
 
 T0 = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
 """The instant tests stamp the events they build (events are given `at`: the core reads no
 clock); where order or age matters, a test counts from it or uses a `FakeClock`."""
+
+
+def api_thread(thread_id: str) -> Thread:
+    """A thread of the deploy agent launched over the API with "hi", at `T0` (not stored)."""
+    return Thread(
+        id=thread_id,
+        agent="deploy",
+        origin=ApiOrigin(),
+        events=[UserMessage(text="hi", at=T0)],
+        created_at=T0,
+    )
 
 
 async def wait_for(

@@ -12,14 +12,14 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.core.events import ToolCall, UserMessage
-from bot.core.thread import ApiOrigin, Thread
+from bot.core.thread import Thread
 from bot.runtime.loop import advance
 from bot.runtime.wiring import runtime
 from bot.standins.anthropic_stub import AnthropicStub, ToolReply
 from bot.store.keys import Keys
 from bot.store.lease import Lease, Leases
 from bot.store.threads import Fenced, ThreadStore
-from tests.helpers import T0
+from tests.helpers import T0, api_thread
 
 LEASE_S = 600.0
 """Long, so a tenth of it (a check's freshness) outlasts any stall of the test itself."""
@@ -36,13 +36,7 @@ def leases(redis_client: Redis, prefix: str) -> Leases:
 
 
 def new_thread(thread_id: str = "th_c") -> Thread:
-    return Thread(
-        id=thread_id,
-        agent="deploy",
-        origin=ApiOrigin(),
-        events=[UserMessage(text="hi", at=T0)],
-        created_at=T0,
-    )
+    return api_thread(thread_id)
 
 
 async def acquired(store: ThreadStore, leases: Leases) -> tuple[Lease, Thread]:

@@ -18,7 +18,7 @@ from bot.store.keys import Keys
 from bot.store.threads import ThreadStore
 from bot.store.watch import Change, Changes, ThreadWatch, Until
 from bot.store.watch import wait_for as long_poll
-from tests.helpers import T0, wait_for
+from tests.helpers import T0, api_thread, wait_for
 
 
 @pytest.fixture
@@ -114,15 +114,7 @@ async def test_a_watch_hears_the_commit_itself(redis_client: Redis, prefix: str)
     """The notification carries the commit's version and status: not a timeout's None."""
     keys = Keys(prefix)
     store = ThreadStore(redis_client, keys, ttl_s=60)
-    thread = await store.create(
-        Thread(
-            id="th_w",
-            agent="deploy",
-            origin=ApiOrigin(),
-            events=[UserMessage(text="hi", at=T0)],
-            created_at=T0,
-        )
-    )
+    thread = await store.create(api_thread("th_w"))
     watch = ThreadWatch(redis_client, keys)
     try:
         async with watch.watching("th_w", 30) as changes:
@@ -221,15 +213,7 @@ async def test_a_malformed_message_leaves_the_watch_working(
     it slept its full wait."""
     keys = Keys(prefix)
     store = ThreadStore(redis_client, keys, ttl_s=60)
-    thread = await store.create(
-        Thread(
-            id="th_w",
-            agent="deploy",
-            origin=ApiOrigin(),
-            events=[UserMessage(text="hi", at=T0)],
-            created_at=T0,
-        )
-    )
+    thread = await store.create(api_thread("th_w"))
     watch = ThreadWatch(redis_client, keys)
     try:
         async with watch.watching("th_w", 5) as changes:
@@ -252,15 +236,7 @@ async def test_a_failed_unsubscribe_or_a_dead_reader_leaves_the_watch_working(
 ) -> None:
     keys = Keys(prefix)
     store = ThreadStore(redis_client, keys, ttl_s=60)
-    thread = await store.create(
-        Thread(
-            id="th_w",
-            agent="deploy",
-            origin=ApiOrigin(),
-            events=[UserMessage(text="hi", at=T0)],
-            created_at=T0,
-        )
-    )
+    thread = await store.create(api_thread("th_w"))
     watch = ThreadWatch(redis_client, keys)
     pubsub: Any = watch._pubsub
     real_unsubscribe = pubsub.unsubscribe
@@ -308,15 +284,7 @@ async def test_a_met_condition_answers_without_the_pub_sub_connection(
     thread that already meets the condition is the answer at once."""
     keys = Keys(prefix)
     store = ThreadStore(redis_client, keys, ttl_s=60)
-    thread = await store.create(
-        Thread(
-            id="th_w",
-            agent="deploy",
-            origin=ApiOrigin(),
-            events=[UserMessage(text="hi", at=T0)],
-            created_at=T0,
-        )
-    )
+    thread = await store.create(api_thread("th_w"))
     nowhere = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
     watch = ThreadWatch(nowhere, keys)
 

@@ -11,11 +11,11 @@ from redis.crc import key_slot
 
 from bot.core.audit import args_digest
 from bot.core.events import HumanRequest, HumanResponse, ToolCall, ToolResult, UserMessage
-from bot.core.thread import ApiOrigin, Thread
+from bot.core.thread import Thread
 from bot.store.keys import Keys
 from bot.store.lease import Leases
 from bot.store.threads import Conflict, ThreadExists, ThreadStore
-from tests.helpers import T0
+from tests.helpers import T0, api_thread
 
 
 @pytest.fixture
@@ -29,13 +29,7 @@ def leases(redis_client: Redis, prefix: str) -> Leases:
 
 
 def new_thread(thread_id: str = "th_a") -> Thread:
-    return Thread(
-        id=thread_id,
-        agent="deploy",
-        origin=ApiOrigin(),
-        events=[UserMessage(text="hi", at=T0)],
-        created_at=T0,
-    )
+    return api_thread(thread_id)
 
 
 async def test_create_get_commit_roundtrip(store: ThreadStore) -> None:

@@ -8,23 +8,17 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.core.events import ToolCall, ToolResult, UserMessage
-from bot.core.thread import ApiOrigin, Thread
+from bot.core.thread import Thread
 from bot.store import codec
 from bot.store.codec import ThreadCache
 from bot.store.keys import Keys
 from bot.store.lease import Leases
 from bot.store.threads import ThreadStore
-from tests.helpers import T0
+from tests.helpers import T0, api_thread
 
 
 def new_thread(thread_id: str = "th_l") -> Thread:
-    return Thread(
-        id=thread_id,
-        agent="deploy",
-        origin=ApiOrigin(),
-        events=[UserMessage(text="hi", at=T0)],
-        created_at=T0,
-    )
+    return api_thread(thread_id)
 
 
 class Counting:
