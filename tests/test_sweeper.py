@@ -17,7 +17,7 @@ from bot.runtime.sweeper import sweep, trim_index
 from bot.runtime.wiring import runtime
 from bot.standins.anthropic_stub import AnthropicStub
 from tests.conftest import app_client
-from tests.helpers import T0, wait_for
+from tests.helpers import T0, api_thread, wait_for
 
 
 async def test_a_lost_enqueue_is_swept_up(
@@ -27,13 +27,7 @@ async def test_a_lost_enqueue_is_swept_up(
     anthropic_stub.reply_tool("done_for_now", {"message": "found you"})
     async with app_client(quick) as api, runtime(quick) as (deps, _):
         # What a web process does before it dies: the commit (with its mark), no enqueue.
-        orphan = Thread(
-            id="th_orphan",
-            agent="deploy",
-            origin=ApiOrigin(),
-            events=[UserMessage(text="hi", at=T0)],
-            created_at=T0,
-        )
+        orphan = api_thread("th_orphan")
         await deps.store.create(orphan)
         view = await wait_for(api, "th_orphan", "done", timeout=20)
     assert view["events"][-1]["message"] == "found you"
