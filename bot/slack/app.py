@@ -32,6 +32,7 @@ from bot.slack.status import Status
 from bot.slack.working import Working
 from bot.slack.working_job import ShowWorking
 from bot.store.queue import StepBroker
+from bot.tasks import stopped
 
 log = structlog.get_logger(__name__)
 
@@ -143,9 +144,7 @@ async def slack_app(service: Service, broker: StepBroker) -> AsyncIterator[Slack
         yield app
     finally:
         if learner is not None:
-            learner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await learner
+            await stopped(learner)
         if socket is not None:
             await socket.stop()
         await background.drain()

@@ -13,6 +13,8 @@ from typing import Any
 
 import structlog
 
+from bot.tasks import stopped
+
 log = structlog.get_logger(__name__)
 
 
@@ -34,8 +36,7 @@ class Background:
             return
         _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
         for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+            await stopped(task)
 
     @staticmethod
     async def _guarded(work: Coroutine[Any, Any, object], what: str) -> None:

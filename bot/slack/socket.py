@@ -8,11 +8,12 @@ no signature here, the WebSocket is authenticated by the app-level token.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 import structlog
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+
+from bot.tasks import stopped
 
 log = structlog.get_logger(__name__)
 
@@ -32,9 +33,7 @@ class SocketMode:
     async def stop(self) -> None:
         """Close the connection and its session."""
         if self._connecting is not None:
-            self._connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connecting
+            await stopped(self._connecting)
         await self.handler.close_async()  # type: ignore[no-untyped-call]
 
     async def _connect(self) -> None:

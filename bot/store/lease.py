@@ -24,6 +24,7 @@ from bot.store.codec import ThreadCache, loaded, tail_from
 from bot.store.connect import RedisClient
 from bot.store.keys import DEDUPE_TTL_S, FENCE_TTL_S, Keys
 from bot.store.scripts import source
+from bot.tasks import stopped
 
 log = structlog.get_logger(__name__)
 
@@ -139,9 +140,7 @@ class Lease:
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stopped(task)  # a plain cancel can be lost in `renew` or `also` (bot.tasks)
 
 
 class Leases:

@@ -30,6 +30,7 @@ from taskiq_redis import RedisStreamBroker, RedisStreamClusterBroker
 
 from bot import telemetry
 from bot.store.keys import QUEUE_MAXLEN
+from bot.tasks import raise_lost_cancel
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +68,7 @@ class _Reclaiming:
         last_reclaim = 0.0
         async with self._client() as redis:
             while True:
+                raise_lost_cancel()  # stopped while a read swallowed the cancel (bot.tasks)
                 try:
                     for msg_id, fields in await self._read(redis):
                         yield self._ackable(msg_id, fields)

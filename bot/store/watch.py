@@ -28,6 +28,7 @@ import structlog
 from bot.core.thread import Thread
 from bot.store.connect import RedisClient
 from bot.store.keys import Keys
+from bot.tasks import stopped
 
 log = structlog.get_logger(__name__)
 
@@ -238,7 +239,5 @@ class ThreadWatch:
         self._closed = True
         reader, self._reader = self._reader, None
         if reader is not None:
-            reader.cancel()
-            with contextlib.suppress(BaseException):
-                await reader
+            await stopped(reader)
         await self._pubsub.aclose()

@@ -28,6 +28,7 @@ from bot.slack.fastpath import MessageEvents
 from bot.store.errors import STORE_ERRORS
 from bot.store.replicas import NotReplicated
 from bot.store.threads import StoreUnhealthy
+from bot.tasks import stopped
 from bot.web.bodylimit import BodyLimit
 from bot.web.surrogates import SurrogateGuard
 
@@ -62,9 +63,7 @@ def create_app(
             finally:
                 await app.state.watch.aclose()
                 if worker is not None:
-                    worker.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await worker
+                    await stopped(worker, every=1.0)  # it stops its sweeper
 
     # FastAPIOffline: /docs and /redoc with Swagger UI and ReDoc served from the package's own
     # copies (FastAPI's default pages load them from a CDN, and are blank offline).
