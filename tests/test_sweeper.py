@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from bot.config import Settings
@@ -77,6 +78,32 @@ async def test_a_thread_waiting_out_its_retry_backoff_is_not_swept(
         await asyncio.sleep(1.5)  # a sweep or two more after the end: nothing new is started
     assert "unavailable after retries" in view["error"]
     assert len(anthropic_stub.requests) == 3
+
+
+def _jobs(outcome: str) -> float:
+    return REGISTRY.get_sample_value("hitlbot_jobs_total", {"outcome": outcome}) or 0.0
+
+
+async def test_a_retry_job_delivered_twice_asks_the_model_once(
+    settings: Settings, anthropic_stub: AnthropicStub
+) -> None:
+    """The queue delivers at least once: a retry's job reclaimed from a worker that was slow
+    to keep it claimed runs twice. Both copies wake at its due time; only the one that finds
+    the mark still at that time runs (CI saw four model calls for a schedule of three)."""
+    slow_retries = settings.model_copy(update={"llm_retry_schedule": "0.3,60"})
+    anthropic_stub.fail(529, times=5, message="Overloaded")
+    overtaken = _jobs("overtaken")
+    before = _jobs("ok") + overtaken
+    async with app_client(slow_retries), runtime(slow_retries) as (deps, _):
+        await deps.store.create(api_thread("th_twice"))
+        due = time.time() + 0.5
+        await deps.sweeps.mark_queued("th_twice", due)  # as the first try's retry left it
+        for _ in range(2):
+            await deps.enqueue("th_twice", attempt=1, not_before=due)
+        while _jobs("ok") + _jobs("overtaken") < before + 2:  # both copies are done
+            await asyncio.sleep(0.05)
+    assert len(anthropic_stub.requests) == 1  # the next try is a minute away
+    assert _jobs("overtaken") == overtaken + 1
 
 
 async def test_the_thread_index_is_trimmed_as_threads_expire(

@@ -243,7 +243,7 @@ async def _retry_later(
     due = deps.clock.time() + delay
     # The mark carries the due time, so the sweeper leaves a thread waiting out its backoff
     # alone (holding no lease meanwhile) instead of starting a second attempt chain.
-    await deps.store.mark_queued(thread.id, due)
+    await deps.sweeps.mark_queued(thread.id, due)
     await deps.enqueue(thread.id, attempt=attempt + 1, not_before=due)
     return True
 

@@ -20,6 +20,7 @@ from bot.slack import working_job
 from bot.store.errors import StoreError
 from bot.store.queue import TASK_NAME, StepBroker
 from bot.store.threads import Busy
+from bot.tasks import stopped
 
 log = structlog.get_logger(__name__)
 
@@ -41,8 +42,13 @@ def register(broker: StepBroker, deps: Deps) -> None:
         try:
             if not_before:
                 await _wait_until(not_before, keepalive, deps.settings.step_lease_s, deps.clock)
-                # Due now: the mark says so, and the sweeper gives it two leases from here.
-                await deps.store.mark_queued(thread_id, deps.clock.time())
+                # Due now: the mark says so, and the sweeper gives it two leases from here;
+                # unless a copy of this job (redelivered) took it, or newer work came meanwhile.
+                if not await deps.sweeps.take_due(thread_id, not_before, deps.clock.time()):
+                    log.info("a retry taken already or overtaken; dropped", thread_id=thread_id)
+                    metrics.JOBS.labels("overtaken").inc()
+                    await context.ack()
+                    return
             with (
                 telemetry.continued(context.message.labels),
                 telemetry.span("hitlbot.advance", {"hitlbot.thread_id": thread_id}),
@@ -111,4 +117,4 @@ async def run_worker(deps: Deps, broker: StepBroker) -> None:
             propagate_exceptions=False,
         )
     finally:
-        sweeper.cancel()
+        await stopped(sweeper)

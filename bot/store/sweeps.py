@@ -32,6 +32,7 @@ class Sweeps:
         self.redis: Any = redis  # redis-py types replies as a wide union; these shapes are fixed
         self.keys = keys
         self._drop_stale = redis.register_script(source("drop_stale"))
+        self._take_due = redis.register_script(source("take_due"))
 
     async def lock(self, lock_ms: int) -> bool:
         """Become the one sweeper for `lock_ms`; False if another worker is sweeping."""
@@ -62,6 +63,11 @@ class Sweeps:
     async def mark_queued(self, thread_id: str, due: float) -> None:
         """Mark the thread as given work due at `due`."""
         await self.redis.zadd(self.keys.queued, {thread_id: due})
+
+    async def take_due(self, thread_id: str, due: float, now: float) -> bool:
+        """A retry due at `due` starts: True if the mark still says so (it then says `now`);
+        False if that retry was taken already or newer work was queued since."""
+        return bool(await self._take_due(keys=[self.keys.queued], args=[thread_id, due, now]))
 
     async def drop_stale(self, thread_id: str, cutoff: float) -> None:
         """Drop the thread's queued mark if it is still older than `cutoff`."""

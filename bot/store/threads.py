@@ -277,10 +277,6 @@ class ThreadStore:
                 continue
         raise Busy(f"thread {thread_id} kept changing; try again")
 
-    async def mark_queued(self, thread_id: str, due: float) -> None:
-        """Mark the thread as given work due at `due` (the sweeper looks only past that)."""
-        await self.redis.zadd(self.keys.queued, {thread_id: due})
-
     def commit_parts(
         self,
         before: Thread,
