@@ -162,7 +162,10 @@ async def _start_or_continue(service: Service, message: Message) -> Outcome:
             if thread_id is None:
                 return Outcome("ignored")
             continue
-        taken, started = await _start(service, message, stale)
+        first = _first_thread(service, message)
+        if isinstance(first, ServiceError) and not message.keep_refused:
+            return Outcome("refused", error=first)  # nothing written: a retry is taken anew
+        taken, started = await _start(service, message, stale, first)
         if taken.outcome == "linked":
             if taken.thread_id is None:
                 return Outcome("seen")
@@ -172,41 +175,50 @@ async def _start_or_continue(service: Service, message: Message) -> Outcome:
     raise NotAccepting("the conversation kept changing; try again")
 
 
-async def _start(
-    service: Service, message: Message, stale: str | None
-) -> tuple[Taken, Thread | None | ServiceError]:
-    intake = service.deps.intake
-    spec, reason = message.start, None
-    thread: Thread | None = None
-    if message.tag_of is not None:
-        own_id = intake.new_id(service.deps.ids, message.tag_of)
-    else:
-        own_id = service.new_thread_id()
+def _first_thread(service: Service, message: Message) -> Thread | ServiceError | None:
+    """The thread the message would start (not stored), why it may not, or None if it
+    starts none (it may not start one, or says nothing)."""
+    spec = message.start
     if spec is not None and spec.thread is not None:
-        thread = spec.thread
-    elif spec is not None and message.text:
-        try:
-            thread = service.new_thread(
-                spec.agent,
-                message.text,
-                spec.origin,
-                message.user,
-                ref=message.ref,
-                thread_id=own_id,
-                client=message.client,
-            )
-        except ServiceError as exc:
-            reason = exc
-    if thread is None:
+        return spec.thread
+    if spec is None or not message.text:
+        return None
+    try:
+        return service.new_thread(
+            spec.agent,
+            message.text,
+            spec.origin,
+            message.user,
+            ref=message.ref,
+            thread_id=_new_id(service, message),
+            client=message.client,
+        )
+    except ServiceError as exc:
+        return exc
+
+
+def _new_id(service: Service, message: Message) -> str:
+    """A new thread's id, in the slot of its conversation if it has one (`tag_of`)."""
+    if message.tag_of is not None:
+        return service.deps.intake.new_id(service.deps.ids, message.tag_of)
+    return service.new_thread_id()
+
+
+async def _start(
+    service: Service, message: Message, stale: str | None, first: Thread | ServiceError | None
+) -> tuple[Taken, Thread | None | ServiceError]:
+    intake, spec = service.deps.intake, message.start
+    if not isinstance(first, Thread):
         taken = await intake.claim(
-            own_id,
+            _new_id(service, message),
             claims=message.claims,
             link=message.link,
             may_start=spec is not None and (message.opens or stale is not None),
             stale=stale,
             claim_ttl_s=message.claim_ttl_s,
         )
-        return taken, reason
+        return taken, first
+    thread = first
     marker, jobs = message.working(thread.id) if message.working else ("", [])
     taken = await intake.start(
         thread,
