@@ -44,3 +44,18 @@ async def test_a_start_refused_unclaimed_writes_nothing_and_is_taken_when_delive
         again = await start_or_continue(service, mail("deploy", keep_refused=False))
         assert again.status == "started" and again.thread is not None
         assert again.thread.agent == "deploy"
+
+
+async def test_a_start_refused_and_kept_is_seen_when_delivered_again(
+    settings: Settings,
+) -> None:
+    """Slack keeps a refused first message: Slack's retry of it is not refused again (nor
+    its writer told twice); once the cause is gone, a new delivery starts the thread."""
+    async with runtime(settings) as (deps, _):
+        service = Service(deps)
+        refused = await start_or_continue(service, mail("nobody", keep_refused=True))
+        assert refused.status == "refused"
+        retried = await start_or_continue(service, mail("nobody", keep_refused=True))
+        assert retried.status == "seen"
+        fixed = await start_or_continue(service, mail("deploy", keep_refused=True))
+        assert fixed.status == "started"

@@ -19,6 +19,7 @@ from bot.core.refusals import NotAccepting, NotFound, ServiceError, TooLarge
 from bot.core.thread import Origin, Thread
 from bot.runtime.deps import Deps
 from bot.store.intake import Claim, Link, Taken
+from bot.store.keys import item_tag
 from bot.store.threads import COMMIT_ATTEMPTS
 
 
@@ -209,8 +210,11 @@ async def _start(
 ) -> tuple[Taken, Thread | None | ServiceError]:
     intake, spec = service.deps.intake, message.start
     if not isinstance(first, Thread):
+        # Claimed in the conversation's own slot, not a new thread's: another delivery of
+        # the same refused message finds the claim (`seen`) and is not refused, or told, again.
+        slot = item_tag(message.tag_of) if message.tag_of is not None else _new_id(service, message)
         taken = await intake.claim(
-            _new_id(service, message),
+            slot,
             claims=message.claims,
             link=message.link,
             may_start=spec is not None and (message.opens or stale is not None),
