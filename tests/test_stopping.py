@@ -14,6 +14,11 @@ import contextlib
 import pytest
 from redis.asyncio import Redis
 
+from bot.clock import SYSTEM
+from bot.config import Settings
+from bot.runtime.loop import advance
+from bot.runtime.wiring import runtime
+from bot.runtime.worker import _wait_until
 from bot.store.keys import Keys
 from bot.store.lease import Leases
 from bot.store.queue import build_broker
@@ -128,3 +133,32 @@ async def test_a_broker_listen_stopped_while_its_read_swallowed_the_cancel_ends(
         assert reads == 1
     finally:
         await broker.shutdown()
+
+
+async def test_a_job_waiting_out_a_retry_stops_when_its_keepalive_swallows_the_cancel() -> None:
+    """A worker stopping cancels its jobs; one waiting out a retry's delay (minutes, for a
+    delivery) with the cancel lost in its keepalive waited it out."""
+    keepalive = SwallowingKeepalive()
+    due = SYSTEM.time() + 600
+    waiting = asyncio.create_task(_wait_until(due, keepalive, 0.03, SYSTEM))
+    await keepalive.inside.wait()
+    waiting.cancel()
+    done, _ = await asyncio.wait([waiting], timeout=HANG_S)
+    assert waiting in done and waiting.cancelled(), "the job waited on after its stop"
+
+
+async def test_a_job_waiting_for_a_held_lease_stops_when_its_keepalive_swallows_the_cancel(
+    settings: Settings, redis_client: Redis
+) -> None:
+    """A job whose thread another worker holds polls for the lease, keeping itself claimed;
+    a cancel lost in that keepalive left it polling for as long as the lease was held."""
+    quick = settings.model_copy(update={"step_lease_s": 0.3})  # a keepalive every 0.1 s
+    async with runtime(quick) as (deps, _):
+        await deps.store.create(api_thread("th_held"))
+        await redis_client.set(deps.keys.lease("th_held"), "another worker", px=600_000)
+        keepalive = SwallowingKeepalive()
+        job = asyncio.create_task(advance(deps, "th_held", keepalive=keepalive))
+        await keepalive.inside.wait()
+        job.cancel()
+        done, _ = await asyncio.wait([job], timeout=HANG_S)
+        assert job in done and job.cancelled(), "the job polled on after its stop"

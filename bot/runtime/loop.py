@@ -27,6 +27,7 @@ from bot.runtime.deps import Deps
 from bot.runtime.step import step
 from bot.store.lease import Lease
 from bot.store.threads import Conflict, Fenced
+from bot.tasks import raise_lost_cancel
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +49,7 @@ async def advance(
     acquired, thread = await lease.acquire()
     last_touch = time.monotonic()
     while not acquired:
+        raise_lost_cancel()  # stopped while an acquire swallowed the cancel (bot.tasks)
         await asyncio.sleep(BUSY_POLL_S)
         if keepalive is not None and time.monotonic() - last_touch > deps.settings.step_lease_s / 3:
             await keepalive()

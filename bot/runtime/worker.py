@@ -20,7 +20,7 @@ from bot.slack import working_job
 from bot.store.errors import StoreError
 from bot.store.queue import TASK_NAME, StepBroker
 from bot.store.threads import Busy
-from bot.tasks import stopped
+from bot.tasks import raise_lost_cancel, stopped
 
 log = structlog.get_logger(__name__)
 
@@ -82,6 +82,7 @@ async def _wait_until(
     while (remaining := not_before - clock.time()) > 0:
         await asyncio.sleep(min(remaining, lease_s / 3))
         await keepalive()
+        raise_lost_cancel()  # a worker stopping must not wait out a retry's delay (bot.tasks)
 
 
 async def _fail(deps: Deps, thread_id: str, reason: str) -> None:
