@@ -6,7 +6,8 @@ through, returns the inner call's result when the cancel arrives just as that ca
 (CPython gh-86296, fixed in 3.12), and the cancelled caller's loop goes on. Measured here,
 cancelling a loop of one-key commands: one cancel in 25 to one in 300 was lost, by pool kind.
 A lease's renewal loop that ran on after its step ended held the thread for as long as the
-process lived; `stopped` cancels again until the task has ended.
+process lived. `stopped` cancels again until the task has ended; `raise_lost_cancel` lets a
+loop that someone else stops notice a cancel it was sent but never saw.
 """
 
 from __future__ import annotations
