@@ -1,4 +1,5 @@
-"""A background task stops even when a library swallows its cancel (`bot.tasks.stopped`).
+"""A task stops even when a library swallows its cancel (`bot.tasks`): the ones we stop
+(`stopped`) and the loops others stop (`raise_lost_cancel`).
 
 redis-py does so now and then on Python 3.11 (see `bot.tasks`): a lease's renewal loop, cancelled
 as its step ended while it was in a job's keepalive, renewed the lease on and on, and the
