@@ -81,7 +81,6 @@ class Service:
         same key again starts nothing and returns the thread it started (True: a replay);
         Invalid if that launch was for another agent, message or user. A refused launch
         takes nothing: the key stays free for a corrected one."""
-        self.new_thread(agent, text, origin, user)  # refused before its key is taken
         item = hashlib.sha256(key.encode()).hexdigest()[:32]
         message = Message(
             text,
@@ -90,6 +89,7 @@ class Service:
             client=client,
             claims=[Claim("api-launch", item, slot=item_tag(item))],
             tag_of=item,
+            keep_refused=False,  # a refused launch writes nothing: its key stays free
             claim_ttl_s=self.deps.settings.thread_ttl_s,
         )
         outcome = await start_or_continue(self, message)
